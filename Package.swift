@@ -1,0 +1,86 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// actqkv: a persistent KV-block daemon (`kvd`) for long-context LLM inference, its client
+/// library, the ActQKV retrieval algorithm, a reference GGUF inference worker and admin tools.
+/// Module boundaries and the dependency direction are described in docs/ARCHITECTURE.md.
+let package = Package(
+    name: "actqkv",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kvd", targets: ["kvd"]),
+        .executable(name: "kvctl", targets: ["kvctl"]),
+        .executable(name: "actqkv", targets: ["actqkv"]),
+        .library(name: "KVClient", targets: ["KVClient"]),
+        .library(name: "ActQKV", targets: ["ActQKV"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from Debian (liblmdb-dev, libzstd-dev, libopenblas-dev).
+        .systemLibrary(name: "CLMDB", path: "Sources/CLMDB", providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
+
+        // Pure libraries: no I/O, no project imports.
+        .target(name: "Protocol"),
+        .target(name: "ActQKV"),
+
+        // Storage: LMDB + zstd.
+        .target(name: "KVStore", dependencies: ["CLMDB", "CZstd"]),
+
+        // The daemon: NIO event loops stay inside its listener.
+        .target(
+            name: "KVDaemon",
+            dependencies: [
+                "Protocol", "KVStore", "ActQKV",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // The async client: plain sockets, no NIO.
+        .target(name: "KVClient", dependencies: ["Protocol"]),
+
+        // The reference inference worker.
+        .target(name: "Inference", dependencies: ["ActQKV", "KVClient", "CBLAS"]),
+
+        // Executables: wiring only.
+        .executableTarget(
+            name: "kvd",
+            dependencies: [
+                "KVDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "kvctl",
+            dependencies: [
+                "KVClient", "KVStore", "Protocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "actqkv",
+            dependencies: [
+                "Inference", "ActQKV", "KVClient", "KVDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Tests: one target per module, plus end-to-end tests against real processes.
+        .testTarget(name: "ProtocolTests", dependencies: ["Protocol"]),
+        .testTarget(name: "ActQKVTests", dependencies: ["ActQKV"]),
+        .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
+        .testTarget(name: "KVDaemonTests", dependencies: ["KVDaemon", "KVClient", "Protocol", "KVStore"]),
+        .testTarget(name: "KVClientTests", dependencies: ["KVClient", "KVDaemon", "Protocol"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "ActQKV"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["KVClient", "Protocol"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

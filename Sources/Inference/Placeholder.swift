@@ -1,0 +1,2 @@
+// Placeholder so the skeleton builds; replaced when the module's issue lands.
+enum InferencePlaceholder {}

@@ -1,0 +1,1 @@
+print("actqkv: not built yet")

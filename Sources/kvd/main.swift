@@ -1,0 +1,2 @@
+import KVDaemon
+print("kvd: not built yet")

@@ -1,0 +1,1 @@
+// Placeholder so the skeleton builds; replaced when the module's issue lands.

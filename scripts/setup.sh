@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# One-time set-up on a Debian machine: installs the C libraries the package links against
+# (when missing) and fetches the default model into the cache directory (outside git).
+# Idempotent: a second run does nothing. Run as root or with sudo available.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+packages=(liblmdb-dev libzstd-dev libopenblas-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+"$here/fetch-model.sh" >/dev/null
