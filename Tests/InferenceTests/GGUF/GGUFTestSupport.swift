@@ -45,3 +45,10 @@ enum GGUFTestSupport {
         return worst
     }
 }
+
+extension GGUFTestSupport {
+    /// Writes `bytes` to `path`.
+    static func writeTemporaryAt(_ path: String, _ bytes: [UInt8]) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+}
