@@ -87,8 +87,13 @@ import Testing
         #expect(throws: GGUFError.self) { try writer.addTensor(name: "x", dimensions: [4, 2], values: [1, 2, 3]) }
         #expect(throws: GGUFError.self) { try writer.addTensor(name: "x", dimensions: [256], values: [Float](repeating: 1, count: 256), encodedAs: .q4_K) }
         #expect(throws: GGUFError.self) { try writer.addTensor(name: "x", dimensions: [32], type: .q8_0, bytes: [UInt8](repeating: 0, count: 33)) }
+        #expect(throws: GGUFError.self) { try writer.addTensor(name: "x", dimensions: [1 << 62], type: .f32, bytes: []) }
+        #expect(throws: GGUFError.self) { try writer.addTensor(name: "x", dimensions: [1 << 32, 1 << 32], type: .f32, bytes: []) }
+        #expect(throws: GGUFError.self) { try writer.addTensor(name: "x", dimensions: [1, 1, 1, 1, 1], values: [1]) }
         try writer.addTensor(name: "x", dimensions: [2], values: [1, 2])
         #expect(throws: GGUFError.self) { try writer.addTensor(name: "x", dimensions: [2], values: [1, 2]) }
+        #expect(throws: GGUFError.invalidAlignment("48")) { try GGUFWriter(alignment: 48).serialized() }
+        #expect(throws: GGUFError.invalidAlignment("0")) { try GGUFWriter(alignment: 0).write(to: GGUFTestSupport.temporaryPath("never.gguf")) }
         writer.setMetadata("mixed", .array([.int32(1), .string("a")]))
         #expect(throws: GGUFError.invalidMetadataArray(key: "mixed")) { try writer.serialized() }
     }
