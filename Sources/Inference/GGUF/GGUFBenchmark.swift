@@ -16,6 +16,7 @@ public enum GGUFBenchmark {
         /// Matrix-vector timings, one per benchmarked matrix.
         public var matVec: [MatVec]
 
+        /// A multi-line human-readable summary (times in ms, throughput in G elements/s).
         public var description: String {
             var lines = [
                 "open (mmap + parse): \(GGUFBenchmark.format(openMilliseconds)) ms",
