@@ -40,6 +40,7 @@ import Testing
         try writer.addTensor(name: "c.q4_1", dimensions: [32, 7], values: q41, encodedAs: .q4_1)
         try writer.addTensor(name: "d.f16", dimensions: [10], values: f16, encodedAs: .f16)
         let path = GGUFTestSupport.temporaryPath("roundtrip.gguf")
+        defer { GGUFTestSupport.remove(path) }
         try writer.write(to: path)
 
         let file = try GGUFFile(path: path)
@@ -76,6 +77,7 @@ import Testing
         try writer.addTensor(name: "w", dimensions: [64, 2], values: Self.values(128, seed: 9), encodedAs: .q4_0)
         let bytes = try writer.serialized()
         let path = GGUFTestSupport.temporaryPath("agree.gguf")
+        defer { GGUFTestSupport.remove(path) }
         try writer.write(to: path)
         #expect(try GGUFTestSupport.readBytes(path) == bytes)
         #expect(try GGUFFile(bytes: bytes).dequantize(named: "w") == GGUFFile(path: path).dequantize(named: "w"))
