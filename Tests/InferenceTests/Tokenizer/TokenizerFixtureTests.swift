@@ -89,6 +89,28 @@ import Testing
         #expect(checkedBoundaries > 300)
     }
 
+    /// The priority-queue BPE (with and without the word cache) gives exactly what the textbook
+    /// merge loop gives, on text made of random tokens (long, unusual words) and on the fixtures.
+    @Test func queueBPEEqualsTheTextbookMergeLoop() throws {
+        let tokenizer = try tokenizer
+        var generator = TokenizerBenchmark.SplitMix64(seed: 42)
+        var ids: [Int32] = []
+        while ids.count < 4000 {
+            let id = Int32(truncatingIfNeeded: generator.next() % UInt64(tokenizer.tokenCount))
+            ids.append(id)
+        }
+        var texts = [try tokenizer.decode(ids)]
+        texts += try TokenizerTestSupport.loadTokenizerFixture().cases.map(\.text)
+        for text in texts {
+            let cached = tokenizer.encode(text, parseSpecial: true, addBOS: false, strategy: .cachedQueue)
+            let uncached = tokenizer.encode(text, parseSpecial: true, addBOS: false, strategy: .uncachedQueue)
+            let reference = tokenizer.encode(text, parseSpecial: true, addBOS: false, strategy: .uncachedReference)
+            #expect(cached == reference)
+            #expect(uncached == reference)
+            #expect(try tokenizer.decode(cached) == text)
+        }
+    }
+
     @Test func specialTokensAndIdsOfTheModel() throws {
         let tokenizer = try tokenizer
         #expect(tokenizer.tokenCount == 49_152)
