@@ -37,16 +37,29 @@ struct BPEMerger: Sendable {
         var previous: [Int32] = []
         var next: [Int32] = []
         var heap = BigramHeap()
+        var pairRanks: [UInt32] = []
+        var pairMerged: [Int32] = []
     }
+
+    /// Words up to this many bytes use the array scan of ``encodeShort(_:into:workspace:)``;
+    /// longer ones the priority queue (measured crossover, see docs/BENCHMARKS.md).
+    static let shortWordLimit = 64
 
     /// Appends the tokens of one pre-token (`bytes`, raw UTF-8) to `output`. Bytes without a token
     /// of their own that no merge absorbs are dropped, as llama.cpp does.
-    func encode(_ bytes: UnsafeBufferPointer<UInt8>, into output: inout [Int32], workspace: inout Workspace) {
+    func encode(
+        _ bytes: UnsafeBufferPointer<UInt8>, into output: inout [Int32], workspace: inout Workspace,
+        shortWordLimit: Int = BPEMerger.shortWordLimit
+    ) {
         let count = bytes.count
         if count == 0 { return }
         if count == 1 {
             let id = byteTokens[Int(bytes[0])]
             if id >= 0 { output.append(id) }
+            return
+        }
+        if count <= shortWordLimit {
+            encodeShort(bytes, into: &output, workspace: &workspace)
             return
         }
         workspace.ids.removeAll(keepingCapacity: true)
@@ -83,6 +96,71 @@ struct BPEMerger: Sendable {
             let id = workspace.ids[Int(index)]
             if id >= 0 { output.append(id) }
             index = workspace.next[Int(index)]
+        }
+    }
+
+    /// BPE for a short word: the symbols and the rank of each adjacent pair sit in arrays; each
+    /// step scans the ranks for the lowest (leftmost on ties), merges, and looks up only the two
+    /// pairs the merge changed. O(n²) comparisons but O(n) hash lookups, faster than the queue for
+    /// the short words that make up ordinary text.
+    func encodeShort(_ bytes: UnsafeBufferPointer<UInt8>, into output: inout [Int32], workspace: inout Workspace) {
+        let none = UInt32.max
+        var count = bytes.count
+        workspace.ids.removeAll(keepingCapacity: true)
+        workspace.pairRanks.removeAll(keepingCapacity: true)
+        workspace.pairMerged.removeAll(keepingCapacity: true)
+        for byte in bytes { workspace.ids.append(byteTokens[Int(byte)]) }
+        for index in 0..<(count - 1) {
+            if let found = merge(workspace.ids[index], workspace.ids[index + 1]) {
+                workspace.pairRanks.append(found.rank)
+                workspace.pairMerged.append(found.merged)
+            } else {
+                workspace.pairRanks.append(none)
+                workspace.pairMerged.append(-1)
+            }
+        }
+        workspace.ids.withUnsafeMutableBufferPointer { ids in
+            workspace.pairRanks.withUnsafeMutableBufferPointer { ranks in
+                workspace.pairMerged.withUnsafeMutableBufferPointer { merged in
+                    while count > 1 {
+                        var best = 0
+                        var bestRank = ranks[0]
+                        for index in 1..<(count - 1) where ranks[index] < bestRank {
+                            best = index
+                            bestRank = ranks[index]
+                        }
+                        if bestRank == none { break }
+                        ids[best] = merged[best]
+                        // Remove symbol best+1 and pair best+1 (the pair (best+1, best+2) is gone).
+                        var index = best + 1
+                        while index < count - 1 {
+                            ids[index] = ids[index + 1]
+                            index += 1
+                        }
+                        index = best + 1
+                        while index < count - 2 {
+                            ranks[index] = ranks[index + 1]
+                            merged[index] = merged[index + 1]
+                            index += 1
+                        }
+                        count -= 1
+                        // Refresh the pairs on both sides of the merged symbol.
+                        if best > 0 {
+                            let found = merge(ids[best - 1], ids[best])
+                            ranks[best - 1] = found?.rank ?? none
+                            merged[best - 1] = found?.merged ?? -1
+                        }
+                        if best < count - 1 {
+                            let found = merge(ids[best], ids[best + 1])
+                            ranks[best] = found?.rank ?? none
+                            merged[best] = found?.merged ?? -1
+                        }
+                    }
+                }
+            }
+        }
+        for index in 0..<count where workspace.ids[index] >= 0 {
+            output.append(workspace.ids[index])
         }
     }
 

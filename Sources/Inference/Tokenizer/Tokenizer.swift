@@ -179,18 +179,25 @@ public struct Tokenizer: Sendable {
     ///   - addBOS: prepend ``bos`` (if the vocabulary has one). Default `false`.
     /// - Returns: token ids, in order. Empty text gives no tokens.
     public func encode(_ text: String, parseSpecial: Bool = true, addBOS: Bool = false) -> [Int32] {
-        encode(text, parseSpecial: parseSpecial, addBOS: addBOS, strategy: .cachedQueue)
+        encode(text, parseSpecial: parseSpecial, addBOS: addBOS, strategy: .cached)
     }
 
     /// How ``encode(_:parseSpecial:addBOS:strategy:)`` runs BPE (benchmarks and tests compare them).
     enum EncodingStrategy {
-        /// Priority-queue BPE with a per-call cache of words already encoded (the default).
-        case cachedQueue
-        /// Priority-queue BPE on every word.
+        /// The default: array-scan BPE for short words, priority queue for long ones, and a
+        /// per-call cache of the long words already encoded.
+        case cached
+        /// The default BPE on every word, no cache.
+        case uncached
+        /// Priority-queue BPE on every word, no cache.
         case uncachedQueue
         /// The textbook O(n²) merge loop on every word.
         case uncachedReference
     }
+
+    /// Words shorter than this many bytes are not cached: encoding them is about as fast as
+    /// hashing them (measured, see docs/BENCHMARKS.md).
+    static let cacheMinimumBytes = 8
 
     func encode(_ text: String, parseSpecial: Bool, addBOS: Bool, strategy: EncodingStrategy) -> [Int32] {
         var output: [Int32] = []
@@ -311,7 +318,13 @@ public struct Tokenizer: Sendable {
             start = end
             let key = bytes[lower..<upper]
             switch strategy {
-            case .cachedQueue:
+            case .cached:
+                if key.count < Self.cacheMinimumBytes {
+                    key.withUnsafeBufferPointer { word in
+                        merger.encode(word, into: &output, workspace: &session.workspace)
+                    }
+                    continue
+                }
                 if let cached = session.cache[key] {
                     for position in cached { output.append(output[position]) }
                     continue
@@ -321,9 +334,13 @@ public struct Tokenizer: Sendable {
                     merger.encode(word, into: &output, workspace: &session.workspace)
                 }
                 session.cache[key] = before..<output.count
-            case .uncachedQueue:
+            case .uncached:
                 key.withUnsafeBufferPointer { word in
                     merger.encode(word, into: &output, workspace: &session.workspace)
+                }
+            case .uncachedQueue:
+                key.withUnsafeBufferPointer { word in
+                    merger.encode(word, into: &output, workspace: &session.workspace, shortWordLimit: 1)
                 }
             case .uncachedReference:
                 key.withUnsafeBufferPointer { word in

@@ -26,6 +26,18 @@ import Testing
         #expect(texts(t, "aaaaa") == ["aaaa", "a"])
     }
 
+    /// Words longer than `BPEMerger.shortWordLimit` bytes take the priority-queue path.
+    @Test func longWordsGiveTheSameMergesAsShortOnes() throws {
+        let t = try tokenizer(["aa", "aaaa", "ab"], ["a a", "aa aa", "a b"])
+        let long = String(repeating: "a", count: 4 * 40 + 1)
+        #expect(long.utf8.count > BPEMerger.shortWordLimit)
+        #expect(texts(t, long) == Array(repeating: "aaaa", count: 40) + ["a"])
+        // Leftmost-first on ties: "ab" (rank 2) forms only where "a a" (rank 0) left an "a".
+        let mixed = String(repeating: "aab", count: 30)
+        #expect(texts(t, mixed) == Array(repeating: ["aa", "b"], count: 30).flatMap { $0 })
+        #expect(texts(t, String(repeating: "ab", count: 40)) == Array(repeating: "ab", count: 40))
+    }
+
     @Test func mergesWorkOnByteEncodedTextAndStayInsideWords() throws {
         // "Ġ" is the byte-encoded space.
         let t = try tokenizer(["Ġt", "he", "Ġthe"], ["Ġ t", "h e", "Ġt he"])
