@@ -276,7 +276,7 @@ public struct Tokenizer: Sendable {
         var offsets: [Int] = []
         var ends: [Int] = []
         /// Word bytes → range of its tokens in the output array.
-        var cache: [ArraySlice<UInt8>: Range<Int>] = [:]
+        var cache = WordCache()
         var workspace = BPEMerger.Workspace()
     }
 
@@ -312,6 +312,7 @@ public struct Tokenizer: Sendable {
         preTokenizer.pieceEnds(session.scalars, into: &session.ends)
 
         var start = 0
+        var hash: UInt64 = 0
         for end in session.ends {
             let lower = session.offsets[start]
             let upper = session.offsets[end]
@@ -319,21 +320,25 @@ public struct Tokenizer: Sendable {
             let key = bytes[lower..<upper]
             switch strategy {
             case .cached:
-                if key.count < Self.cacheMinimumBytes {
+                if upper - lower < Self.cacheMinimumBytes || bytes.count > Int(Int32.max) || output.count > Int(Int32.max) {
                     key.withUnsafeBufferPointer { word in
                         merger.encode(word, into: &output, workspace: &session.workspace)
                     }
                     continue
                 }
-                if let cached = session.cache[key] {
-                    for position in cached { output.append(output[position]) }
+                let found: Range<Int>? = bytes.withUnsafeBufferPointer { text in
+                    hash = WordCache.hash(text, lower..<upper)
+                    return session.cache.lookup(text, lower..<upper, hash: hash)
+                }
+                if let found {
+                    for position in found { output.append(output[position]) }
                     continue
                 }
                 let before = output.count
                 key.withUnsafeBufferPointer { word in
                     merger.encode(word, into: &output, workspace: &session.workspace)
                 }
-                session.cache[key] = before..<output.count
+                session.cache.insert(lower..<upper, hash: hash, tokens: before..<output.count)
             case .uncached:
                 key.withUnsafeBufferPointer { word in
                     merger.encode(word, into: &output, workspace: &session.workspace)
