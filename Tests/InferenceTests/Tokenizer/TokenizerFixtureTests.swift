@@ -113,6 +113,44 @@ import Testing
         }
     }
 
+    /// Any text round-trips through encode and decode — random scalars from every plane,
+    /// including marks, unassigned and private-use code points, and long white-space runs —
+    /// except bytes SmolLM2 has no token for, which are dropped as llama.cpp drops them: six
+    /// control characters, and the UTF-8 lead bytes 0xF1/0xF2 of U+40000…U+BFFFF (planes 4–11,
+    /// all unassigned).
+    @Test func randomUnicodeRoundTrips() throws {
+        let tokenizer = try tokenizer
+        var generator = TokenizerBenchmark.SplitMix64(seed: 7)
+        let droppedBytes: Set<UInt32> = [0x04, 0x06, 0x13, 0x14, 0x16, 0x1D]
+        for _ in 0..<50 {
+            var scalars = String.UnicodeScalarView()
+            let length = Int(generator.next() % 400)
+            while scalars.count < length {
+                let r = generator.next()
+                let value: UInt32 = switch r % 6 {
+                case 0: UInt32(r >> 8 % 0x80)                   // ASCII, incl. controls
+                case 1: UInt32(0x80 + (r >> 8) % 0x780)        // 2-byte range
+                case 2: UInt32(0x800 + (r >> 8) % 0xF800)      // BMP
+                case 3: UInt32(0x10000 + (r >> 8) % 0x100000)  // supplementary planes
+                case 4: [0x20, 0x0A, 0x09, 0xA0, 0x3000, 0x2029][Int((r >> 8) % 6)]
+                default: UInt32(0x30 + (r >> 8) % 10)           // digits
+                }
+                guard let scalar = Unicode.Scalar(value), !droppedBytes.contains(value),
+                      !(0x40000...0xBFFFF).contains(value) else { continue }
+                scalars.append(scalar)
+            }
+            let text = String(scalars)
+            let ids = tokenizer.encode(text, parseSpecial: false)
+            let back = try tokenizer.decode(ids)
+            #expect(back == text)
+        }
+        #expect(try tokenizer.decode(tokenizer.encode("a\u{4}b\u{1D}c")) == "abc")
+        // U+50000 is F1 90 80 80: the lead byte is dropped, the three continuation bytes stay.
+        let plane5 = tokenizer.encode("\u{50000}")
+        #expect(plane5.count == 3)
+        #expect(try tokenizer.decodeBytes(plane5) == [0x90, 0x80, 0x80])
+    }
+
     @Test func specialTokensAndIdsOfTheModel() throws {
         let tokenizer = try tokenizer
         #expect(tokenizer.tokenCount == 49_152)
