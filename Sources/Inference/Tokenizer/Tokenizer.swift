@@ -185,7 +185,7 @@ public struct Tokenizer: Sendable {
     /// How ``encode(_:parseSpecial:addBOS:strategy:)`` runs BPE (benchmarks and tests compare them).
     enum EncodingStrategy {
         /// The default: array-scan BPE for short words, priority queue for long ones, and a
-        /// per-call cache of the long words already encoded.
+        /// per-call cache of the words of ``Tokenizer/cacheMinimumBytes`` or more bytes.
         case cached
         /// The default BPE on every word, no cache.
         case uncached

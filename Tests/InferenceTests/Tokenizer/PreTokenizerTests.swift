@@ -54,6 +54,17 @@ import Testing
         #expect(smol.split("emoji 🚀🔥👍🏽. 👨\u{200D}👩") == ["emoji", " 🚀🔥👍🏽.", " 👨\u{200D}👩"])
     }
 
+    /// llama.cpp's character tables are Unicode 15.1 (derived from its generated
+    /// unicode-data.cpp: U+2EBF0, CJK Extension I of 15.1, is a letter there; U+1C89, a Cyrillic
+    /// capital of 16.0, is unassigned). Later letters and digits are "other" text.
+    @Test func charactersNewerThanUnicode15_1AreNotLettersOrDigits() {
+        #expect(smol.split("a\u{2EBF0}b") == ["a\u{2EBF0}b"])
+        #expect(smol.split("a\u{1C89}b") == ["a", "\u{1C89}", "b"])
+        // U+1FBF0…U+1FBF9 (segmented digits, Unicode 13) are Nd; U+1CCF0… (16.0 outlined digits) are not.
+        #expect(smol.split("x\u{1FBF1}\u{1FBF2}") == ["x", "\u{1FBF1}", "\u{1FBF2}"])
+        #expect(smol.split("x\u{1CCF1}\u{1CCF2}") == ["x", "\u{1CCF1}\u{1CCF2}"])
+    }
+
     @Test func splitIsLosslessAndEmptyTextHasNoWords() {
         let text = "  mixed\u{2028}line 42 ; «quotes» — ok's\n\n"
         #expect(smol.split(text).joined() == text)
