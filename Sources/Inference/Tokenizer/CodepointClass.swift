@@ -8,9 +8,10 @@
 /// - everything else (marks, punctuation, symbols, separators that are not white space, controls,
 ///   format characters such as U+200D, private use and unassigned scalars) is "other".
 ///
-/// The categories come from the Swift standard library's Unicode data, so scalars assigned in a
-/// newer Unicode version than llama.cpp's generated tables may be classified differently (they
-/// count as "other" in an older table).
+/// The categories come from the Swift standard library's Unicode data, limited to the Unicode
+/// version of llama.cpp's generated tables (``unicodeVersion``, 15.1): a scalar assigned later
+/// counts as unassigned, i.e. "other", as it does in llama.cpp (e.g. U+1C89, a Cyrillic capital
+/// letter of Unicode 16, is not a letter there).
 struct CodepointClass: Sendable, Equatable {
     /// Bit set: ``letterBit``, ``numberBit``, ``whitespaceBit``.
     let bits: UInt8
@@ -39,10 +40,17 @@ struct CodepointClass: Sendable, Equatable {
         return table
     }()
 
+    /// The Unicode version of llama.cpp's `unicode-data.cpp` (it has CJK Extension I, new in
+    /// 15.1, and none of 16.0's additions).
+    static let unicodeVersion = (major: 15, minor: 1)
+
     private static func compute(_ value: UInt32) -> UInt8 {
         var bits: UInt8 = 0
         if isWhiteSpace(value) { bits |= whitespaceBit }
         guard let scalar = Unicode.Scalar(value) else { return bits }  // surrogates, out of range
+        guard let age = scalar.properties.age,
+              (age.major, age.minor) <= (unicodeVersion.major, unicodeVersion.minor)
+        else { return bits }  // unassigned in llama.cpp's tables
         switch scalar.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
             bits |= letterBit

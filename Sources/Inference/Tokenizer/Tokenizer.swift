@@ -36,12 +36,12 @@ public struct Tokenizer: Sendable {
     /// Token texts as stored in the vocabulary (byte-encoded for normal tokens).
     private let texts: [String]
     /// Type of each token.
-    private let types: [TokenType]
+    let types: [TokenType]
     /// The bytes each token stands for (empty for tokens that decode to nothing).
-    private let pieces: [[UInt8]]
+    let pieces: [[UInt8]]
     private let merger: BPEMerger
     /// Tokens matched literally in text, longest text first.
-    private let specialTokens: [SpecialToken]
+    let specialTokens: [SpecialToken]
 
     struct SpecialToken: Sendable {
         let bytes: [UInt8]
@@ -179,6 +179,27 @@ public struct Tokenizer: Sendable {
     ///   - addBOS: prepend ``bos`` (if the vocabulary has one). Default `false`.
     /// - Returns: token ids, in order. Empty text gives no tokens.
     public func encode(_ text: String, parseSpecial: Bool = true, addBOS: Bool = false) -> [Int32] {
+        encode(text, parseSpecial: parseSpecial, addBOS: addBOS, strategy: .cached)
+    }
+
+    /// How ``encode(_:parseSpecial:addBOS:strategy:)`` runs BPE (benchmarks and tests compare them).
+    enum EncodingStrategy {
+        /// The default: array-scan BPE for short words, priority queue for long ones, and a
+        /// per-call cache of the words of ``Tokenizer/cacheMinimumBytes`` or more bytes.
+        case cached
+        /// The default BPE on every word, no cache.
+        case uncached
+        /// Priority-queue BPE on every word, no cache.
+        case uncachedQueue
+        /// The textbook O(n²) merge loop on every word.
+        case uncachedReference
+    }
+
+    /// Words shorter than this many bytes are not cached: encoding them is about as fast as
+    /// hashing them (measured, see docs/BENCHMARKS.md).
+    static let cacheMinimumBytes = 8
+
+    func encode(_ text: String, parseSpecial: Bool, addBOS: Bool, strategy: EncodingStrategy) -> [Int32] {
         var output: [Int32] = []
         if addBOS, let bos { output.append(bos) }
         let utf8 = Array(text.utf8)
@@ -189,63 +210,10 @@ public struct Tokenizer: Sendable {
             if fragment.token >= 0 {
                 output.append(fragment.token)
             } else {
-                encodeRaw(utf8, fragment.start..<fragment.end, into: &output, session: &session)
+                encodeRaw(utf8, fragment.start..<fragment.end, into: &output, session: &session, strategy: strategy)
             }
         }
         return output
-    }
-
-    /// Splits `bytes` into raw-text spans and special-token matches, llama.cpp's way: for each
-    /// special token, longest first, every raw span is cut at each occurrence, left to right.
-    private func partition(_ bytes: UnsafeBufferPointer<UInt8>, parseSpecial: Bool) -> [Fragment] {
-        var fragments = [Fragment(start: 0, end: bytes.count, token: -1)]
-        if bytes.isEmpty { return [] }
-        for special in specialTokens where parseSpecial || special.type == .userDefined {
-            guard Self.find(special.bytes, in: bytes, from: 0, to: bytes.count) != nil else { continue }
-            var next: [Fragment] = []
-            next.reserveCapacity(fragments.count + 2)
-            for fragment in fragments {
-                guard fragment.token < 0 else { next.append(fragment); continue }
-                var start = fragment.start
-                while let match = Self.find(special.bytes, in: bytes, from: start, to: fragment.end) {
-                    if match > start { next.append(Fragment(start: start, end: match, token: -1)) }
-                    next.append(Fragment(start: match, end: match + special.bytes.count, token: special.id))
-                    start = match + special.bytes.count
-                }
-                if start < fragment.end { next.append(Fragment(start: start, end: fragment.end, token: -1)) }
-            }
-            fragments = next
-        }
-        return fragments
-    }
-
-    private struct Fragment {
-        var start: Int
-        var end: Int
-        /// Token id of a special-token match, or -1 for raw text.
-        var token: Int32
-    }
-
-    /// First index `i` in `start..<end` with `bytes[i..<i+needle.count] == needle`.
-    private static func find(_ needle: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int? {
-        let count = needle.count
-        guard count > 0, end - start >= count else { return nil }
-        let first = needle[0]
-        var index = start
-        let last = end - count
-        while index <= last {
-            if bytes[index] == first {
-                var matched = true
-                var offset = 1
-                while offset < count {
-                    if bytes[index + offset] != needle[offset] { matched = false; break }
-                    offset += 1
-                }
-                if matched { return index }
-            }
-            index += 1
-        }
-        return nil
     }
 
     /// Scratch state of one `encode` call: decoded scalars, the per-call word cache and the BPE
@@ -255,7 +223,7 @@ public struct Tokenizer: Sendable {
         var offsets: [Int] = []
         var ends: [Int] = []
         /// Word bytes → range of its tokens in the output array.
-        var cache: [ArraySlice<UInt8>: Range<Int>] = [:]
+        var cache = WordCache()
         var workspace = BPEMerger.Workspace()
     }
 
@@ -263,7 +231,7 @@ public struct Tokenizer: Sendable {
     /// on character boundaries).
     private func encodeRaw(
         _ bytes: [UInt8], _ range: Range<Int>, into output: inout [Int32],
-        session: inout EncodingSession
+        session: inout EncodingSession, strategy: EncodingStrategy
     ) {
         session.scalars.removeAll(keepingCapacity: true)
         session.offsets.removeAll(keepingCapacity: true)
@@ -291,53 +259,46 @@ public struct Tokenizer: Sendable {
         preTokenizer.pieceEnds(session.scalars, into: &session.ends)
 
         var start = 0
+        var hash: UInt64 = 0
         for end in session.ends {
             let lower = session.offsets[start]
             let upper = session.offsets[end]
             start = end
             let key = bytes[lower..<upper]
-            if let cached = session.cache[key] {
-                for position in cached { output.append(output[position]) }
-                continue
+            switch strategy {
+            case .cached:
+                if upper - lower < Self.cacheMinimumBytes || bytes.count > Int(Int32.max) || output.count > Int(Int32.max) {
+                    key.withUnsafeBufferPointer { word in
+                        merger.encode(word, into: &output, workspace: &session.workspace)
+                    }
+                    continue
+                }
+                let found: Range<Int>? = bytes.withUnsafeBufferPointer { text in
+                    hash = WordCache.hash(text, lower..<upper)
+                    return session.cache.lookup(text, lower..<upper, hash: hash)
+                }
+                if let found {
+                    for position in found { output.append(output[position]) }
+                    continue
+                }
+                let before = output.count
+                key.withUnsafeBufferPointer { word in
+                    merger.encode(word, into: &output, workspace: &session.workspace)
+                }
+                session.cache.insert(lower..<upper, hash: hash, tokens: before..<output.count)
+            case .uncached:
+                key.withUnsafeBufferPointer { word in
+                    merger.encode(word, into: &output, workspace: &session.workspace)
+                }
+            case .uncachedQueue:
+                key.withUnsafeBufferPointer { word in
+                    merger.encode(word, into: &output, workspace: &session.workspace, shortWordLimit: 1)
+                }
+            case .uncachedReference:
+                key.withUnsafeBufferPointer { word in
+                    merger.encodeReference(word, into: &output)
+                }
             }
-            let before = output.count
-            key.withUnsafeBufferPointer { word in
-                merger.encode(word, into: &output, workspace: &session.workspace)
-            }
-            session.cache[key] = before..<output.count
         }
-    }
-
-    // MARK: - Decoding
-
-    /// The exact bytes token `id` stands for. Control and unknown tokens give their text when
-    /// `renderSpecial` is `true` and nothing otherwise; user-defined tokens always give their
-    /// text; unused, byte and undefined tokens give nothing.
-    ///
-    /// - Throws: ``TokenizerError/tokenIDOutOfRange(id:tokenCount:)``.
-    public func bytes(of id: Int32, renderSpecial: Bool = true) throws(TokenizerError) -> [UInt8] {
-        guard id >= 0 && Int(id) < tokenCount else { throw .tokenIDOutOfRange(id: id, tokenCount: tokenCount) }
-        let type = types[Int(id)]
-        if !renderSpecial && (type == .control || type == .unknown) { return [] }
-        return pieces[Int(id)]
-    }
-
-    /// The bytes of a token sequence, concatenated (see ``bytes(of:renderSpecial:)``).
-    public func decodeBytes(_ ids: some Sequence<Int32>, renderSpecial: Bool = true) throws(TokenizerError) -> [UInt8] {
-        var result: [UInt8] = []
-        for id in ids {
-            result.append(contentsOf: try bytes(of: id, renderSpecial: renderSpecial))
-        }
-        return result
-    }
-
-    /// Decodes token ids to text. Bytes that are not valid UTF-8 (a character cut between
-    /// tokens at either end) become U+FFFD.
-    ///
-    /// - Parameter renderSpecial: write control tokens (`<|im_end|>`) as their text (default) or
-    ///   omit them.
-    /// - Throws: ``TokenizerError/tokenIDOutOfRange(id:tokenCount:)``.
-    public func decode(_ ids: some Sequence<Int32>, renderSpecial: Bool = true) throws(TokenizerError) -> String {
-        String(decoding: try decodeBytes(ids, renderSpecial: renderSpecial), as: UTF8.self)
     }
 }
