@@ -1,0 +1,343 @@
+/// A GPT-2 style byte-level BPE tokenizer built from a model's vocabulary (GGUF
+/// `tokenizer.ggml.*` metadata), matching llama.cpp's tokenization of the same file.
+///
+/// Encoding: special tokens (control, unknown and user-defined types) are first cut out of the
+/// text, longest first; each remaining span is split into words by the ``PreTokenizer``, and BPE
+/// runs inside each word on its UTF-8 bytes. No BOS is added unless asked for.
+/// Decoding: ids → the exact bytes they stand for → `String` (invalid UTF-8, which a cut in the
+/// middle of a character produces, becomes U+FFFD; use ``StreamingDecoder`` to emit text as it
+/// completes).
+///
+/// Token ids are `Int32` in `0..<tokenCount`. A `Tokenizer` is immutable and `Sendable`; its
+/// encode and decode methods can run concurrently.
+public struct Tokenizer: Sendable {
+    /// Number of tokens in the vocabulary (49 152 for SmolLM2).
+    public let tokenCount: Int
+    /// The pre-tokenizer in use.
+    public let preTokenizer: PreTokenizer
+    /// Beginning-of-sequence token id, if the vocabulary names one.
+    public let bos: Int32?
+    /// End-of-sequence token id, if the vocabulary names one (`<|im_end|>` for SmolLM2).
+    public let eos: Int32?
+    /// End-of-turn token id, if the vocabulary names one.
+    public let eot: Int32?
+    /// Unknown token id, if the vocabulary names one.
+    public let unknown: Int32?
+    /// Padding token id, if the vocabulary names one.
+    public let padding: Int32?
+    /// Whether the model expects BOS at the start of a sequence (`false` for SmolLM2).
+    public let addBOSByDefault: Bool
+    /// Tokens that end generation: ``eos``, ``eot`` and the control tokens llama.cpp also treats
+    /// as end of generation by their text (`<|im_end|>`, `<|endoftext|>`, `<|eot_id|>`, `<|end|>`).
+    public let endOfGeneration: Set<Int32>
+    /// The model's Jinja chat template text, if the vocabulary carries one.
+    public let chatTemplateText: String?
+
+    /// Token texts as stored in the vocabulary (byte-encoded for normal tokens).
+    private let texts: [String]
+    /// Type of each token.
+    private let types: [TokenType]
+    /// The bytes each token stands for (empty for tokens that decode to nothing).
+    private let pieces: [[UInt8]]
+    private let merger: BPEMerger
+    /// Tokens matched literally in text, longest text first.
+    private let specialTokens: [SpecialToken]
+
+    struct SpecialToken: Sendable {
+        let bytes: [UInt8]
+        let id: Int32
+        let type: TokenType
+    }
+
+    /// Builds and validates the tokenizer's tables.
+    ///
+    /// - Throws: ``TokenizerError`` when the vocabulary is empty, the token types do not match the
+    ///   tokens, a token type is invalid, two tokens share a text, a normal token is not
+    ///   byte-encoded, a merge is malformed or names an unknown token, a special id is out of
+    ///   range, or the pre-tokenizer is unknown.
+    public init(vocabulary: TokenizerVocabulary) throws(TokenizerError) {
+        let tokens = vocabulary.tokens
+        guard !tokens.isEmpty else { throw .emptyVocabulary }
+        guard tokens.count <= Int(Int32.max) else {
+            throw .wrongMetadataType(key: "tokenizer.ggml.tokens", expected: "at most 2^31-1 tokens")
+        }
+        guard vocabulary.tokenTypes.count == tokens.count else {
+            throw .tokenTypeCountMismatch(tokens: tokens.count, types: vocabulary.tokenTypes.count)
+        }
+        guard let preTokenizer = PreTokenizer(rawValue: vocabulary.preTokenizer) else {
+            throw .unsupportedPreTokenizer(vocabulary.preTokenizer)
+        }
+
+        var types: [TokenType] = []
+        types.reserveCapacity(tokens.count)
+        for (index, raw) in vocabulary.tokenTypes.enumerated() {
+            guard let type = TokenType(rawValue: raw) else { throw .invalidTokenType(index: index, value: raw) }
+            types.append(type)
+        }
+
+        var idOfText: [String: Int32] = [:]
+        idOfText.reserveCapacity(tokens.count)
+        var pieces: [[UInt8]] = []
+        pieces.reserveCapacity(tokens.count)
+        var specials: [SpecialToken] = []
+        for (index, text) in tokens.enumerated() {
+            let id = Int32(index)
+            if let first = idOfText.updateValue(id, forKey: text) {
+                throw .duplicateToken(text: text, firstID: first, secondID: id)
+            }
+            switch types[index] {
+            case .normal:
+                guard let bytes = ByteLevelAlphabet.decode(text) else { throw .tokenNotByteEncoded(id: id, text: text) }
+                pieces.append(bytes)
+            case .control, .unknown, .userDefined:
+                pieces.append(Array(text.utf8))
+                if !text.isEmpty { specials.append(SpecialToken(bytes: Array(text.utf8), id: id, type: types[index])) }
+            case .undefined, .unused, .byte:
+                pieces.append([])
+            }
+        }
+        // Longest first, so that a special token containing another wins; ties by id.
+        specials.sort { ($0.bytes.count, -$0.id) > ($1.bytes.count, -$1.id) }
+
+        var rules: [(left: Int32, right: Int32, merged: Int32)] = []
+        rules.reserveCapacity(vocabulary.merges.count)
+        for (index, merge) in vocabulary.merges.enumerated() {
+            let utf8 = Array(merge.utf8)
+            // Split at the first space after the first byte (a left part is never empty).
+            guard utf8.count >= 3, let space = utf8[1...].firstIndex(of: 0x20), space + 1 < utf8.count else {
+                throw .malformedMerge(index: index, text: merge)
+            }
+            let leftText = String(decoding: utf8[..<space], as: UTF8.self)
+            let rightText = String(decoding: utf8[(space + 1)...], as: UTF8.self)
+            guard let left = idOfText[leftText] else { throw .mergeNamesUnknownToken(index: index, token: leftText) }
+            guard let right = idOfText[rightText] else { throw .mergeNamesUnknownToken(index: index, token: rightText) }
+            guard let merged = idOfText[leftText + rightText] else {
+                throw .mergeNamesUnknownToken(index: index, token: leftText + rightText)
+            }
+            rules.append((left, right, merged))
+        }
+        var byteTokens = [Int32](repeating: -1, count: 256)
+        for byte in 0..<256 {
+            byteTokens[byte] = idOfText[ByteLevelAlphabet.text(forByte: UInt8(byte))] ?? -1
+        }
+
+        func checked(_ id: Int32?, _ name: String) throws(TokenizerError) -> Int32? {
+            guard let id else { return nil }
+            guard id >= 0 && Int(id) < tokens.count else { throw .specialTokenIDOutOfRange(name: name, id: Int64(id)) }
+            return id
+        }
+        self.bos = try checked(vocabulary.bos, "BOS")
+        self.eos = try checked(vocabulary.eos, "EOS")
+        self.eot = try checked(vocabulary.eot, "EOT")
+        self.unknown = try checked(vocabulary.unknown, "unknown")
+        self.padding = try checked(vocabulary.padding, "padding")
+
+        var endOfGeneration = Set([eos, eot].compactMap { $0 })
+        for text in ["<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end|>"] {
+            if let id = idOfText[text], types[Int(id)] == .control { endOfGeneration.insert(id) }
+        }
+
+        self.tokenCount = tokens.count
+        self.preTokenizer = preTokenizer
+        self.addBOSByDefault = vocabulary.addBOS
+        self.endOfGeneration = endOfGeneration
+        self.chatTemplateText = vocabulary.chatTemplate
+        self.texts = tokens
+        self.types = types
+        self.pieces = pieces
+        self.merger = BPEMerger(merges: rules, byteTokens: byteTokens)
+        self.specialTokens = specials
+    }
+
+    // MARK: - Token facts
+
+    /// The token's text as stored in the vocabulary (GPT-2 byte-encoded for normal tokens, so a
+    /// leading space shows as `Ġ`), or `nil` for an id outside `0..<tokenCount`.
+    public func text(of id: Int32) -> String? {
+        id >= 0 && Int(id) < tokenCount ? texts[Int(id)] : nil
+    }
+
+    /// The token's type, or `nil` for an id outside `0..<tokenCount`.
+    public func type(of id: Int32) -> TokenType? {
+        id >= 0 && Int(id) < tokenCount ? types[Int(id)] : nil
+    }
+
+    /// The id of the token whose stored text is exactly `text`, if any (linear search; meant for
+    /// looking up special tokens once, not for encoding).
+    public func id(ofText text: String) -> Int32? {
+        texts.firstIndex(of: text).map { Int32($0) }
+    }
+
+    // MARK: - Encoding
+
+    /// Encodes `text` into token ids.
+    ///
+    /// - Parameters:
+    ///   - parseSpecial: when `true` (default), control and unknown tokens written in the text
+    ///     (`<|im_start|>`) become their ids; when `false` they are tokenized as plain text.
+    ///     User-defined tokens are always matched.
+    ///   - addBOS: prepend ``bos`` (if the vocabulary has one). Default `false`.
+    /// - Returns: token ids, in order. Empty text gives no tokens.
+    public func encode(_ text: String, parseSpecial: Bool = true, addBOS: Bool = false) -> [Int32] {
+        var output: [Int32] = []
+        if addBOS, let bos { output.append(bos) }
+        let utf8 = Array(text.utf8)
+        output.reserveCapacity(output.count + utf8.count / 3 + 16)
+        let fragments = utf8.withUnsafeBufferPointer { partition($0, parseSpecial: parseSpecial) }
+        var session = EncodingSession()
+        for fragment in fragments {
+            if fragment.token >= 0 {
+                output.append(fragment.token)
+            } else {
+                encodeRaw(utf8, fragment.start..<fragment.end, into: &output, session: &session)
+            }
+        }
+        return output
+    }
+
+    /// Splits `bytes` into raw-text spans and special-token matches, llama.cpp's way: for each
+    /// special token, longest first, every raw span is cut at each occurrence, left to right.
+    private func partition(_ bytes: UnsafeBufferPointer<UInt8>, parseSpecial: Bool) -> [Fragment] {
+        var fragments = [Fragment(start: 0, end: bytes.count, token: -1)]
+        if bytes.isEmpty { return [] }
+        for special in specialTokens where parseSpecial || special.type == .userDefined {
+            guard Self.find(special.bytes, in: bytes, from: 0, to: bytes.count) != nil else { continue }
+            var next: [Fragment] = []
+            next.reserveCapacity(fragments.count + 2)
+            for fragment in fragments {
+                guard fragment.token < 0 else { next.append(fragment); continue }
+                var start = fragment.start
+                while let match = Self.find(special.bytes, in: bytes, from: start, to: fragment.end) {
+                    if match > start { next.append(Fragment(start: start, end: match, token: -1)) }
+                    next.append(Fragment(start: match, end: match + special.bytes.count, token: special.id))
+                    start = match + special.bytes.count
+                }
+                if start < fragment.end { next.append(Fragment(start: start, end: fragment.end, token: -1)) }
+            }
+            fragments = next
+        }
+        return fragments
+    }
+
+    private struct Fragment {
+        var start: Int
+        var end: Int
+        /// Token id of a special-token match, or -1 for raw text.
+        var token: Int32
+    }
+
+    /// First index `i` in `start..<end` with `bytes[i..<i+needle.count] == needle`.
+    private static func find(_ needle: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int? {
+        let count = needle.count
+        guard count > 0, end - start >= count else { return nil }
+        let first = needle[0]
+        var index = start
+        let last = end - count
+        while index <= last {
+            if bytes[index] == first {
+                var matched = true
+                var offset = 1
+                while offset < count {
+                    if bytes[index + offset] != needle[offset] { matched = false; break }
+                    offset += 1
+                }
+                if matched { return index }
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Scratch state of one `encode` call: decoded scalars, the per-call word cache and the BPE
+    /// workspace.
+    private struct EncodingSession {
+        var scalars: [UInt32] = []
+        var offsets: [Int] = []
+        var ends: [Int] = []
+        /// Word bytes → range of its tokens in the output array.
+        var cache: [ArraySlice<UInt8>: Range<Int>] = [:]
+        var workspace = BPEMerger.Workspace()
+    }
+
+    /// Pre-tokenizes and BPE-encodes the raw text `bytes[range]` (valid UTF-8 starting and ending
+    /// on character boundaries).
+    private func encodeRaw(
+        _ bytes: [UInt8], _ range: Range<Int>, into output: inout [Int32],
+        session: inout EncodingSession
+    ) {
+        session.scalars.removeAll(keepingCapacity: true)
+        session.offsets.removeAll(keepingCapacity: true)
+        var index = range.lowerBound
+        while index < range.upperBound {
+            let lead = bytes[index]
+            session.offsets.append(index)
+            var value: UInt32
+            var width: Int
+            switch lead {
+            case 0..<0x80: value = UInt32(lead); width = 1
+            case 0xC0..<0xE0: value = UInt32(lead & 0x1F); width = 2
+            case 0xE0..<0xF0: value = UInt32(lead & 0x0F); width = 3
+            default: value = UInt32(lead & 0x07); width = 4
+            }
+            width = min(width, range.upperBound - index)
+            for offset in 1..<max(width, 1) {
+                value = value << 6 | UInt32(bytes[index + offset] & 0x3F)
+            }
+            session.scalars.append(value)
+            index += width
+        }
+        session.offsets.append(range.upperBound)
+        session.ends.removeAll(keepingCapacity: true)
+        preTokenizer.pieceEnds(session.scalars, into: &session.ends)
+
+        var start = 0
+        for end in session.ends {
+            let lower = session.offsets[start]
+            let upper = session.offsets[end]
+            start = end
+            let key = bytes[lower..<upper]
+            if let cached = session.cache[key] {
+                for position in cached { output.append(output[position]) }
+                continue
+            }
+            let before = output.count
+            key.withUnsafeBufferPointer { word in
+                merger.encode(word, into: &output, workspace: &session.workspace)
+            }
+            session.cache[key] = before..<output.count
+        }
+    }
+
+    // MARK: - Decoding
+
+    /// The exact bytes token `id` stands for. Control and unknown tokens give their text when
+    /// `renderSpecial` is `true` and nothing otherwise; user-defined tokens always give their
+    /// text; unused, byte and undefined tokens give nothing.
+    ///
+    /// - Throws: ``TokenizerError/tokenIDOutOfRange(id:tokenCount:)``.
+    public func bytes(of id: Int32, renderSpecial: Bool = true) throws(TokenizerError) -> [UInt8] {
+        guard id >= 0 && Int(id) < tokenCount else { throw .tokenIDOutOfRange(id: id, tokenCount: tokenCount) }
+        let type = types[Int(id)]
+        if !renderSpecial && (type == .control || type == .unknown) { return [] }
+        return pieces[Int(id)]
+    }
+
+    /// The bytes of a token sequence, concatenated (see ``bytes(of:renderSpecial:)``).
+    public func decodeBytes(_ ids: some Sequence<Int32>, renderSpecial: Bool = true) throws(TokenizerError) -> [UInt8] {
+        var result: [UInt8] = []
+        for id in ids {
+            result.append(contentsOf: try bytes(of: id, renderSpecial: renderSpecial))
+        }
+        return result
+    }
+
+    /// Decodes token ids to text. Bytes that are not valid UTF-8 (a character cut between
+    /// tokens at either end) become U+FFFD.
+    ///
+    /// - Parameter renderSpecial: write control tokens (`<|im_end|>`) as their text (default) or
+    ///   omit them.
+    /// - Throws: ``TokenizerError/tokenIDOutOfRange(id:tokenCount:)``.
+    public func decode(_ ids: some Sequence<Int32>, renderSpecial: Bool = true) throws(TokenizerError) -> String {
+        String(decoding: try decodeBytes(ids, renderSpecial: renderSpecial), as: UTF8.self)
+    }
+}
