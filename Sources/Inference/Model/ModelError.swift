@@ -3,6 +3,8 @@
 /// Every case has a stable numeric ``code`` (never reused, never renumbered) so that tools and
 /// logs can identify a failure without parsing its description.
 public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The model file could not be opened or parsed (the GGUF layer's message in `reason`).
+    case fileUnreadable(path: String, reason: String)
     /// `general.architecture` names an architecture this forward pass does not implement.
     case unsupportedArchitecture(String)
     /// A required metadata key is absent or has the wrong type.
@@ -27,6 +29,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Stable numeric code of the error (1xx: model description, 2xx: tensors, 3xx: running).
     public var code: Int {
         switch self {
+        case .fileUnreadable: 100
         case .unsupportedArchitecture: 101
         case .missingMetadata: 102
         case .invalidMetadata: 103
@@ -42,6 +45,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case .fileUnreadable(let p, let r): "model error \(code): cannot read model file '\(p)': \(r)"
         case .unsupportedArchitecture(let a): "model error \(code): unsupported architecture '\(a)' (only 'llama' is implemented)"
         case .missingMetadata(let k): "model error \(code): metadata key '\(k)' is missing or has the wrong type"
         case .invalidMetadata(let k, let r): "model error \(code): metadata key '\(k)' is invalid: \(r)"
