@@ -137,6 +137,16 @@ public final class GGUFFile: Sendable {
         return info
     }
 
+    /// The tensor called `name`, checked to have exactly `dimensions` (`ne0` first).
+    /// Throws ``GGUFError/tensorNotFound(_:)`` or ``GGUFError/unexpectedTensorShape(tensor:expected:found:)``.
+    public func tensor(named name: String, dimensions: [Int]) throws(GGUFError) -> GGUFTensorInfo {
+        let info = try tensor(named: name)
+        guard info.dimensions == dimensions else {
+            throw .unexpectedTensorShape(tensor: name, expected: dimensions, found: info.dimensions)
+        }
+        return info
+    }
+
     // MARK: - Parsing helpers
 
     private static func readValue(

@@ -26,14 +26,16 @@ public struct GGUFWriter: Sendable {
         var bytes: [UInt8]
     }
 
-    /// Alignment in bytes of the data section and of each tensor (a power of two; default 32).
+    /// Alignment in bytes of the data section and of each tensor (default 32). Must be a power
+    /// of two no larger than 2^30; otherwise ``serialized()`` and ``write(to:)`` throw
+    /// ``GGUFError/invalidAlignment(_:)``.
     public let alignment: Int
     private var metadataEntries: [(key: String, value: GGUFValue)] = []
     private var pending: [PendingTensor] = []
 
-    /// Creates an empty writer. `alignment` must be a power of two (default 32 bytes).
+    /// Creates an empty writer. `alignment` must be a power of two (default 32 bytes); it is
+    /// checked when the file is serialised.
     public init(alignment: Int = 32) {
-        precondition(alignment > 0 && alignment & (alignment - 1) == 0, "alignment must be a power of two")
         self.alignment = alignment
     }
 
@@ -95,15 +97,23 @@ public struct GGUFWriter: Sendable {
             guard !overflow else { throw .invalidTensorData(tensor: name, reason: "dimensions \(dimensions) overflow") }
             product = p
         }
-        guard (dimensions.first ?? 1) % type.blockSize == 0 else {
-            throw .invalidTensorData(tensor: name, reason: "ne0 \(dimensions.first ?? 1) is not a multiple of the \(type) block size \(type.blockSize)")
+        let rowLength = dimensions.first ?? 1
+        guard let rowBytes = type.rowBytes(elements: rowLength) else {
+            throw .invalidTensorData(tensor: name, reason: "ne0 \(rowLength) is not a multiple of the \(type) block size \(type.blockSize)")
+        }
+        let rows = rowLength == 0 ? 0 : product / rowLength
+        guard !rows.multipliedReportingOverflow(by: rowBytes).overflow else {
+            throw .invalidTensorData(tensor: name, reason: "byte size of \(type) \(dimensions) overflows")
         }
     }
 
     /// The complete file contents.
     /// - Throws: ``GGUFError/invalidMetadataArray(key:)`` for an array whose elements are not all
-    ///   of one type.
+    ///   of one type, ``GGUFError/invalidAlignment(_:)`` for a bad ``alignment``.
     public func serialized() throws(GGUFError) -> [UInt8] {
+        guard alignment > 0, alignment <= 1 << 30, alignment & (alignment - 1) == 0 else {
+            throw .invalidAlignment("\(alignment)")
+        }
         var out = GGUFByteSink()
         var entries = metadataEntries.filter { $0.key != "general.alignment" }
         if alignment != GGUFFile.defaultAlignment {

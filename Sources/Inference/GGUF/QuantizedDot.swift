@@ -46,9 +46,9 @@ public enum QuantizedDot {
             var partial = SIMD8<Float>()
             for c in 0..<4 {
                 let q = SIMD8<Float>(block.loadUnaligned(fromByteOffset: 2 + 8 * c, as: SIMD8<Int8>.self))
-                partial.addProduct(q, xs.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self))
+                partial += q * xs.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self)
             }
-            acc.addProduct(SIMD8(repeating: d), partial)
+            acc += SIMD8(repeating: d) * partial
         }
         return acc.sum()
     }
@@ -67,9 +67,9 @@ public enum QuantizedDot {
             let x0 = xs.loadUnaligned(as: SIMD16<Float>.self)
             let x1 = xs.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
             var qx = low * x0
-            qx.addProduct(high, x1)
-            acc.addProduct(SIMD16(repeating: d), qx)
-            acc.addProduct(SIMD16(repeating: m), x0 + x1)
+            qx += high * x1
+            acc += SIMD16(repeating: d) * qx
+            acc += SIMD16(repeating: m) * (x0 + x1)
         }
         return acc.sum()
     }
@@ -85,8 +85,8 @@ public enum QuantizedDot {
             let high = SIMD16<Float>(packed &>> 4) - 8
             let xs = UnsafeRawPointer(x + 32 * b)
             var qx = low * xs.loadUnaligned(as: SIMD16<Float>.self)
-            qx.addProduct(high, xs.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
-            acc.addProduct(SIMD16(repeating: d), qx)
+            qx += high * xs.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            acc += SIMD16(repeating: d) * qx
         }
         return acc.sum()
     }
@@ -97,8 +97,7 @@ public enum QuantizedDot {
         let xs = UnsafeRawPointer(x)
         var i = 0
         while i + 8 <= count {
-            acc.addProduct(row.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self),
-                           xs.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            acc += row.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * xs.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
             i += 8
         }
         var tail: Float = 0

@@ -38,8 +38,12 @@ import Testing
         #expect(embedding.dimensions == [576, 49152])
         let q = try file.tensor(named: "blk.0.attn_q.weight")
         #expect(q.dimensions == [576, 576])
-        let k = try file.tensor(named: "blk.0.attn_k.weight")
-        #expect(k.dimensions == [576, 192])
+        let k = try file.tensor(named: "blk.0.attn_k.weight", dimensions: [576, 192])
+        #expect(k.type == .q4_1)
+        #expect(throws: GGUFError.unexpectedTensorShape(tensor: "blk.0.attn_v.weight", expected: [576, 576], found: [576, 192])) {
+            try file.tensor(named: "blk.0.attn_v.weight", dimensions: [576, 576])
+        }
+        #expect(throws: GGUFError.tensorNotFound("blk.30.attn_q.weight")) { try file.tensor(named: "blk.30.attn_q.weight") }
         for name in file.tensorOrder {
             let info = file.tensors[name]!
             #expect(info.offset % file.alignment == 0)

@@ -52,3 +52,10 @@ extension GGUFTestSupport {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
 }
+
+extension GGUFTestSupport {
+    /// Deletes a test file if it exists.
+    static func remove(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}

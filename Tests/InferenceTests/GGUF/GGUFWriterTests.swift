@@ -40,6 +40,7 @@ import Testing
         try writer.addTensor(name: "c.q4_1", dimensions: [32, 7], values: q41, encodedAs: .q4_1)
         try writer.addTensor(name: "d.f16", dimensions: [10], values: f16, encodedAs: .f16)
         let path = GGUFTestSupport.temporaryPath("roundtrip.gguf")
+        defer { GGUFTestSupport.remove(path) }
         try writer.write(to: path)
 
         let file = try GGUFFile(path: path)
@@ -76,6 +77,7 @@ import Testing
         try writer.addTensor(name: "w", dimensions: [64, 2], values: Self.values(128, seed: 9), encodedAs: .q4_0)
         let bytes = try writer.serialized()
         let path = GGUFTestSupport.temporaryPath("agree.gguf")
+        defer { GGUFTestSupport.remove(path) }
         try writer.write(to: path)
         #expect(try GGUFTestSupport.readBytes(path) == bytes)
         #expect(try GGUFFile(bytes: bytes).dequantize(named: "w") == GGUFFile(path: path).dequantize(named: "w"))
@@ -87,8 +89,13 @@ import Testing
         #expect(throws: GGUFError.self) { try writer.addTensor(name: "x", dimensions: [4, 2], values: [1, 2, 3]) }
         #expect(throws: GGUFError.self) { try writer.addTensor(name: "x", dimensions: [256], values: [Float](repeating: 1, count: 256), encodedAs: .q4_K) }
         #expect(throws: GGUFError.self) { try writer.addTensor(name: "x", dimensions: [32], type: .q8_0, bytes: [UInt8](repeating: 0, count: 33)) }
+        #expect(throws: GGUFError.self) { try writer.addTensor(name: "x", dimensions: [1 << 62], type: .f32, bytes: []) }
+        #expect(throws: GGUFError.self) { try writer.addTensor(name: "x", dimensions: [1 << 32, 1 << 32], type: .f32, bytes: []) }
+        #expect(throws: GGUFError.self) { try writer.addTensor(name: "x", dimensions: [1, 1, 1, 1, 1], values: [1]) }
         try writer.addTensor(name: "x", dimensions: [2], values: [1, 2])
         #expect(throws: GGUFError.self) { try writer.addTensor(name: "x", dimensions: [2], values: [1, 2]) }
+        #expect(throws: GGUFError.invalidAlignment("48")) { try GGUFWriter(alignment: 48).serialized() }
+        #expect(throws: GGUFError.invalidAlignment("0")) { try GGUFWriter(alignment: 0).write(to: GGUFTestSupport.temporaryPath("never.gguf")) }
         writer.setMetadata("mixed", .array([.int32(1), .string("a")]))
         #expect(throws: GGUFError.invalidMetadataArray(key: "mixed")) { try writer.serialized() }
     }
