@@ -3,7 +3,7 @@
 /// Hugging Face `tokenizers` use. A priority queue keeps a word of n bytes at O(n log n).
 struct BPEMerger: Sendable {
     /// `(left << 32 | right)` → `(rank << 32 | merged)`, all token ids / ranks as UInt32.
-    private let merges: [UInt64: UInt64]
+    private let merges: MergeTable
     /// Token id of each single byte, or -1 when the vocabulary has no token for that byte.
     let byteTokens: [Int32]
 
@@ -13,15 +13,9 @@ struct BPEMerger: Sendable {
     ///   - byteTokens: 256 entries, token id of each byte or -1.
     init(merges: [(left: Int32, right: Int32, merged: Int32)], byteTokens: [Int32]) {
         precondition(byteTokens.count == 256)
-        var table: [UInt64: UInt64] = [:]
-        table.reserveCapacity(merges.count)
-        for (rank, merge) in merges.enumerated() {
-            let key = Self.pairKey(merge.left, merge.right)
-            if table[key] == nil {
-                table[key] = UInt64(UInt32(rank)) << 32 | UInt64(UInt32(bitPattern: merge.merged))
-            }
-        }
-        self.merges = table
+        self.merges = MergeTable(merges.enumerated().map { rank, merge in
+            (Self.pairKey(merge.left, merge.right), UInt64(UInt32(rank)) << 32 | UInt64(UInt32(bitPattern: merge.merged)))
+        })
         self.byteTokens = byteTokens
     }
 
@@ -33,7 +27,7 @@ struct BPEMerger: Sendable {
     /// Rank and merged token of the pair, or `nil` if no merge rule joins them.
     @inline(__always)
     func merge(_ left: Int32, _ right: Int32) -> (rank: UInt32, merged: Int32)? {
-        guard left >= 0, right >= 0, let value = merges[Self.pairKey(left, right)] else { return nil }
+        guard left >= 0, right >= 0, let value = merges.value(for: Self.pairKey(left, right)) else { return nil }
         return (UInt32(truncatingIfNeeded: value >> 32), Int32(bitPattern: UInt32(truncatingIfNeeded: value)))
     }
 
@@ -90,6 +84,25 @@ struct BPEMerger: Sendable {
             if id >= 0 { output.append(id) }
             index = workspace.next[Int(index)]
         }
+    }
+
+    /// The textbook merge loop — scan all adjacent pairs, merge the lowest-ranked (leftmost on
+    /// ties), repeat — O(n²) per word. Gives the same tokens as ``encode(_:into:workspace:)``;
+    /// kept as the benchmark baseline and a test oracle.
+    func encodeReference(_ bytes: UnsafeBufferPointer<UInt8>, into output: inout [Int32]) {
+        var ids = bytes.map { byteTokens[Int($0)] }
+        while ids.count > 1 {
+            var best: (rank: UInt32, index: Int, merged: Int32)?
+            for index in 0..<(ids.count - 1) {
+                if let found = merge(ids[index], ids[index + 1]), best == nil || found.rank < best!.rank {
+                    best = (found.rank, index, found.merged)
+                }
+            }
+            guard let best else { break }
+            ids[best.index] = best.merged
+            ids.remove(at: best.index + 1)
+        }
+        output.append(contentsOf: ids.filter { $0 >= 0 })
     }
 
     @inline(__always)

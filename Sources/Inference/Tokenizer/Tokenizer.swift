@@ -179,6 +179,20 @@ public struct Tokenizer: Sendable {
     ///   - addBOS: prepend ``bos`` (if the vocabulary has one). Default `false`.
     /// - Returns: token ids, in order. Empty text gives no tokens.
     public func encode(_ text: String, parseSpecial: Bool = true, addBOS: Bool = false) -> [Int32] {
+        encode(text, parseSpecial: parseSpecial, addBOS: addBOS, strategy: .cachedQueue)
+    }
+
+    /// How ``encode(_:parseSpecial:addBOS:strategy:)`` runs BPE (benchmarks and tests compare them).
+    enum EncodingStrategy {
+        /// Priority-queue BPE with a per-call cache of words already encoded (the default).
+        case cachedQueue
+        /// Priority-queue BPE on every word.
+        case uncachedQueue
+        /// The textbook O(n²) merge loop on every word.
+        case uncachedReference
+    }
+
+    func encode(_ text: String, parseSpecial: Bool, addBOS: Bool, strategy: EncodingStrategy) -> [Int32] {
         var output: [Int32] = []
         if addBOS, let bos { output.append(bos) }
         let utf8 = Array(text.utf8)
@@ -189,7 +203,7 @@ public struct Tokenizer: Sendable {
             if fragment.token >= 0 {
                 output.append(fragment.token)
             } else {
-                encodeRaw(utf8, fragment.start..<fragment.end, into: &output, session: &session)
+                encodeRaw(utf8, fragment.start..<fragment.end, into: &output, session: &session, strategy: strategy)
             }
         }
         return output
@@ -263,7 +277,7 @@ public struct Tokenizer: Sendable {
     /// on character boundaries).
     private func encodeRaw(
         _ bytes: [UInt8], _ range: Range<Int>, into output: inout [Int32],
-        session: inout EncodingSession
+        session: inout EncodingSession, strategy: EncodingStrategy
     ) {
         session.scalars.removeAll(keepingCapacity: true)
         session.offsets.removeAll(keepingCapacity: true)
@@ -296,15 +310,26 @@ public struct Tokenizer: Sendable {
             let upper = session.offsets[end]
             start = end
             let key = bytes[lower..<upper]
-            if let cached = session.cache[key] {
-                for position in cached { output.append(output[position]) }
-                continue
+            switch strategy {
+            case .cachedQueue:
+                if let cached = session.cache[key] {
+                    for position in cached { output.append(output[position]) }
+                    continue
+                }
+                let before = output.count
+                key.withUnsafeBufferPointer { word in
+                    merger.encode(word, into: &output, workspace: &session.workspace)
+                }
+                session.cache[key] = before..<output.count
+            case .uncachedQueue:
+                key.withUnsafeBufferPointer { word in
+                    merger.encode(word, into: &output, workspace: &session.workspace)
+                }
+            case .uncachedReference:
+                key.withUnsafeBufferPointer { word in
+                    merger.encodeReference(word, into: &output)
+                }
             }
-            let before = output.count
-            key.withUnsafeBufferPointer { word in
-                merger.encode(word, into: &output, workspace: &session.workspace)
-            }
-            session.cache[key] = before..<output.count
         }
     }
 
