@@ -6,6 +6,6 @@ struct ActQKVCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "actqkv",
         abstract: "Run a GGUF model over long inputs with the kvd KV-cache daemon.",
-        subcommands: []
+        subcommands: [GenerateCommand.self]
     )
 }
