@@ -1,3 +1,4 @@
+import CInferenceKernels
 import Dispatch
 
 /// Block formats that ``QuantizedMatrix`` multiplies without dequantising the whole matrix.
@@ -88,17 +89,16 @@ public struct QuantizedMatrix: @unchecked Sendable {
         let run: @Sendable (Int) -> Void = { task in
             let first = task * Self.rowsPerTask
             let last = min(outputCount, first + Self.rowsPerTask)
-            var row = first
             var segmentStart = 0
             for seg in segments {
                 let segEnd = segmentStart + seg.rows
-                while row < last && row < segEnd {
-                    let v = Self.rowDot(seg, row: row - segmentStart, x: xs.pointer, blockSums: ss.pointer)
-                    ys.pointer[row] = accumulate ? ys.pointer[row] + v : v
-                    row += 1
+                let lo = max(first, segmentStart), hi = min(last, segEnd)
+                if lo < hi {
+                    Self.multiplyRows(seg, rows: (lo - segmentStart)..<(hi - segmentStart), x: xs.pointer, blockSums: ss.pointer,
+                                      into: ys.pointer + lo, accumulate: accumulate)
                 }
                 segmentStart = segEnd
-                if row >= last { break }
+                if segmentStart >= last { break }
             }
         }
         if tasks <= 1 {
@@ -108,49 +108,27 @@ public struct QuantizedMatrix: @unchecked Sendable {
         }
     }
 
-    /// Dot product of row `row` of `seg` with x.
+    /// y[i] (+)= row (rows.lowerBound + i) of `seg` · x for every row in `rows`.
     @inline(__always)
-    static func rowDot(_ seg: QuantizedRows, row: Int, x: UnsafePointer<Float>, blockSums: UnsafePointer<Float>) -> Float {
+    static func multiplyRows(
+        _ seg: QuantizedRows, rows: Range<Int>, x: UnsafePointer<Float>, blockSums: UnsafePointer<Float>,
+        into y: UnsafeMutablePointer<Float>, accumulate: Bool
+    ) {
         let blocks = seg.columns / 32
+        let start = seg.base + rows.lowerBound * seg.format.rowBytes(columns: seg.columns)
         switch seg.format {
         case .q4_1:
-            let p = seg.base + row * blocks * 20
-            var acc = SIMD16<Float>(repeating: 0)
-            var minTerm: Float = 0
-            for b in 0..<blocks {
-                let blk = p + b * 20
-                let d = Float(Float16(bitPattern: blk.loadUnaligned(as: UInt16.self)))
-                let m = Float(Float16(bitPattern: blk.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
-                let codes = blk.loadUnaligned(fromByteOffset: 4, as: SIMD16<UInt8>.self)
-                let lo = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: codes & 0x0F))
-                let hi = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: codes &>> 4))
-                let xv = UnsafeRawPointer(x + b * 32)
-                let x0 = xv.loadUnaligned(as: SIMD16<Float>.self)
-                let x1 = xv.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-                acc += d * (lo * x0 + hi * x1)
-                minTerm += m * blockSums[b]
-            }
-            return acc.sum() + minTerm
+            aqk_matvec_q4_1(start, Int32(rows.count), Int32(blocks), x, blockSums, y, accumulate ? 1 : 0)
         case .q8_0:
-            let p = seg.base + row * blocks * 34
-            var acc = SIMD16<Float>(repeating: 0)
-            for b in 0..<blocks {
-                let blk = p + b * 34
-                let d = Float(Float16(bitPattern: blk.loadUnaligned(as: UInt16.self)))
-                let c0 = blk.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)
-                let c1 = blk.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)
-                let xv = UnsafeRawPointer(x + b * 32)
-                let x0 = xv.loadUnaligned(as: SIMD16<Float>.self)
-                let x1 = xv.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-                acc += d * (SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: c0)) * x0
-                            + SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: c1)) * x1)
-            }
-            return acc.sum()
+            aqk_matvec_q8_0(start, Int32(rows.count), Int32(blocks), x, y, accumulate ? 1 : 0)
         case .f32:
-            let p = (seg.base + row * seg.columns * 4).assumingMemoryBound(to: Float.self)
-            var acc: Float = 0
-            for i in 0..<seg.columns { acc += p[i] * x[i] }
-            return acc
+            let w = start.assumingMemoryBound(to: Float.self)
+            for r in 0..<rows.count {
+                var acc: Float = 0
+                let row = w + r * seg.columns
+                for i in 0..<seg.columns { acc += row[i] * x[i] }
+                y[r] = accumulate ? y[r] + acc : acc
+            }
         }
     }
 }
