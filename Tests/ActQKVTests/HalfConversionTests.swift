@@ -14,6 +14,10 @@ struct HalfConversionTests {
             #endif
             let v = HalfConversion.float(fromFP16: SIMD8<UInt16>(repeating: h))
             #expect(v[3].bitPattern == f.bitPattern)
+            let lanes = HalfConversion.float(fromFP16Lanes: SIMD8<UInt32>(repeating: UInt32(h)))
+            #expect(lanes[5].bitPattern == f.bitPattern)
+            let four = HalfConversion.float(fromFP16Lanes: SIMD4<UInt32>(repeating: UInt32(h)))
+            #expect(four[2].bitPattern == f.bitPattern)
             if !f.isNaN { #expect(HalfConversion.fp16(from: f) == h) }
         }
     }
