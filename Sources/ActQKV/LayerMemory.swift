@@ -17,13 +17,13 @@ public struct LayerMemory: Sendable {
     public let rope: RotaryEmbedding
 
     /// Tokens processed so far (the absolute position of the next token).
-    public private(set) var position = 0
+    public internal(set) var position = 0
     /// Tokens in the sink (positions 0..<sinkCount).
-    public private(set) var sinkCount = 0
+    public internal(set) var sinkCount = 0
     /// Blocks closed so far.
-    public private(set) var closedBlocks = 0
+    public internal(set) var closedBlocks = 0
     /// Absolute position of the oldest token of the remainder.
-    public private(set) var recentStart = 0
+    public internal(set) var recentStart = 0
 
     var sinkKeys: [Float] = []       // [token][kvHeads·d]
     var sinkValues: [Float] = []
