@@ -22,11 +22,7 @@ extension RetrievalState {
     public func encoded() -> [UInt8] {
         var w = ByteWriter()
         w.bytes(Self.magic); w.u16(Self.encodingVersion); w.u16(0)
-        let c = config
-        for v in [c.sinkTokens, c.localWindow, c.chunkTokens, c.blockSize, c.topK, c.representativeTokens, c.minBlocks,
-                  c.maxBlocks, c.historyLength, c.statisticsWarmup, c.statisticsHorizon] { w.i64(v) }
-        w.f32(c.varianceFloorFraction); w.f32(c.questionWeight); w.i64(c.blockCacheCapacity)
-        w.u8(c.statisticsScope.rawValue); w.u8(c.warmupUnit.rawValue)
+        w.config(config)
         w.u32(UInt32(layers))
         w.u32(UInt32(statistics.count))
         for s in statistics {
@@ -44,28 +40,9 @@ extension RetrievalState {
     /// Decodes and validates an encoding.
     /// - Throws: ``StateDecodingError`` for truncated, corrupted, or inconsistent bytes.
     public init(decoding bytes: [UInt8]) throws(StateDecodingError) {
-        var r = ByteReader(bytes: bytes)
-        guard try r.bytes(4) == Self.magic else { throw .badMagic }
-        let version = try r.u16()
-        guard version == Self.encodingVersion else { throw .unsupportedVersion(version) }
-        guard bytes.count >= 12 else { throw .truncated(offset: bytes.count, needed: 12 - bytes.count) }
-        let stored = UInt32(bytes[bytes.count - 4]) | UInt32(bytes[bytes.count - 3]) << 8
-            | UInt32(bytes[bytes.count - 2]) << 16 | UInt32(bytes[bytes.count - 1]) << 24
-        let computed = CRC32.checksum(bytes[..<(bytes.count - 4)])
-        guard stored == computed else { throw .checksumMismatch(stored: stored, computed: computed) }
-        r.end = bytes.count - 4
-        guard try r.u16() == 0 else { throw .invalidField("flags") }
-        var ints: [Int] = []
-        for _ in 0..<11 { ints.append(try r.i64()) }
-        let floor = try r.f32(), lambda = try r.f32(), capacity = try r.i64()
-        guard let scope = StatisticsScope(rawValue: try r.u8()) else { throw .invalidField("statisticsScope") }
-        guard let unit = WarmupUnit(rawValue: try r.u8()) else { throw .invalidField("warmupUnit") }
-        let config = RetrievalConfig(
-            sinkTokens: ints[0], localWindow: ints[1], chunkTokens: ints[2], blockSize: ints[3], topK: ints[4],
-            representativeTokens: ints[5], minBlocks: ints[6], maxBlocks: ints[7], historyLength: ints[8],
-            statisticsWarmup: ints[9], statisticsHorizon: ints[10], varianceFloorFraction: floor, questionWeight: lambda,
-            blockCacheCapacity: capacity, statisticsScope: scope, warmupUnit: unit)
-        do { try config.validate() } catch { throw .invalidConfig(error) }
+        var r = try ByteReader(checked: bytes, magic: Self.magic, version: Self.encodingVersion)
+        let config = try r.config()
+        let scope = config.statisticsScope
         let layers = Int(try r.u32())
         guard layers >= 1, layers <= 1 << 16 else { throw .invalidField("layers") }
         let statCount = Int(try r.u32())

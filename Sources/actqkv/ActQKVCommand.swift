@@ -1,11 +1,11 @@
 import ArgumentParser
 
-/// The user-facing worker CLI.
+/// Root of the `actqkv` worker CLI: run a model, evaluate, benchmark.
 @main
-struct ActQKVCommand: ParsableCommand {
+struct ActQKVCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "actqkv",
         abstract: "Run a GGUF model over long inputs with the kvd KV-cache daemon.",
-        subcommands: [GenerateCommand.self]
+        subcommands: [GenerateCommand.self, BenchCommand.self]
     )
 }

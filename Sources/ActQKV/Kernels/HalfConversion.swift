@@ -16,13 +16,28 @@ public enum HalfConversion {
     /// Eight fp16 values → Float32 with SIMD integer operations (same results as the scalar form).
     @inlinable
     public static func float(fromFP16 h: SIMD8<UInt16>) -> SIMD8<Float> {
-        let w = SIMD8<UInt32>(truncatingIfNeeded: h)
-        let sign = (w & 0x8000) &<< 16
-        let rest = w & 0x7FFF
-        let scaled = unsafeBitCast(rest &<< 13, to: SIMD8<Float>.self) * Float(bitPattern: 0x7780_0000)
-        var bits = unsafeBitCast(scaled, to: SIMD8<UInt32>.self)
-        bits.replace(with: (rest &<< 13) | 0x7F80_0000, where: rest .>= 0x7C00)
-        return unsafeBitCast(bits | sign, to: SIMD8<Float>.self)
+        float(fromFP16Lanes: SIMD8<UInt32>(truncatingIfNeeded: h))
+    }
+
+    /// Eight fp16 bit patterns held in the low 16 bits of 32-bit lanes (high bits zero) → Float32,
+    /// exact for every pattern, with 32-bit lane integer operations only (no masks, no shuffles).
+    @inlinable @inline(__always)
+    public static func float(fromFP16Lanes h: SIMD8<UInt32>) -> SIMD8<Float> {
+        let sign = (h & 0x8000) &<< 16
+        let rest = h & 0x7FFF
+        let scaled = unsafeBitCast(rest &<< 13, to: SIMD8<Float>.self) * Float(bitPattern: 0x7780_0000)  // × 2^112
+        let infNaN = (0 &- ((rest &+ 0x0400) &>> 15)) & 0x7F80_0000   // exponent all ones iff rest ≥ 0x7C00
+        return unsafeBitCast(unsafeBitCast(scaled, to: SIMD8<UInt32>.self) | infNaN | sign, to: SIMD8<Float>.self)
+    }
+
+    /// Four-lane form of ``float(fromFP16Lanes:)-(SIMD8<UInt32>)``.
+    @inlinable @inline(__always)
+    public static func float(fromFP16Lanes h: SIMD4<UInt32>) -> SIMD4<Float> {
+        let sign = (h & 0x8000) &<< 16
+        let rest = h & 0x7FFF
+        let scaled = unsafeBitCast(rest &<< 13, to: SIMD4<Float>.self) * Float(bitPattern: 0x7780_0000)  // × 2^112
+        let infNaN = (0 &- ((rest &+ 0x0400) &>> 15)) & 0x7F80_0000   // exponent all ones iff rest ≥ 0x7C00
+        return unsafeBitCast(unsafeBitCast(scaled, to: SIMD4<UInt32>.self) | infNaN | sign, to: SIMD4<Float>.self)
     }
 
     /// Float32 → fp16 bits, rounding to nearest even; overflow gives ±∞, NaN stays NaN.

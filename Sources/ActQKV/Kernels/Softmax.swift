@@ -13,9 +13,9 @@ public enum Softmax {
         var m = -Float.infinity
         for v in x where v > m { m = v }
         guard m > -Float.infinity else { for i in x.indices { x[i] = 0 }; return }
-        var s: Float = 0
-        for i in x.indices { let e = expf(x[i] - m); x[i] = e; s += e }
-        let inv = 1 / s
+        var s: Double = 0   // the normaliser of up to ~10⁴ terms is accumulated in Float64
+        for i in x.indices { let e = expf(x[i] - m); x[i] = e; s += Double(e) }
+        let inv = Float(1 / s)
         for i in x.indices { x[i] *= inv }
     }
 
@@ -25,12 +25,12 @@ public enum Softmax {
         var m = -Float.infinity
         for v in scores where v > m { m = v }
         guard m.isFinite else { return 0 }
-        var s: Float = 0
-        for v in scores { s += expf(v - m) }
-        let inv = 1 / s
-        var h: Float = 0
-        for v in scores { let p = expf(v - m) * inv; h -= p * logf(p + 1e-10) }
-        return h
+        var s: Double = 0   // sums over N ≤ 10⁵ blocks are accumulated in Float64
+        for v in scores { s += Double(expf(v - m)) }
+        let inv = Float(1 / s)
+        var h: Double = 0
+        for v in scores { let p = expf(v - m) * inv; h -= Double(p * logf(p + 1e-10)) }
+        return Float(h)
     }
 
     /// Normalised density ρ = entropy / ln(N) ∈ [0, 1] for N ≥ 2 blocks; 0 for N < 2.
