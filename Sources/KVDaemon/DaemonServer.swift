@@ -44,25 +44,22 @@ public final class DaemonServer: Sendable {
         try SocketFile.prepare(path: path)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
-        let maximumFrameBytes = configuration.maximumFrameBytes
         let listener: NIOAsyncChannel<AcceptedConnection, Never>
         do {
             // Create the socket file with the configured mode from the start (no window in which
             // it is more permissive), then set mode and group explicitly.
             let previousMask = umask(mode_t(~configuration.socketMode & 0o777))
             defer { umask(previousMask) }
+            // Children start with autoRead off: their handlers are added in `serve`, and reading
+            // starts only then, so no byte reaches a pipeline without a consumer. A child
+            // accepted while the listener closes is registered here and closed by `shutdown()`.
             listener = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
+                .childChannelOption(.autoRead, value: false)
                 .bind(unixDomainSocketPath: path) { channel in
                     PeerCredentials.read(from: channel).flatMapThrowing { peer in
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(FrameSplitter(maximumFrameBytes: maximumFrameBytes))
-                        )
-                        let wrapped = try NIOAsyncChannel<InboundFrame, ByteBuffer>(
-                            wrappingChannelSynchronously: channel,
-                            configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 4))
-                        )
-                        return AcceptedConnection(channel: wrapped, peer: peer)
+                        if self.register(channel) == false { channel.close(promise: nil) }
+                        return AcceptedConnection(channel: channel, peer: peer)
                     }
                 }
             try SocketFile.applyPermissions(path: path, mode: configuration.socketMode, group: configuration.socketGroup)
@@ -107,24 +104,42 @@ public final class DaemonServer: Sendable {
         for channel in channels { channel.close(promise: nil) }
     }
 
+    /// Records an accepted channel so `shutdown()` can close it; false when already shutting down.
+    private func register(_ channel: any Channel) -> Bool {
+        state.withLock { state in
+            state.connections[ObjectIdentifier(channel)] = channel
+            return !state.shuttingDown
+        }
+    }
+
     /// Serves one connection to its end; never throws.
     private func serve(_ accepted: AcceptedConnection) async {
-        let id = ObjectIdentifier(accepted.channel.channel)
-        let closeNow = state.withLock { state -> Bool in
-            state.connections[id] = accepted.channel.channel
-            return state.shuttingDown
-        }
+        let channel = accepted.channel
+        let id = ObjectIdentifier(channel)
         defer { _ = state.withLock { $0.connections.removeValue(forKey: id) } }
-        if closeNow {
-            try? await accepted.channel.channel.close()
+        let maximumFrameBytes = configuration.maximumFrameBytes
+        let wrapped: NIOAsyncChannel<InboundFrame, ByteBuffer>
+        do {
+            wrapped = try await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.addHandler(
+                    ByteToMessageHandler(FrameSplitter(maximumFrameBytes: maximumFrameBytes))
+                )
+                return try NIOAsyncChannel<InboundFrame, ByteBuffer>(
+                    wrappingChannelSynchronously: channel,
+                    configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 4))
+                )
+            }.get()
+            try await channel.setOption(ChannelOptions.autoRead, value: true).get()
+        } catch {
+            channel.close(promise: nil)
             return
         }
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(accepted.peer)"
         logger.debug("connection opened")
-        let connection = ConnectionState(peer: accepted.peer, maximumFrameBytes: configuration.maximumFrameBytes)
+        let connection = ConnectionState(peer: accepted.peer, maximumFrameBytes: maximumFrameBytes)
         do {
-            try await accepted.channel.executeThenClose { inbound, outbound in
+            try await wrapped.executeThenClose { inbound, outbound in
                 do {
                     for try await frame in inbound {
                         let reply = await dispatcher.handle(frame, connection: connection, logger: logger)
@@ -148,6 +163,6 @@ public final class DaemonServer: Sendable {
 
 /// A freshly accepted connection with the kernel-reported identity of its peer.
 struct AcceptedConnection: Sendable {
-    let channel: NIOAsyncChannel<InboundFrame, ByteBuffer>
+    let channel: any Channel
     let peer: PeerCredentials
 }
