@@ -263,7 +263,7 @@ public final class KVStore: Sendable {
                 sessions: s.sessions.count, blocks: s.totals.blocks, rawBytes: s.totals.rawBytes,
                 storedBytes: s.totals.storedBytes, mapBytesUsed: mapUsed, mapSize: core.lmdb.mapSize,
                 evictions: s.evictions, commits: s.commits, writeRequests: s.writeRequests,
-                pinnedSessions: s.sessions.values.filter { $0.pins > 0 }.count)
+                pinnedSessions: s.sessions.values.filter { $0.pins > 0 }.count, flushes: s.flushes)
         }
     }
 

@@ -71,6 +71,7 @@ final class StoreWriter: @unchecked Sendable {
         // A failed flush is retried at the next period or at close; commits already succeeded.
         if (try? core.lmdb.sync()) != nil {
             dirtySinceSync = false
+            core.state.withLock { $0.flushes += 1 }
         }
         lastSync = Date()
     }
