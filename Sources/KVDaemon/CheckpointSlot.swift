@@ -1,36 +1,41 @@
-/// The store keeps one checkpoint blob per session. The daemon fills it with two parts: the
-/// worker's checkpoint (opaque to the daemon; what `putCheckpoint` sent) and the daemon's own
-/// retrieval state for the session (activation statistics, density histories, chunk pools —
-/// opaque bytes produced by the retrieval engine), so a worker that attaches later continues
-/// exactly where the last one stopped.
+/// The store keeps one checkpoint blob per session. The daemon fills it with the worker's
+/// checkpoint (opaque to the daemon; what `putCheckpoint` sent, with its chunk sequence and
+/// token count) and the daemon's own retrieval state for the session at that moment
+/// (activation statistics, density histories, chunk pools — opaque bytes of the retrieval
+/// engine), so a worker that attaches later continues exactly where the last one stopped.
 ///
-/// Layout (little-endian): magic `"KVCS"` | `u16` version (1) | `u32` worker length | worker
-/// bytes | `u32` state length | state bytes. Nothing may follow.
+/// Layout (little-endian): magic `"KVCS"` | `u16` version (1) | `u64` chunk sequence |
+/// `u64` token count | `u32` worker length | worker bytes | `u32` state length | state bytes.
+/// Nothing may follow.
 struct CheckpointSlot: Sendable, Equatable {
     static let magic: [UInt8] = Array("KVCS".utf8)
     static let version: UInt16 = 1
 
-    /// What the worker stored with `putCheckpoint`; nil when it never did.
-    var worker: [UInt8]?
+    /// Sequence number of the next execution chunk after the checkpoint.
+    var chunkSequence: UInt64
+    /// Tokens of the sequence processed at the checkpoint.
+    var tokenCount: UInt64
+    /// What the worker stored with `putCheckpoint`.
+    var worker: [UInt8]
     /// The daemon's retrieval state for the session; empty when there is none.
     var retrievalState: [UInt8]
 
-    init(worker: [UInt8]?, retrievalState: [UInt8]) {
+    init(chunkSequence: UInt64, tokenCount: UInt64, worker: [UInt8], retrievalState: [UInt8]) {
+        self.chunkSequence = chunkSequence
+        self.tokenCount = tokenCount
         self.worker = worker
         self.retrievalState = retrievalState
     }
 
-    /// The encoded slot. A missing worker checkpoint is encoded with length `UInt32.max`.
+    /// The encoded slot.
     var encoded: [UInt8] {
         var out = Self.magic
-        out.reserveCapacity(14 + (worker?.count ?? 0) + retrievalState.count)
+        out.reserveCapacity(30 + worker.count + retrievalState.count)
         Self.append(Self.version, to: &out)
-        if let worker {
-            Self.append(UInt32(worker.count), to: &out)
-            out += worker
-        } else {
-            Self.append(UInt32.max, to: &out)
-        }
+        Self.append(chunkSequence, to: &out)
+        Self.append(tokenCount, to: &out)
+        Self.append(UInt32(worker.count), to: &out)
+        out += worker
         Self.append(UInt32(retrievalState.count), to: &out)
         out += retrievalState
         return out
@@ -44,21 +49,20 @@ struct CheckpointSlot: Sendable, Equatable {
             defer { offset += n }
             return bytes[offset..<offset + n]
         }
-        func u32() -> UInt32? {
-            take(4).map { s in s.reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
+        func integer<T: FixedWidthInteger>(_: T.Type) -> T? {
+            take(MemoryLayout<T>.size).map { s in s.reversed().reduce(T(0)) { $0 << 8 | T($1) } }
         }
         guard let magic = take(4), Array(magic) == Self.magic,
-              let v = take(2), UInt16(v[v.startIndex]) | UInt16(v[v.startIndex + 1]) << 8 == Self.version,
-              let workerLength = u32()
+              integer(UInt16.self) == Self.version,
+              let sequence = integer(UInt64.self),
+              let tokens = integer(UInt64.self),
+              let workerLength = integer(UInt32.self),
+              let worker = take(Int(workerLength)),
+              let stateLength = integer(UInt32.self),
+              let state = take(Int(stateLength)),
+              offset == bytes.count
         else { return nil }
-        if workerLength == UInt32.max {
-            worker = nil
-        } else {
-            guard let w = take(Int(workerLength)) else { return nil }
-            worker = Array(w)
-        }
-        guard let stateLength = u32(), let s = take(Int(stateLength)), offset == bytes.count else { return nil }
-        retrievalState = Array(s)
+        self.init(chunkSequence: sequence, tokenCount: tokens, worker: Array(worker), retrievalState: Array(state))
     }
 
     private static func append<T: FixedWidthInteger>(_ value: T, to out: inout [UInt8]) {

@@ -11,7 +11,7 @@ final class ConnectionState: Sendable {
     private let mutable = Mutex(Mutable())
 
     private struct Mutable {
-        var handshakeDone = false
+        var clientMaximumFrameBytes: UInt32? = nil
         var openSessions: Set<String> = []
     }
 
@@ -20,11 +20,14 @@ final class ConnectionState: Sendable {
         self.maximumFrameBytes = maximumFrameBytes
     }
 
-    /// True once a valid Hello was answered.
-    var handshakeDone: Bool {
-        get { mutable.withLock { $0.handshakeDone } }
-        set { mutable.withLock { $0.handshakeDone = newValue } }
+    /// The largest frame the client accepts (from its Hello); nil before the handshake.
+    var clientMaximumFrameBytes: UInt32? {
+        get { mutable.withLock { $0.clientMaximumFrameBytes } }
+        set { mutable.withLock { $0.clientMaximumFrameBytes = newValue } }
     }
+
+    /// True once a valid Hello was answered.
+    var handshakeDone: Bool { clientMaximumFrameBytes != nil }
 
     /// Records that the connection holds `name` open; returns false if it already did.
     func open(_ name: String) -> Bool { mutable.withLock { $0.openSessions.insert(name).inserted } }

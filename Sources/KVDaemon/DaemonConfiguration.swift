@@ -1,3 +1,5 @@
+import KVStore
+
 /// Everything `kvd serve` is configured with. Defaults are documented per field and printed by
 /// `kvd serve --help`.
 public struct DaemonConfiguration: Sendable {
@@ -19,10 +21,20 @@ public struct DaemonConfiguration: Sendable {
     /// Swift concurrency pool, never on an event loop).
     public var eventLoopThreads: Int = 1
 
+    /// Largest number of blocks in one append or fetch request (told to clients in HelloOK).
+    /// Default 4096.
+    public var maximumBlocksPerRequest: Int = 4096
+    /// Blocks per layer chosen by the fixed top-K retrieval methods (InfLLM's K). Default 46.
+    public var fixedTopK: Int = 46
+    /// The store: LMDB environment under `dataDirectory`, durability, capacity, compression.
+    /// Defaults are `StoreConfiguration`'s (durability sync, no capacity limit).
+    public var store: StoreConfiguration
+
     /// Creates a configuration with the documented defaults for every other field.
     public init(socketPath: String, dataDirectory: String) {
         self.socketPath = socketPath
         self.dataDirectory = dataDirectory
+        self.store = StoreConfiguration(directory: dataDirectory)
     }
 
     /// Checks field ranges; throws `DaemonError.invalidConfiguration`.
@@ -33,6 +45,8 @@ public struct DaemonConfiguration: Sendable {
         if maximumFrameBytes < 1024 || maximumFrameBytes > Int(UInt32.max) {
             throw DaemonError.invalidConfiguration("maximum frame bytes \(maximumFrameBytes) outside 1 KiB…4 GiB")
         }
+        if maximumBlocksPerRequest < 1 { throw DaemonError.invalidConfiguration("maximum blocks per request < 1") }
+        if fixedTopK < 1 { throw DaemonError.invalidConfiguration("fixed top-K < 1") }
         if eventLoopThreads < 1 { throw DaemonError.invalidConfiguration("event loop threads < 1") }
     }
 }

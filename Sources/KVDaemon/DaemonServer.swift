@@ -1,6 +1,8 @@
+import KVStore
 import Logging
 import NIOCore
 import NIOPosix
+import Protocol
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +22,6 @@ public final class DaemonServer: Sendable {
     /// The configuration the server was created with.
     public let configuration: DaemonConfiguration
     let logger: Logger
-    let dispatcher: RequestDispatcher
     private let state = Mutex(ListenerState())
 
     private struct ListenerState: ~Copyable {
@@ -30,9 +31,8 @@ public final class DaemonServer: Sendable {
     }
 
     /// Creates a server; nothing is opened until `run()`.
-    public init(configuration: DaemonConfiguration, dispatcher: RequestDispatcher, logger: Logger) {
+    public init(configuration: DaemonConfiguration, logger: Logger) {
         self.configuration = configuration
-        self.dispatcher = dispatcher
         self.logger = logger
     }
 
@@ -42,6 +42,11 @@ public final class DaemonServer: Sendable {
         try configuration.validate()
         let path = configuration.socketPath
         try SocketFile.prepare(path: path)
+        let lock = try DataDirectoryLock(directory: configuration.dataDirectory)
+        defer { withExtendedLifetime(lock) {} }
+        let store = try KVStore(configuration: configuration.store)
+        let dispatcher = RequestDispatcher(store: store, configuration: configuration)
+        logger.info("store open", metadata: ["data": "\(configuration.dataDirectory)", "durability": "\(configuration.store.durability)"])
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
         let listener: NIOAsyncChannel<AcceptedConnection, Never>
@@ -64,6 +69,7 @@ public final class DaemonServer: Sendable {
                 }
             try SocketFile.applyPermissions(path: path, mode: configuration.socketMode, group: configuration.socketGroup)
         } catch {
+            await dispatcher.close()
             try? await group.shutdownGracefully()
             throw error
         }
@@ -79,7 +85,7 @@ public final class DaemonServer: Sendable {
             try await withThrowingDiscardingTaskGroup { tasks in
                 try await listener.executeThenClose { inbound in
                     for try await accepted in inbound {
-                        tasks.addTask { await self.serve(accepted) }
+                        tasks.addTask { await self.serve(accepted, dispatcher: dispatcher) }
                     }
                 }
             }
@@ -113,7 +119,7 @@ public final class DaemonServer: Sendable {
     }
 
     /// Serves one connection to its end; never throws.
-    private func serve(_ accepted: AcceptedConnection) async {
+    private func serve(_ accepted: AcceptedConnection, dispatcher: RequestDispatcher) async {
         let channel = accepted.channel
         let id = ObjectIdentifier(channel)
         defer { _ = state.withLock { $0.connections.removeValue(forKey: id) } }
@@ -122,7 +128,7 @@ public final class DaemonServer: Sendable {
         do {
             wrapped = try await channel.eventLoop.submit {
                 try channel.pipeline.syncOperations.addHandler(
-                    ByteToMessageHandler(FrameSplitter(maximumFrameBytes: maximumFrameBytes))
+                    ByteToMessageHandler(NIOFrameDecoder(maximumFrameBytes: UInt32(maximumFrameBytes)))
                 )
                 return try NIOAsyncChannel<InboundFrame, ByteBuffer>(
                     wrappingChannelSynchronously: channel,
@@ -138,6 +144,8 @@ public final class DaemonServer: Sendable {
         logger[metadataKey: "peer"] = "\(accepted.peer)"
         logger.debug("connection opened")
         let connection = ConnectionState(peer: accepted.peer, maximumFrameBytes: maximumFrameBytes)
+        dispatcher.metrics.connectionOpened()
+        defer { dispatcher.metrics.connectionClosed() }
         do {
             try await wrapped.executeThenClose { inbound, outbound in
                 do {
@@ -146,11 +154,10 @@ public final class DaemonServer: Sendable {
                         for buffer in reply.frames { try await outbound.write(buffer) }
                         if reply.closeConnection { break }
                     }
-                } catch let error as FrameSplitError {
+                } catch let error as ProtocolError {
+                    // The byte stream cannot be split into frames: answer once, then close.
                     logger.notice("malformed stream, closing connection", metadata: ["error": "\(error)"])
-                    if let buffer = dispatcher.replyToSplitError(error) {
-                        try? await outbound.write(buffer)
-                    }
+                    try? await outbound.write(dispatcher.replyToFramingError(error))
                 }
             }
         } catch {

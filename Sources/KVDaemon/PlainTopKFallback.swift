@@ -5,7 +5,7 @@
 /// Selects the `k` stored blocks whose representative keys have the largest inner product with
 /// the probe (InfLLM's fixed top-K with a mean probe). Ties keep the earlier block.
 enum PlainTopKFallback {
-    /// Indices (0-based positions in `keys`) of the chosen blocks, in ascending position order.
+    /// Indices (0-based positions in `keys`) of the chosen blocks, best score first.
     /// - Parameters:
     ///   - keys: `count × dimension` floats, row-major.
     ///   - probe: `dimension` floats.
@@ -13,7 +13,6 @@ enum PlainTopKFallback {
     static func select(keys: UnsafeBufferPointer<Float>, count: Int, dimension: Int, probe: [Float], k: Int) -> [Int] {
         let take = min(count, max(0, k))
         guard take > 0 else { return [] }
-        if take == count { return Array(0..<count) }
         var scores = [Float](repeating: 0, count: count)
         probe.withUnsafeBufferPointer { p in
             for row in 0..<count {
@@ -26,6 +25,6 @@ enum PlainTopKFallback {
         let order = (0..<count).sorted { a, b in
             scores[a] != scores[b] ? scores[a] > scores[b] : a < b
         }
-        return order.prefix(take).sorted()
+        return Array(order.prefix(take))
     }
 }

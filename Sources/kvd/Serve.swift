@@ -44,6 +44,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Number of NIO event-loop threads for socket I/O.")
     var eventLoopThreads: Int = 1
 
+    @Option(name: .long, help: "Blocks per layer returned by the fixed top-K retrieval methods.")
+    var fixedTopK: Int = 46
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: LogLevelOption = .info
 
@@ -65,8 +68,17 @@ struct Serve: AsyncParsableCommand {
         if !adminUid.isEmpty { configuration.adminUIDs = Set(adminUid) }
         configuration.maximumFrameBytes = maxFrameBytes
         configuration.eventLoopThreads = eventLoopThreads
+        configuration.fixedTopK = fixedTopK
+        configuration.store.durability = switch durability {
+        case .sync: .sync
+        case .periodic: .periodic(milliseconds: syncIntervalMs)
+        case .none: .none
+        }
+        configuration.store.capacity = capacity
+        configuration.store.mapSize = mapSize
+        configuration.store.compressionLevel = Int32(compressionLevel)
 
-        let server = DaemonServer(configuration: configuration, dispatcher: RequestDispatcher(), logger: logger)
+        let server = DaemonServer(configuration: configuration, logger: logger)
         let signals = ShutdownSignals { number in
             logger.notice("received signal \(number)")
             server.shutdown()

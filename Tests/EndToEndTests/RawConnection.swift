@@ -85,6 +85,11 @@ final class RawConnection {
         }
     }
 
+    /// Half-closes: the daemon sees end-of-stream, the connection can still receive.
+    func shutdownWrite() {
+        if fd >= 0 { shutdown(fd, Int32(SHUT_WR)) }
+    }
+
     func close() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1

@@ -1,24 +1,18 @@
 import NIOCore
+import Protocol
 
-/// Why the byte stream of a connection cannot be split into frames. The connection is answered
-/// with a typed error (when possible) and closed; nothing of it is buffered further.
-enum FrameSplitError: Error, Sendable, Equatable {
-    /// The length prefix is smaller than the fixed header.
-    case frameTooShort(declaredLength: UInt32)
-    /// The length prefix exceeds the negotiated maximum frame size.
-    case frameTooLarge(declaredLength: UInt32, limit: Int)
-}
-
-/// Splits a connection's byte stream into `InboundFrame`s. A length prefix is checked against
-/// the hard limit *before* any of the body is buffered, so a 4 GiB prefix costs nothing; at most
-/// `maximumFrameBytes + 4` bytes of one frame are ever held.
-struct FrameSplitter: ByteToMessageDecoder {
+/// Splits a connection's byte stream into `InboundFrame`s (NIO side of the framing; the layout
+/// and limits are the Protocol module's `FrameHeader`). The length prefix is validated *before*
+/// any of the body is buffered, so a 4 GiB prefix costs nothing; at most
+/// `maximumFrameBytes + 4` bytes of one frame are ever held. A bad prefix throws a
+/// `ProtocolError` (`malformedFrame` or `frameTooLarge`); the connection answers it and closes.
+struct NIOFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = InboundFrame
 
     /// Largest accepted value of the length field (bytes after it), in bytes.
-    let maximumFrameBytes: Int
+    let maximumFrameBytes: UInt32
 
-    init(maximumFrameBytes: Int) {
+    init(maximumFrameBytes: UInt32) {
         self.maximumFrameBytes = maximumFrameBytes
     }
 
@@ -26,12 +20,7 @@ struct FrameSplitter: ByteToMessageDecoder {
         guard let length = buffer.getInteger(at: buffer.readerIndex, endianness: .little, as: UInt32.self) else {
             return .needMoreData
         }
-        guard Int(length) >= InboundFrame.headerBytes else {
-            throw FrameSplitError.frameTooShort(declaredLength: length)
-        }
-        guard Int(length) <= maximumFrameBytes else {
-            throw FrameSplitError.frameTooLarge(declaredLength: length, limit: maximumFrameBytes)
-        }
+        try FrameHeader.validate(length: length, maxFrameBytes: maximumFrameBytes)
         guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
         buffer.moveReaderIndex(forwardBy: 4)
         guard
