@@ -11,6 +11,9 @@ struct KvctlCommand: AsyncParsableCommand {
         abstract: "Inspect and administer a running kvd through its socket.",
         subcommands: [StatsCommand.self, SessionsCommand.self, BlocksCommand.self, DropCommand.self, VerifyCommand.self, BenchCommand.self]
     )
+
+    /// `--socket` may be given before the subcommand (`kvctl --socket PATH stats`) or after it.
+    @OptionGroup var connection: ConnectionOptions
 }
 
 /// Options every subcommand takes.
