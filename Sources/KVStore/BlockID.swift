@@ -1,0 +1,56 @@
+/// The identity of an immutable block: 128 bits, on the wire 16 bytes (``high`` first, each
+/// little-endian). Derived by ``derive(descriptor:layer:prefixHash:)``, so two sessions over the
+/// same token prefix of the same model name the same blocks and share them.
+public struct BlockID: Hashable, Sendable, CustomStringConvertible {
+    /// The upper 64 bits.
+    public var high: UInt64
+    /// The lower 64 bits.
+    public var low: UInt64
+
+    /// Memberwise initialiser.
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// The block id of the block of `layer` that ends the token prefix hashed (by the client)
+    /// to `prefixHash`, for a session with `descriptor`.
+    ///
+    /// Stable and documented (docs/STORAGE.md, "Block identity"): FNV-1a-128 over the 33 bytes
+    /// `fingerprint u64 LE ‖ elementType u8 ‖ blockSize u32 LE ‖ layer u32 LE ‖
+    /// prefixHash.high u64 LE ‖ prefixHash.low u64 LE`. The element type and block size are
+    /// mixed in because the same weights and prefix give different bytes for another storage
+    /// type or block size.
+    public static func derive(descriptor: ModelDescriptor, layer: Int, prefixHash: BlockID) -> BlockID {
+        var hash = FNV1a128()
+        hash.add(descriptor.fingerprint)
+        hash.add(descriptor.elementType.rawValue)
+        hash.add(UInt32(truncatingIfNeeded: descriptor.blockSize))
+        hash.add(UInt32(truncatingIfNeeded: layer))
+        hash.add(prefixHash.high)
+        hash.add(prefixHash.low)
+        return hash.value
+    }
+
+    /// 32 lowercase hex digits, high then low.
+    public var description: String {
+        func hex(_ v: UInt64) -> String {
+            let s = String(v, radix: 16)
+            return String(repeating: "0", count: 16 - s.count) + s
+        }
+        return hex(high) + hex(low)
+    }
+
+    /// The 16-byte encoding: high then low, each little-endian.
+    var bytes: [UInt8] {
+        var out = [UInt8](repeating: 0, count: 16)
+        ByteCoding.put(high, into: &out, at: 0)
+        ByteCoding.put(low, into: &out, at: 8)
+        return out
+    }
+
+    /// Decodes the 16-byte encoding from `buffer` (at least 16 bytes).
+    init(bytes buffer: UnsafeRawBufferPointer) {
+        self.init(high: ByteCoding.uint64(buffer, at: 0), low: ByteCoding.uint64(buffer, at: 8))
+    }
+}

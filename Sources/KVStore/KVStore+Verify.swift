@@ -1,0 +1,105 @@
+extension KVStore {
+    /// Checks the whole store in one read snapshot: every payload decodes and matches its
+    /// CRC-32C and its block metadata (codec, lengths, checksum); every block has a payload and
+    /// a reference count equal to the references to it; every session's layer lists are
+    /// contiguous, match its block counts, and point at stored blocks. Does not wait for the
+    /// writer. A closed store reports one failure.
+    public func verify() -> VerifyReport {
+        do {
+            return try core.withRead { (txn) throws(StoreError) in try Self.verify(txn, core.lmdb) }
+        } catch {
+            return VerifyReport(blocksChecked: 0, referencesChecked: 0, failures: [
+                .init(block: nil, session: nil, reason: "could not read the store: \(error)"),
+            ])
+        }
+    }
+
+    private static func verify(_ txn: Transaction, _ lmdb: LMDBEnvironment) throws(StoreError) -> VerifyReport {
+        var failures: [VerifyReport.Failure] = []
+        var metas: [BlockID: BlockMeta] = [:]
+        try txn.scan(lmdb.blocks, prefix: []) { (k, v) throws(StoreError) in
+            guard k.count == 16 else {
+                failures.append(.init(block: nil, session: nil, reason: "block key of \(k.count) bytes"))
+                return true
+            }
+            let id = BlockID(bytes: k)
+            if let (meta, _) = try? BlockMeta.decodeHeader(v) {
+                metas[id] = meta
+            } else {
+                failures.append(.init(block: id, session: nil, reason: "malformed block metadata"))
+            }
+            return true
+        }
+
+        var checked = 0
+        var withPayload = Set<BlockID>()
+        try txn.scan(lmdb.payloads, prefix: []) { (k, v) throws(StoreError) in
+            guard k.count == 16 else { return true }
+            let id = BlockID(bytes: k)
+            withPayload.insert(id)
+            checked += 1
+            guard let meta = metas[id] else {
+                failures.append(.init(block: id, session: nil, reason: "payload without block metadata"))
+                return true
+            }
+            do throws(StoreError) {
+                let header = try PayloadCodec.header(v)
+                let raw = try PayloadCodec.decode(v)
+                if header.codec.rawValue != meta.codec || raw.count != meta.rawLength || v.count != meta.storedLength
+                    || header.checksum != meta.checksum {
+                    failures.append(.init(block: id, session: nil, reason: "payload does not match its metadata"))
+                }
+            } catch {
+                failures.append(.init(block: id, session: nil, reason: "payload fails to decode or to match its checksum"))
+            }
+            return true
+        }
+        for id in metas.keys where !withPayload.contains(id) {
+            failures.append(.init(block: id, session: nil, reason: "block without payload"))
+        }
+
+        var references: [BlockID: Int] = [:]
+        var referencesChecked = 0
+        var sessions: [SessionValue] = []
+        try txn.scan(lmdb.sessions, prefix: []) { (k, v) throws(StoreError) in
+            if let s = try? SessionValue.decode(v) {
+                sessions.append(s)
+            } else {
+                failures.append(.init(block: nil, session: String(decoding: k, as: UTF8.self), reason: "malformed session record"))
+            }
+            return true
+        }
+        for s in sessions {
+            var counts = Array(repeating: 0, count: s.record.descriptor.layers)
+            var bad = false
+            var stored = 0
+            try txn.scan(lmdb.layers, prefix: StorageKeys.layerPrefix(session: s.id)) { (k, v) throws(StoreError) in
+                referencesChecked += 1
+                let layer = Int(ByteCoding.uint32BE(k, at: 8)), position = Int(ByteCoding.uint32BE(k, at: 12))
+                guard k.count == 16, v.count == 16, layer < counts.count, position == counts[layer] else {
+                    bad = true
+                    return true
+                }
+                counts[layer] += 1
+                let id = BlockID(bytes: v)
+                references[id, default: 0] += 1
+                if let meta = metas[id] {
+                    stored += meta.storedLength
+                } else {
+                    failures.append(.init(block: id, session: s.record.name, reason: "reference to a missing block"))
+                }
+                return true
+            }
+            if bad || counts != s.record.blocksPerLayer {
+                failures.append(.init(block: nil, session: s.record.name, reason: "layer lists do not match the block counts"))
+            }
+            if stored != s.record.storedBytes {
+                failures.append(.init(block: nil, session: s.record.name, reason: "stored bytes \(s.record.storedBytes) != \(stored) referenced"))
+            }
+        }
+        for (id, meta) in metas where Int(meta.refcount) != references[id, default: 0] {
+            failures.append(.init(block: id, session: nil, reason: "reference count \(meta.refcount) != \(references[id, default: 0]) references"))
+        }
+        return VerifyReport(blocksChecked: checked, referencesChecked: referencesChecked, failures: failures)
+    }
+}

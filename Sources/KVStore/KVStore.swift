@@ -1,0 +1,274 @@
+import Foundation
+
+/// The storage layer of `kvd`: one LMDB environment holding sessions, immutable
+/// content-addressed blocks (representative key + compressed K/V payload) and checkpoints.
+///
+/// - Writes go through one writer thread with group commits: concurrent write calls are
+///   batched into one LMDB write transaction; a call returns once the transaction holding it
+///   committed (and, in `.sync` mode, was fsynced). Each call is atomic: on a thrown error
+///   nothing of it was written.
+/// - Reads (`payloads`, `checkpoint`, `withRepresentativeKeys`, `session`, `stats`) never wait
+///   for the writer: LMDB readers see the last committed snapshot, and representative keys are
+///   read from append-only in-memory tables.
+/// - Layout, codec, block identity, durability and eviction rules: docs/STORAGE.md.
+public final class KVStore: Sendable {
+    let core: StoreCore
+    private let writer: StoreWriter
+
+    /// Opens (creating if needed) the store in `configuration.directory` and rebuilds the
+    /// in-memory representative-key tables from LMDB.
+    public init(configuration: StoreConfiguration) throws(StoreError) {
+        let noSync = configuration.durability != .sync
+        let lmdb = try LMDBEnvironment(
+            directory: configuration.directory, mapSize: configuration.mapSize,
+            maxReaders: configuration.maxReaders, noSync: noSync)
+        let state: StoreState
+        let counters: StoreWriter.Counters
+        do throws(StoreError) {
+            (state, counters) = try StoreLoader.load(lmdb)
+        } catch {
+            lmdb.close()
+            throw error
+        }
+        core = StoreCore(configuration: configuration, lmdb: lmdb, state: state)
+        writer = StoreWriter(core: core, counters: counters)
+        writer.start()
+    }
+
+    deinit {
+        // Forgotten `close()`: shut down synchronously (no reader can be active, since every
+        // reader holds `self`).
+        let first = core.state.withLock { s -> Bool in
+            if s.closing { return false }
+            s.closing = true
+            return true
+        }
+        if first {
+            submitUseMarks()
+            core.queue.close {}
+            writer.waitUntilFinished()
+            core.lmdb.close()
+            core.state.withLock { $0.closed = true }
+        } else {
+            writer.waitUntilFinished()
+        }
+    }
+
+    /// The configuration the store was opened with.
+    public var configuration: StoreConfiguration { core.configuration }
+
+    /// Finishes every write submitted before it, persists use marks, flushes to disk (in every
+    /// durability mode), waits for running reads and closes LMDB. Later calls throw `.closed`.
+    /// Calling it again waits for the first call to finish.
+    public func close() async {
+        let first = core.state.withLock { s -> Bool in
+            if s.closing { return false }
+            s.closing = true
+            return true
+        }
+        if first {
+            submitUseMarks()
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                core.queue.close { c.resume() }
+            }
+            while core.state.withLock({ $0.activeReaders }) > 0 {
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+            core.lmdb.close()
+            core.state.withLock { $0.closed = true }
+        } else {
+            while !core.state.withLock({ $0.closed }) {
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+        }
+    }
+
+    private func submitUseMarks() {
+        let marks: [String: UInt64] = core.state.withLock { s in
+            var marks: [String: UInt64] = [:]
+            for (name, session) in s.sessions where session.lastUsedDirty { marks[name] = session.record.lastUsed }
+            return marks
+        }
+        if !marks.isEmpty {
+            _ = core.queue.submit(WriteRequest(operation: .persistUse(marks), complete: { _ in }))
+        }
+    }
+
+    // MARK: - Sessions
+
+    /// Creates an empty session. Throws `.invalidName`, `.invalidDescriptor`, `.sessionExists`.
+    public func createSession(name: String, owner: UInt32, descriptor: ModelDescriptor) async throws(StoreError) -> SessionRecord {
+        try Self.validate(name: name)
+        guard descriptor.isValid else { throw .invalidDescriptor }
+        guard case let .record(r) = try await core.write(.create(name: name, owner: owner, descriptor: descriptor)) else {
+            throw .corrupt
+        }
+        return r
+    }
+
+    /// The record of session `name`, or nil.
+    public func session(named name: String) -> SessionRecord? {
+        core.state.withLock { $0.sessions[name]?.record }
+    }
+
+    /// All sessions, sorted by name.
+    public func sessions() -> [SessionRecord] {
+        core.state.withLock { s in s.sessions.values.map(\.record) }.sorted { $0.name < $1.name }
+    }
+
+    /// Deletes a session, its checkpoint and its block references; blocks no other session
+    /// references are deleted. Dropping a pinned session is allowed (an explicit request).
+    public func dropSession(named name: String) async throws(StoreError) {
+        _ = try await core.write(.drop(name: name))
+    }
+
+    /// Creates session `name` holding the first `blocksPerLayer` blocks of every layer of
+    /// `source` (references only: no payload is copied; stored bytes do not grow). The
+    /// checkpoint is not copied. Throws `.sessionNotFound`, `.sessionExists`, `.invalidName`,
+    /// `.badPosition` when a layer of the source has fewer blocks.
+    public func forkSession(source: String, into name: String, owner: UInt32, blocksPerLayer: Int) async throws(StoreError) -> SessionRecord {
+        try Self.validate(name: name)
+        guard case let .record(r) = try await core.write(
+            .fork(source: source, name: name, owner: owner, blocksPerLayer: blocksPerLayer))
+        else { throw .corrupt }
+        return r
+    }
+
+    // MARK: - Blocks
+
+    /// Appends blocks (any layers, in order) to a session and returns their ids (in order).
+    ///
+    /// Everything is validated before anything is written: unknown session, layer, payload
+    /// size, key dimension and position errors throw and write nothing; the call is atomic.
+    /// On return the blocks are committed and durable per the configured ``Durability``.
+    /// Re-sending a block already stored at its position (same id) is an idempotent no-op.
+    public func append(session name: String, blocks: [NewBlock]) async throws(StoreError) -> [BlockID] {
+        guard let descriptor = core.state.withLock({ $0.sessions[name]?.record.descriptor }) else {
+            throw core.state.withLock({ $0.closing }) ? .closed : .sessionNotFound
+        }
+        let payloadBytes = descriptor.payloadBytes, dimension = descriptor.keyDimension
+        for b in blocks {
+            guard b.layer >= 0, b.layer < descriptor.layers else { throw .badLayer }
+            guard b.payload.count == payloadBytes else { throw .wrongSize(expected: payloadBytes, got: b.payload.count) }
+            guard b.representativeKey.count == dimension else {
+                throw .wrongKeyDimension(expected: dimension, got: b.representativeKey.count)
+            }
+            guard b.position >= 0, b.position <= UInt32.max else { throw .badPosition(expected: 0, got: b.position) }
+        }
+        if blocks.isEmpty { return [] }
+        let level = core.configuration.compressionLevel
+        let prepared = blocks.map { b in
+            let stored = PayloadCodec.encode(b.payload, level: level)
+            return PreparedBlock(
+                layer: b.layer, position: b.position,
+                id: BlockID.derive(descriptor: descriptor, layer: b.layer, prefixHash: b.prefixHash),
+                key: b.representativeKey, stored: stored, rawLength: b.payload.count,
+                checksum: stored.withUnsafeBytes { ByteCoding.uint32($0, at: 8) })
+        }
+        guard case let .ids(ids) = try await core.write(.append(session: name, descriptor: descriptor, blocks: prepared)) else {
+            throw .corrupt
+        }
+        return ids
+    }
+
+    /// Calls `body` with the representative keys of (`session`, `layer`): N×D contiguous
+    /// Float32, row i belonging to `ids[i]` (the block at position i). Does not wait for the
+    /// writer; blocks appended during `body` are not included. The buffer is valid only inside
+    /// `body`. Throws `StoreError.sessionNotFound`, `.badLayer`, `.closed`, or what `body` throws.
+    public func withRepresentativeKeys<R>(session name: String, layer: Int, _ body: (RepresentativeKeys) throws -> R) throws -> R {
+        try core.enterReader()
+        defer { core.leaveReader() }
+        let snapshot: Result<(ids: [BlockID], table: KeyTable), StoreError> = core.state.withLock { s in
+            guard let session = s.sessions[name] else { return .failure(.sessionNotFound) }
+            guard layer >= 0, layer < session.layers.count else { return .failure(.badLayer) }
+            let l = session.layers[layer]
+            return .success((l.ids, l.table))
+        }
+        let (ids, table) = try snapshot.get()
+        return try withExtendedLifetime(table) {
+            try body(RepresentativeKeys(count: ids.count, dimension: table.dimension, ids: ids, keys: table.rows(ids.count)))
+        }
+    }
+
+    /// The raw payloads of `ids` (in order), decoded and checked against their CRC-32C.
+    /// Throws `.blockNotFound` for an unknown id, `.corrupt` for a payload that fails to decode
+    /// or match. Does not wait for the writer.
+    public func payloads(_ ids: [BlockID]) throws(StoreError) -> [[UInt8]] {
+        try core.withRead { (txn) throws(StoreError) in
+            var out: [[UInt8]] = []
+            out.reserveCapacity(ids.count)
+            for id in ids {
+                guard let stored = try txn.get(core.lmdb.payloads, StorageKeys.block(id)) else { throw .blockNotFound }
+                out.append(try PayloadCodec.decode(stored))
+            }
+            return out
+        }
+    }
+
+    // MARK: - Checkpoints
+
+    /// Stores (replacing) the session's checkpoint: opaque worker state, any length the map
+    /// can hold. Durable per mode on return. Not counted against the capacity.
+    public func putCheckpoint(session name: String, bytes: [UInt8]) async throws(StoreError) {
+        _ = try await core.write(.checkpoint(session: name, bytes: bytes))
+    }
+
+    /// The session's checkpoint, or nil if none was stored. Throws `.sessionNotFound`.
+    public func checkpoint(session name: String) throws(StoreError) -> [UInt8]? {
+        try core.withRead { (txn) throws(StoreError) in
+            guard let v = try txn.get(core.lmdb.sessions, StorageKeys.session(name)) else { throw .sessionNotFound }
+            let session = try SessionValue.decode(v)
+            return try txn.get(core.lmdb.checkpoints, StorageKeys.checkpoint(session: session.id)).map { Array($0) }
+        }
+    }
+
+    // MARK: - Use, pins
+
+    /// Adds a pin (counted): a pinned session is never evicted. Unknown names are ignored.
+    public func pin(session name: String) {
+        core.state.withLock { s in
+            s.sessions[name]?.pins += 1
+        }
+    }
+
+    /// Removes a pin added by ``pin(session:)`` (never below zero).
+    public func unpin(session name: String) {
+        core.state.withLock { s in
+            if let p = s.sessions[name]?.pins, p > 0 { s.sessions[name]?.pins = p - 1 }
+        }
+    }
+
+    /// Marks the session as used now (least-recently-used eviction order; `lastUsed`, which
+    /// is persisted by the next write to the session or by `close()`).
+    public func touch(session name: String) {
+        let now = StoreCore.now()
+        core.state.withLock { s in
+            guard s.sessions[name] != nil else { return }
+            let tick = s.nextTick()
+            s.sessions[name]?.useTick = tick
+            if (s.sessions[name]?.record.lastUsed ?? 0) < now {
+                s.sessions[name]?.record.lastUsed = now
+                s.sessions[name]?.lastUsedDirty = true
+            }
+        }
+    }
+
+    // MARK: - Inspection
+
+    /// Counters of the store.
+    public func stats() -> StoreStats {
+        let mapUsed = (try? core.withRead { (_) throws(StoreError) in core.lmdb.mapBytesUsed }) ?? 0
+        return core.state.withLock { s in
+            StoreStats(
+                sessions: s.sessions.count, blocks: s.totals.blocks, rawBytes: s.totals.rawBytes,
+                storedBytes: s.totals.storedBytes, mapBytesUsed: mapUsed, mapSize: core.lmdb.mapSize,
+                evictions: s.evictions, commits: s.commits, writeRequests: s.writeRequests,
+                pinnedSessions: s.sessions.values.filter { $0.pins > 0 }.count, flushes: s.flushes)
+        }
+    }
+
+    static func validate(name: String) throws(StoreError) {
+        let bytes = name.utf8
+        guard !bytes.isEmpty, bytes.count <= 255, !bytes.contains(0) else { throw .invalidName }
+    }
+}

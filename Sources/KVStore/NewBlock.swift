@@ -1,0 +1,24 @@
+/// One block to append to a session (see `KVStore.append(session:blocks:)`).
+public struct NewBlock: Sendable {
+    /// Layer index, `0..<descriptor.layers`.
+    public var layer: Int
+    /// Index of this block in the layer's list. Must equal the layer's current block count
+    /// (counting earlier blocks of the same call), or name the position of an already stored
+    /// identical block (same derived id: an idempotent retry, which writes nothing).
+    public var position: Int
+    /// 128-bit hash of the token prefix this block ends, computed by the client.
+    public var prefixHash: BlockID
+    /// The representative key: `descriptor.keyDimension` floats.
+    public var representativeKey: [Float]
+    /// Raw K then V, `descriptor.payloadBytes` bytes (see `ModelDescriptor.payloadBytes`).
+    public var payload: [UInt8]
+
+    /// Memberwise initialiser.
+    public init(layer: Int, position: Int, prefixHash: BlockID, representativeKey: [Float], payload: [UInt8]) {
+        self.layer = layer
+        self.position = position
+        self.prefixHash = prefixHash
+        self.representativeKey = representativeKey
+        self.payload = payload
+    }
+}

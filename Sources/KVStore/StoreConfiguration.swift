@@ -1,0 +1,25 @@
+/// How to open a ``KVStore``. Defaults are documented per field.
+public struct StoreConfiguration: Sendable {
+    /// The data directory holding the LMDB environment (`data.mdb`, `lock.mdb`); created
+    /// (mode 0700) if missing.
+    public var directory: String
+    /// Bytes of the LMDB map (virtual address space, upper bound of the file size).
+    /// Default 64 GiB. Rounded up to a multiple of 4096.
+    public var mapSize: Int = 64 << 30
+    /// When acknowledged writes reach disk. Default `.sync`.
+    public var durability: Durability = .sync
+    /// Byte limit on stored (compressed) block payloads; beyond it least-recently-used unpinned
+    /// sessions are evicted. Default `nil` (unlimited).
+    public var capacity: Int? = nil
+    /// zstd compression level of the payload codec (1...19 sensible; zstd clamps). Default 3.
+    public var compressionLevel: Int32 = 3
+    /// Most concurrent read transactions (LMDB reader slots). Default 256.
+    public var maxReaders: Int = 256
+    /// Most write requests committed in one group commit. Default 256.
+    public var maxBatch: Int = 256
+
+    /// A configuration with defaults for `directory`.
+    public init(directory: String) {
+        self.directory = directory
+    }
+}

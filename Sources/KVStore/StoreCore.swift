@@ -1,0 +1,54 @@
+import Foundation
+import Synchronization
+
+/// The shared insides of a ``KVStore``: LMDB, the in-memory mirror and the write queue. The
+/// writer thread holds this (not the `KVStore`), so dropping the last `KVStore` reference can
+/// shut everything down.
+final class StoreCore: Sendable {
+    let configuration: StoreConfiguration
+    let lmdb: LMDBEnvironment
+    let state: Mutex<StoreState>
+    let queue = WriteQueue()
+
+    init(configuration: StoreConfiguration, lmdb: LMDBEnvironment, state: StoreState) {
+        self.configuration = configuration
+        self.lmdb = lmdb
+        self.state = Mutex(state)
+    }
+
+    /// Current Unix time in seconds.
+    static func now() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970)) }
+
+    /// Runs `body` inside a read transaction, counting it as an active reader so `close()`
+    /// waits for it. Throws `.closed` once closing has begun.
+    func withRead<R>(_ body: (Transaction) throws(StoreError) -> R) throws(StoreError) -> R {
+        try enterReader()
+        defer { leaveReader() }
+        let txn = try lmdb.read()
+        defer { txn.abort() }
+        return try body(txn)
+    }
+
+    func enterReader() throws(StoreError) {
+        let ok = state.withLock { s in
+            if s.closing { return false }
+            s.activeReaders += 1
+            return true
+        }
+        guard ok else { throw .closed }
+    }
+
+    func leaveReader() {
+        state.withLock { $0.activeReaders -= 1 }
+    }
+
+    /// Submits `operation` to the writer and waits for its commit.
+    func write(_ operation: WriteOperation) async throws(StoreError) -> WriteOutcome {
+        let result: Result<WriteOutcome, StoreError> = await withCheckedContinuation { continuation in
+            let accepted = state.withLock { !$0.closing } && queue.submit(
+                WriteRequest(operation: operation, complete: { continuation.resume(returning: $0) }))
+            if !accepted { continuation.resume(returning: .failure(.closed)) }
+        }
+        return try result.get()
+    }
+}

@@ -1,0 +1,360 @@
+import CLMDB
+import Foundation
+
+/// The single writer: a dedicated thread that takes every queued write request, applies them in
+/// one LMDB write transaction (each request in its own nested transaction, so one failing
+/// request changes nothing and does not fail the others), commits once (fsynced in `.sync`
+/// mode), publishes the changes to the in-memory state, and only then completes the requests.
+final class StoreWriter: @unchecked Sendable {
+    /// Totals the writer maintains across transactions (restored when a transaction aborts).
+    struct Counters {
+        var totals = StoreState.Totals()
+        var nextSessionID: UInt64 = 1
+    }
+
+    private let core: StoreCore
+    private var counters: Counters
+    private var dirtySinceSync = false
+    private var lastSync = Date()
+    private var thread: Thread?
+    private let finished = NSCondition()
+    private var isFinished = false
+
+    init(core: StoreCore, counters: Counters) {
+        self.core = core
+        self.counters = counters
+    }
+
+    /// Starts the writer thread.
+    func start() {
+        let t = Thread { [self] in self.run() }
+        t.name = "kvstore-writer"
+        thread = t
+        t.start()
+    }
+
+    /// Blocks until the writer thread has ended.
+    func waitUntilFinished() {
+        finished.lock()
+        while !isFinished { finished.wait() }
+        finished.unlock()
+    }
+
+    private var periodicInterval: TimeInterval? {
+        if case let .periodic(ms) = core.configuration.durability { return Double(max(1, ms)) / 1000 }
+        return nil
+    }
+
+    private func run() {
+        let limit = max(1, core.configuration.maxBatch)
+        while true {
+            var deadline: Date?
+            if let interval = periodicInterval, dirtySinceSync { deadline = lastSync.addingTimeInterval(interval) }
+            let (requests, close) = core.queue.take(limit: limit, deadline: deadline)
+            if !requests.isEmpty { process(requests) }
+            if let interval = periodicInterval, dirtySinceSync, Date().timeIntervalSince(lastSync) >= interval {
+                syncNow()
+            }
+            if let close {
+                syncNow()
+                close()
+                finished.lock()
+                isFinished = true
+                finished.broadcast()
+                finished.unlock()
+                return
+            }
+        }
+    }
+
+    private func syncNow() {
+        // A failed flush is retried at the next period or at close; commits already succeeded.
+        if (try? core.lmdb.sync()) != nil {
+            dirtySinceSync = false
+            core.state.withLock { $0.flushes += 1 }
+        }
+        lastSync = Date()
+    }
+
+    // MARK: - Group commit
+
+    private func process(_ requests: [WriteRequest]) {
+        let before = counters
+        var results: [Result<WriteOutcome, StoreError>] = []
+        var events: [StoreEvent] = []
+        var outerError: StoreError?
+        do throws(StoreError) {
+            let txn = try core.lmdb.write()
+            var dropped = Set<String>()
+            for request in requests {
+                var opEvents: [StoreEvent] = []
+                var opDropped = dropped
+                let opBefore = counters
+                do throws(StoreError) {
+                    let child = try core.lmdb.write(parent: txn)
+                    let outcome: WriteOutcome
+                    do throws(StoreError) {
+                        outcome = try apply(request.operation, txn: child, events: &opEvents, dropped: &opDropped)
+                    } catch {
+                        child.abort()
+                        throw error
+                    }
+                    try child.commit()  // frees the child even when it fails
+                    results.append(.success(outcome))
+                    events += opEvents
+                    dropped = opDropped
+                } catch {
+                    counters = opBefore
+                    results.append(.failure(error))
+                }
+            }
+            do {
+                try txn.commit()
+            } catch {
+                outerError = error
+            }
+        } catch {
+            outerError = error
+        }
+
+        if let outerError {
+            counters = before
+            if requests.count > 1 {
+                // Something in the batch made the commit itself fail (map or disk full while
+                // writing the free list): retry each request alone so only the culprit fails.
+                for request in requests { process([request]) }
+            } else {
+                core.state.withLock { $0.writeRequests += 1 }
+                requests[0].complete(.failure(outerError))
+            }
+            return
+        }
+
+        dirtySinceSync = true
+        let totals = counters.totals
+        core.state.withLock { s in
+            for e in events { s.apply(e) }
+            s.totals = totals
+            s.commits += 1
+            s.writeRequests += requests.count
+        }
+        for (request, result) in zip(requests, results) { request.complete(result) }
+    }
+
+    // MARK: - Operations (inside a nested write transaction)
+
+    private func apply(
+        _ operation: WriteOperation, txn: Transaction, events: inout [StoreEvent], dropped: inout Set<String>
+    ) throws(StoreError) -> WriteOutcome {
+        switch operation {
+        case let .create(name, owner, descriptor):
+            guard try txn.get(core.lmdb.sessions, StorageKeys.session(name)) == nil else { throw .sessionExists }
+            let id = try allocateSessionID(txn)
+            let now = StoreCore.now()
+            let record = SessionRecord(
+                name: name, owner: owner, descriptor: descriptor,
+                blocksPerLayer: Array(repeating: 0, count: descriptor.layers),
+                createdAt: now, lastUsed: now, storedBytes: 0, hasCheckpoint: false)
+            try txn.put(core.lmdb.sessions, StorageKeys.session(name), SessionValue(id: id, record: record).encoded())
+            events.append(.created(id: id, record: record))
+            return .record(record)
+
+        case let .drop(name):
+            try dropSession(name, txn: txn)
+            dropped.insert(name)
+            events.append(.dropped(name: name, evicted: false))
+            return .done
+
+        case let .fork(source, name, owner, n):
+            guard try txn.get(core.lmdb.sessions, StorageKeys.session(name)) == nil else { throw .sessionExists }
+            let src = try loadSession(source, txn: txn)
+            let available = src.record.blocksPerLayer.min() ?? 0
+            guard n >= 0, n <= available else { throw .badPosition(expected: available, got: n) }
+            let id = try allocateSessionID(txn)
+            var stored = 0
+            for layer in 0..<src.record.descriptor.layers {
+                for position in 0..<n {
+                    guard let v = try txn.get(core.lmdb.layers, StorageKeys.layerEntry(session: src.id, layer: layer, position: position)),
+                          v.count == 16 else { throw .corrupt }
+                    let block = BlockID(bytes: v)
+                    try txn.put(core.lmdb.layers, StorageKeys.layerEntry(session: id, layer: layer, position: position), block.bytes)
+                    stored += try retain(block, txn: txn)
+                }
+            }
+            let now = StoreCore.now()
+            let record = SessionRecord(
+                name: name, owner: owner, descriptor: src.record.descriptor,
+                blocksPerLayer: Array(repeating: n, count: src.record.descriptor.layers),
+                createdAt: now, lastUsed: now, storedBytes: stored, hasCheckpoint: false)
+            try txn.put(core.lmdb.sessions, StorageKeys.session(name), SessionValue(id: id, record: record).encoded())
+            events.append(.forked(id: id, record: record, source: source, blocksPerLayer: n))
+            return .record(record)
+
+        case let .append(name, descriptor, blocks):
+            return try append(name, descriptor: descriptor, blocks: blocks, txn: txn, events: &events, dropped: &dropped)
+
+        case let .checkpoint(name, bytes):
+            var session = try loadSession(name, txn: txn)
+            try txn.put(core.lmdb.checkpoints, StorageKeys.checkpoint(session: session.id), bytes)
+            session.record.hasCheckpoint = true
+            session.record.lastUsed = max(session.record.lastUsed, StoreCore.now())
+            try txn.put(core.lmdb.sessions, StorageKeys.session(name), session.encoded())
+            events.append(.updated(record: session.record))
+            return .done
+
+        case let .persistUse(marks):
+            for (name, lastUsed) in marks {
+                guard var session = try? loadSession(name, txn: txn), lastUsed > session.record.lastUsed else { continue }
+                session.record.lastUsed = lastUsed
+                try txn.put(core.lmdb.sessions, StorageKeys.session(name), session.encoded())
+            }
+            return .done
+        }
+    }
+
+    private func append(
+        _ name: String, descriptor: ModelDescriptor, blocks: [PreparedBlock], txn: Transaction,
+        events: inout [StoreEvent], dropped: inout Set<String>
+    ) throws(StoreError) -> WriteOutcome {
+        var session = try loadSession(name, txn: txn)
+        guard session.record.descriptor == descriptor else { throw .descriptorMismatch }
+        var counts = session.record.blocksPerLayer
+        var ids: [BlockID] = []
+        ids.reserveCapacity(blocks.count)
+        var appended: [(layer: Int, id: BlockID, key: [Float])] = []
+        let storedBefore = counters.totals.storedBytes
+        for block in blocks {
+            let count = counts[block.layer]
+            if block.position == count {
+                try txn.put(
+                    core.lmdb.layers, StorageKeys.layerEntry(session: session.id, layer: block.layer, position: count),
+                    block.id.bytes)
+                let key: [Float]
+                if let existing = try txn.get(core.lmdb.blocks, StorageKeys.block(block.id)) {
+                    var meta = try BlockMeta.decode(existing)
+                    guard meta.rawLength == block.rawLength, meta.key.count == block.key.count else {
+                        throw .descriptorMismatch
+                    }
+                    meta.refcount += 1
+                    try txn.put(core.lmdb.blocks, StorageKeys.block(block.id), meta.encoded())
+                    session.record.storedBytes += meta.storedLength
+                    key = meta.key
+                } else {
+                    let meta = BlockMeta(
+                        codec: block.stored[0], refcount: 1, layer: UInt32(block.layer), rawLength: block.rawLength,
+                        storedLength: block.stored.count, checksum: block.checksum, key: block.key)
+                    try txn.put(core.lmdb.blocks, StorageKeys.block(block.id), meta.encoded())
+                    try txn.put(core.lmdb.payloads, StorageKeys.block(block.id), block.stored)
+                    counters.totals.blocks += 1
+                    counters.totals.rawBytes += block.rawLength
+                    counters.totals.storedBytes += block.stored.count
+                    session.record.storedBytes += block.stored.count
+                    key = block.key
+                }
+                counts[block.layer] = count + 1
+                appended.append((block.layer, block.id, key))
+            } else if block.position < count, block.position >= 0,
+                      let v = try txn.get(core.lmdb.layers, StorageKeys.layerEntry(session: session.id, layer: block.layer, position: block.position)),
+                      v.count == 16, BlockID(bytes: v) == block.id {
+                // Idempotent retry of an already stored block: nothing to write.
+            } else {
+                throw .badPosition(expected: count, got: block.position)
+            }
+            ids.append(block.id)
+        }
+
+        if let capacity = core.configuration.capacity, counters.totals.storedBytes > capacity,
+           counters.totals.storedBytes > storedBefore {
+            try evict(toFit: capacity, protecting: name, txn: txn, events: &events, dropped: &dropped)
+        }
+
+        session.record.blocksPerLayer = counts
+        session.record.lastUsed = max(session.record.lastUsed, StoreCore.now())
+        try txn.put(core.lmdb.sessions, StorageKeys.session(name), session.encoded())
+        events.append(.appended(record: session.record, blocks: appended))
+        return .ids(ids)
+    }
+
+    /// Drops least-recently-used unpinned sessions (never `protected`) until the stored bytes fit
+    /// `capacity`; `.capacityExceeded` if they cannot.
+    private func evict(
+        toFit capacity: Int, protecting protected: String, txn: Transaction,
+        events: inout [StoreEvent], dropped: inout Set<String>
+    ) throws(StoreError) {
+        let candidates: [String] = core.state.withLock { s in
+            s.sessions.values
+                .filter { $0.pins == 0 && $0.record.name != protected }
+                .sorted { ($0.useTick, $0.record.name) < ($1.useTick, $1.record.name) }
+                .map(\.record.name)
+        }
+        for name in candidates where counters.totals.storedBytes > capacity {
+            guard !dropped.contains(name), try txn.get(core.lmdb.sessions, StorageKeys.session(name)) != nil else { continue }
+            // Re-check the pin just before deciding (a connection may have pinned it meanwhile).
+            let pinned = core.state.withLock { $0.sessions[name]?.pins ?? 0 } > 0
+            if pinned { continue }
+            try dropSession(name, txn: txn)
+            dropped.insert(name)
+            events.append(.dropped(name: name, evicted: true))
+        }
+        guard counters.totals.storedBytes <= capacity else { throw .capacityExceeded }
+    }
+
+    // MARK: - Helpers
+
+    private func loadSession(_ name: String, txn: Transaction) throws(StoreError) -> SessionValue {
+        guard let v = try txn.get(core.lmdb.sessions, StorageKeys.session(name)) else { throw .sessionNotFound }
+        return try SessionValue.decode(v)
+    }
+
+    private func allocateSessionID(_ txn: Transaction) throws(StoreError) -> UInt64 {
+        let id = counters.nextSessionID
+        counters.nextSessionID += 1
+        var w = ByteWriter()
+        w.u64(counters.nextSessionID)
+        try txn.put(core.lmdb.meta, StorageKeys.nextSessionID, w.bytes)
+        return id
+    }
+
+    /// Adds a reference to a stored block; returns its stored length.
+    private func retain(_ id: BlockID, txn: Transaction) throws(StoreError) -> Int {
+        guard let v = try txn.get(core.lmdb.blocks, StorageKeys.block(id)) else { throw .corrupt }
+        var meta = try BlockMeta.decode(v)
+        meta.refcount += 1
+        try txn.put(core.lmdb.blocks, StorageKeys.block(id), meta.encoded())
+        return meta.storedLength
+    }
+
+    /// Removes a reference; deletes the block and its payload when it was the last.
+    private func release(_ id: BlockID, txn: Transaction) throws(StoreError) {
+        guard let v = try txn.get(core.lmdb.blocks, StorageKeys.block(id)) else { throw .corrupt }
+        var meta = try BlockMeta.decode(v)
+        if meta.refcount <= 1 {
+            try txn.delete(core.lmdb.blocks, StorageKeys.block(id))
+            try txn.delete(core.lmdb.payloads, StorageKeys.block(id))
+            counters.totals.blocks -= 1
+            counters.totals.rawBytes -= meta.rawLength
+            counters.totals.storedBytes -= meta.storedLength
+        } else {
+            meta.refcount -= 1
+            try txn.put(core.lmdb.blocks, StorageKeys.block(id), meta.encoded())
+        }
+    }
+
+    /// Deletes a session, its block references (releasing the blocks) and its checkpoint.
+    private func dropSession(_ name: String, txn: Transaction) throws(StoreError) {
+        let session = try loadSession(name, txn: txn)
+        var entries: [([UInt8], BlockID)] = []
+        try txn.scan(core.lmdb.layers, prefix: StorageKeys.layerPrefix(session: session.id)) { (k, v) throws(StoreError) in
+            guard v.count == 16 else { throw .corrupt }
+            entries.append((Array(k), BlockID(bytes: v)))
+            return true
+        }
+        for (key, block) in entries {
+            try txn.delete(core.lmdb.layers, key)
+            try release(block, txn: txn)
+        }
+        try txn.delete(core.lmdb.checkpoints, StorageKeys.checkpoint(session: session.id))
+        try txn.delete(core.lmdb.sessions, StorageKeys.session(name))
+    }
+}
+

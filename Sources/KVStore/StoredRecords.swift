@@ -1,0 +1,155 @@
+/// Keys and values of the named LMDB databases (docs/STORAGE.md, "Layout"). All integers
+/// little-endian except inside keys that must sort (big-endian there).
+enum StorageKeys {
+    /// `sessions` key: the session name's UTF-8 bytes.
+    static func session(_ name: String) -> [UInt8] { Array(name.utf8) }
+
+    /// `layers` key: session id u64 BE ‖ layer u32 BE ‖ position u32 BE (16 bytes).
+    static func layerEntry(session: UInt64, layer: Int, position: Int) -> [UInt8] {
+        var k = [UInt8](repeating: 0, count: 16)
+        ByteCoding.putBE(session, into: &k, at: 0)
+        ByteCoding.putBE(UInt32(layer), into: &k, at: 8)
+        ByteCoding.putBE(UInt32(position), into: &k, at: 12)
+        return k
+    }
+
+    /// `layers` key prefix of all entries of a session (8 bytes).
+    static func layerPrefix(session: UInt64) -> [UInt8] {
+        var k = [UInt8](repeating: 0, count: 8)
+        ByteCoding.putBE(session, into: &k, at: 0)
+        return k
+    }
+
+    /// `blocks` and `payloads` key: the 16-byte block id.
+    static func block(_ id: BlockID) -> [UInt8] { id.bytes }
+
+    /// `checkpoints` key: session id u64 BE.
+    static func checkpoint(session: UInt64) -> [UInt8] { layerPrefix(session: session) }
+
+    /// `meta` key of the next session id (value u64 LE).
+    static let nextSessionID = Array("nextSessionID".utf8)
+}
+
+/// A `sessions` value: the session id and its record.
+///
+/// `version u8 (1) ‖ flags u8 (bit 0: has checkpoint) ‖ elementType u8 ‖ 0 u8 ‖ id u64 ‖
+/// owner u32 ‖ layers u32 ‖ queryHeads u32 ‖ kvHeads u32 ‖ headDim u32 ‖ blockSize u32 ‖
+/// fingerprint u64 ‖ createdAt u64 ‖ lastUsed u64 ‖ storedBytes u64 ‖ nameLength u16 ‖ name ‖
+/// layers × blocks u32`.
+struct SessionValue: Equatable {
+    var id: UInt64
+    var record: SessionRecord
+
+    func encoded() -> [UInt8] {
+        let r = record
+        var w = ByteWriter(capacity: 80 + r.blocksPerLayer.count * 4)
+        w.u8(1)
+        w.u8(r.hasCheckpoint ? 1 : 0)
+        w.u8(r.descriptor.elementType.rawValue)
+        w.u8(0)
+        w.u64(id)
+        w.u32(r.owner)
+        let d = r.descriptor
+        for v in [d.layers, d.queryHeads, d.kvHeads, d.headDim, d.blockSize] { w.u32(UInt32(v)) }
+        w.u64(d.fingerprint)
+        w.u64(r.createdAt)
+        w.u64(r.lastUsed)
+        w.u64(UInt64(r.storedBytes))
+        let name = Array(r.name.utf8)
+        w.u16(UInt16(name.count))
+        w.bytes += name
+        for n in r.blocksPerLayer { w.u32(UInt32(n)) }
+        return w.bytes
+    }
+
+    static func decode(_ b: UnsafeRawBufferPointer) throws(StoreError) -> SessionValue {
+        var r = ByteReader(b)
+        guard try r.u8() == 1 else { throw .corrupt }
+        let flags = try r.u8()
+        guard let element = ElementType(rawValue: try r.u8()) else { throw .corrupt }
+        _ = try r.u8()
+        let id = try r.u64()
+        let owner = try r.u32()
+        let layers = Int(try r.u32()), qh = Int(try r.u32()), kvh = Int(try r.u32())
+        let hd = Int(try r.u32()), bs = Int(try r.u32())
+        let fingerprint = try r.u64()
+        let createdAt = try r.u64(), lastUsed = try r.u64(), stored = Int(try r.u64())
+        let nameLength = Int(try r.u16())
+        try r.need(nameLength)
+        let name = String(decoding: UnsafeRawBufferPointer(rebasing: b[r.offset..<r.offset + nameLength]), as: UTF8.self)
+        r.offset += nameLength
+        guard r.remaining == layers * 4 else { throw .corrupt }
+        var counts = [Int]()
+        counts.reserveCapacity(layers)
+        for _ in 0..<layers { counts.append(Int(try r.u32())) }
+        let d = ModelDescriptor(
+            layers: layers, queryHeads: qh, kvHeads: kvh, headDim: hd, elementType: element,
+            blockSize: bs, fingerprint: fingerprint)
+        guard d.isValid else { throw .corrupt }
+        return SessionValue(
+            id: id,
+            record: SessionRecord(
+                name: name, owner: owner, descriptor: d, blocksPerLayer: counts, createdAt: createdAt,
+                lastUsed: lastUsed, storedBytes: stored, hasCheckpoint: flags & 1 != 0))
+    }
+}
+
+/// A `blocks` value: metadata of one stored block.
+///
+/// `version u8 (1) ‖ codec u8 ‖ 0 u16 ‖ refcount u32 ‖ layer u32 ‖ rawLength u32 ‖
+/// storedLength u32 ‖ checksum u32 (CRC-32C of the raw payload) ‖ keyDimension u32 ‖
+/// keyDimension × Float32` (the representative key).
+struct BlockMeta {
+    var codec: UInt8
+    var refcount: UInt32
+    var layer: UInt32
+    var rawLength: Int
+    var storedLength: Int
+    var checksum: UInt32
+    var key: [Float]
+
+    static let fixedBytes = 28
+
+    func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: BlockMeta.fixedBytes + key.count * 4)
+        w.u8(1)
+        w.u8(codec)
+        w.u16(0)
+        w.u32(refcount)
+        w.u32(layer)
+        w.u32(UInt32(rawLength))
+        w.u32(UInt32(storedLength))
+        w.u32(checksum)
+        w.u32(UInt32(key.count))
+        for f in key { w.f32(f) }
+        return w.bytes
+    }
+
+    /// Decodes everything but the key (cheap).
+    static func decodeHeader(_ b: UnsafeRawBufferPointer) throws(StoreError) -> (meta: BlockMeta, keyDimension: Int) {
+        var r = ByteReader(b)
+        guard try r.u8() == 1 else { throw .corrupt }
+        let codec = try r.u8()
+        _ = try r.u16()
+        let refcount = try r.u32(), layer = try r.u32()
+        let raw = Int(try r.u32()), stored = Int(try r.u32())
+        let checksum = try r.u32()
+        let dim = Int(try r.u32())
+        guard r.remaining == dim * 4 else { throw .corrupt }
+        return (BlockMeta(codec: codec, refcount: refcount, layer: layer, rawLength: raw, storedLength: stored,
+                          checksum: checksum, key: []), dim)
+    }
+
+    static func decode(_ b: UnsafeRawBufferPointer) throws(StoreError) -> BlockMeta {
+        var (meta, dim) = try decodeHeader(b)
+        meta.key = (0..<dim).map { Float(bitPattern: ByteCoding.uint32(b, at: fixedBytes + 4 * $0)) }
+        return meta
+    }
+
+    /// Copies the key floats straight into `destination` (dimension floats).
+    static func copyKey(_ b: UnsafeRawBufferPointer, into destination: UnsafeMutablePointer<Float>, dimension: Int) {
+        for i in 0..<dimension {
+            destination[i] = Float(bitPattern: ByteCoding.uint32(b, at: fixedBytes + 4 * i))
+        }
+    }
+}

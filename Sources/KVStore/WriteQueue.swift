@@ -1,0 +1,109 @@
+import Foundation
+
+/// One block of an append, validated and encoded by the caller before it reaches the writer.
+struct PreparedBlock: Sendable {
+    var layer: Int
+    var position: Int
+    var id: BlockID
+    var key: [Float]
+    /// The encoded payload (codec header ‖ body).
+    var stored: [UInt8]
+    var rawLength: Int
+    var checksum: UInt32
+}
+
+/// A mutation for the writer thread.
+enum WriteOperation: Sendable {
+    case create(name: String, owner: UInt32, descriptor: ModelDescriptor)
+    case drop(name: String)
+    case fork(source: String, name: String, owner: UInt32, blocksPerLayer: Int)
+    case append(session: String, descriptor: ModelDescriptor, blocks: [PreparedBlock])
+    case checkpoint(session: String, bytes: [UInt8])
+    /// Persists in-memory `lastUsed` marks (`touch`).
+    case persistUse([String: UInt64])
+}
+
+/// What a completed write returns.
+enum WriteOutcome: Sendable {
+    case record(SessionRecord)
+    case ids([BlockID])
+    case done
+}
+
+/// A queued write and whom to tell when it is committed (or failed).
+struct WriteRequest: Sendable {
+    var operation: WriteOperation
+    var complete: @Sendable (Result<WriteOutcome, StoreError>) -> Void
+}
+
+/// The queue between callers and the writer thread (FIFO; a close marker ends it).
+final class WriteQueue: @unchecked Sendable {
+    enum Item {
+        case request(WriteRequest)
+        case close(@Sendable () -> Void)
+    }
+
+    private let condition = NSCondition()
+    private var items: [Item] = []
+    private var closed = false
+
+    /// Enqueues `request`; false if the queue was closed (then `request` is not run).
+    func submit(_ request: WriteRequest) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closed else { return false }
+        items.append(.request(request))
+        condition.signal()
+        return true
+    }
+
+    /// Enqueues the close marker: requests before it are still committed, later ones fail with
+    /// `.closed`. `done` runs on the writer thread when everything is synced.
+    func close(_ done: @escaping @Sendable () -> Void) {
+        condition.lock()
+        defer { condition.unlock() }
+        if !closed {
+            closed = true
+        }
+        items.append(.close(done))
+        condition.signal()
+    }
+
+    /// Waits until something is queued (or until `deadline`), then takes up to `limit` requests,
+    /// stopping at a close marker, which is returned separately.
+    func take(limit: Int, deadline: Date?) -> (requests: [WriteRequest], close: (@Sendable () -> Void)?) {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.isEmpty {
+            if let deadline {
+                if !condition.wait(until: deadline) { return ([], nil) }
+            } else {
+                condition.wait()
+            }
+        }
+        var requests: [WriteRequest] = []
+        var taken = 0
+        var marker: (@Sendable () -> Void)?
+        for item in items {
+            if requests.count >= limit { break }
+            taken += 1
+            switch item {
+            case let .request(r): requests.append(r)
+            case let .close(done): marker = done
+            }
+            if marker != nil { break }
+        }
+        items.removeFirst(taken)
+        if marker != nil {
+            // Requests queued after the marker can no longer be served.
+            for item in items {
+                switch item {
+                case let .request(r): r.complete(.failure(.closed))
+                case let .close(done): done()
+                }
+            }
+            items.removeAll()
+        }
+        return (requests, marker)
+    }
+}

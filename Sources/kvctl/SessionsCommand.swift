@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import Protocol
+
+/// `kvctl sessions`: the caller's sessions (every session for an admin uid), all pages.
+struct SessionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sessions", abstract: "List sessions visible to the caller.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Flag(name: .long, help: "Print JSON.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let daemon = try connection.connect()
+            var sessions: [SessionInfo] = []
+            var after = ""
+            while true {
+                guard case .sessionList(let page) = try daemon.call(.listSessions(ListSessions(after: after))) else {
+                    throw KvctlError("unexpected reply")
+                }
+                sessions += page.sessions
+                guard page.hasMore, let last = page.sessions.last else { break }
+                after = last.name
+            }
+            if json {
+                try printJSON(sessions.map { s in
+                    [
+                        "name": s.name, "owner": s.ownerUID, "layers": s.descriptor.layers, "queryHeads": s.descriptor.queryHeads,
+                        "kvHeads": s.descriptor.kvHeads, "headDim": s.descriptor.headDim, "blockSize": s.descriptor.blockSize,
+                        "blocks": s.blockCounts.reduce(0, +), "storedBytes": s.storedBytes,
+                        "checkpointSequence": s.checkpointSequence.map { $0 as Any } ?? NSNull(),
+                        "createdAtMillis": s.createdAtMillis, "lastUsedAtMillis": s.lastUsedAtMillis,
+                    ] as [String: Any]
+                })
+            } else {
+                for s in sessions {
+                    print("\(s.name)\towner=\(s.ownerUID)\tblocks=\(s.blockCounts.reduce(0, +))\tstored=\(s.storedBytes)\tcheckpoint=\(s.checkpointSequence.map(String.init) ?? "-")")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+@testable import KVStore
+
+@Suite("KVStore persistence")
+struct KVStorePersistenceTests {
+    @Test("blocks read back bit-exact across close and reopen; keys rebuilt identically")
+    func roundTripAcrossReopen() async throws {
+        let dir = TempDirectory()
+        defer { dir.cleanup() }
+        let d = testDescriptor()
+        let blocks = testBlocks(d, stream: 1, positions: 0..<5)
+        var ids: [BlockID] = []
+        var keysBefore: [[Float]] = []
+        var idsBefore: [[BlockID]] = []
+        do {
+            let store = try openStore(dir)
+            let created = try await store.createSession(name: "doc", owner: 1000, descriptor: d)
+            #expect(created.blocksPerLayer == [0, 0, 0])
+            ids = try await store.append(session: "doc", blocks: Array(blocks.prefix(6)))
+            ids += try await store.append(session: "doc", blocks: Array(blocks.dropFirst(6)))
+            #expect(ids.count == blocks.count)
+            #expect(Set(ids).count == blocks.count)
+            for (b, id) in zip(blocks, ids) {
+                #expect(id == BlockID.derive(descriptor: d, layer: b.layer, prefixHash: b.prefixHash))
+            }
+            let payloads = try store.payloads(ids)
+            #expect(payloads == blocks.map(\.payload))
+            for l in 0..<d.layers {
+                try store.withRepresentativeKeys(session: "doc", layer: l) { rk in
+                    #expect(rk.count == 5)
+                    #expect(rk.dimension == d.keyDimension)
+                    keysBefore.append(Array(rk.keys))
+                    idsBefore.append(rk.ids)
+                }
+            }
+            // Row i of layer l is the key of block (position i, layer l).
+            for b in blocks {
+                #expect(Array(keysBefore[b.layer][(b.position * d.keyDimension)..<((b.position + 1) * d.keyDimension)]) == b.representativeKey)
+            }
+            #expect(store.session(named: "doc")?.blocksPerLayer == [5, 5, 5])
+            await store.close()
+        }
+        let store = try openStore(dir)
+        let record = try #require(store.session(named: "doc"))
+        #expect(record.blocksPerLayer == [5, 5, 5])
+        #expect(record.owner == 1000)
+        #expect(record.descriptor == d)
+        #expect(try store.payloads(ids) == blocks.map(\.payload))
+        for l in 0..<d.layers {
+            try store.withRepresentativeKeys(session: "doc", layer: l) { rk in
+                #expect(Array(rk.keys) == keysBefore[l])
+                #expect(rk.ids == idsBefore[l])
+            }
+        }
+        let stats = store.stats()
+        #expect(stats.blocks == 15)
+        #expect(stats.rawBytes == 15 * d.payloadBytes)
+        #expect(stats.storedBytes == record.storedBytes)
+        #expect(store.verify().isOK)
+        await store.close()
+    }
+}
