@@ -60,6 +60,27 @@ struct SocketLifecycleTests {
         #expect(try idle.drainUntilClosed() >= 0)
     }
 
+    @Test func flagsOverrideEnvironmentOverrideConfigFile() throws {
+        let daemon = try DaemonProcess()
+        defer { daemon.cleanUp() }
+        let config = daemon.root.appendingPathComponent("kvd.conf").path
+        try "# kvd settings\nsocket-mode = 600\nlog-level = debug\n".write(toFile: config, atomically: true, encoding: .utf8)
+        func mode() -> mode_t {
+            var info = stat()
+            _ = lstat(daemon.socketPath, &info)
+            return info.st_mode & 0o777
+        }
+        try daemon.start(arguments: ["--config", config])
+        #expect(mode() == 0o600, "config file applies")
+        try daemon.stop()
+        try daemon.start(arguments: ["--config", config], environment: ["KVD_SOCKET_MODE": "640"])
+        #expect(mode() == 0o640, "environment beats config file")
+        try daemon.stop()
+        try daemon.start(arguments: ["--config", config, "--socket-mode", "660"], environment: ["KVD_SOCKET_MODE": "640"])
+        #expect(mode() == 0o660, "flag beats environment")
+        try daemon.stop()
+    }
+
     @Test func regularFileAtSocketPathIsNeverReplaced() throws {
         let daemon = try DaemonProcess()
         defer { daemon.cleanUp() }
