@@ -110,6 +110,11 @@ final class LMDBEnvironment: @unchecked Sendable {
         return (info.me_last_pgno + 1) * pageSize
     }
 
+    /// Writes a compacted copy of the environment into the existing directory `path`.
+    func copyCompacted(to path: String) throws(StoreError) {
+        try LMDB.check(mdb_env_copy2(env, path, UInt32(MDB_CP_COMPACT)))
+    }
+
     /// Closes the environment; no transaction may be open.
     func close() {
         mdb_env_close(env)

@@ -69,3 +69,37 @@ struct VerifyTests {
         #expect(throws: StoreError.corrupt) { try openStore(dir) }
     }
 }
+
+@Suite("Inspection: block info, compacted copy")
+struct InspectionTests {
+    @Test("blockInfo reports layer, codec, references and sizes; a compacted copy opens with the same content")
+    func blockInfoAndCompactCopy() async throws {
+        let dir = TempDirectory()
+        let copy = TempDirectory()
+        defer { dir.cleanup(); copy.cleanup() }
+        let d = testDescriptor()
+        let store = try openStore(dir)
+        _ = try await store.createSession(name: "a", owner: 1, descriptor: d)
+        let blocks = testBlocks(d, stream: 40, positions: 0..<3)
+        let ids = try await store.append(session: "a", blocks: blocks)
+        _ = try await store.forkSession(source: "a", into: "b", owner: 1, blocksPerLayer: 1)
+        let info = try #require(try store.blockInfo(ids[0]))
+        #expect(info.layer == blocks[0].layer)
+        #expect(info.referenceCount == 2)
+        #expect(info.codec == PayloadCodec.shuffle16Zstd.rawValue)
+        #expect(info.rawBytes == d.payloadBytes)
+        #expect(info.storedBytes == PayloadCodec.encode(blocks[0].payload, level: 3).count)
+        #expect(info.checksum == CRC32C.checksum(blocks[0].payload))
+        #expect(try store.blockInfo(ids.last!)?.referenceCount == 1)
+        #expect(try store.blockInfo(BlockID(high: 1, low: 1)) == nil)
+
+        try await store.dropSession(named: "a")
+        try store.compactCopy(to: copy.path)
+        await store.close()
+        let copied = try openStore(copy)
+        #expect(copied.sessions().map(\.name) == ["b"])
+        #expect(try copied.payloads(Array(ids.prefix(d.layers))) == blocks.prefix(d.layers).map(\.payload))
+        #expect(copied.verify().isOK)
+        await copied.close()
+    }
+}
