@@ -1,3 +1,4 @@
+import CZstd
 import Foundation
 
 /// Throughput and compression ratio of the payload codec (byte shuffle + zstd) on
@@ -15,6 +16,8 @@ public enum PayloadCodecBench {
         public var rawBytes: Int
         /// Stored bytes of all blocks.
         public var storedBytes: Int
+        /// Baseline: raw bytes / bytes of plain zstd at the same level without the shuffle.
+        public var unshuffledRatio: Double
     }
 
     /// Encodes then decodes `blocks` model-like payloads of `descriptor` at zstd `level`;
@@ -33,9 +36,19 @@ public enum PayloadCodecBench {
         let t2 = DispatchTime.now().uptimeNanoseconds
         guard decoded == payloads else { throw .corrupt }
         let stored = encoded.reduce(0) { $0 + $1.count }
+        var plain = 0
+        for p in payloads {
+            let bound = ZSTD_compressBound(p.count)
+            var out = [UInt8](repeating: 0, count: bound)
+            let n = out.withUnsafeMutableBytes { o in
+                p.withUnsafeBytes { ZSTD_compress(o.baseAddress, bound, $0.baseAddress, $0.count, level) }
+            }
+            plain += ZSTD_isError(n) == 0 ? n : p.count
+        }
         return Result(
             encodeMBps: Double(raw) / 1e6 / (Double(t1 - t0) / 1e9),
             decodeMBps: Double(raw) / 1e6 / (Double(t2 - t1) / 1e9),
-            ratio: Double(raw) / Double(stored), rawBytes: raw, storedBytes: stored)
+            ratio: Double(raw) / Double(stored), rawBytes: raw, storedBytes: stored,
+            unshuffledRatio: Double(raw) / Double(plain))
     }
 }

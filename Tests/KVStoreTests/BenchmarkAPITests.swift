@@ -55,3 +55,19 @@ struct BenchmarkAPITests {
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/data.mdb"))
     }
 }
+
+@Suite("Store benchmark helper")
+struct StoreBenchTests {
+    @Test("store bench appends and reads back everything it measures, with group commits")
+    func storeBench() async throws {
+        let dir = TempDirectory()
+        defer { dir.cleanup() }
+        let r = try await StoreBench.run(directory: dir.path, descriptor: testDescriptor(), sessions: 4, positions: 3)
+        #expect(r.appends == 12)
+        #expect(r.commits >= 1)
+        #expect(r.commits <= r.appends + 4)
+        #expect(r.ratio > 1.05)
+        #expect(r.appendMBps > 0 && r.readMBps > 0)
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/data.mdb"))
+    }
+}
