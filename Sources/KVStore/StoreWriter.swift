@@ -79,12 +79,17 @@ final class StoreWriter: @unchecked Sendable {
     // MARK: - Group commit
 
     /// Commits `requests` as one group and completes them. Requests that failed with
-    /// `.mapFull` are retried once after a spacer commit: LMDB reuses pages freed by a
+    /// `.mapFull` or `.diskFull` are retried once after a spacer commit: LMDB reuses pages freed by a
     /// transaction only two transactions later, so space just freed by a drop or an eviction
     /// becomes available only after one more commit.
     private func process(_ requests: [WriteRequest]) {
         var results = commitGroup(requests)
-        let full = results.indices.filter { if case .failure(.mapFull) = results[$0] { true } else { false } }
+        let full = results.indices.filter {
+            switch results[$0] {
+            case .failure(.mapFull), .failure(.diskFull): true
+            default: false
+            }
+        }
         if !full.isEmpty, spacerCommit() {
             let retried = commitGroup(full.map { requests[$0] })
             for (i, r) in zip(full, retried) { results[i] = r }
@@ -125,10 +130,10 @@ final class StoreWriter: @unchecked Sendable {
                     results.append(.failure(error))
                 }
             }
-            do {
+            do throws(StoreError) {
                 try txn.commit()  // frees the transaction even when it fails
             } catch {
-                outerError = error
+                outerError = core.lmdb.classifyWriteFailure(error)
             }
         } catch {
             outerError = error
@@ -171,6 +176,7 @@ final class StoreWriter: @unchecked Sendable {
             }
             try txn.commit()
             core.state.withLock { $0.commits += 1 }
+            dirtySinceSync = true
             return true
         } catch {
             return false

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import KVStore
 
@@ -127,6 +128,79 @@ struct CapacityTests {
         await store.close()
 
         let reopened = try openStore(dir) { $0.mapSize = 1 << 20 }
+        #expect(try reopened.payloads(ids) == acknowledged.map(\.payload))
+        #expect(reopened.verify().isOK)
+        await reopened.close()
+    }
+}
+
+/// Whether a small tmpfs can be mounted here (root with CAP_SYS_ADMIN), to fill a real file
+/// system.
+enum TmpfsProbe {
+    static let available: Bool = {
+        let dir = TempDirectory("probe")
+        defer { dir.cleanup() }
+        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir.path]) else { return false }
+        _ = run("/bin/umount", [dir.path])
+        return true
+    }()
+
+    @discardableResult
+    static func run(_ tool: String, _ arguments: [String]) -> Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }
+}
+
+@Suite("Full disk")
+struct DiskFullTests {
+    @Test("a full file system gives .diskFull; acknowledged data stays intact and the store recovers",
+          .enabled(if: TmpfsProbe.available, "needs to mount a tmpfs (root with CAP_SYS_ADMIN)"))
+    func diskFull() async throws {
+        let dir = TempDirectory()
+        defer { dir.cleanup() }
+        try #require(TmpfsProbe.run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir.path]))
+        defer { TmpfsProbe.run("/bin/umount", [dir.path]) }
+        let d = testDescriptor()
+        var acknowledged: [NewBlock] = []
+        var ids: [BlockID] = []
+        do {
+            // The map (64 MiB) is far larger than the file system (1 MiB).
+            let store = try openStore(dir) { $0.mapSize = 64 << 20 }
+            _ = try await store.createSession(name: "victim", owner: 1, descriptor: d)
+            _ = try await store.append(session: "victim", blocks: testBlocks(d, stream: 60, positions: 0..<2))
+            _ = try await store.createSession(name: "s", owner: 1, descriptor: d)
+            var failure: StoreError?
+            for p in 0..<200 {
+                let blocks = testBlocks(d, stream: 61, positions: p..<(p + 1))
+                do {
+                    ids += try await store.append(session: "s", blocks: blocks)
+                    acknowledged += blocks
+                } catch {
+                    failure = error
+                    break
+                }
+            }
+            #expect(failure == .diskFull)
+            let acked = acknowledged.count / d.layers
+            print("diskFull after \(acked) positions")
+            #expect(store.session(named: "s")?.blocksPerLayer == Array(repeating: acked, count: d.layers))
+            #expect(try store.payloads(ids) == acknowledged.map(\.payload))
+            #expect(store.verify().isOK)
+            // Freeing space lets writes proceed again.
+            do { try await store.dropSession(named: "victim") } catch { print("drop failed: \(error)"); throw error }
+            let more = testBlocks(d, stream: 61, positions: acked..<(acked + 1))
+            ids += try await store.append(session: "s", blocks: more)
+            acknowledged += more
+            await store.close()
+        }
+        let reopened = try openStore(dir) { $0.mapSize = 64 << 20 }
         #expect(try reopened.payloads(ids) == acknowledged.map(\.payload))
         #expect(reopened.verify().isOK)
         await reopened.close()
