@@ -42,9 +42,12 @@ public final class DaemonServer: Sendable {
         try configuration.validate()
         let path = configuration.socketPath
         try SocketFile.prepare(path: path)
-        let lock = try DataDirectoryLock(directory: configuration.dataDirectory)
-        defer { withExtendedLifetime(lock) {} }
-        let store = try KVStore(configuration: configuration.store)
+        let store: KVStore
+        do {
+            store = try KVStore(configuration: configuration.store)
+        } catch .locked {
+            throw DaemonError.invalidConfiguration("data directory \(configuration.dataDirectory) is in use by another kvd")
+        }
         let dispatcher = RequestDispatcher(store: store, configuration: configuration)
         logger.info("store open", metadata: ["data": "\(configuration.dataDirectory)", "durability": "\(configuration.store.durability)"])
 

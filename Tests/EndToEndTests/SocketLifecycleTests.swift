@@ -47,6 +47,23 @@ struct SocketLifecycleTests {
         connection.close()
     }
 
+    @Test func secondDaemonOnTheSameDataDirectoryFails() throws {
+        let first = try DaemonProcess()
+        defer { first.cleanUp() }
+        try first.start()
+        let second = Process()
+        second.executableURL = URL(fileURLWithPath: DaemonProcess.kvdPath)
+        second.arguments = ["serve", "--socket", first.socketPath + "-2", "--data", first.dataPath]
+        let errors = Pipe()
+        second.standardError = errors
+        try second.run()
+        second.waitUntilExit()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(second.terminationStatus != 0)
+        #expect(message.contains("in use by another kvd"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: first.socketPath + "-2"))
+    }
+
     @Test(arguments: [SIGTERM, SIGINT])
     func signalStopsCleanlyAndRemovesSocket(signal: Int32) throws {
         let daemon = try DaemonProcess()

@@ -11,7 +11,7 @@ struct StoreErrorMappingTests {
         (.blockNotFound, .blockNotFound), (.mapFull, .storageFull), (.diskFull, .storageFull),
         (.capacityExceeded, .capacityExceeded), (.closed, .shuttingDown), (.invalidName, .badArgument),
         (.invalidDescriptor, .badArgument), (.corrupt, .storageError), (.lmdb(code: -30792), .storageError),
-        (.io(errno: 5), .storageError), (.unsupportedFormat(version: 9), .storageError),
+        (.io(errno: 5), .storageError), (.unsupportedFormat(version: 9), .storageError), (.locked, .storageError),
     ])
     func everyStoreErrorHasAStableWireCode(error: StoreError, code: ErrorCode) {
         let mapped = StoreErrorMapping.protocolError(for: error)
