@@ -79,7 +79,10 @@ let package = Package(
         .testTarget(name: "ActQKVTests", dependencies: ["ActQKV"]),
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
         .testTarget(name: "KVDaemonTests", dependencies: ["KVDaemon", "KVClient", "Protocol", "KVStore"]),
-        .testTarget(name: "KVClientTests", dependencies: ["KVClient", "KVDaemon", "Protocol"]),
+        .testTarget(
+            name: "KVClientTests",
+            dependencies: ["KVClient", "KVDaemon", "Protocol", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "ActQKV"]),
         .testTarget(name: "EndToEndTests", dependencies: ["KVClient", "Protocol"]),
     ],

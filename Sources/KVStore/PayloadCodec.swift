@@ -19,14 +19,14 @@ enum PayloadCodec: UInt8, Sendable, CaseIterable {
     /// would not be smaller.
     static func encode(_ raw: UnsafeRawBufferPointer, level: Int32) -> [UInt8] {
         let crc = CRC32C.checksum(raw)
-        let bound = ZSTD_compressBound(raw.count)
+        let bound = ZSTD_compressBound(raw.count) + 64
         var out = [UInt8](repeating: 0, count: headerBytes + bound)
         var shuffled = [UInt8](repeating: 0, count: raw.count)
         shuffled.withUnsafeMutableBytes { ByteShuffle.shuffle(raw, into: $0) }
         let written: Int = ZstdContexts.shared.withCompressor { cctx in
             out.withUnsafeMutableBytes { dst in
                 shuffled.withUnsafeBytes { src in
-                    ZSTD_compressCCtx(cctx, dst.baseAddress! + headerBytes, bound, src.baseAddress, src.count, level)
+                    compressPlanes(cctx, UnsafeMutableRawBufferPointer(rebasing: dst[headerBytes...]), src, level: level)
                 }
             }
         }
@@ -47,6 +47,34 @@ enum PayloadCodec: UInt8, Sendable, CaseIterable {
         return out
     }
 
+    /// Compresses the shuffled bytes as one zstd frame, ending a zstd block at the boundary of
+    /// the two byte planes (`ZSTD_e_flush`), so that each plane gets its own entropy tables:
+    /// zstd keeps one literal Huffman table per block (up to 128 KiB), and a block mixing the
+    /// near-random low bytes with the skewed high bytes would lose what the shuffle gained.
+    /// Returns the frame length, or a zstd error code / `dst.count + 1` if it did not fit.
+    private static func compressPlanes(
+        _ cctx: OpaquePointer, _ dst: UnsafeMutableRawBufferPointer, _ src: UnsafeRawBufferPointer, level: Int32
+    ) -> Int {
+        ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only)
+        var rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level)
+        if ZSTD_isError(rc) != 0 { return rc }
+        rc = ZSTD_CCtx_setPledgedSrcSize(cctx, UInt64(src.count))
+        if ZSTD_isError(rc) != 0 { return rc }
+        var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: 0)
+        let half = src.count / 2
+        let planes: [(Int, Int, ZSTD_EndDirective)] = [(0, half, ZSTD_e_flush), (half, src.count, ZSTD_e_end)]
+        for (start, end, directive) in planes {
+            var input = ZSTD_inBuffer(src: src.baseAddress.map { $0 + start }, size: end - start, pos: 0)
+            while true {
+                let remaining = ZSTD_compressStream2(cctx, &output, &input, directive)
+                if ZSTD_isError(remaining) != 0 { return remaining }
+                if remaining == 0 && input.pos == input.size { break }
+                if output.pos == output.size { return dst.count + 1 }
+            }
+        }
+        return output.pos
+    }
+
     /// Encodes `raw` (see ``encode(_:level:)-(UnsafeRawBufferPointer,_)``).
     static func encode(_ raw: [UInt8], level: Int32) -> [UInt8] {
         raw.withUnsafeBytes { encode($0, level: level) }
@@ -62,6 +90,7 @@ enum PayloadCodec: UInt8, Sendable, CaseIterable {
     /// Decodes a stored payload and checks its CRC-32C; `.corrupt` on any mismatch.
     static func decode(_ stored: UnsafeRawBufferPointer) throws(StoreError) -> [UInt8] {
         let (codec, rawLength, checksum) = try header(stored)
+        guard rawLength <= ModelDescriptor.maximumPayloadBytes else { throw .corrupt }
         let body = UnsafeRawBufferPointer(rebasing: stored[headerBytes...])
         var raw = [UInt8](repeating: 0, count: rawLength)
         switch codec {
@@ -72,8 +101,10 @@ enum PayloadCodec: UInt8, Sendable, CaseIterable {
             }
         case .shuffle16Zstd:
             var shuffled = [UInt8](repeating: 0, count: rawLength)
-            let n = shuffled.withUnsafeMutableBytes { dst in
-                ZSTD_decompress(dst.baseAddress, rawLength, body.baseAddress, body.count)
+            let n = ZstdContexts.shared.withDecompressor { dctx in
+                shuffled.withUnsafeMutableBytes { dst in
+                    ZSTD_decompressDCtx(dctx, dst.baseAddress, rawLength, body.baseAddress, body.count)
+                }
             }
             guard ZSTD_isError(n) == 0, n == rawLength else { throw .corrupt }
             raw.withUnsafeMutableBytes { dst in
@@ -90,13 +121,24 @@ enum PayloadCodec: UInt8, Sendable, CaseIterable {
     }
 }
 
-/// A small pool of zstd compression contexts, so concurrent encoders do not allocate one per
-/// block.
+/// Small pools of zstd compression and decompression contexts, so concurrent encoders and
+/// decoders do not allocate (and initialise) one per block.
 final class ZstdContexts: Sendable {
     static let shared = ZstdContexts()
 
     private struct Context: @unchecked Sendable { let pointer: OpaquePointer }
     private let free = Mutex<[Context]>([])
+    private let freeDecompressors = Mutex<[Context]>([])
+
+    func withDecompressor<R>(_ body: (OpaquePointer) -> R) -> R {
+        let context = freeDecompressors.withLock { $0.popLast() } ?? Context(pointer: ZSTD_createDCtx())
+        defer {
+            freeDecompressors.withLock { list in
+                if list.count < 8 { list.append(context) } else { ZSTD_freeDCtx(context.pointer) }
+            }
+        }
+        return body(context.pointer)
+    }
 
     func withCompressor<R>(_ body: (OpaquePointer) -> R) -> R {
         let context = free.withLock { $0.popLast() } ?? Context(pointer: ZSTD_createCCtx())

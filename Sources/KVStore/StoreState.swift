@@ -33,6 +33,7 @@ struct StoreState {
     var totals = Totals()
     var evictions = 0
     var commits = 0
+    var flushes = 0
     var writeRequests = 0
     var useTick: UInt64 = 0
     /// Set once `close()` starts: no new requests are accepted.

@@ -21,4 +21,7 @@ public struct StoreStats: Sendable, Equatable {
     public var writeRequests: Int
     /// Sessions currently pinned.
     public var pinnedSessions: Int
+    /// Explicit flushes of the map to disk (`mdb_env_sync`) by the periodic timer or `close()`;
+    /// in `.sync` mode every commit is flushed by LMDB itself and is not counted here.
+    public var flushes: Int
 }

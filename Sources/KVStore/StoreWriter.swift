@@ -71,13 +71,36 @@ final class StoreWriter: @unchecked Sendable {
         // A failed flush is retried at the next period or at close; commits already succeeded.
         if (try? core.lmdb.sync()) != nil {
             dirtySinceSync = false
+            core.state.withLock { $0.flushes += 1 }
         }
         lastSync = Date()
     }
 
     // MARK: - Group commit
 
+    /// Commits `requests` as one group and completes them. Requests that failed with
+    /// `.mapFull` or `.diskFull` are retried once after a spacer commit: LMDB reuses pages freed by a
+    /// transaction only two transactions later, so space just freed by a drop or an eviction
+    /// becomes available only after one more commit.
     private func process(_ requests: [WriteRequest]) {
+        var results = commitGroup(requests)
+        let full = results.indices.filter {
+            switch results[$0] {
+            case .failure(.mapFull), .failure(.diskFull): true
+            default: false
+            }
+        }
+        if !full.isEmpty, spacerCommit() {
+            let retried = commitGroup(full.map { requests[$0] })
+            for (i, r) in zip(full, retried) { results[i] = r }
+        }
+        core.state.withLock { $0.writeRequests += requests.count }
+        for (request, result) in zip(requests, results) { request.complete(result) }
+    }
+
+    /// One LMDB write transaction (each request in a nested one); publishes committed changes to
+    /// the in-memory state and returns each request's result, in order.
+    private func commitGroup(_ requests: [WriteRequest]) -> [Result<WriteOutcome, StoreError>] {
         let before = counters
         var results: [Result<WriteOutcome, StoreError>] = []
         var events: [StoreEvent] = []
@@ -107,10 +130,10 @@ final class StoreWriter: @unchecked Sendable {
                     results.append(.failure(error))
                 }
             }
-            do {
-                try txn.commit()
+            do throws(StoreError) {
+                try txn.commit()  // frees the transaction even when it fails
             } catch {
-                outerError = error
+                outerError = core.lmdb.classifyWriteFailure(error)
             }
         } catch {
             outerError = error
@@ -119,14 +142,11 @@ final class StoreWriter: @unchecked Sendable {
         if let outerError {
             counters = before
             if requests.count > 1 {
-                // Something in the batch made the commit itself fail (map or disk full while
-                // writing the free list): retry each request alone so only the culprit fails.
-                for request in requests { process([request]) }
-            } else {
-                core.state.withLock { $0.writeRequests += 1 }
-                requests[0].complete(.failure(outerError))
+                // Something in the group made the commit itself fail (map or disk full while
+                // writing the free list): commit each request alone so only the culprit fails.
+                return requests.flatMap { commitGroup([$0]) }
             }
-            return
+            return [.failure(outerError)]
         }
 
         dirtySinceSync = true
@@ -135,9 +155,32 @@ final class StoreWriter: @unchecked Sendable {
             for e in events { s.apply(e) }
             s.totals = totals
             s.commits += 1
-            s.writeRequests += requests.count
         }
-        for (request, result) in zip(requests, results) { request.complete(result) }
+        return results
+    }
+
+    /// Commits a tiny change (`meta["generation"]` += 1) so that pages freed by the previous
+    /// commit become reusable. Returns whether it committed.
+    private func spacerCommit() -> Bool {
+        do throws(StoreError) {
+            let txn = try core.lmdb.write()
+            do throws(StoreError) {
+                let key = Array("generation".utf8)
+                let old = try txn.get(core.lmdb.meta, key).map { $0.count == 8 ? ByteCoding.uint64($0, at: 0) : 0 } ?? 0
+                var w = ByteWriter()
+                w.u64(old &+ 1)
+                try txn.put(core.lmdb.meta, key, w.bytes)
+            } catch {
+                txn.abort()
+                throw error
+            }
+            try txn.commit()
+            core.state.withLock { $0.commits += 1 }
+            dirtySinceSync = true
+            return true
+        } catch {
+            return false
+        }
     }
 
     // MARK: - Operations (inside a nested write transaction)

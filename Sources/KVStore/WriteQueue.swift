@@ -47,12 +47,22 @@ final class WriteQueue: @unchecked Sendable {
     private var items: [Item] = []
     private var closed = false
 
+    private var submittedTotal = 0
+
+    /// Requests ever accepted by ``submit(_:)``.
+    var submitted: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return submittedTotal
+    }
+
     /// Enqueues `request`; false if the queue was closed (then `request` is not run).
     func submit(_ request: WriteRequest) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard !closed else { return false }
         items.append(.request(request))
+        submittedTotal += 1
         condition.signal()
         return true
     }

@@ -76,8 +76,9 @@ public struct ListSessions: WireBody {
     }
 }
 
-/// Create `target` sharing the first `blockCount` blocks of every layer of `source`; no block
-/// data is copied (type `forkSession`).
+/// Create `target` sharing the first n blocks of every layer of `source`, with
+/// n = min(`blockCount`, the fewest blocks any layer of `source` has); no block data is copied
+/// (type `forkSession`).
 /// Layout: `source | target | blockCount u32 | options u8 (bit 0: copyCheckpoint)`.
 public struct ForkSession: WireBody {
     /// `blockCount` value meaning "every block of every layer".
@@ -87,7 +88,8 @@ public struct ForkSession: WireBody {
     public var source: String
     /// The new session's name (must not exist).
     public var target: String
-    /// Blocks per layer to share (a layer with fewer shares all it has); ``allBlocks`` = all.
+    /// Blocks per layer to share, capped at the source's shortest layer; ``allBlocks`` = as
+    /// many as every layer has.
     public var blockCount: UInt32
     /// Also copy the source's checkpoint (worker state and retrieval state). Requires
     /// `blockCount == allBlocks` (else `badArgument`) and a source checkpoint (else

@@ -1,0 +1,280 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Protocol
+
+/// One socket connection: a dedicated I/O thread polls the non-blocking socket, writes queued
+/// frames in order and matches replies to waiting calls by request id. Any number of calls
+/// may be in flight (pipelining). When the connection ends for any reason, every waiting
+/// call is resumed with the reason; none is left hanging.
+final class Connection: Sendable {
+    typealias Reply = CheckedContinuation<Result<Message, KVClientError>, Never>
+
+    private struct State {
+        var pending: [UInt64: Reply] = [:]
+        /// Frames not yet completely written, oldest first; `queueHead` indexes the first,
+        /// `headOffset` the bytes of it already written.
+        var queue: [[UInt8]] = []
+        var queueHead = 0
+        var headOffset = 0
+        var nextID: UInt64 = 1
+        var closedReason: KVClientError?
+        /// A connection-level error the server sent (request id 0) before closing.
+        var serverError: ProtocolError?
+        /// The largest frame the server accepts (from its `helloOK`).
+        var sendLimit: UInt32 = ProtocolLimits.minimumMaxFrameBytes
+        var receiveLimits: ProtocolLimits
+        var hasQueuedBytes: Bool { queueHead < queue.count }
+    }
+
+    let socketPath: String
+    private let fd: Int32
+    private let wakePipe: WakePipe
+    private let state: Locked<State>
+    private let receiveBufferBytes: Int
+    private let maxFrameBytes: UInt32
+
+    private init(socketPath: String, fd: Int32, wakePipe: WakePipe, configuration: KVClientConfiguration) {
+        self.socketPath = socketPath
+        self.fd = fd
+        self.wakePipe = wakePipe
+        self.receiveBufferBytes = max(4096, configuration.receiveBufferBytes)
+        self.maxFrameBytes = configuration.maxFrameBytes
+        self.state = Locked(State(receiveLimits: ProtocolLimits(maxFrameBytes: configuration.maxFrameBytes)))
+    }
+
+    /// Connects and starts the I/O thread (no handshake yet).
+    static func open(socketPath: String, configuration: KVClientConfiguration) throws(KVClientError) -> Connection {
+        let fd = try UnixSocket.connect(path: socketPath)
+        let wake: WakePipe
+        do {
+            wake = try WakePipe()
+        } catch {
+            _ = closeFD(fd)
+            throw error
+        }
+        let connection = Connection(socketPath: socketPath, fd: fd, wakePipe: wake, configuration: configuration)
+        let started = startThread { connection.run() }
+        guard started == 0 else {
+            _ = closeFD(fd)
+            wake.close()
+            throw .connectFailed(path: socketPath, errno: started, reason: "cannot start the I/O thread: \(UnixSocket.errorText(started))")
+        }
+        return connection
+    }
+
+    /// Sets limits learnt from the server's `helloOK`.
+    func configure(server: HelloOK) {
+        state.withLock {
+            $0.sendLimit = server.maxFrameBytes
+            $0.receiveLimits.maxBlocksPerRequest = max($0.receiveLimits.maxBlocksPerRequest, server.maxBlocksPerRequest)
+        }
+    }
+
+    /// Whether the connection has ended.
+    var isClosed: Bool { state.withLock { $0.closedReason != nil } }
+
+    /// Sends `message` and waits for its reply. Error replies come back as `.server`.
+    func request(_ message: Message) async -> Result<Message, KVClientError> {
+        let (id, limit) = state.withLock { s -> (UInt64, UInt32) in
+            defer { s.nextID &+= 1 }
+            return (s.nextID, s.sendLimit)
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try message.encodeFrame(requestID: id, maxFrameBytes: message.type == .hello ? ProtocolLimits.minimumMaxFrameBytes : limit)
+        } catch {
+            return .failure(.invalidRequest(error))
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: Reply) in
+                let refused = state.withLock { s -> KVClientError? in
+                    if let reason = s.closedReason { return reason }
+                    s.pending[id] = continuation
+                    s.queue.append(bytes)
+                    return nil
+                }
+                if let refused {
+                    continuation.resume(returning: .failure(refused))
+                    return
+                }
+                wakePipe.wake()
+                if Task.isCancelled { cancel(id) }
+            }
+        } onCancel: {
+            cancel(id)
+        }
+    }
+
+    /// Resumes the call waiting for `id` with `.cancelled` (its reply, if any, is dropped).
+    private func cancel(_ id: UInt64) {
+        let continuation = state.withLock { $0.pending.removeValue(forKey: id) }
+        continuation?.resume(returning: .failure(.cancelled))
+    }
+
+    /// Closes the connection; every waiting call fails with `connectionClosed`.
+    func close(reason: String = "closed by the client") {
+        state.withLock { s in
+            if s.closedReason == nil { s.closedReason = .connectionClosed(reason: reason, serverError: nil) }
+        }
+        wakePipe.wake()
+    }
+
+    // MARK: - I/O thread
+
+    private func run() {
+        var splitter = FrameSplitter(maxFrameBytes: maxFrameBytes)
+        var buffer = [UInt8](repeating: 0, count: receiveBufferBytes)
+        var fds = [pollfd(fd: fd, events: 0, revents: 0), pollfd(fd: wakePipe.readFD, events: Int16(POLLIN), revents: 0)]
+        loop: while true {
+            let (wantWrite, closed) = state.withLock { ($0.hasQueuedBytes, $0.closedReason != nil) }
+            if closed { break }
+            fds[0].events = Int16(POLLIN) | (wantWrite ? Int16(POLLOUT) : 0)
+            fds[0].revents = 0
+            fds[1].revents = 0
+            let ready = poll(&fds, 2, -1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                fail("poll: \(UnixSocket.errorText(errno))")
+                break
+            }
+            if fds[1].revents != 0 { wakePipe.drain() }
+            let events = fds[0].revents
+            if events & Int16(POLLOUT) != 0 {
+                if !writeQueued() { break loop }
+            }
+            if events & (Int16(POLLIN) | Int16(POLLHUP) | Int16(POLLERR)) != 0 {
+                if !readAvailable(into: &buffer, splitter: &splitter) { break loop }
+            }
+            if events & Int16(POLLNVAL) != 0 {
+                fail("socket descriptor became invalid")
+                break
+            }
+        }
+        _ = shutdown(fd, Int32(SHUT_RDWR))
+        _ = closeFD(fd)
+        wakePipe.close()
+        failAll()
+    }
+
+    /// Writes queued frames until the socket would block; false when the connection failed.
+    private func writeQueued() -> Bool {
+        while true {
+            guard let (frame, offset) = state.withLock({ s -> ([UInt8], Int)? in
+                s.hasQueuedBytes ? (s.queue[s.queueHead], s.headOffset) : nil
+            }) else { return true }
+            let n = frame.withUnsafeBytes { raw in
+                send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+            }
+            if n < 0 {
+                switch errno {
+                case EINTR: continue
+                case EAGAIN, EWOULDBLOCK: return true
+                case let e:
+                    fail("write failed: \(UnixSocket.errorText(e))")
+                    return false
+                }
+            }
+            state.withLock { s in
+                s.headOffset += n
+                if s.headOffset == s.queue[s.queueHead].count {
+                    s.queue[s.queueHead] = []
+                    s.queueHead += 1
+                    s.headOffset = 0
+                    if s.queueHead == s.queue.count {
+                        s.queue.removeAll(keepingCapacity: true)
+                        s.queueHead = 0
+                    } else if s.queueHead >= 64 && s.queueHead * 2 >= s.queue.count {
+                        s.queue.removeFirst(s.queueHead)
+                        s.queueHead = 0
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads until the socket would block, delivering complete frames; false when the
+    /// connection ended.
+    private func readAvailable(into buffer: inout [UInt8], splitter: inout FrameSplitter) -> Bool {
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n > 0 {
+                buffer.withUnsafeBytes { splitter.feed(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+                do {
+                    while let frame = try splitter.next() { deliver(frame) }
+                } catch {
+                    fail(.protocolViolation(error))
+                    return false
+                }
+                continue
+            }
+            if n == 0 {
+                fail("the server closed the connection")
+                return false
+            }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return true
+            case let e:
+                fail("read failed: \(UnixSocket.errorText(e))")
+                return false
+            }
+        }
+    }
+
+    private func deliver(_ frame: Frame) {
+        let limits = state.withLock { $0.receiveLimits }
+        let result: Result<Message, KVClientError>
+        do {
+            switch try Message.decode(frame, limits: limits) {
+            case .error(let error):
+                if frame.requestID == 0 {
+                    // Connection-level error; the server closes next.
+                    state.withLock { $0.serverError = error }
+                    return
+                }
+                result = .failure(.server(error))
+            case let message where message.type.isRequest:
+                result = .failure(.protocolViolation(ProtocolError(.unexpectedMessage, "the server sent a \(message.type) request")))
+            case let message:
+                result = .success(message)
+            }
+        } catch {
+            result = .failure(.protocolViolation(error))
+        }
+        // Unknown ids belong to cancelled calls: their replies are dropped.
+        let continuation = state.withLock { $0.pending.removeValue(forKey: frame.requestID) }
+        continuation?.resume(returning: result)
+    }
+
+    private func fail(_ reason: String) {
+        fail(.connectionClosed(reason: reason, serverError: nil))
+    }
+
+    private func fail(_ reason: KVClientError) {
+        state.withLock { s in
+            if s.closedReason == nil { s.closedReason = reason }
+        }
+    }
+
+    /// Resumes every waiting call with the close reason (plus the server's last
+    /// connection-level error, if it sent one).
+    private func failAll() {
+        let (waiting, reason) = state.withLock { s -> ([Reply], KVClientError) in
+            var reason = s.closedReason ?? .connectionClosed(reason: "connection ended", serverError: nil)
+            if case .connectionClosed(let text, nil) = reason, let serverError = s.serverError {
+                reason = .connectionClosed(reason: text, serverError: serverError)
+            }
+            s.closedReason = reason
+            let waiting = Array(s.pending.values)
+            s.pending.removeAll()
+            s.queue.removeAll()
+            s.queueHead = 0
+            s.headOffset = 0
+            return (waiting, reason)
+        }
+        for c in waiting { c.resume(returning: .failure(reason)) }
+    }
+}

@@ -1,0 +1,30 @@
+import Protocol
+
+/// Settings of a ``KVClient``.
+public struct KVClientConfiguration: Sendable, Hashable {
+    /// The largest frame (bytes after the length prefix) the client accepts from the server,
+    /// announced in the handshake; 64 KiB…1 GiB. Default 64 MiB.
+    public var maxFrameBytes: UInt32
+    /// Bytes read from the socket per `recv` call. Default 256 KiB.
+    public var receiveBufferBytes: Int
+    /// When true, a call made after the connection was lost first reconnects (once) instead
+    /// of failing with ``KVClientError/connectionClosed(reason:serverError:)``. Calls that were
+    /// in flight when the connection was lost still fail; they are never retried. Default false.
+    public var reconnectAutomatically: Bool
+    /// When true, ``KVClient/reconnect()`` re-opens the sessions this client had created,
+    /// opened or forked (and not closed or dropped), so they are held open again. Default true.
+    public var reopenSessionsOnReconnect: Bool
+
+    /// Creates a configuration; every parameter defaults to the documented default.
+    public init(
+        maxFrameBytes: UInt32 = ProtocolLimits.defaultMaxFrameBytes,
+        receiveBufferBytes: Int = 256 << 10,
+        reconnectAutomatically: Bool = false,
+        reopenSessionsOnReconnect: Bool = true
+    ) {
+        self.maxFrameBytes = maxFrameBytes
+        self.receiveBufferBytes = receiveBufferBytes
+        self.reconnectAutomatically = reconnectAutomatically
+        self.reopenSessionsOnReconnect = reopenSessionsOnReconnect
+    }
+}

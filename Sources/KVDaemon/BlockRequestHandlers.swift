@@ -1,0 +1,112 @@
+import Foundation
+import KVStore
+import Protocol
+
+extension RequestDispatcher {
+    func appendBlocks(_ request: AppendBlocks, connection: ConnectionState) async throws -> Message {
+        let record = try visibleSession(request.session, connection: connection)
+        let descriptor = record.descriptor
+        var blocks: [NewBlock] = []
+        blocks.reserveCapacity(request.blocks.count)
+        for block in request.blocks {
+            guard Int(block.layer) < descriptor.layers else {
+                throw ProtocolError(.badPosition, "layer \(block.layer) ≥ \(descriptor.layers) layers")
+            }
+            guard block.representativeKey.count == descriptor.keyDimension else {
+                throw ProtocolError(.wrongDimensions, "representative key has \(block.representativeKey.count) floats, the session's D is \(descriptor.keyDimension)")
+            }
+            guard block.payload.count == descriptor.payloadBytes else {
+                throw ProtocolError(.wrongDimensions, "payload has \(block.payload.count) bytes, the session's blocks have \(descriptor.payloadBytes)")
+            }
+            blocks.append(NewBlock(
+                layer: Int(block.layer), position: Int(block.position), prefixHash: StoreBlockID(prefix: block.prefixHash),
+                representativeKey: block.representativeKey, payload: Array(block.payload)))
+        }
+        let ids = try await store.append(session: record.name, blocks: blocks)
+        metrics.add("blocks.appended", UInt64(ids.count))
+        metrics.add("bytes.appended", UInt64(blocks.count * descriptor.payloadBytes))
+        return .appended(Appended(ids: ids.map(\.wire)))
+    }
+
+    func retrieve(_ request: RetrieveRequest, connection: ConnectionState) async throws -> Message {
+        let record = try visibleSession(request.session, connection: connection)
+        let descriptor = record.descriptor
+        guard Int(request.layer) < descriptor.layers else {
+            throw ProtocolError(.badPosition, "layer \(request.layer) ≥ \(descriptor.layers) layers")
+        }
+        guard request.probe.count == descriptor.keyDimension else {
+            throw ProtocolError(.wrongDimensions, "probe has \(request.probe.count) floats, the session's D is \(descriptor.keyDimension)")
+        }
+        let (selection, total, chosenIDs) = try store.withRepresentativeKeys(session: record.name, layer: Int(request.layer)) { keys in
+            let selection = retrieval.select(session: record.name, request: request, keys: keys.keys, count: keys.count)
+            return (selection, keys.count, selection.chosen.map { keys.ids[$0] })
+        }
+        let chosen = zip(selection.chosen, chosenIDs).map { ChosenBlock(id: $1.wire, position: UInt32($0)) }
+        var payloads: [RecalledPayload] = []
+        if request.wantPayloads {
+            let held = Set(request.heldIDs)
+            let missing = chosen.indices.filter { !held.contains(chosen[$0].id) }
+            if !missing.isEmpty {
+                let bytes = try await self.payloads(missing.map { chosenIDs[$0] })
+                payloads = zip(missing, bytes).map { RecalledPayload(index: UInt32($0), payload: $1[...]) }
+            }
+        }
+        metrics.add("blocks.recalled", UInt64(chosen.count))
+        metrics.add("blocks.sent", UInt64(payloads.count))
+        return .retrieved(RetrieveResult(
+            k: UInt32(clamping: selection.k), entropy: selection.entropy, density: selection.density,
+            totalBlocks: UInt32(clamping: total), chosen: chosen, payloads: payloads))
+    }
+}
+
+extension RequestDispatcher {
+    /// Reads and decodes payloads, split over the cores when there are many (decompression is
+    /// the bulk of a retrieve with payloads). Order is kept.
+    func payloads(_ ids: [StoreBlockID]) async throws -> [[UInt8]] {
+        let parts = min(ProcessInfo.processInfo.activeProcessorCount, 4, ids.count / 8)
+        guard parts > 1 else { return try store.payloads(ids) }
+        let chunk = (ids.count + parts - 1) / parts
+        let store = self.store
+        return try await withThrowingTaskGroup(of: (Int, [[UInt8]]).self) { group in
+            for part in 0..<parts {
+                let slice = Array(ids[(part * chunk)..<min(ids.count, (part + 1) * chunk)])
+                group.addTask { (part, try store.payloads(slice)) }
+            }
+            var results = [[[UInt8]]](repeating: [], count: parts)
+            for try await (part, bytes) in group { results[part] = bytes }
+            return results.flatMap { $0 }
+        }
+    }
+
+    /// Fetches blocks of a session by id. Only ids referenced by the session are served (an id
+    /// of another session's block is `blockNotFound`, even if it exists). The store does not
+    /// keep prefix hashes, so `prefixHash` is zero in the reply.
+    func fetchBlocks(_ request: FetchBlocks, connection: ConnectionState) throws -> Message {
+        let record = try visibleSession(request.session, connection: connection)
+        let descriptor = record.descriptor
+        let dimension = descriptor.keyDimension
+        let wanted = Set(request.ids.map { StoreBlockID(wire: $0) })
+        var found: [StoreBlockID: (layer: Int, position: Int, key: [Float])] = [:]
+        for layer in 0..<descriptor.layers where found.count < wanted.count && record.blocksPerLayer[layer] > 0 {
+            try store.withRepresentativeKeys(session: record.name, layer: layer) { keys in
+                for (position, id) in keys.ids.enumerated() where wanted.contains(id) && found[id] == nil {
+                    let row = keys.keys[(position * dimension)..<((position + 1) * dimension)]
+                    found[id] = (layer, position, Array(row))
+                }
+            }
+        }
+        let ids = request.ids.map { StoreBlockID(wire: $0) }
+        for id in ids where found[id] == nil {
+            throw ProtocolError(.blockNotFound, "block \(id) is not in session \"\(record.name)\"")
+        }
+        let payloads = try store.payloads(ids)
+        let blocks = zip(ids, payloads).map { id, payload in
+            let meta = found[id]!
+            return StoredBlock(id: id.wire, record: BlockRecord(
+                layer: UInt16(meta.layer), position: UInt32(meta.position), prefixHash: PrefixHash(high: 0, low: 0),
+                representativeKey: meta.key, payload: payload[...]))
+        }
+        metrics.add("blocks.fetched", UInt64(blocks.count))
+        return .blocks(FetchedBlocks(blocks: blocks))
+    }
+}

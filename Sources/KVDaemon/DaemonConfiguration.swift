@@ -1,0 +1,52 @@
+import KVStore
+
+/// Everything `kvd serve` is configured with. Defaults are documented per field and printed by
+/// `kvd serve --help`.
+public struct DaemonConfiguration: Sendable {
+    /// Path of the Unix-domain socket to listen on (at most 107 bytes). No default.
+    public var socketPath: String
+    /// Directory holding the LMDB environment; created if missing. No default.
+    public var dataDirectory: String
+    /// Permission bits of the socket file. Default 0o660: owner and group may connect.
+    public var socketMode: UInt32 = 0o660
+    /// Group id given to the socket file, so that members of that group may connect.
+    /// Default nil: the daemon's own group.
+    public var socketGroup: UInt32? = nil
+    /// Uids that see and may drop every session (administrators). Default `[0]` (root).
+    /// Every other uid sees only the sessions it created.
+    public var adminUIDs: Set<UInt32> = [0]
+    /// Largest frame accepted from a client, in bytes after the length field. Default 64 MiB.
+    public var maximumFrameBytes: Int = 64 << 20
+    /// Number of NIO event-loop threads doing socket I/O. Default 1 (store work runs on the
+    /// Swift concurrency pool, never on an event loop).
+    public var eventLoopThreads: Int = 1
+
+    /// Largest number of blocks in one append or fetch request (told to clients in HelloOK).
+    /// Default 4096.
+    public var maximumBlocksPerRequest: Int = 4096
+    /// Blocks per layer chosen by the fixed top-K retrieval methods (InfLLM's K). Default 46.
+    public var fixedTopK: Int = 46
+    /// The store: LMDB environment under `dataDirectory`, durability, capacity, compression.
+    /// Defaults are `StoreConfiguration`'s (durability sync, no capacity limit).
+    public var store: StoreConfiguration
+
+    /// Creates a configuration with the documented defaults for every other field.
+    public init(socketPath: String, dataDirectory: String) {
+        self.socketPath = socketPath
+        self.dataDirectory = dataDirectory
+        self.store = StoreConfiguration(directory: dataDirectory)
+    }
+
+    /// Checks field ranges; throws `DaemonError.invalidConfiguration`.
+    public func validate() throws {
+        if socketPath.isEmpty { throw DaemonError.invalidConfiguration("socket path is empty") }
+        if dataDirectory.isEmpty { throw DaemonError.invalidConfiguration("data directory is empty") }
+        if socketMode > 0o777 { throw DaemonError.invalidConfiguration("socket mode \(String(socketMode, radix: 8)) > 0777") }
+        if maximumFrameBytes < 1024 || maximumFrameBytes > Int(UInt32.max) {
+            throw DaemonError.invalidConfiguration("maximum frame bytes \(maximumFrameBytes) outside 1 KiB…4 GiB")
+        }
+        if maximumBlocksPerRequest < 1 { throw DaemonError.invalidConfiguration("maximum blocks per request < 1") }
+        if fixedTopK < 1 { throw DaemonError.invalidConfiguration("fixed top-K < 1") }
+        if eventLoopThreads < 1 { throw DaemonError.invalidConfiguration("event loop threads < 1") }
+    }
+}

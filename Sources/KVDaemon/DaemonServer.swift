@@ -1,0 +1,178 @@
+import KVStore
+import Logging
+import NIOCore
+import NIOPosix
+import Protocol
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The kvd server: a Unix-domain socket listener (SwiftNIO), one sequential request loop per
+/// connection, and graceful shutdown. NIO event loops never leave this type; store work runs on
+/// the Swift concurrency pool.
+///
+/// Life cycle: `run()` prepares the socket file (replacing a stale one, refusing a live one),
+/// binds with the configured mode, serves until `shutdown()` (called from a signal handler),
+/// then waits for every connection's in-flight request to finish, closes the store and removes
+/// the socket file before returning.
+public final class DaemonServer: Sendable {
+    /// The configuration the server was created with.
+    public let configuration: DaemonConfiguration
+    let logger: Logger
+    private let state = Mutex(ListenerState())
+
+    private struct ListenerState: ~Copyable {
+        var listener: (any Channel)? = nil
+        var connections: [ObjectIdentifier: any Channel] = [:]
+        var shuttingDown = false
+    }
+
+    /// Creates a server; nothing is opened until `run()`.
+    public init(configuration: DaemonConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Binds the socket and serves until `shutdown()`; returns after a clean shutdown.
+    /// Throws `DaemonError` when the socket cannot be set up.
+    public func run() async throws {
+        try configuration.validate()
+        let path = configuration.socketPath
+        try SocketFile.prepare(path: path)
+        let store: KVStore
+        do {
+            store = try KVStore(configuration: configuration.store)
+        } catch .locked {
+            throw DaemonError.invalidConfiguration("data directory \(configuration.dataDirectory) is in use by another kvd")
+        }
+        let dispatcher = RequestDispatcher(store: store, configuration: configuration)
+        logger.info("store open", metadata: ["data": "\(configuration.dataDirectory)", "durability": "\(configuration.store.durability)"])
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
+        let listener: NIOAsyncChannel<AcceptedConnection, Never>
+        do {
+            // Create the socket file with the configured mode from the start (no window in which
+            // it is more permissive), then set mode and group explicitly.
+            let previousMask = umask(mode_t(~configuration.socketMode & 0o777))
+            defer { umask(previousMask) }
+            // Children start with autoRead off: their handlers are added in `serve`, and reading
+            // starts only then, so no byte reaches a pipeline without a consumer. A child
+            // accepted while the listener closes is registered here and closed by `shutdown()`.
+            listener = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .childChannelOption(.autoRead, value: false)
+                .bind(unixDomainSocketPath: path) { channel in
+                    PeerCredentials.read(from: channel).flatMapThrowing { peer in
+                        if self.register(channel) == false { channel.close(promise: nil) }
+                        return AcceptedConnection(channel: channel, peer: peer)
+                    }
+                }
+            try SocketFile.applyPermissions(path: path, mode: configuration.socketMode, group: configuration.socketGroup)
+        } catch {
+            await dispatcher.close()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+
+        let closeNow = state.withLock { state -> Bool in
+            state.listener = listener.channel
+            return state.shuttingDown
+        }
+        if closeNow { listener.channel.close(promise: nil) }
+        logger.info("kvd listening", metadata: ["socket": "\(path)", "mode": "\(String(configuration.socketMode, radix: 8))"])
+
+        do {
+            try await withThrowingDiscardingTaskGroup { tasks in
+                try await listener.executeThenClose { inbound in
+                    for try await accepted in inbound {
+                        tasks.addTask { await self.serve(accepted, dispatcher: dispatcher) }
+                    }
+                }
+            }
+        } catch {
+            logger.error("listener failed", metadata: ["error": "\(error)"])
+        }
+        logger.info("kvd: connections drained, closing store")
+        await dispatcher.close()
+        SocketFile.remove(path: path)
+        try? await group.shutdownGracefully()
+        logger.info("kvd stopped")
+    }
+
+    /// Starts a graceful shutdown: stops accepting, closes every connection once its current
+    /// request has been answered (a request in the store is not interrupted). Idempotent.
+    public func shutdown() {
+        let channels = state.withLock { state -> [any Channel] in
+            state.shuttingDown = true
+            return (state.listener.map { [$0] } ?? []) + Array(state.connections.values)
+        }
+        logger.info("kvd: shutting down", metadata: ["connections": "\(channels.count - 1)"])
+        for channel in channels { channel.close(promise: nil) }
+    }
+
+    /// Records an accepted channel so `shutdown()` can close it; false when already shutting down.
+    private func register(_ channel: any Channel) -> Bool {
+        state.withLock { state in
+            state.connections[ObjectIdentifier(channel)] = channel
+            return !state.shuttingDown
+        }
+    }
+
+    /// Serves one connection to its end; never throws.
+    private func serve(_ accepted: AcceptedConnection, dispatcher: RequestDispatcher) async {
+        let channel = accepted.channel
+        let id = ObjectIdentifier(channel)
+        defer { _ = state.withLock { $0.connections.removeValue(forKey: id) } }
+        let maximumFrameBytes = configuration.maximumFrameBytes
+        let wrapped: NIOAsyncChannel<InboundFrame, ByteBuffer>
+        do {
+            wrapped = try await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.addHandler(
+                    ByteToMessageHandler(NIOFrameDecoder(maximumFrameBytes: UInt32(maximumFrameBytes)))
+                )
+                return try NIOAsyncChannel<InboundFrame, ByteBuffer>(
+                    wrappingChannelSynchronously: channel,
+                    configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 4))
+                )
+            }.get()
+            try await channel.setOption(ChannelOptions.autoRead, value: true).get()
+        } catch {
+            channel.close(promise: nil)
+            return
+        }
+        var logger = self.logger
+        logger[metadataKey: "peer"] = "\(accepted.peer)"
+        logger.debug("connection opened")
+        let connection = ConnectionState(peer: accepted.peer, maximumFrameBytes: maximumFrameBytes)
+        dispatcher.metrics.connectionOpened()
+        defer { dispatcher.metrics.connectionClosed() }
+        do {
+            try await wrapped.executeThenClose { inbound, outbound in
+                do {
+                    for try await frame in inbound {
+                        let reply = await dispatcher.handle(frame, connection: connection, logger: logger)
+                        for buffer in reply.frames { try await outbound.write(buffer) }
+                        if reply.closeConnection { break }
+                    }
+                } catch let error as ProtocolError {
+                    // The byte stream cannot be split into frames: answer once, then close.
+                    logger.notice("malformed stream, closing connection", metadata: ["error": "\(error)"])
+                    try? await outbound.write(dispatcher.replyToFramingError(error))
+                }
+            }
+        } catch {
+            logger.debug("connection ended with error", metadata: ["error": "\(error)"])
+        }
+        await dispatcher.connectionClosed(connection, logger: logger)
+        logger.debug("connection closed")
+    }
+}
+
+/// A freshly accepted connection with the kernel-reported identity of its peer.
+struct AcceptedConnection: Sendable {
+    let channel: any Channel
+    let peer: PeerCredentials
+}

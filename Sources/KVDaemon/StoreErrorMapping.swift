@@ -1,0 +1,22 @@
+import KVStore
+import Protocol
+
+/// Maps the store's typed errors to the wire's stable error codes.
+enum StoreErrorMapping {
+    static func protocolError(for error: StoreError) -> ProtocolError {
+        let code: ErrorCode = switch error {
+        case .sessionExists: .sessionExists
+        case .sessionNotFound: .sessionNotFound
+        case .descriptorMismatch: .descriptorMismatch
+        case .badLayer, .badPosition: .badPosition
+        case .wrongSize, .wrongKeyDimension: .wrongDimensions
+        case .blockNotFound: .blockNotFound
+        case .mapFull, .diskFull: .storageFull
+        case .capacityExceeded: .capacityExceeded
+        case .closed: .shuttingDown
+        case .invalidName, .invalidDescriptor: .badArgument
+        case .corrupt, .lmdb, .io, .unsupportedFormat, .locked: .storageError
+        }
+        return ProtocolError(code, error.description)
+    }
+}

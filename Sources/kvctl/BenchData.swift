@@ -1,0 +1,87 @@
+import KVClient
+
+/// K/V blocks that look like a model's: per-channel scales spread over two orders of magnitude
+/// (a few outlier channels, as in real keys), a per-channel mean, and values that drift slowly
+/// from token to token (AR(1)), stored as fp16 — neither zeros nor uniform noise, so the
+/// compression ratio is meaningful.
+struct BenchData {
+    let descriptor: ModelDescriptor
+    /// `poolSize` distinct payloads, cycled (each block is compressed on its own, so cycling
+    /// does not flatter the ratio).
+    let payloads: [[UInt8]]
+    /// One representative key per block index modulo `keys.count` (D floats each).
+    let keys: [[Float]]
+
+    init(descriptor: ModelDescriptor, poolSize: Int = 64, keyCount: Int = 1024, seed: UInt64 = 1) {
+        self.descriptor = descriptor
+        var random = SplitMix(state: seed)
+        let heads = Int(descriptor.kvHeads), dim = Int(descriptor.headDim), tokens = Int(descriptor.blockSize)
+        // Channel statistics shared by all blocks (the model's), separately for K and V.
+        func channelStats(outliers: Bool) -> (scale: [Float], mean: [Float]) {
+            var scale = [Float](), mean = [Float]()
+            for _ in 0..<(heads * dim) {
+                var s = Float(exp(Double(random.gaussian()) * 0.8)) * 0.5
+                if outliers && random.unit() > 0.97 { s *= 12 }
+                scale.append(s)
+                mean.append(random.gaussian() * s * 0.5)
+            }
+            return (scale, mean)
+        }
+        let kStats = channelStats(outliers: true)
+        let vStats = channelStats(outliers: false)
+        var pool: [[UInt8]] = []
+        for _ in 0..<poolSize {
+            var bytes = [UInt8]()
+            bytes.reserveCapacity(descriptor.payloadBytes)
+            for stats in [kStats, vStats] {
+                for h in 0..<heads {
+                    var state = [Float](repeating: 0, count: dim)
+                    for c in 0..<dim { state[c] = random.gaussian() }
+                    for _ in 0..<tokens {
+                        for c in 0..<dim {
+                            state[c] = 0.9 * state[c] + 0.436 * random.gaussian()
+                            let i = h * dim + c
+                            let bits = Float16(stats.mean[i] + stats.scale[i] * state[c]).bitPattern
+                            bytes.append(UInt8(truncatingIfNeeded: bits))
+                            bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
+                        }
+                    }
+                }
+            }
+            pool.append(bytes)
+        }
+        payloads = pool
+        keys = (0..<keyCount).map { _ in (0..<descriptor.vectorDimension).map { _ in random.gaussian() } }
+    }
+
+    /// The block at `position` of `layer`.
+    func block(layer: Int, position: Int) -> BlockRecord {
+        BlockRecord(
+            layer: UInt16(layer), position: UInt32(position),
+            prefixHash: PrefixHash(high: UInt64(layer), low: UInt64(position)),
+            representativeKey: keys[position % keys.count], payload: payloads[position % payloads.count][...])
+    }
+
+    /// Deterministic generator (SplitMix64) with uniform and Gaussian draws.
+    struct SplitMix {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        /// Uniform in (0, 1).
+        mutating func unit() -> Float { (Float(next() >> 40) + 0.5) / Float(1 << 24) }
+        /// Standard normal (Box–Muller).
+        mutating func gaussian() -> Float {
+            let u = Double(unit()), v = Double(unit())
+            return Float((-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

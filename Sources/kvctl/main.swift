@@ -1,1 +1,0 @@
-print("kvctl: not built yet")

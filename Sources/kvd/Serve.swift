@@ -1,0 +1,104 @@
+import ArgumentParser
+import KVDaemon
+import Logging
+
+/// `kvd serve`: runs the daemon in the foreground until SIGTERM or SIGINT.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve in the foreground until SIGTERM/SIGINT (then finish in-flight writes, close the store, remove the socket)."
+    )
+
+    @Option(name: .long, help: "Unix-domain socket path to listen on (a stale socket file is replaced; a live one is an error).")
+    var socket: String
+
+    @Option(name: .long, help: "Data directory holding the LMDB environment (created if missing).")
+    var data: String
+
+    @Option(name: .long, help: "Durability: sync (each batch fsynced before it is acknowledged), periodic (fsync every --sync-interval-ms), none.")
+    var durability: DurabilityOption = .sync
+
+    @Option(name: .long, help: "Milliseconds between syncs with --durability periodic.")
+    var syncIntervalMs: Int = 100
+
+    @Option(name: .long, help: "Byte limit on stored data; least-recently-used sessions not held open are evicted above it. Default: no limit.")
+    var capacity: Int?
+
+    @Option(name: .long, help: "LMDB map size in bytes (the largest the environment may grow).")
+    var mapSize: Int = 64 << 30
+
+    @Option(name: .long, help: "zstd compression level of block payloads.")
+    var compressionLevel: Int = 3
+
+    @Option(name: .long, help: "Socket file mode, octal.")
+    var socketMode: String = "660"
+
+    @Option(name: .long, help: "Group id given to the socket file so its members may connect. Default: the daemon's group.")
+    var socketGroup: UInt32?
+
+    @Option(name: .long, parsing: .singleValue, help: "Uid that sees and may drop every session (repeatable). Default: 0 (root).")
+    var adminUid: [UInt32] = []
+
+    @Option(name: .long, help: "Largest frame accepted from a client, in bytes after the length field.")
+    var maxFrameBytes: Int = 64 << 20
+
+    @Option(name: .long, help: "Number of NIO event-loop threads for socket I/O.")
+    var eventLoopThreads: Int = 1
+
+    @Option(name: .long, help: "Blocks per layer returned by the fixed top-K retrieval methods.")
+    var fixedTopK: Int = 46
+
+    @Option(name: .long, help: "Config file of `option = value` lines (also KVD_CONFIG); flags and KVD_* environment variables take precedence over it.")
+    var config: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: LogLevelOption = .info
+
+    func run() async throws {
+        let level = logLevel.level
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "kvd")
+
+        guard let mode = UInt32(socketMode, radix: 8) else {
+            throw ValidationError("--socket-mode must be octal, e.g. 660")
+        }
+        var configuration = DaemonConfiguration(socketPath: socket, dataDirectory: data)
+        configuration.socketMode = mode
+        configuration.socketGroup = socketGroup
+        if !adminUid.isEmpty { configuration.adminUIDs = Set(adminUid) }
+        configuration.maximumFrameBytes = maxFrameBytes
+        configuration.eventLoopThreads = eventLoopThreads
+        configuration.fixedTopK = fixedTopK
+        configuration.store.durability = switch durability {
+        case .sync: .sync
+        case .periodic: .periodic(milliseconds: syncIntervalMs)
+        case .none: .none
+        }
+        configuration.store.capacity = capacity
+        configuration.store.mapSize = mapSize
+        configuration.store.compressionLevel = Int32(compressionLevel)
+
+        let server = DaemonServer(configuration: configuration, logger: logger)
+        let signals = ShutdownSignals { number in
+            logger.notice("received signal \(number)")
+            server.shutdown()
+        }
+        defer { withExtendedLifetime(signals) {} }
+        try await server.run()
+    }
+}
+
+/// `--durability` values.
+enum DurabilityOption: String, ExpressibleByArgument, CaseIterable {
+    case sync, periodic, none
+}
+
+/// `--log-level` values.
+enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+
+    var level: Logger.Level { Logger.Level(rawValue: rawValue) ?? .info }
+}

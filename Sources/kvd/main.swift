@@ -1,2 +1,0 @@
-import KVDaemon
-print("kvd: not built yet")

@@ -1,0 +1,73 @@
+import Testing
+import KVClient
+
+/// `reconnect()` and automatic reconnects across a daemon restart (KVClient.swift).
+@Suite("Reconnect")
+struct ReconnectTests {
+    @Test("after a daemon restart, reconnect() restores service, re-opens held sessions, data is intact")
+    func reconnectAfterRestart() async throws {
+        let first = try await TestDaemon()
+        defer { first.removeFiles() }
+        let client = try await KVClient.connect(socketPath: first.socketPath)
+        _ = try await client.createSession("keep", descriptor: testDescriptor)
+        let blocks = makeBlocks(layer: 3, positions: 0..<5, seed: 21)
+        let ids = try await client.appendBlocks(session: "keep", blocks: blocks)
+        try await first.stop()
+
+        do throws(KVClientError) {
+            _ = try await client.stats()
+            Issue.record("call succeeded with the daemon stopped")
+        } catch {
+            #expect(error.isConnectionLoss, "\(error)")
+        }
+        // Nothing listens: reconnect fails with a typed error.
+        do throws(KVClientError) {
+            try await client.reconnect()
+            Issue.record("reconnected to nothing")
+        } catch {
+            guard case .connectFailed = error else {
+                Issue.record("unexpected \(error)")
+                return
+            }
+        }
+
+        let second = try await TestDaemon(directory: first.root)
+        try await client.reconnect()
+        #expect(client.isConnected)
+        #expect(client.heldSessionNames == ["keep"])
+        // Held open again on the new connection: another client cannot drop it.
+        let other = try await KVClient.connect(socketPath: second.socketPath)
+        do throws(KVClientError) {
+            try await other.dropSession("keep")
+            Issue.record("dropped a session held open by the reconnected client")
+        } catch {
+            #expect(error.code == .sessionBusy, "\(error)")
+        }
+        let fetched = try await client.fetchBlocks(session: "keep", ids: ids)
+        #expect(fetched.map(\.record.payload) == blocks.map(\.payload))
+        #expect(fetched.map(\.record.position) == Array(0..<5))
+        other.close()
+        client.close()
+        try await second.stop()
+    }
+
+    @Test("with reconnectAutomatically, the first call after a restart reconnects by itself")
+    func automaticReconnect() async throws {
+        let first = try await TestDaemon()
+        defer { first.removeFiles() }
+        let client = try await KVClient.connect(
+            socketPath: first.socketPath, configuration: KVClientConfiguration(reconnectAutomatically: true))
+        _ = try await client.createSession("auto", descriptor: testDescriptor)
+        try await first.stop()
+        // Let the I/O thread observe the close.
+        for _ in 0..<200 where client.isConnected { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(!client.isConnected)
+
+        let second = try await TestDaemon(directory: first.root)
+        let info = try await client.openSession("auto")
+        #expect(info.descriptor == testDescriptor)
+        #expect(client.isConnected)
+        client.close()
+        try await second.stop()
+    }
+}
