@@ -7,8 +7,8 @@ import Glibc
 
 /// Hostile and broken clients get a typed error or a closed connection; the daemon keeps
 /// serving everyone else and its memory does not grow.
-@Suite(.serialized)
-struct BadInputTests {
+extension EndToEnd {
+@Suite struct BadInputTests {
     static func frame(type: UInt16, requestID: UInt64 = 1, body: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         FrameHeader(length: UInt32(12 + body.count), rawType: type, requestID: requestID).encode(into: &out)
@@ -169,4 +169,5 @@ struct BadInputTests {
         #expect(stats.errors >= 400 * 2, "bad connections were answered with errors")
         #expect(daemon.process?.isRunning == true)
     }
+}
 }

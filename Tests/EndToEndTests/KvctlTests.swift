@@ -3,8 +3,8 @@ import Protocol
 import Testing
 
 /// The kvctl binary against a real kvd.
-@Suite(.serialized)
-struct KvctlTests {
+extension EndToEnd {
+@Suite struct KvctlTests {
     static func json(_ output: String) throws -> Any {
         try JSONSerialization.jsonObject(with: Data(output.utf8))
     }
@@ -74,4 +74,5 @@ struct KvctlTests {
         let sessions = try Kvctl.run(["--socket", daemon.socketPath, "sessions", "--json"])
         #expect((try Self.json(sessions.output) as? [Any])?.isEmpty == true, "\(sessions.output)")
     }
+}
 }
