@@ -112,7 +112,7 @@ extension EndToEnd {
     static func abuse(_ socketPath: String, round: Int) throws {
         var generator = ModelShapes.Generator(state: UInt64(round) + 1)
         // Random bytes.
-        let random = try RawConnection(path: socketPath, receiveTimeout: 5)
+        let random = try RawConnection(path: socketPath, receiveTimeout: 15)
         try? random.send((0..<997).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
         random.shutdownWrite()
         _ = try? random.drainUntilClosed()
@@ -122,7 +122,7 @@ extension EndToEnd {
         try truncated.send([0xA0, 0x0F, 0, 0] + [UInt8](repeating: 0x5A, count: 100))
         truncated.close()
         // A length prefix of 4 GiB − 1.
-        let huge = try RawConnection(path: socketPath, receiveTimeout: 5)
+        let huge = try RawConnection(path: socketPath, receiveTimeout: 15)
         try huge.send([0xFF, 0xFF, 0xFF, 0xFF])
         _ = try? huge.drainUntilClosed()
         huge.close()
