@@ -3,8 +3,10 @@
 /// An async client for `kvd` over its Unix-domain socket (docs/PROTOCOL.md).
 ///
 /// - Pipelining: any number of tasks may call into one client at the same time; requests are
-///   written in call order on one connection and replies are matched by request id, so many
-///   requests are in flight at once.
+///   written in the order they are enqueued on one connection and replies are matched by
+///   request id, so many requests are in flight at once. ``submit(_:)`` and
+///   ``submitAppendBlocks(session:blocks:)`` enqueue synchronously and return a
+///   ``PendingReply``, for "send now, check the answer later".
 /// - Failure: when the connection is lost, every waiting call fails with
 ///   ``KVClientError/connectionClosed(reason:serverError:)``; no call hangs. Later calls fail
 ///   the same way until ``reconnect()`` (or, with
@@ -119,6 +121,11 @@ public final class KVClient: Sendable {
         }
         return try await connection.request(message).get()
     }
+
+    var currentConnection: Connection { current.withLock { $0.connection } }
+
+    /// Connection state for diagnostics (tests).
+    var debugSummary: String { currentConnection.debugSummary }
 
     // MARK: - Session bookkeeping for reconnects
 

@@ -9,6 +9,7 @@ struct ReconnectTests {
         let first = try await TestDaemon()
         defer { first.removeFiles() }
         let client = try await KVClient.connect(socketPath: first.socketPath)
+        first.watch(client)
         _ = try await client.createSession("keep", descriptor: testDescriptor)
         let blocks = makeBlocks(layer: 3, positions: 0..<5, seed: 21)
         let ids = try await client.appendBlocks(session: "keep", blocks: blocks)
@@ -57,6 +58,7 @@ struct ReconnectTests {
         defer { first.removeFiles() }
         let client = try await KVClient.connect(
             socketPath: first.socketPath, configuration: KVClientConfiguration(reconnectAutomatically: true))
+        first.watch(client)
         _ = try await client.createSession("auto", descriptor: testDescriptor)
         try await first.stop()
         // Let the I/O thread observe the close.
