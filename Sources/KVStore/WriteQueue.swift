@@ -19,8 +19,14 @@ enum WriteOperation: Sendable {
     case fork(source: String, name: String, owner: UInt32, blocksPerLayer: Int)
     case append(session: String, descriptor: ModelDescriptor, blocks: [PreparedBlock])
     case checkpoint(session: String, bytes: [UInt8])
-    /// Persists in-memory `lastUsed` marks (`touch`).
-    case persistUse([String: UInt64])
+    /// Persists in-memory use marks (`touch`).
+    case persistUse([String: UseMark])
+}
+
+/// A session's in-memory use mark: `lastUsed` seconds and its position in the use order.
+struct UseMark: Sendable {
+    var lastUsed: UInt64
+    var sequence: UInt64
 }
 
 /// What a completed write returns.
