@@ -27,7 +27,7 @@ enum StoreLoader {
             var layers = StoreState.emptyLayers(d)
             for l in 0..<d.layers {
                 let n = value.record.blocksPerLayer[l]
-                layers[l].table = KeyTable(dimension: d.keyDimension, capacity: max(16, n))
+                layers[l].table = KeyTable(dimension: d.keyDimension, capacity: max(1, n))
                 layers[l].ids.reserveCapacity(n)
             }
             try txn.scan(lmdb.layers, prefix: StorageKeys.layerPrefix(session: value.id)) { (k, v) throws(StoreError) in
