@@ -108,6 +108,13 @@ final class LMDBEnvironment: @unchecked Sendable {
         try Transaction.begin(env: env, parent: parent, readOnly: false)
     }
 
+    /// The environment's LMDB flags (`mdb_env_get_flags`).
+    var flags: UInt32 {
+        var f: UInt32 = 0
+        mdb_env_get_flags(env, &f)
+        return f
+    }
+
     /// Flushes the map to disk (`mdb_env_sync(force: 1)`).
     func sync() throws(StoreError) {
         try LMDB.check(mdb_env_sync(env, 1))
