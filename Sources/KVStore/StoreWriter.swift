@@ -50,7 +50,8 @@ final class StoreWriter: @unchecked Sendable {
         while true {
             var deadline: Date?
             if let interval = periodicInterval, dirtySinceSync { deadline = lastSync.addingTimeInterval(interval) }
-            let (requests, close) = core.queue.take(limit: limit, deadline: deadline)
+            let (requests, close) = core.queue.take(
+                limit: limit, byteLimit: max(1, core.configuration.maxBatchBytes), deadline: deadline)
             if !requests.isEmpty { process(requests) }
             if let interval = periodicInterval, dirtySinceSync, Date().timeIntervalSince(lastSync) >= interval {
                 syncNow()
@@ -84,6 +85,11 @@ final class StoreWriter: @unchecked Sendable {
     /// becomes available only after one more commit.
     private func process(_ requests: [WriteRequest]) {
         var results = commitGroup(requests)
+        // A request that overflowed LMDB's per-transaction dirty-page limit together with the
+        // rest of its group is retried in a transaction of its own.
+        for i in results.indices where requests.count > 1 {
+            if case .failure(.lmdb(code: MDB_TXN_FULL)) = results[i] { results[i] = commitGroup([requests[i]])[0] }
+        }
         let full = results.indices.filter {
             switch results[$0] {
             case .failure(.mapFull), .failure(.diskFull): true

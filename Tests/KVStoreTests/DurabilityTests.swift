@@ -76,9 +76,11 @@ struct DurabilityTests {
                 lastAck = max(lastAck, Int(line.dropFirst("KVSTORE-ACK ".count)) ?? -1)
             }
         }
+        try #require(lastAck >= 25, "child did not run: \(output.suffix(2000))")
+        // While the child serves the directory, this process cannot open it.
+        #expect(throws: StoreError.locked) { try openStore(dir) }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        try #require(lastAck >= 25, "child did not run: \(output.suffix(2000))")
         #expect(process.terminationReason == .uncaughtSignal)
 
         let store = try openStore(dir) { $0.durability = Self.durability(mode) }
