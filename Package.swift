@@ -46,8 +46,9 @@ let package = Package(
         // The async client: plain sockets, no NIO.
         .target(name: "KVClient", dependencies: ["Protocol"]),
 
-        // The reference inference worker.
-        .target(name: "Inference", dependencies: ["ActQKV", "KVClient", "CBLAS"]),
+        // The reference inference worker, and its vectorised C kernels (AVX2/FMA chosen at run time).
+        .target(name: "CInferenceKernels", path: "Sources/CInferenceKernels"),
+        .target(name: "Inference", dependencies: ["ActQKV", "KVClient", "CBLAS", "CInferenceKernels"]),
 
         // Executables: wiring only.
         .executableTarget(

@@ -1,3 +1,4 @@
+import Foundation
 import KVStore
 import Protocol
 
@@ -27,7 +28,7 @@ extension RequestDispatcher {
         return .appended(Appended(ids: ids.map(\.wire)))
     }
 
-    func retrieve(_ request: RetrieveRequest, connection: ConnectionState) throws -> Message {
+    func retrieve(_ request: RetrieveRequest, connection: ConnectionState) async throws -> Message {
         let record = try visibleSession(request.session, connection: connection)
         let descriptor = record.descriptor
         guard Int(request.layer) < descriptor.layers else {
@@ -46,7 +47,7 @@ extension RequestDispatcher {
             let held = Set(request.heldIDs)
             let missing = chosen.indices.filter { !held.contains(chosen[$0].id) }
             if !missing.isEmpty {
-                let bytes = try store.payloads(missing.map { chosenIDs[$0] })
+                let bytes = try await self.payloads(missing.map { chosenIDs[$0] })
                 payloads = zip(missing, bytes).map { RecalledPayload(index: UInt32($0), payload: $1[...]) }
             }
         }
@@ -59,6 +60,24 @@ extension RequestDispatcher {
 }
 
 extension RequestDispatcher {
+    /// Reads and decodes payloads, split over the cores when there are many (decompression is
+    /// the bulk of a retrieve with payloads). Order is kept.
+    func payloads(_ ids: [StoreBlockID]) async throws -> [[UInt8]] {
+        let parts = min(ProcessInfo.processInfo.activeProcessorCount, 4, ids.count / 8)
+        guard parts > 1 else { return try store.payloads(ids) }
+        let chunk = (ids.count + parts - 1) / parts
+        let store = self.store
+        return try await withThrowingTaskGroup(of: (Int, [[UInt8]]).self) { group in
+            for part in 0..<parts {
+                let slice = Array(ids[(part * chunk)..<min(ids.count, (part + 1) * chunk)])
+                group.addTask { (part, try store.payloads(slice)) }
+            }
+            var results = [[[UInt8]]](repeating: [], count: parts)
+            for try await (part, bytes) in group { results[part] = bytes }
+            return results.flatMap { $0 }
+        }
+    }
+
     /// Fetches blocks of a session by id. Only ids referenced by the session are served (an id
     /// of another session's block is `blockNotFound`, even if it exists). The store does not
     /// keep prefix hashes, so `prefixHash` is zero in the reply.

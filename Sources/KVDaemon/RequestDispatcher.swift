@@ -132,7 +132,7 @@ public final class RequestDispatcher: Sendable {
         case .dropSession(let request): return try await dropSession(request, connection: connection)
         case .forkSession(let request): return try await forkSession(request, connection: connection)
         case .appendBlocks(let request): return try await appendBlocks(request, connection: connection)
-        case .retrieve(let request): return try retrieve(request, connection: connection)
+        case .retrieve(let request): return try await retrieve(request, connection: connection)
         case .fetchBlocks(let request): return try fetchBlocks(request, connection: connection)
         case .putCheckpoint(let request): return try await putCheckpoint(request, connection: connection)
         case .getCheckpoint(let request): return try getCheckpoint(request, connection: connection)

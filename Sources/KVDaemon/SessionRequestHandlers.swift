@@ -63,7 +63,10 @@ extension RequestDispatcher {
     }
 
     func listSessions(_ request: ListSessions, connection: ConnectionState) throws -> Message {
-        let limit = request.limit == 0 ? Int(limits.maxSessionsPerList) : Int(min(request.limit, limits.maxSessionsPerList))
+        guard request.limit <= limits.maxSessionsPerList else {
+            throw ProtocolError(.limitExceeded, "listSessions limit \(request.limit) exceeds \(limits.maxSessionsPerList)")
+        }
+        let limit = request.limit == 0 ? Int(limits.maxSessionsPerList) : Int(request.limit)
         let visible = store.sessions()
             .filter { policy.mayAccess(sessionOwnedBy: $0.owner, peer: connection.peer) }
             .filter { request.after.isEmpty || Array(request.after.utf8).lexicographicallyPrecedes(Array($0.name.utf8)) }

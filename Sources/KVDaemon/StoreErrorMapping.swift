@@ -15,7 +15,7 @@ enum StoreErrorMapping {
         case .capacityExceeded: .capacityExceeded
         case .closed: .shuttingDown
         case .invalidName, .invalidDescriptor: .badArgument
-        case .corrupt, .lmdb, .io, .unsupportedFormat: .storageError
+        case .corrupt, .lmdb, .io, .unsupportedFormat, .locked: .storageError
         }
         return ProtocolError(code, error.description)
     }

@@ -17,20 +17,28 @@ public final class KVStore: Sendable {
 
     /// Opens (creating if needed) the store in `configuration.directory` and rebuilds the
     /// in-memory representative-key tables from LMDB.
+    /// Throws `.locked` if another open store holds the directory, `.unsupportedFormat`,
+    /// `.corrupt` (inconsistent layer lists), `.io`, or an LMDB error.
     public init(configuration: StoreConfiguration) throws(StoreError) {
-        let noSync = configuration.durability != .sync
-        let lmdb = try LMDBEnvironment(
-            directory: configuration.directory, mapSize: configuration.mapSize,
-            maxReaders: configuration.maxReaders, noSync: noSync)
+        let lock = try DirectoryLock(directory: configuration.directory)
+        let lmdb: LMDBEnvironment
         let state: StoreState
         let counters: StoreWriter.Counters
         do throws(StoreError) {
-            (state, counters) = try StoreLoader.load(lmdb)
+            lmdb = try LMDBEnvironment(
+                directory: configuration.directory, mapSize: configuration.mapSize,
+                maxReaders: configuration.maxReaders, noSync: configuration.durability != .sync)
+            do throws(StoreError) {
+                (state, counters) = try StoreLoader.load(lmdb)
+            } catch {
+                lmdb.close()
+                throw error
+            }
         } catch {
-            lmdb.close()
+            lock.release()
             throw error
         }
-        core = StoreCore(configuration: configuration, lmdb: lmdb, state: state)
+        core = StoreCore(configuration: configuration, lmdb: lmdb, state: state, lock: lock)
         writer = StoreWriter(core: core, counters: counters)
         writer.start()
     }
@@ -48,6 +56,7 @@ public final class KVStore: Sendable {
             core.queue.close {}
             writer.waitUntilFinished()
             core.lmdb.close()
+            core.directoryLock.release()
             core.state.withLock { $0.closed = true }
         } else {
             writer.waitUntilFinished()
@@ -75,6 +84,7 @@ public final class KVStore: Sendable {
                 try? await Task.sleep(for: .milliseconds(1))
             }
             core.lmdb.close()
+            core.directoryLock.release()
             core.state.withLock { $0.closed = true }
         } else {
             while !core.state.withLock({ $0.closed }) {
@@ -84,9 +94,11 @@ public final class KVStore: Sendable {
     }
 
     private func submitUseMarks() {
-        let marks: [String: UInt64] = core.state.withLock { s in
-            var marks: [String: UInt64] = [:]
-            for (name, session) in s.sessions where session.lastUsedDirty { marks[name] = session.record.lastUsed }
+        let marks: [String: UseMark] = core.state.withLock { s in
+            var marks: [String: UseMark] = [:]
+            for (name, session) in s.sessions where session.lastUsedDirty {
+                marks[name] = UseMark(lastUsed: session.record.lastUsed, sequence: session.useTick)
+            }
             return marks
         }
         if !marks.isEmpty {
@@ -246,9 +258,9 @@ public final class KVStore: Sendable {
             guard s.sessions[name] != nil else { return }
             let tick = s.nextTick()
             s.sessions[name]?.useTick = tick
+            s.sessions[name]?.lastUsedDirty = true
             if (s.sessions[name]?.record.lastUsed ?? 0) < now {
                 s.sessions[name]?.record.lastUsed = now
-                s.sessions[name]?.lastUsedDirty = true
             }
         }
     }

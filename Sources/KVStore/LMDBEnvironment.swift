@@ -20,6 +20,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     let checkpoints: MDB_dbi
     let mapSize: Int
     let pageSize: Int
+    let directory: String
 
     /// On-disk format version written to `meta["format"]`.
     static let formatVersion: UInt32 = 1
@@ -46,12 +47,21 @@ final class LMDBEnvironment: @unchecked Sendable {
             throw error
         }
         self.env = env
+        self.directory = directory
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
         self.mapSize = info.me_mapsize
         var stat = MDB_stat()
         mdb_env_stat(env, &stat)
         self.pageSize = Int(stat.ms_psize)
+        // A data file shorter than its last committed page (truncated by a failing disk or a
+        // careless copy) would make LMDB fault (SIGBUS) on first access through the map:
+        // refuse it instead.
+        let fileSize = (try? FileManager.default.attributesOfItem(atPath: directory + "/data.mdb")[.size] as? Int) ?? nil
+        if let fileSize, fileSize < (info.me_last_pgno + 1) * pageSize {
+            mdb_env_close(env)
+            throw .corrupt
+        }
 
         do throws(StoreError) {
             let txn = try Transaction.begin(env: env, parent: nil, readOnly: false)
@@ -98,6 +108,13 @@ final class LMDBEnvironment: @unchecked Sendable {
         try Transaction.begin(env: env, parent: parent, readOnly: false)
     }
 
+    /// The environment's LMDB flags (`mdb_env_get_flags`).
+    var flags: UInt32 {
+        var f: UInt32 = 0
+        mdb_env_get_flags(env, &f)
+        return f
+    }
+
     /// Flushes the map to disk (`mdb_env_sync(force: 1)`).
     func sync() throws(StoreError) {
         try LMDB.check(mdb_env_sync(env, 1))
@@ -108,6 +125,21 @@ final class LMDBEnvironment: @unchecked Sendable {
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
         return (info.me_last_pgno + 1) * pageSize
+    }
+
+    /// Writes a compacted copy of the environment into the existing directory `path`.
+    func copyCompacted(to path: String) throws(StoreError) {
+        try LMDB.check(mdb_env_copy2(env, path, UInt32(MDB_CP_COMPACT)))
+    }
+
+    /// LMDB reports a short write (what a full file system usually causes) as `EIO`; a commit
+    /// failing with `EIO` while the file system has less than 16 MiB available is `.diskFull`.
+    func classifyWriteFailure(_ error: StoreError) -> StoreError {
+        guard error == .lmdb(code: EIO) else { return error }
+        var fs = statvfs()
+        guard statvfs(directory, &fs) == 0 else { return error }
+        let available = Int(fs.f_bavail) * Int(fs.f_frsize)
+        return available < 16 << 20 ? .diskFull : .io(errno: EIO)
     }
 
     /// Closes the environment; no transaction may be open.

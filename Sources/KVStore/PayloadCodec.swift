@@ -90,6 +90,7 @@ enum PayloadCodec: UInt8, Sendable, CaseIterable {
     /// Decodes a stored payload and checks its CRC-32C; `.corrupt` on any mismatch.
     static func decode(_ stored: UnsafeRawBufferPointer) throws(StoreError) -> [UInt8] {
         let (codec, rawLength, checksum) = try header(stored)
+        guard rawLength <= ModelDescriptor.maximumPayloadBytes else { throw .corrupt }
         let body = UnsafeRawBufferPointer(rebasing: stored[headerBytes...])
         var raw = [UInt8](repeating: 0, count: rawLength)
         switch codec {
@@ -100,8 +101,10 @@ enum PayloadCodec: UInt8, Sendable, CaseIterable {
             }
         case .shuffle16Zstd:
             var shuffled = [UInt8](repeating: 0, count: rawLength)
-            let n = shuffled.withUnsafeMutableBytes { dst in
-                ZSTD_decompress(dst.baseAddress, rawLength, body.baseAddress, body.count)
+            let n = ZstdContexts.shared.withDecompressor { dctx in
+                shuffled.withUnsafeMutableBytes { dst in
+                    ZSTD_decompressDCtx(dctx, dst.baseAddress, rawLength, body.baseAddress, body.count)
+                }
             }
             guard ZSTD_isError(n) == 0, n == rawLength else { throw .corrupt }
             raw.withUnsafeMutableBytes { dst in
@@ -118,13 +121,24 @@ enum PayloadCodec: UInt8, Sendable, CaseIterable {
     }
 }
 
-/// A small pool of zstd compression contexts, so concurrent encoders do not allocate one per
-/// block.
+/// Small pools of zstd compression and decompression contexts, so concurrent encoders and
+/// decoders do not allocate (and initialise) one per block.
 final class ZstdContexts: Sendable {
     static let shared = ZstdContexts()
 
     private struct Context: @unchecked Sendable { let pointer: OpaquePointer }
     private let free = Mutex<[Context]>([])
+    private let freeDecompressors = Mutex<[Context]>([])
+
+    func withDecompressor<R>(_ body: (OpaquePointer) -> R) -> R {
+        let context = freeDecompressors.withLock { $0.popLast() } ?? Context(pointer: ZSTD_createDCtx())
+        defer {
+            freeDecompressors.withLock { list in
+                if list.count < 8 { list.append(context) } else { ZSTD_freeDCtx(context.pointer) }
+            }
+        }
+        return body(context.pointer)
+    }
 
     func withCompressor<R>(_ body: (OpaquePointer) -> R) -> R {
         let context = free.withLock { $0.popLast() } ?? Context(pointer: ZSTD_createCCtx())

@@ -9,9 +9,11 @@ final class StoreCore: Sendable {
     let lmdb: LMDBEnvironment
     let state: Mutex<StoreState>
     let queue = WriteQueue()
+    let directoryLock: DirectoryLock
 
-    init(configuration: StoreConfiguration, lmdb: LMDBEnvironment, state: StoreState) {
+    init(configuration: StoreConfiguration, lmdb: LMDBEnvironment, state: StoreState, lock: DirectoryLock) {
         self.configuration = configuration
+        self.directoryLock = lock
         self.lmdb = lmdb
         self.state = Mutex(state)
     }

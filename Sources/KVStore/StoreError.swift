@@ -45,6 +45,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case io(errno: Int32)
     /// The data directory holds a store of an unknown on-disk format version. Code 18.
     case unsupportedFormat(version: UInt32)
+    /// Another open store (in this or another process) holds the data directory. Code 19.
+    case locked
 
     /// Stable numeric code of this error (see docs/STORAGE.md, "Error codes").
     public var code: UInt16 {
@@ -67,6 +69,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidDescriptor: 16
         case .io: 17
         case .unsupportedFormat: 18
+        case .locked: 19
         }
     }
 
@@ -91,6 +94,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidDescriptor: "invalid model descriptor"
         case let .io(errno): "I/O error (errno \(errno))"
         case let .unsupportedFormat(version): "unsupported store format version \(version)"
+        case .locked: "the data directory is in use by another open store"
         }
     }
 }

@@ -50,7 +50,8 @@ final class StoreWriter: @unchecked Sendable {
         while true {
             var deadline: Date?
             if let interval = periodicInterval, dirtySinceSync { deadline = lastSync.addingTimeInterval(interval) }
-            let (requests, close) = core.queue.take(limit: limit, deadline: deadline)
+            let (requests, close) = core.queue.take(
+                limit: limit, byteLimit: max(1, core.configuration.maxBatchBytes), deadline: deadline)
             if !requests.isEmpty { process(requests) }
             if let interval = periodicInterval, dirtySinceSync, Date().timeIntervalSince(lastSync) >= interval {
                 syncNow()
@@ -78,7 +79,34 @@ final class StoreWriter: @unchecked Sendable {
 
     // MARK: - Group commit
 
+    /// Commits `requests` as one group and completes them. Requests that failed with
+    /// `.mapFull` or `.diskFull` are retried once after a spacer commit: LMDB reuses pages freed by a
+    /// transaction only two transactions later, so space just freed by a drop or an eviction
+    /// becomes available only after one more commit.
     private func process(_ requests: [WriteRequest]) {
+        var results = commitGroup(requests)
+        // A request that overflowed LMDB's per-transaction dirty-page limit together with the
+        // rest of its group is retried in a transaction of its own.
+        for i in results.indices where requests.count > 1 {
+            if case .failure(.lmdb(code: MDB_TXN_FULL)) = results[i] { results[i] = commitGroup([requests[i]])[0] }
+        }
+        let full = results.indices.filter {
+            switch results[$0] {
+            case .failure(.mapFull), .failure(.diskFull): true
+            default: false
+            }
+        }
+        if !full.isEmpty, spacerCommit() {
+            let retried = commitGroup(full.map { requests[$0] })
+            for (i, r) in zip(full, retried) { results[i] = r }
+        }
+        core.state.withLock { $0.writeRequests += requests.count }
+        for (request, result) in zip(requests, results) { request.complete(result) }
+    }
+
+    /// One LMDB write transaction (each request in a nested one); publishes committed changes to
+    /// the in-memory state and returns each request's result, in order.
+    private func commitGroup(_ requests: [WriteRequest]) -> [Result<WriteOutcome, StoreError>] {
         let before = counters
         var results: [Result<WriteOutcome, StoreError>] = []
         var events: [StoreEvent] = []
@@ -108,10 +136,10 @@ final class StoreWriter: @unchecked Sendable {
                     results.append(.failure(error))
                 }
             }
-            do {
-                try txn.commit()
+            do throws(StoreError) {
+                try txn.commit()  // frees the transaction even when it fails
             } catch {
-                outerError = error
+                outerError = core.lmdb.classifyWriteFailure(error)
             }
         } catch {
             outerError = error
@@ -120,14 +148,11 @@ final class StoreWriter: @unchecked Sendable {
         if let outerError {
             counters = before
             if requests.count > 1 {
-                // Something in the batch made the commit itself fail (map or disk full while
-                // writing the free list): retry each request alone so only the culprit fails.
-                for request in requests { process([request]) }
-            } else {
-                core.state.withLock { $0.writeRequests += 1 }
-                requests[0].complete(.failure(outerError))
+                // Something in the group made the commit itself fail (map or disk full while
+                // writing the free list): commit each request alone so only the culprit fails.
+                return requests.flatMap { commitGroup([$0]) }
             }
-            return
+            return [.failure(outerError)]
         }
 
         dirtySinceSync = true
@@ -136,9 +161,32 @@ final class StoreWriter: @unchecked Sendable {
             for e in events { s.apply(e) }
             s.totals = totals
             s.commits += 1
-            s.writeRequests += requests.count
         }
-        for (request, result) in zip(requests, results) { request.complete(result) }
+        return results
+    }
+
+    /// Commits a tiny change (`meta["generation"]` += 1) so that pages freed by the previous
+    /// commit become reusable. Returns whether it committed.
+    private func spacerCommit() -> Bool {
+        do throws(StoreError) {
+            let txn = try core.lmdb.write()
+            do throws(StoreError) {
+                let key = Array("generation".utf8)
+                let old = try txn.get(core.lmdb.meta, key).map { $0.count == 8 ? ByteCoding.uint64($0, at: 0) : 0 } ?? 0
+                var w = ByteWriter()
+                w.u64(old &+ 1)
+                try txn.put(core.lmdb.meta, key, w.bytes)
+            } catch {
+                txn.abort()
+                throw error
+            }
+            try txn.commit()
+            core.state.withLock { $0.commits += 1 }
+            dirtySinceSync = true
+            return true
+        } catch {
+            return false
+        }
     }
 
     // MARK: - Operations (inside a nested write transaction)
@@ -155,7 +203,7 @@ final class StoreWriter: @unchecked Sendable {
                 name: name, owner: owner, descriptor: descriptor,
                 blocksPerLayer: Array(repeating: 0, count: descriptor.layers),
                 createdAt: now, lastUsed: now, storedBytes: 0, hasCheckpoint: false)
-            try txn.put(core.lmdb.sessions, StorageKeys.session(name), SessionValue(id: id, record: record).encoded())
+            try txn.put(core.lmdb.sessions, StorageKeys.session(name), SessionValue(id: id, record: record, useSequence: nextUse()).encoded())
             events.append(.created(id: id, record: record))
             return .record(record)
 
@@ -186,7 +234,7 @@ final class StoreWriter: @unchecked Sendable {
                 name: name, owner: owner, descriptor: src.record.descriptor,
                 blocksPerLayer: Array(repeating: n, count: src.record.descriptor.layers),
                 createdAt: now, lastUsed: now, storedBytes: stored, hasCheckpoint: false)
-            try txn.put(core.lmdb.sessions, StorageKeys.session(name), SessionValue(id: id, record: record).encoded())
+            try txn.put(core.lmdb.sessions, StorageKeys.session(name), SessionValue(id: id, record: record, useSequence: nextUse()).encoded())
             events.append(.forked(id: id, record: record, source: source, blocksPerLayer: n))
             return .record(record)
 
@@ -198,14 +246,16 @@ final class StoreWriter: @unchecked Sendable {
             try txn.put(core.lmdb.checkpoints, StorageKeys.checkpoint(session: session.id), bytes)
             session.record.hasCheckpoint = true
             session.record.lastUsed = max(session.record.lastUsed, StoreCore.now())
+            session.useSequence = nextUse()
             try txn.put(core.lmdb.sessions, StorageKeys.session(name), session.encoded())
             events.append(.updated(record: session.record))
             return .done
 
         case let .persistUse(marks):
-            for (name, lastUsed) in marks {
-                guard var session = try? loadSession(name, txn: txn), lastUsed > session.record.lastUsed else { continue }
-                session.record.lastUsed = lastUsed
+            for (name, mark) in marks {
+                guard var session = try? loadSession(name, txn: txn), mark.sequence > session.useSequence else { continue }
+                session.record.lastUsed = max(session.record.lastUsed, mark.lastUsed)
+                session.useSequence = mark.sequence
                 try txn.put(core.lmdb.sessions, StorageKeys.session(name), session.encoded())
             }
             return .done
@@ -270,6 +320,7 @@ final class StoreWriter: @unchecked Sendable {
 
         session.record.blocksPerLayer = counts
         session.record.lastUsed = max(session.record.lastUsed, StoreCore.now())
+        session.useSequence = nextUse()
         try txn.put(core.lmdb.sessions, StorageKeys.session(name), session.encoded())
         events.append(.appended(record: session.record, blocks: appended))
         return .ids(ids)
@@ -300,6 +351,11 @@ final class StoreWriter: @unchecked Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The next position in the use order (shared with `touch`).
+    private func nextUse() -> UInt64 {
+        core.state.withLock { $0.nextTick() }
+    }
 
     private func loadSession(_ name: String, txn: Transaction) throws(StoreError) -> SessionValue {
         guard let v = try txn.get(core.lmdb.sessions, StorageKeys.session(name)) else { throw .sessionNotFound }

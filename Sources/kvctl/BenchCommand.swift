@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Protocol
+import KVClient
 
 /// `kvctl bench`: append throughput, retrieve latency and compression of a running kvd with
 /// realistic model shapes, next to two ceilings measured in the same run: raw LMDB put/get of
@@ -19,6 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Blocks per append request.") var batch = 32
     @Option(name: .long, help: "Connections appending in parallel (one layer each) for the parallel append figure.") var appendConnections = 4
     @Option(name: .long, help: "Blocks each parallel appender writes.") var parallelBlocks = 512
+    @Option(name: .long, help: "Bytes written for the raw LMDB ceiling.") var rawBytes = 256 << 20
     @Option(name: .long, help: "Scratch directory for the raw LMDB ceiling (same file system as kvd's data, ideally).") var scratch = "/tmp"
 
     func run() async throws {
@@ -33,11 +34,11 @@ struct BenchCommand: AsyncParsableCommand {
             let data = BenchData(descriptor: descriptor)
             var perRun: [ShapeRun] = []
             for run in 0..<runs {
-                perRun.append(try measure(shape: shape, run: run, data: data, sizes: sizes, bandwidth: bandwidth))
+                perRun.append(try await measure(shape: shape, run: run, data: data, sizes: sizes, bandwidth: bandwidth))
             }
             let raw = try RawLMDBCeiling.measure(
                 directory: scratch + "/kvctl-bench-raw-\(getpid())", valueBytes: descriptor.payloadBytes,
-                count: max(256, (256 << 20) / descriptor.payloadBytes))
+                count: max(64, rawBytes / descriptor.payloadBytes))
             results.append(summary(shape: shape, descriptor: descriptor, runs: perRun, raw: raw, bandwidth: bandwidth))
         }
         let report: [String: Any] = [
@@ -62,12 +63,12 @@ struct BenchCommand: AsyncParsableCommand {
         var retrieve: [Int: (bare: [Double], payload: [Double])]
     }
 
-    private func measure(shape: String, run: Int, data: BenchData, sizes: [Int], bandwidth: Double) throws -> ShapeRun {
-        let daemon = try connection.connect()
+    private func measure(shape: String, run: Int, data: BenchData, sizes: [Int], bandwidth: Double) async throws -> ShapeRun {
+        let daemon = try await connection.connect()
+        defer { daemon.close() }
         let descriptor = data.descriptor
         let name = "bench-\(shape)-\(getpid())-\(run)"
-        _ = try daemon.call(.createSession(CreateSession(name: name, descriptor: descriptor)))
-        defer { _ = try? daemon.call(.dropSession(SessionRequest(name: name))) }
+        _ = try await daemon.createSession(name, descriptor: descriptor)
         let payloadBytes = Double(descriptor.payloadBytes)
 
         // Layer 0 grows to each size; appends are timed, retrieval is timed at every size.
@@ -80,7 +81,7 @@ struct BenchCommand: AsyncParsableCommand {
                 let count = min(batch, size - appended)
                 let blocks = (appended..<appended + count).map { data.block(layer: 0, position: $0) }
                 let start = BenchMeasurements.now()
-                _ = try daemon.call(.appendBlocks(AppendBlocks(session: name, blocks: blocks)))
+                _ = try await daemon.appendBlocks(session: name, blocks: blocks)
                 appendSeconds += BenchMeasurements.now() - start
                 appended += count
             }
@@ -91,54 +92,50 @@ struct BenchCommand: AsyncParsableCommand {
                 let request = RetrieveRequest(
                     session: name, layer: 0, method: .infllm, mode: .decode, chunkSequence: UInt64(i), probe: probe, wantPayloads: want)
                 let start = BenchMeasurements.now()
-                _ = try daemon.call(.retrieve(request))
+                _ = try await daemon.retrieve(request)
                 let seconds = BenchMeasurements.now() - start
                 if want { payload.append(seconds) } else { bare.append(seconds) }
             }
             retrieve[size] = (bare, payload)
         }
-        guard case .sessionInfo(let info) = try daemon.call(.openSession(SessionRequest(name: name))) else {
-            throw KvctlError("unexpected reply")
-        }
+        let info = try await daemon.openSession(name)
         let ratio = Double(appended) * payloadBytes / Double(max(1, info.storedBytes))
 
-        // A tiny request's round trip.
+        // A tiny request's round trip (openSession of a session this connection already holds).
         var tiny: [Double] = []
         for _ in 0..<max(200, retrieves) {
             let start = BenchMeasurements.now()
-            _ = try daemon.call(.closeSession(SessionRequest(name: name)))
+            _ = try await daemon.openSession(name)
             tiny.append(BenchMeasurements.now() - start)
         }
 
-        // Parallel appenders, one layer each, so the daemon can group their commits.
-        let socket = connection.socket
-        let perConnection = parallelBlocks
+        // Parallel appenders, one connection and one layer each, so the daemon can group their
+        // commits.
         let layers = min(appendConnections, Int(descriptor.layers) - 1)
+        let writers = try await withThrowingTaskGroup(of: KVClient.self) { group in
+            for _ in 0..<layers { group.addTask { try await connection.connect() } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let perConnection = parallelBlocks
         let batchSize = batch
-        let group = DispatchGroup()
-        let failures = FailureBox()
         let parallelStart = BenchMeasurements.now()
-        for i in 0..<layers {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                do {
-                    let writer = try DaemonConnection(socketPath: socket)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (i, writer) in writers.enumerated() {
+                group.addTask {
                     var position = 0
                     while position < perConnection {
                         let count = min(batchSize, perConnection - position)
                         let blocks = (position..<position + count).map { data.block(layer: i + 1, position: $0) }
-                        _ = try writer.call(.appendBlocks(AppendBlocks(session: name, blocks: blocks)))
+                        _ = try await writer.appendBlocks(session: name, blocks: blocks)
                         position += count
                     }
-                } catch {
-                    failures.record(error)
                 }
-            }.start()
+            }
+            try await group.waitForAll()
         }
-        group.wait()
         let parallelSeconds = BenchMeasurements.now() - parallelStart
-        if let failure = failures.first { throw failure }
+        for writer in writers { writer.close() }
+        try await daemon.dropSession(name)
 
         return ShapeRun(
             appendMBps: Double(appended) * payloadBytes / appendSeconds / 1e6,
@@ -191,20 +188,3 @@ struct BenchCommand: AsyncParsableCommand {
     }
 }
 
-/// The first error of several threads.
-final class FailureBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var errors: [any Error] = []
-
-    func record(_ error: any Error) {
-        lock.lock()
-        errors.append(error)
-        lock.unlock()
-    }
-
-    var first: (any Error)? {
-        lock.lock()
-        defer { lock.unlock() }
-        return errors.first
-    }
-}

@@ -1,16 +1,16 @@
 import ArgumentParser
-import Protocol
+import KVClient
 
 /// `kvctl drop NAME`: deletes a session.
-struct DropCommand: ParsableCommand {
+struct DropCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "drop", abstract: "Drop a session.")
 
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "Session name.") var name: String
 
-    func run() throws {
-        try reportingErrors {
-            _ = try connection.connect().call(.dropSession(SessionRequest(name: name)))
+    func run() async throws {
+        try await reportingErrors {
+            try await connection.connect().dropSession(name)
             print("dropped \(name)")
         }
     }

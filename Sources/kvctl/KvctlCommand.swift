@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import Protocol
+import KVClient
 
-/// `kvctl`: admin and inspection CLI for a running kvd. Wiring only: flags → requests →
+/// `kvctl`: admin and inspection CLI for a running kvd. Wiring only: flags → KVClient calls →
 /// printed replies.
 @main
 struct KvctlCommand: AsyncParsableCommand {
@@ -11,6 +11,9 @@ struct KvctlCommand: AsyncParsableCommand {
         abstract: "Inspect and administer a running kvd through its socket.",
         subcommands: [StatsCommand.self, SessionsCommand.self, BlocksCommand.self, DropCommand.self, VerifyCommand.self, BenchCommand.self]
     )
+
+    /// `--socket` may be given before the subcommand (`kvctl --socket PATH stats`) or after it.
+    @OptionGroup var connection: ConnectionOptions
 }
 
 /// Options every subcommand takes.
@@ -18,14 +21,15 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: "Socket of the running kvd.")
     var socket: String = "/run/kvd/kvd.sock"
 
-    func connect() throws -> DaemonConnection { try DaemonConnection(socketPath: socket) }
+    func connect() async throws -> KVClient { try await KVClient.connect(socketPath: socket) }
 }
 
-/// Runs `body`, turning a daemon error reply into exit status 1 with its name and code.
-func reportingErrors(_ body: () throws -> Void) throws {
+/// Runs `body`, turning a client or daemon error into exit status 1 with its description
+/// (a daemon error shows its name and code, e.g. `sessionNotFound (10)`).
+func reportingErrors(_ body: () async throws -> Void) async throws {
     do {
-        try body()
-    } catch let error as ProtocolError {
+        try await body()
+    } catch let error as KVClientError {
         FileHandle.standardError.write(Data("kvctl: \(error)\n".utf8))
         throw ExitCode(1)
     } catch let error as KvctlError {
@@ -38,4 +42,10 @@ func reportingErrors(_ body: () throws -> Void) throws {
 func printJSON(_ value: Any) throws {
     let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys])
     print(String(decoding: data, as: UTF8.self))
+}
+
+/// A kvctl failure that is not an error reply of the daemon.
+struct KvctlError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

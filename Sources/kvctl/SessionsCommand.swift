@@ -1,27 +1,17 @@
 import ArgumentParser
 import Foundation
-import Protocol
+import KVClient
 
 /// `kvctl sessions`: the caller's sessions (every session for an admin uid), all pages.
-struct SessionsCommand: ParsableCommand {
+struct SessionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sessions", abstract: "List sessions visible to the caller.")
 
     @OptionGroup var connection: ConnectionOptions
     @Flag(name: .long, help: "Print JSON.") var json = false
 
-    func run() throws {
-        try reportingErrors {
-            let daemon = try connection.connect()
-            var sessions: [SessionInfo] = []
-            var after = ""
-            while true {
-                guard case .sessionList(let page) = try daemon.call(.listSessions(ListSessions(after: after))) else {
-                    throw KvctlError("unexpected reply")
-                }
-                sessions += page.sessions
-                guard page.hasMore, let last = page.sessions.last else { break }
-                after = last.name
-            }
+    func run() async throws {
+        try await reportingErrors {
+            let sessions = try await connection.connect().allSessions()
             if json {
                 try printJSON(sessions.map { s in
                     [

@@ -1,18 +1,16 @@
 import ArgumentParser
-import Protocol
+import KVClient
 
 /// `kvctl stats`: the daemon's counters, latency histograms and store totals.
-struct StatsCommand: ParsableCommand {
+struct StatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "stats", abstract: "Print server statistics.")
 
     @OptionGroup var connection: ConnectionOptions
     @Flag(name: .long, help: "Print JSON.") var json = false
 
-    func run() throws {
-        try reportingErrors {
-            guard case .stats(let stats) = try connection.connect().call(.statsRequest) else {
-                throw KvctlError("unexpected reply")
-            }
+    func run() async throws {
+        try await reportingErrors {
+            let stats = try await connection.connect().stats()
             if json {
                 try printJSON([
                     "uptimeSeconds": stats.uptimeSeconds, "connections": stats.connections, "sessions": stats.sessions,

@@ -9,7 +9,7 @@ import Glibc
 /// and that every session's references resolve.
 ///
 /// The wire protocol (v1) has no verify request yet, so this opens the store directly; it takes
-/// the data directory's lock, so it refuses to run while a kvd serves that directory (stop the
+/// the store's directory lock, so it refuses to run while a kvd serves that directory (stop the
 /// daemon first, or run it before `kvd serve`).
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,20 +21,12 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print JSON.") var json = false
 
     func run() async throws {
-        let lockPath = data + "/kvd.lock"
-        let fd = open(lockPath, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else {
-            FileHandle.standardError.write(Data("kvctl: \(data) is not a kvd data directory (no kvd.lock)\n".utf8))
-            throw ExitCode(1)
-        }
-        defer { close(fd) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            FileHandle.standardError.write(Data("kvctl: a kvd is serving \(data); stop it before verifying\n".utf8))
-            throw ExitCode(1)
-        }
         let store: KVStore
         do {
             store = try KVStore(configuration: StoreConfiguration(directory: data))
+        } catch .locked {
+            FileHandle.standardError.write(Data("kvctl: a kvd is serving \(data); stop it before verifying\n".utf8))
+            throw ExitCode(1)
         } catch {
             FileHandle.standardError.write(Data("kvctl: cannot open the store: \(error)\n".utf8))
             throw ExitCode(1)

@@ -47,6 +47,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Blocks per layer returned by the fixed top-K retrieval methods.")
     var fixedTopK: Int = 46
 
+    @Option(name: .long, help: "Config file of `option = value` lines (also KVD_CONFIG); flags and KVD_* environment variables take precedence over it.")
+    var config: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: LogLevelOption = .info
 

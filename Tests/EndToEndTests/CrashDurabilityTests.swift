@@ -6,8 +6,8 @@ import Glibc
 #endif
 
 /// `kill -9` during a stream of appends in `sync` mode loses nothing that was acknowledged.
-@Suite(.serialized)
-struct CrashDurabilityTests {
+extension EndToEnd {
+@Suite struct CrashDurabilityTests {
     @Test func killNineLosesNoAcknowledgedAppend() throws {
         let daemon = try DaemonProcess(extraArguments: ["--durability", "sync"])
         defer { daemon.cleanUp() }
@@ -67,4 +67,45 @@ struct CrashDurabilityTests {
         let verify = try Kvctl.run(["verify", "--data", daemon.dataPath])
         #expect(verify.status == 0, "kvctl verify: \(verify.output)")
     }
+}
+}
+
+/// SIGTERM during a stream of appends: the daemon answers or refuses what is in flight, exits 0,
+/// and everything acknowledged is there after a restart.
+extension EndToEnd {
+@Suite struct GracefulShutdownTests {
+    @Test func sigtermDuringAppendsKeepsEveryAcknowledgedBlock() throws {
+        let daemon = try DaemonProcess(extraArguments: ["--durability", "periodic", "--sync-interval-ms", "1000"])
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let shape = ModelShapes.smolLM2
+        let client = try TestClient(socketPath: daemon.socketPath)
+        try client.createSession("g", shape)
+        let acknowledged = Locked(0)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            defer { done.signal() }
+            var position = 0
+            while true {
+                let blocks = (position..<position + 4).map { ModelShapes.block(shape, layer: 3, position: $0, seed: 8) }
+                guard (try? client.append("g", blocks)) != nil else { return }
+                position += 4
+                acknowledged.withLock { $0 = position }
+            }
+        }.start()
+        while acknowledged.current < 100 { usleep(5_000) }
+        // periodic mode: a clean shutdown still syncs what was acknowledged.
+        #expect(try daemon.stop(signal: SIGTERM) == 0, "log:\n\(daemon.log_())")
+        done.wait()
+        client.close()
+        try daemon.start()
+        let check = try TestClient(socketPath: daemon.socketPath)
+        defer { check.close() }
+        let stored = try check.allBlocks("g", layer: 3, dimension: shape.vectorDimension)
+        #expect(stored.count >= acknowledged.current)
+        for position in 0..<acknowledged.current {
+            #expect(stored[position].payload == Array(ModelShapes.block(shape, layer: 3, position: position, seed: 8).payload))
+        }
+    }
+}
 }

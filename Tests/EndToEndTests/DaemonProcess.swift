@@ -45,13 +45,16 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     /// Starts kvd and waits until its socket accepts connections (at most `timeout` seconds).
-    func start(arguments: [String] = [], timeout: Double = 20) throws {
+    func start(arguments: [String] = [], environment: [String: String] = [:], timeout: Double = 20) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.kvdPath) else {
             throw HarnessError("kvd binary not found at \(Self.kvdPath); build the package first")
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.kvdPath)
         process.arguments = ["serve", "--socket", socketPath, "--data", dataPath] + extraArguments + arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let log = FileHandle(forWritingAtPath: logPath)!
         log.seekToEndOfFile()
         process.standardError = log

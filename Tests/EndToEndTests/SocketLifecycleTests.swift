@@ -6,8 +6,8 @@ import Glibc
 
 /// The daemon's socket file: permissions, stale-file replacement, refusal of a second daemon,
 /// removal on SIGTERM and SIGINT.
-@Suite(.serialized)
-struct SocketLifecycleTests {
+extension EndToEnd {
+@Suite struct SocketLifecycleTests {
     @Test func socketIsCreatedWithMode0660() throws {
         let daemon = try DaemonProcess()
         defer { daemon.cleanUp() }
@@ -47,6 +47,23 @@ struct SocketLifecycleTests {
         connection.close()
     }
 
+    @Test func secondDaemonOnTheSameDataDirectoryFails() throws {
+        let first = try DaemonProcess()
+        defer { first.cleanUp() }
+        try first.start()
+        let second = Process()
+        second.executableURL = URL(fileURLWithPath: DaemonProcess.kvdPath)
+        second.arguments = ["serve", "--socket", first.socketPath + "-2", "--data", first.dataPath]
+        let errors = Pipe()
+        second.standardError = errors
+        try second.run()
+        second.waitUntilExit()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(second.terminationStatus != 0)
+        #expect(message.contains("in use by another kvd"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: first.socketPath + "-2"))
+    }
+
     @Test(arguments: [SIGTERM, SIGINT])
     func signalStopsCleanlyAndRemovesSocket(signal: Int32) throws {
         let daemon = try DaemonProcess()
@@ -60,6 +77,27 @@ struct SocketLifecycleTests {
         #expect(try idle.drainUntilClosed() >= 0)
     }
 
+    @Test func flagsOverrideEnvironmentOverrideConfigFile() throws {
+        let daemon = try DaemonProcess()
+        defer { daemon.cleanUp() }
+        let config = daemon.root.appendingPathComponent("kvd.conf").path
+        try "# kvd settings\nsocket-mode = 600\nlog-level = debug\n".write(toFile: config, atomically: true, encoding: .utf8)
+        func mode() -> mode_t {
+            var info = stat()
+            _ = lstat(daemon.socketPath, &info)
+            return info.st_mode & 0o777
+        }
+        try daemon.start(arguments: ["--config", config])
+        #expect(mode() == 0o600, "config file applies")
+        try daemon.stop()
+        try daemon.start(arguments: ["--config", config], environment: ["KVD_SOCKET_MODE": "640"])
+        #expect(mode() == 0o640, "environment beats config file")
+        try daemon.stop()
+        try daemon.start(arguments: ["--config", config, "--socket-mode", "660"], environment: ["KVD_SOCKET_MODE": "640"])
+        #expect(mode() == 0o660, "flag beats environment")
+        try daemon.stop()
+    }
+
     @Test func regularFileAtSocketPathIsNeverReplaced() throws {
         let daemon = try DaemonProcess()
         defer { daemon.cleanUp() }
@@ -67,4 +105,5 @@ struct SocketLifecycleTests {
         #expect(throws: HarnessError.self) { try daemon.start(timeout: 5) }
         #expect(try String(contentsOfFile: daemon.socketPath, encoding: .utf8) == "precious")
     }
+}
 }

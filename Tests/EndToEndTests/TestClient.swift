@@ -3,7 +3,7 @@ import Protocol
 /// A minimal blocking client for end-to-end tests: Protocol's codec over a `RawConnection`, one
 /// request at a time. (The KVClient library is tested by its own target; this client lets the
 /// tests also send what no well-behaved client would.)
-final class TestClient {
+final class TestClient: @unchecked Sendable {  // used by one thread at a time
     let connection: RawConnection
     private var nextID: UInt64 = 1
     /// The server's handshake answer.

@@ -61,3 +61,48 @@ struct KVStorePersistenceTests {
         await store.close()
     }
 }
+
+@Suite("Opening")
+struct OpeningTests {
+    @Test("a directory is served by one open store at a time; closing releases it")
+    func exclusiveDirectory() async throws {
+        let dir = TempDirectory()
+        defer { dir.cleanup() }
+        let first = try openStore(dir)
+        _ = try await first.createSession(name: "s", owner: 1, descriptor: testDescriptor())
+        #expect(throws: StoreError.locked) { try openStore(dir) }
+        await first.close()
+        let second = try openStore(dir)
+        #expect(second.sessions().map(\.name) == ["s"])
+        await second.close()
+    }
+
+    @Test("a store of another format version refuses to open; a forgotten close() still persists everything")
+    func formatVersionAndDeinit() async throws {
+        let dir = TempDirectory()
+        defer { dir.cleanup() }
+        let d = testDescriptor()
+        let blocks = testBlocks(d, stream: 5, positions: 0..<2)
+        do {
+            let store = try openStore(dir)
+            _ = try await store.createSession(name: "s", owner: 1, descriptor: d)
+            _ = try await store.append(session: "s", blocks: blocks)
+            store.touch(session: "s")
+            // No close(): deinit shuts down.
+        }
+        do {
+            let store = try openStore(dir)
+            #expect(store.session(named: "s")?.blocksPerLayer == [2, 2, 2])
+            // Rewrite the format version behind the store's back.
+            let txn = try store.core.lmdb.write()
+            var w = ByteWriter()
+            w.u32(99)
+            try txn.put(store.core.lmdb.meta, Array("format".utf8), w.bytes)
+            try txn.commit()
+            await store.close()
+        }
+        #expect(throws: StoreError.unsupportedFormat(version: 99)) { try openStore(dir) }
+        // The failed open released the directory lock.
+        #expect(throws: StoreError.unsupportedFormat(version: 99)) { try openStore(dir) }
+    }
+}

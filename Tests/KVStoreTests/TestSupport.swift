@@ -32,40 +32,14 @@ func testDescriptor(layers: Int = 3, blockSize: Int = 16, fingerprint: UInt64 = 
                     blockSize: blockSize, fingerprint: fingerprint)
 }
 
-/// K then V like a model's: fp16 values drawn from a normal distribution with per-channel
-/// scales (log-normal; a few outlier channels) and, for K, per-channel offsets.
+/// K then V like a model's (see `ModelLikeData`).
 func modelLikePayload(_ d: ModelDescriptor, seed: UInt64) -> [UInt8] {
-    var rng = TestRandom(seed: seed)
-    var channelScale = [Double](repeating: 0, count: d.kvHeads * d.headDim)
-    var channelMean = [Double](repeating: 0, count: d.kvHeads * d.headDim)
-    var fixed = TestRandom(seed: 42)  // channel statistics are a property of the model
-    for c in channelScale.indices {
-        channelScale[c] = 0.6 * exp(0.7 * fixed.normal())
-        channelMean[c] = fixed.uniform() < 0.05 ? 4 * fixed.normal() : 0.3 * fixed.normal()
-    }
-    var out = [UInt8]()
-    out.reserveCapacity(d.payloadBytes)
-    for part in 0..<2 {  // 0 = K, 1 = V
-        for h in 0..<d.kvHeads {
-            for _ in 0..<d.blockSize {
-                for j in 0..<d.headDim {
-                    let c = h * d.headDim + j
-                    let mean = part == 0 ? channelMean[c] : 0
-                    let value = Float16(Float(mean + channelScale[c] * rng.normal()))
-                    let bits = value.bitPattern
-                    out.append(UInt8(bits & 0xff))
-                    out.append(UInt8(bits >> 8))
-                }
-            }
-        }
-    }
-    return out
+    ModelLikeData.payload(descriptor: d, seed: seed)
 }
 
 /// A representative key of D floats (not all zero).
 func testKey(_ d: ModelDescriptor, seed: UInt64) -> [Float] {
-    var rng = TestRandom(seed: seed ^ 0xABCDEF)
-    return (0..<d.keyDimension).map { _ in Float(rng.normal()) }
+    ModelLikeData.representativeKey(descriptor: d, seed: seed)
 }
 
 /// A prefix hash for (`stream`, layer-independent block index).

@@ -1,0 +1,113 @@
+/// Parameters of the block-retrieval algorithm (ALGORITHM.md Part A §4). Token-level and model
+/// independent; every default is the documented one. Call ``validate()`` (``RetrievalState``'s
+/// initialiser does) before use.
+public struct RetrievalConfig: Sendable, Hashable {
+    /// S: initial ("sink") tokens kept forever, in tokens. Default 64.
+    public var sinkTokens: Int
+    /// W: local window, in tokens; each query sees its W most recent tokens, itself included. Default 512.
+    public var localWindow: Int
+    /// E: execution chunk, in tokens; retrieval runs once per chunk. Default 256.
+    public var chunkTokens: Int
+    /// b: tokens per memory block. Default 32.
+    public var blockSize: Int
+    /// K: nominal blocks per layer per chunk. The per-chunk pool is `K·L` blocks. Default 46.
+    public var topK: Int
+    /// r: representative tokens per query head of a closed block. Default 4.
+    public var representativeTokens: Int
+    /// K_min: lower clamp of the density allocator, in blocks (applied as `min(N, K_min)`). Default 32.
+    public var minBlocks: Int
+    /// K_max: upper clamp of the density allocator, in blocks (applied as `min(N, K_max)`); also the
+    /// fixed count of `activateOnly`. Default `2·K` = 92.
+    public var maxBlocks: Int
+    /// Entries of normalised density ρ kept per layer. Default 100.
+    public var historyLength: Int
+    /// Activation-statistics warm-up, in calls or tokens (see ``warmupUnit``). Default 1000.
+    public var statisticsWarmup: Int
+    /// Activation-statistics horizon N_up, in calls: the running update weights the past as at most
+    /// this many calls. Default 1000.
+    public var statisticsHorizon: Int
+    /// Variance floor as a fraction of mean(σ²). Default 0.01 (= mean(σ²)/100).
+    public var varianceFloorFraction: Float
+    /// λ: weight of the question term in prefill scoring. Default 4.
+    public var questionWeight: Float
+    /// C: blocks held by the worker's per-layer block cache. Must be ≥ K_max. Default 128.
+    public var blockCacheCapacity: Int
+    /// Scope of the activation statistics. Default `.shared` (the reference).
+    public var statisticsScope: StatisticsScope
+    /// Unit of the statistics warm-up. Default `.calls` (the reference).
+    public var warmupUnit: WarmupUnit
+
+    /// Creates a configuration; every argument defaults to the documented value, and `maxBlocks`
+    /// defaults to `2·topK`.
+    public init(
+        sinkTokens: Int = 64, localWindow: Int = 512, chunkTokens: Int = 256, blockSize: Int = 32,
+        topK: Int = 46, representativeTokens: Int = 4, minBlocks: Int = 32, maxBlocks: Int? = nil,
+        historyLength: Int = 100, statisticsWarmup: Int = 1000, statisticsHorizon: Int = 1000,
+        varianceFloorFraction: Float = 0.01, questionWeight: Float = 4, blockCacheCapacity: Int = 128,
+        statisticsScope: StatisticsScope = .shared, warmupUnit: WarmupUnit = .calls
+    ) {
+        self.sinkTokens = sinkTokens
+        self.localWindow = localWindow
+        self.chunkTokens = chunkTokens
+        self.blockSize = blockSize
+        self.topK = topK
+        self.representativeTokens = representativeTokens
+        self.minBlocks = minBlocks
+        self.maxBlocks = maxBlocks ?? 2 * topK
+        self.historyLength = historyLength
+        self.statisticsWarmup = statisticsWarmup
+        self.statisticsHorizon = statisticsHorizon
+        self.varianceFloorFraction = varianceFloorFraction
+        self.questionWeight = questionWeight
+        self.blockCacheCapacity = blockCacheCapacity
+        self.statisticsScope = statisticsScope
+        self.warmupUnit = warmupUnit
+    }
+
+    /// Nominal tokens attended per query per layer: `S + W + K·b` (2048 with the defaults).
+    public var nominalBudgetTokens: Int { sinkTokens + localWindow + topK * blockSize }
+
+    /// Blocks in the pool shared by `layers` layers for one chunk: `K·L`.
+    public func poolBlocks(layers: Int) -> Int { topK * layers }
+
+    /// Checks every parameter and their combinations.
+    /// - Throws: the first ``ConfigError`` found.
+    public func validate() throws(ConfigError) {
+        func positive(_ name: ConfigError.Parameter, _ v: Int) throws(ConfigError) {
+            if v < 1 { throw .notPositive(name, value: v) }
+        }
+        if sinkTokens < 0 { throw .negative(.sinkTokens, value: sinkTokens) }
+        try positive(.localWindow, localWindow)
+        try positive(.chunkTokens, chunkTokens)
+        try positive(.blockSize, blockSize)
+        try positive(.topK, topK)
+        try positive(.representativeTokens, representativeTokens)
+        try positive(.maxBlocks, maxBlocks)
+        try positive(.historyLength, historyLength)
+        try positive(.statisticsHorizon, statisticsHorizon)
+        try positive(.blockCacheCapacity, blockCacheCapacity)
+        if minBlocks < 0 { throw .negative(.minBlocks, value: minBlocks) }
+        if statisticsWarmup < 0 { throw .negative(.statisticsWarmup, value: statisticsWarmup) }
+        if !(varianceFloorFraction.isFinite && varianceFloorFraction > 0) {
+            throw .invalidReal(.varianceFloorFraction, value: varianceFloorFraction)
+        }
+        if !(questionWeight.isFinite && questionWeight >= 0) {
+            throw .invalidReal(.questionWeight, value: questionWeight)
+        }
+        if representativeTokens > blockSize {
+            throw .representativeTokensExceedBlockSize(representativeTokens: representativeTokens, blockSize: blockSize)
+        }
+        if minBlocks > maxBlocks { throw .minBlocksExceedMaxBlocks(minBlocks: minBlocks, maxBlocks: maxBlocks) }
+        if topK > maxBlocks { throw .topKExceedsMaxBlocks(topK: topK, maxBlocks: maxBlocks) }
+        if blockCacheCapacity < maxBlocks {
+            throw .cacheSmallerThanMaxBlocks(capacity: blockCacheCapacity, maxBlocks: maxBlocks)
+        }
+        // Sizes are multiplied together for buffers; keep every product far from overflow.
+        let limit = 1 << 24
+        for (p, v) in [(ConfigError.Parameter.sinkTokens, sinkTokens), (.localWindow, localWindow),
+                       (.chunkTokens, chunkTokens), (.blockSize, blockSize), (.maxBlocks, maxBlocks),
+                       (.historyLength, historyLength), (.blockCacheCapacity, blockCacheCapacity)] where v > limit {
+            throw .tooLarge(p, value: v, limit: limit)
+        }
+    }
+}

@@ -1,0 +1,35 @@
+// Hot loops of the Llama forward pass, in C so that they are vectorised with AVX2/FMA where the
+// CPU has them (chosen at run time) and stay portable elsewhere.
+//
+// Block layouts are ggml's: Q4_1 = {f16 d, f16 m, 16 bytes of nibbles (byte j: value j low,
+// value j+16 high)}, 20 bytes per 32 values; Q8_0 = {f16 d, 32 int8}, 34 bytes per 32 values.
+#pragma once
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// y[r] (+)= row r · x for `rows` consecutive Q4_1 rows of `blocks` blocks each (row stride
+/// 20·blocks bytes). `block_sums[b]` = Σ x[32b ..< 32b+32]. Accumulates into y when `accumulate`.
+void aqk_matvec_q4_1(const void *rows, int row_count, int blocks, const float *x, const float *block_sums,
+                     float *y, int accumulate);
+
+/// y[r] (+)= row r · x for `rows` consecutive Q8_0 rows of `blocks` blocks each.
+void aqk_matvec_q8_0(const void *rows, int row_count, int blocks, const float *x, float *y, int accumulate);
+
+/// Replaces x[0..<n] by softmax(x) (max-subtracted); returns Σ exp(x − max). n > 0.
+float aqk_softmax(float *x, int n);
+
+/// out[i] = silu(gate[i]) · up[i], silu(g) = g / (1 + e^−g).
+void aqk_swiglu(const float *gate, const float *up, float *out, int n);
+
+/// e^x elementwise (for tests): out[i] = exp(x[i]), relative error ≤ 2e-7 on [−87, 88].
+void aqk_exp(const float *x, float *out, int n);
+
+/// 1 when the AVX2/FMA code paths are in use, 0 for the portable ones.
+int aqk_uses_avx2(void);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,272 @@
+#include "CInferenceKernels.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define AQK_X86 1
+#else
+#define AQK_X86 0
+#endif
+
+// ---- portable helpers ------------------------------------------------------------------------
+
+static inline float f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1F, mant = h & 0x3FF, bits;
+    if (exp == 0) {
+        if (mant == 0) {
+            bits = sign;
+        } else {  // subnormal
+            float f = (float)mant * (1.0f / 16777216.0f);  // mant · 2^-24
+            memcpy(&bits, &f, 4);
+            bits |= sign;
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7F800000u | (mant << 13);
+    } else {
+        bits = sign | ((exp + 112) << 23) | (mant << 13);
+    }
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
+static inline uint16_t load_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+static float dot_q4_1_scalar(const uint8_t *row, int blocks, const float *x, const float *sums) {
+    float acc = 0;
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *blk = row + 20 * b;
+        float d = f16_to_f32(load_u16(blk)), m = f16_to_f32(load_u16(blk + 2));
+        const float *xb = x + 32 * b;
+        float s = 0;
+        for (int j = 0; j < 16; j++) {
+            s += (float)(blk[4 + j] & 0x0F) * xb[j] + (float)(blk[4 + j] >> 4) * xb[j + 16];
+        }
+        acc += d * s + m * sums[b];
+    }
+    return acc;
+}
+
+static float dot_q8_0_scalar(const uint8_t *row, int blocks, const float *x) {
+    float acc = 0;
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *blk = row + 34 * b;
+        float d = f16_to_f32(load_u16(blk));
+        const int8_t *q = (const int8_t *)(blk + 2);
+        const float *xb = x + 32 * b;
+        float s = 0;
+        for (int j = 0; j < 32; j++) s += (float)q[j] * xb[j];
+        acc += d * s;
+    }
+    return acc;
+}
+
+static inline float exp_scalar(float x) {
+    if (x < -87.0f) x = -87.0f;
+    if (x > 88.0f) x = 88.0f;
+    float n = nearbyintf(x * 1.44269504f);
+    float r = (x - n * 0.693145751953125f) - n * 1.428606765330187e-6f;
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720; p = p * r + 1.0f / 120; p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6; p = p * r + 0.5f; p = p * r + 1; p = p * r + 1;
+    int32_t e = (int32_t)n + 127;
+    uint32_t bits = (uint32_t)e << 23;
+    float scale;
+    memcpy(&scale, &bits, 4);
+    return p * scale;
+}
+
+// ---- AVX2 / FMA ------------------------------------------------------------------------------
+
+#if AQK_X86
+#define AQK_TARGET __attribute__((target("avx2,fma,f16c")))
+
+AQK_TARGET static inline float hsum256(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
+AQK_TARGET static inline float f16_avx(const uint8_t *p) {
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(load_u16(p))));
+}
+
+AQK_TARGET static float dot_q4_1_avx2(const uint8_t *row, int blocks, const float *x, const float *sums) {
+    __m256 acc = _mm256_setzero_ps();
+    float macc = 0;
+    const __m128i low4 = _mm_set1_epi8(0x0F);
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *blk = row + 20 * b;
+        __m128i v = _mm_loadu_si128((const __m128i *)(blk + 4));
+        __m128i lo = _mm_and_si128(v, low4);
+        __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
+        const float *xb = x + 32 * b;
+        __m256 s = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)), _mm256_loadu_ps(xb));
+        s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8))), _mm256_loadu_ps(xb + 8), s);
+        s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi)), _mm256_loadu_ps(xb + 16), s);
+        s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8))), _mm256_loadu_ps(xb + 24), s);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_avx(blk)), s, acc);
+        macc += f16_avx(blk + 2) * sums[b];
+    }
+    return hsum256(acc) + macc;
+}
+
+AQK_TARGET static float dot_q8_0_avx2(const uint8_t *row, int blocks, const float *x) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *blk = row + 34 * b;
+        __m128i q0 = _mm_loadu_si128((const __m128i *)(blk + 2));
+        __m128i q1 = _mm_loadu_si128((const __m128i *)(blk + 18));
+        const float *xb = x + 32 * b;
+        __m256 s = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q0)), _mm256_loadu_ps(xb));
+        s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q0, 8))), _mm256_loadu_ps(xb + 8), s);
+        s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q1)), _mm256_loadu_ps(xb + 16), s);
+        s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q1, 8))), _mm256_loadu_ps(xb + 24), s);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_avx(blk)), s, acc);
+    }
+    return hsum256(acc);
+}
+
+AQK_TARGET static inline __m256 exp256(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-6f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+AQK_TARGET static float softmax_avx2(float *x, int n) {
+    int i = 0;
+    float mx = -INFINITY;
+    if (n >= 8) {
+        __m256 m = _mm256_set1_ps(-INFINITY);
+        for (; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+        float t[8];
+        _mm256_storeu_ps(t, m);
+        for (int k = 0; k < 8; k++) mx = t[k] > mx ? t[k] : mx;
+    }
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    __m256 mv = _mm256_set1_ps(mx), sv = _mm256_setzero_ps();
+    i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv));
+        _mm256_storeu_ps(x + i, e);
+        sv = _mm256_add_ps(sv, e);
+    }
+    float sum = hsum256(sv);
+    for (; i < n; i++) { float e = exp_scalar(x[i] - mx); x[i] = e; sum += e; }
+    __m256 inv = _mm256_set1_ps(1.0f / sum);
+    i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
+    float invs = 1.0f / sum;
+    for (; i < n; i++) x[i] *= invs;
+    return sum;
+}
+
+AQK_TARGET static void swiglu_avx2(const float *g, const float *u, float *out, int n) {
+    int i = 0;
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    for (; i + 8 <= n; i += 8) {
+        __m256 gv = _mm256_loadu_ps(g + i);
+        __m256 s = _mm256_div_ps(gv, _mm256_add_ps(one, exp256(_mm256_sub_ps(zero, gv))));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
+    }
+    for (; i < n; i++) out[i] = g[i] / (1.0f + exp_scalar(-g[i])) * u[i];
+}
+
+AQK_TARGET static void exp_avx2(const float *x, float *out, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, exp256(_mm256_loadu_ps(x + i)));
+    for (; i < n; i++) out[i] = exp_scalar(x[i]);
+}
+#endif
+
+// ---- dispatch --------------------------------------------------------------------------------
+
+static int avx2_state = -1;
+
+int aqk_uses_avx2(void) {
+#if AQK_X86
+    if (avx2_state < 0) {
+        __builtin_cpu_init();
+        avx2_state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    }
+    return avx2_state;
+#else
+    return 0;
+#endif
+}
+
+void aqk_matvec_q4_1(const void *rows, int row_count, int blocks, const float *x, const float *block_sums,
+                     float *y, int accumulate) {
+    const uint8_t *base = (const uint8_t *)rows;
+    int fast = aqk_uses_avx2();
+    for (int r = 0; r < row_count; r++) {
+        const uint8_t *row = base + (size_t)r * 20 * blocks;
+        float v;
+#if AQK_X86
+        v = fast ? dot_q4_1_avx2(row, blocks, x, block_sums) : dot_q4_1_scalar(row, blocks, x, block_sums);
+#else
+        (void)fast;
+        v = dot_q4_1_scalar(row, blocks, x, block_sums);
+#endif
+        y[r] = accumulate ? y[r] + v : v;
+    }
+}
+
+void aqk_matvec_q8_0(const void *rows, int row_count, int blocks, const float *x, float *y, int accumulate) {
+    const uint8_t *base = (const uint8_t *)rows;
+    int fast = aqk_uses_avx2();
+    for (int r = 0; r < row_count; r++) {
+        const uint8_t *row = base + (size_t)r * 34 * blocks;
+        float v;
+#if AQK_X86
+        v = fast ? dot_q8_0_avx2(row, blocks, x) : dot_q8_0_scalar(row, blocks, x);
+#else
+        (void)fast;
+        v = dot_q8_0_scalar(row, blocks, x);
+#endif
+        y[r] = accumulate ? y[r] + v : v;
+    }
+}
+
+float aqk_softmax(float *x, int n) {
+#if AQK_X86
+    if (aqk_uses_avx2()) return softmax_avx2(x, n);
+#endif
+    float mx = x[0];
+    for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    float sum = 0;
+    for (int i = 0; i < n; i++) { x[i] = exp_scalar(x[i] - mx); sum += x[i]; }
+    float inv = 1.0f / sum;
+    for (int i = 0; i < n; i++) x[i] *= inv;
+    return sum;
+}
+
+void aqk_swiglu(const float *gate, const float *up, float *out, int n) {
+#if AQK_X86
+    if (aqk_uses_avx2()) { swiglu_avx2(gate, up, out, n); return; }
+#endif
+    for (int i = 0; i < n; i++) out[i] = gate[i] / (1.0f + exp_scalar(-gate[i])) * up[i];
+}
+
+void aqk_exp(const float *x, float *out, int n) {
+#if AQK_X86
+    if (aqk_uses_avx2()) { exp_avx2(x, out, n); return; }
+#endif
+    for (int i = 0; i < n; i++) out[i] = exp_scalar(x[i]);
+}

@@ -1,0 +1,108 @@
+import CBLAS
+
+/// Full causal attention with every key and value of the sequence kept in memory: the dense
+/// baseline and the quality reference of the project.
+///
+/// Storage per layer: K (rotated when stored) and V, laid out `[kvHead][capacity][d]` Float32,
+/// i.e. `2 · layerCount · kvHeadCount · capacity · headDimension · 4` bytes in total, allocated
+/// up front. Queries are processed in blocks of ``queryBlock`` rows through `cblas_sgemm`,
+/// each block against only the keys it can see (causal).
+public final class DenseAttentionCache: AttentionBackend {
+    /// Maximum sequence length in tokens.
+    public let capacity: Int
+    /// Tokens processed so far.
+    public private(set) var position: Int = 0
+    /// Query rows per score block (bounds the scratch to `queryBlock · capacity` floats).
+    public let queryBlock = 128
+
+    private let config: LlamaConfig
+    private let rope: RotaryEmbedding
+    private let keys: UnsafeMutablePointer<Float>
+    private let values: UnsafeMutablePointer<Float>
+    private var rotatedQueries: [Float] = []
+    private var scores: [Float] = []
+
+    /// Allocates a cache for `capacity` tokens of a model with `config`, rotating with `rope`.
+    public init(config: LlamaConfig, rope: RotaryEmbedding, capacity: Int) {
+        precondition(capacity > 0)
+        self.config = config
+        self.rope = rope
+        self.capacity = capacity
+        let count = config.layerCount * config.kvHeadCount * capacity * config.headDimension
+        keys = .allocate(capacity: count)
+        values = .allocate(capacity: count)
+        keys.initialize(repeating: 0, count: count)
+        values.initialize(repeating: 0, count: count)
+    }
+
+    deinit {
+        keys.deallocate()
+        values.deallocate()
+    }
+
+    /// Bytes of K/V storage held by this cache.
+    public var storageBytes: Int { 2 * config.layerCount * config.kvHeadCount * capacity * config.headDimension * 4 }
+
+    /// Forgets every token (keeps the allocation).
+    public func reset() { position = 0 }
+
+    public func advance(by tokenCount: Int) { position += tokenCount }
+
+    public func attend(
+        layer: Int, queries: UnsafePointer<Float>, keys newKeys: UnsafePointer<Float>, values newValues: UnsafePointer<Float>,
+        tokenCount n: Int, output: UnsafeMutablePointer<Float>
+    ) throws(ModelError) {
+        guard n > 0 else { return }
+        let start = position
+        guard start + n <= capacity else { throw .contextOverflow(requested: start + n, capacity: capacity) }
+        let d = config.headDimension, hkv = config.kvHeadCount, h = config.headCount
+        let kvWidth = hkv * d, qWidth = h * d
+        let layerBase = layer * hkv * capacity * d
+
+        // Store K (rotated at its absolute position) and V.
+        for t in 0..<n {
+            for g in 0..<hkv {
+                let dst = layerBase + (g * capacity + start + t) * d
+                (keys + dst).update(from: newKeys + t * kvWidth + g * d, count: d)
+                rope.rotate(keys + dst, heads: 1, position: start + t)
+                (values + dst).update(from: newValues + t * kvWidth + g * d, count: d)
+            }
+        }
+
+        if rotatedQueries.count < n * qWidth { rotatedQueries = [Float](repeating: 0, count: n * qWidth) }
+        let blockRows = min(queryBlock, n)
+        if scores.count < blockRows * (start + n) { scores = [Float](repeating: 0, count: blockRows * (start + n)) }
+        let scale = 1 / Float(d).squareRoot()
+        let groupSize = config.groupSize
+        let keyBase = keys + layerBase, valueBase = values + layerBase
+
+        rotatedQueries.withUnsafeMutableBufferPointer { qb in
+            scores.withUnsafeMutableBufferPointer { sb in
+                let q = qb.baseAddress!, s = sb.baseAddress!
+                q.update(from: queries, count: n * qWidth)
+                rope.rotate(rows: n, q, heads: h, startPosition: start)
+                for head in 0..<h {
+                    let g = head / groupSize
+                    let kg = keyBase + g * capacity * d
+                    let vg = valueBase + g * capacity * d
+                    var i0 = 0
+                    while i0 < n {
+                        let rows = min(blockRows, n - i0)
+                        let visible = start + i0 + rows  // keys seen by the last row of the block
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(visible), Int32(d),
+                                    scale, q + i0 * qWidth + head * d, Int32(qWidth), kg, Int32(d), 0, s, Int32(visible))
+                        for r in 0..<rows {
+                            let row = s + r * visible
+                            let seen = start + i0 + r + 1
+                            Softmax.normalize(row, count: seen)
+                            if seen < visible { (row + seen).update(repeating: 0, count: visible - seen) }
+                        }
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(visible),
+                                    1, s, Int32(visible), vg, Int32(d), 0, output + i0 * qWidth + head * d, Int32(qWidth))
+                        i0 += rows
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import CBLAS
+
+/// A linear map y = W·x with W of `outputCount` rows × `inputCount` columns, stored row-major
+/// in Float32 (the GGUF layout: a row is `inputCount` consecutive floats).
+///
+/// Batches go through BLAS (`cblas_sgemm`); single vectors go through ``quantized`` when the
+/// weights are also available in a block format (the decode path), else `cblas_sgemv`. Several
+/// matrices with the same `inputCount` can be stacked (``stacking(_:)``) so that one GEMM
+/// computes e.g. Q, K and V together; the outputs then sit side by side in each row.
+public struct LinearWeight: Sendable {
+    /// Rows of W (floats produced per token).
+    public let outputCount: Int
+    /// Columns of W (floats consumed per token).
+    public let inputCount: Int
+    /// W, row-major, `outputCount · inputCount` floats.
+    public let values: [Float]
+    /// The same matrix in its stored block format, used for single-vector products; nil when
+    /// only Float32 values exist.
+    public let quantized: QuantizedMatrix?
+
+    /// Wraps row-major weights; `values.count` must equal `outputCount · inputCount`, and
+    /// `quantized` (if any) must have the same shape and represent the same values.
+    public init(outputCount: Int, inputCount: Int, values: [Float], quantized: QuantizedMatrix? = nil) {
+        precondition(values.count == outputCount * inputCount, "LinearWeight: \(values.count) floats for \(outputCount)×\(inputCount)")
+        precondition(quantized == nil || (quantized!.outputCount == outputCount && quantized!.inputCount == inputCount))
+        self.outputCount = outputCount
+        self.inputCount = inputCount
+        self.values = values
+        self.quantized = quantized
+    }
+
+    /// Stacks matrices with equal `inputCount` vertically (their rows one after another).
+    public static func stacking(_ parts: [LinearWeight]) -> LinearWeight {
+        precondition(!parts.isEmpty && parts.allSatisfy { $0.inputCount == parts[0].inputCount })
+        var all = [Float]()
+        all.reserveCapacity(parts.reduce(0) { $0 + $1.values.count })
+        for p in parts { all.append(contentsOf: p.values) }
+        var quantized: QuantizedMatrix?
+        if parts.allSatisfy({ $0.quantized != nil }) {
+            quantized = QuantizedMatrix(segments: parts.flatMap { $0.quantized!.segments }, owner: parts[0].quantized!.ownerObject)
+        }
+        return LinearWeight(outputCount: parts.reduce(0) { $0 + $1.outputCount }, inputCount: parts[0].inputCount,
+                            values: all, quantized: quantized)
+    }
+
+    /// Y = X·Wᵀ (or Y += X·Wᵀ when `accumulate`) for `rows` tokens: X is `rows × inputCount`
+    /// with row stride `inputStride`, Y is `rows × outputCount` with row stride `outputStride`.
+    public func apply(
+        _ x: UnsafePointer<Float>, rows: Int, inputStride: Int? = nil,
+        into y: UnsafeMutablePointer<Float>, outputStride: Int? = nil, accumulate: Bool = false
+    ) {
+        let lda = Int32(inputStride ?? inputCount)
+        let ldc = Int32(outputStride ?? outputCount)
+        if rows == 1, let quantized {
+            quantized.multiply(x, into: y, accumulate: accumulate)
+            return
+        }
+        values.withUnsafeBufferPointer { w in
+            if rows == 1 {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outputCount), Int32(inputCount), 1,
+                            w.baseAddress, Int32(inputCount), x, 1, accumulate ? 1 : 0, y, 1)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputCount), Int32(inputCount),
+                            1, x, lda, w.baseAddress, Int32(inputCount), accumulate ? 1 : 0, y, ldc)
+            }
+        }
+    }
+}

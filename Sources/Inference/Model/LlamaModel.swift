@@ -1,0 +1,206 @@
+/// A Llama-family decoder (architecture `llama`): embeddings, `layerCount` blocks of
+/// RMSNorm → grouped-query attention → residual → RMSNorm → SwiGLU → residual, a final RMSNorm
+/// and the output projection.
+///
+/// The model is immutable and can be shared between tasks; per-sequence state lives in an
+/// ``AttentionBackend`` (e.g. ``DenseAttentionCache``). A layer is exposed in three separable
+/// steps so that other attention methods can be plugged in:
+/// ``attentionInputs(layer:hidden:tokenCount:)`` (normalise, project Q/K/V, un-rotated),
+/// the backend's `attend`, and ``completeLayer(layer:attentionOutput:hidden:tokenCount:)``
+/// (output projection, residual, feed-forward).
+public final class LlamaModel: Sendable {
+    /// Which logits ``forward(tokens:attention:logits:)`` returns.
+    public enum LogitsSelection: Sendable {
+        /// None (prefill only).
+        case none
+        /// The last token's `vocabularySize` logits.
+        case last
+        /// Every token's logits, `tokens.count × vocabularySize`, row-major.
+        case all
+    }
+
+    /// Q, K and V of a chunk, each row-major with one row per token, un-rotated.
+    public struct AttentionInputs: Sendable {
+        /// `tokenCount × (H·d)` floats.
+        public var queries: [Float]
+        /// `tokenCount × (H_kv·d)` floats.
+        public var keys: [Float]
+        /// `tokenCount × (H_kv·d)` floats.
+        public var values: [Float]
+    }
+
+    /// The model's shape.
+    public let config: LlamaConfig
+    /// The weights.
+    public let weights: LlamaWeights
+    /// The rotary embedding every attention backend of this model must use.
+    public let rope: RotaryEmbedding
+    /// Tokens per prefill chunk (bounds activation memory to ≈ 6 · chunk · feedForwardLength floats).
+    public let prefillChunk: Int
+
+    /// Creates a model over `weights`; prefill runs in chunks of `prefillChunk` tokens (default 512).
+    public init(weights: LlamaWeights, prefillChunk: Int = 512) {
+        precondition(prefillChunk > 0)
+        self.config = weights.config
+        self.weights = weights
+        self.rope = RotaryEmbedding(config: weights.config)
+        self.prefillChunk = prefillChunk
+    }
+
+    /// A dense KV cache for `capacity` tokens (default: the model's context length).
+    public func makeDenseCache(capacity: Int? = nil) -> DenseAttentionCache {
+        DenseAttentionCache(config: config, rope: rope, capacity: capacity ?? config.contextLength)
+    }
+
+    /// Runs `tokens` through the model at positions `attention.position ..< + tokens.count`,
+    /// in chunks of at most ``prefillChunk`` tokens, and returns the selected logits.
+    public func forward(tokens: [Int32], attention: some AttentionBackend, logits selection: LogitsSelection = .last) throws(ModelError) -> [Float] {
+        guard !tokens.isEmpty else { throw .emptyInput }
+        let vocab = config.vocabularySize
+        for t in tokens where t < 0 || Int(t) >= vocab { throw .tokenOutOfRange(token: t, vocabularySize: vocab) }
+        var result = [Float]()
+        if selection == .all { result.reserveCapacity(tokens.count * vocab) }
+        var start = 0
+        while start < tokens.count {
+            let end = min(tokens.count, start + prefillChunk)
+            let n = end - start
+            var hidden = try embed(tokens[start..<end])
+            for layer in 0..<config.layerCount {
+                let inputs = attentionInputs(layer: layer, hidden: hidden, tokenCount: n)
+                var attended = [Float](repeating: 0, count: n * config.embeddingLength)
+                try inputs.queries.withUnsafeBufferPointer { (q) throws(ModelError) in
+                    try inputs.keys.withUnsafeBufferPointer { (k) throws(ModelError) in
+                        try inputs.values.withUnsafeBufferPointer { (v) throws(ModelError) in
+                            try attended.withUnsafeMutableBufferPointer { (o) throws(ModelError) in
+                                try attention.attend(layer: layer, queries: q.baseAddress!, keys: k.baseAddress!, values: v.baseAddress!,
+                                                     tokenCount: n, output: o.baseAddress!)
+                            }
+                        }
+                    }
+                }
+                completeLayer(layer: layer, attentionOutput: attended, hidden: &hidden, tokenCount: n)
+            }
+            attention.advance(by: n)
+            switch selection {
+            case .none: break
+            case .all: result.append(contentsOf: self.logits(hidden: hidden, rows: 0..<n))
+            case .last: if end == tokens.count { result = self.logits(hidden: hidden, rows: (n - 1)..<n) }
+            }
+            start = end
+        }
+        return result
+    }
+
+    /// The embedding rows of `tokens` (`tokens.count × embeddingLength` floats).
+    public func embed(_ tokens: ArraySlice<Int32>) throws(ModelError) -> [Float] {
+        let e = config.embeddingLength, vocab = config.vocabularySize
+        var hidden = [Float](repeating: 0, count: tokens.count * e)
+        for (i, t) in tokens.enumerated() {
+            guard t >= 0, Int(t) < vocab else { throw .tokenOutOfRange(token: t, vocabularySize: vocab) }
+            let row = Int(t) * e
+            hidden.withUnsafeMutableBufferPointer { h in
+                weights.tokenEmbedding.withUnsafeBufferPointer { w in
+                    (h.baseAddress! + i * e).update(from: w.baseAddress! + row, count: e)
+                }
+            }
+        }
+        return hidden
+    }
+
+    /// Step 1 of a layer: RMSNorm of the residual stream `hidden` (`tokenCount × embeddingLength`)
+    /// and the Q, K, V projections, without rotary embedding.
+    public func attentionInputs(layer: Int, hidden: [Float], tokenCount n: Int) -> AttentionInputs {
+        let w = weights.layers[layer]
+        let e = config.embeddingLength, kvw = config.kvWidth
+        let qkvWidth = e + 2 * kvw
+        var normed = [Float](repeating: 0, count: n * e)
+        var qkv = [Float](repeating: 0, count: n * qkvWidth)
+        hidden.withUnsafeBufferPointer { x in
+            w.attentionNorm.withUnsafeBufferPointer { nw in
+                normed.withUnsafeMutableBufferPointer { y in
+                    RMSNorm.apply(x.baseAddress!, weight: nw.baseAddress!, epsilon: config.rmsNormEpsilon, rows: n, width: e, output: y.baseAddress!)
+                }
+            }
+        }
+        normed.withUnsafeBufferPointer { x in
+            qkv.withUnsafeMutableBufferPointer { y in w.qkv.apply(x.baseAddress!, rows: n, into: y.baseAddress!) }
+        }
+        var q = [Float](repeating: 0, count: n * e)
+        var k = [Float](repeating: 0, count: n * kvw)
+        var v = [Float](repeating: 0, count: n * kvw)
+        qkv.withUnsafeBufferPointer { src in
+            q.withUnsafeMutableBufferPointer { qb in
+                k.withUnsafeMutableBufferPointer { kb in
+                    v.withUnsafeMutableBufferPointer { vb in
+                        for t in 0..<n {
+                            let row = src.baseAddress! + t * qkvWidth
+                            (qb.baseAddress! + t * e).update(from: row, count: e)
+                            (kb.baseAddress! + t * kvw).update(from: row + e, count: kvw)
+                            (vb.baseAddress! + t * kvw).update(from: row + e + kvw, count: kvw)
+                        }
+                    }
+                }
+            }
+        }
+        return AttentionInputs(queries: q, keys: k, values: v)
+    }
+
+    /// Step 3 of a layer: adds the attention output projection to `hidden`, then the SwiGLU
+    /// feed-forward network of its RMSNorm: hidden += W_down · (silu(W_gate·x) ⊙ W_up·x).
+    public func completeLayer(layer: Int, attentionOutput: [Float], hidden: inout [Float], tokenCount n: Int) {
+        let w = weights.layers[layer]
+        let e = config.embeddingLength, f = config.feedForwardLength
+        attentionOutput.withUnsafeBufferPointer { a in
+            hidden.withUnsafeMutableBufferPointer { h in
+                w.attentionOutput.apply(a.baseAddress!, rows: n, into: h.baseAddress!, accumulate: true)
+            }
+        }
+        var normed = [Float](repeating: 0, count: n * e)
+        hidden.withUnsafeBufferPointer { x in
+            w.feedForwardNorm.withUnsafeBufferPointer { nw in
+                normed.withUnsafeMutableBufferPointer { y in
+                    RMSNorm.apply(x.baseAddress!, weight: nw.baseAddress!, epsilon: config.rmsNormEpsilon, rows: n, width: e, output: y.baseAddress!)
+                }
+            }
+        }
+        var gateUp = [Float](repeating: 0, count: n * 2 * f)
+        normed.withUnsafeBufferPointer { x in
+            gateUp.withUnsafeMutableBufferPointer { y in w.gateUp.apply(x.baseAddress!, rows: n, into: y.baseAddress!) }
+        }
+        var activated = [Float](repeating: 0, count: n * f)
+        gateUp.withUnsafeBufferPointer { gu in
+            activated.withUnsafeMutableBufferPointer { a in
+                for t in 0..<n {
+                    let g = gu.baseAddress! + t * 2 * f, u = g + f
+                    let out = a.baseAddress! + t * f
+                    SwiGLU.apply(gate: g, up: u, count: f, output: out)
+                }
+            }
+        }
+        activated.withUnsafeBufferPointer { a in
+            hidden.withUnsafeMutableBufferPointer { h in
+                w.down.apply(a.baseAddress!, rows: n, into: h.baseAddress!, accumulate: true)
+            }
+        }
+    }
+
+    /// The final RMSNorm and output projection for the token rows `rows` of `hidden`
+    /// (`rows.count × vocabularySize` floats).
+    public func logits(hidden: [Float], rows: Range<Int>) -> [Float] {
+        let e = config.embeddingLength
+        var normed = [Float](repeating: 0, count: rows.count * e)
+        var out = [Float](repeating: 0, count: rows.count * config.vocabularySize)
+        hidden.withUnsafeBufferPointer { x in
+            weights.outputNorm.withUnsafeBufferPointer { nw in
+                normed.withUnsafeMutableBufferPointer { y in
+                    RMSNorm.apply(x.baseAddress! + rows.lowerBound * e, weight: nw.baseAddress!, epsilon: config.rmsNormEpsilon,
+                                  rows: rows.count, width: e, output: y.baseAddress!)
+                }
+            }
+        }
+        normed.withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { y in weights.output.apply(x.baseAddress!, rows: rows.count, into: y.baseAddress!) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,62 @@
+/// The weights of one transformer block, in Float32, as the forward pass uses them.
+public struct LlamaLayerWeights: Sendable {
+    /// RMSNorm weight before attention (`embeddingLength` floats).
+    public var attentionNorm: [Float]
+    /// Q, K and V projections stacked: rows `0..<H·d` are Q, then `H_kv·d` rows of K, then
+    /// `H_kv·d` rows of V; `embeddingLength` columns.
+    public var qkv: LinearWeight
+    /// Attention output projection (`embeddingLength × embeddingLength`).
+    public var attentionOutput: LinearWeight
+    /// RMSNorm weight before the feed-forward network (`embeddingLength` floats).
+    public var feedForwardNorm: [Float]
+    /// Gate and up projections stacked: `feedForwardLength` gate rows, then as many up rows.
+    public var gateUp: LinearWeight
+    /// Down projection (`embeddingLength × feedForwardLength`).
+    public var down: LinearWeight
+
+    /// Bundles one block's weights; shapes are checked against `config`.
+    public init(
+        config: LlamaConfig, attentionNorm: [Float], qkv: LinearWeight, attentionOutput: LinearWeight,
+        feedForwardNorm: [Float], gateUp: LinearWeight, down: LinearWeight
+    ) {
+        let e = config.embeddingLength, f = config.feedForwardLength
+        precondition(attentionNorm.count == e && feedForwardNorm.count == e)
+        precondition(qkv.inputCount == e && qkv.outputCount == e + 2 * config.kvWidth)
+        precondition(attentionOutput.inputCount == e && attentionOutput.outputCount == e)
+        precondition(gateUp.inputCount == e && gateUp.outputCount == 2 * f)
+        precondition(down.inputCount == f && down.outputCount == e)
+        self.attentionNorm = attentionNorm
+        self.qkv = qkv
+        self.attentionOutput = attentionOutput
+        self.feedForwardNorm = feedForwardNorm
+        self.gateUp = gateUp
+        self.down = down
+    }
+}
+
+/// All weights of a Llama-family model.
+public struct LlamaWeights: Sendable {
+    /// The model's shape.
+    public var config: LlamaConfig
+    /// Token embeddings, `vocabularySize × embeddingLength`, row-major.
+    public var tokenEmbedding: [Float]
+    /// The transformer blocks, in order.
+    public var layers: [LlamaLayerWeights]
+    /// Final RMSNorm weight (`embeddingLength` floats).
+    public var outputNorm: [Float]
+    /// Output projection to logits (`vocabularySize × embeddingLength`); shares storage with
+    /// `tokenEmbedding` when the file ties them (no `output.weight`).
+    public var output: LinearWeight
+
+    /// Bundles a model's weights; shapes are checked against `config`.
+    public init(config: LlamaConfig, tokenEmbedding: [Float], layers: [LlamaLayerWeights], outputNorm: [Float], output: LinearWeight) {
+        precondition(tokenEmbedding.count == config.vocabularySize * config.embeddingLength)
+        precondition(layers.count == config.layerCount && outputNorm.count == config.embeddingLength)
+        precondition(output.inputCount == config.embeddingLength && output.outputCount == config.vocabularySize)
+        self.config = config
+        self.tokenEmbedding = tokenEmbedding
+        self.layers = layers
+        self.outputNorm = outputNorm
+        self.output = output
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// Root of the `actqkv` worker CLI: run a model, evaluate, benchmark.
+@main
+struct ActQKVCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "actqkv",
+        abstract: "Run a GGUF model over long inputs with the kvd KV-cache daemon.",
+        subcommands: [GenerateCommand.self, BenchCommand.self]
+    )
+}

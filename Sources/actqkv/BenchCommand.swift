@@ -1,0 +1,129 @@
+import ActQKV
+import ArgumentParser
+
+/// `actqkv bench …`: micro-benchmarks of the ActQKV kernels.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks of the retrieval kernels.",
+        subcommands: [ScoringBench.self])
+}
+
+/// `actqkv bench scoring`: cosine scoring of N block keys of width D against one probe, from Float32
+/// and from fp16 keys, in GB/s of keys read, next to a plain Float32 sum over the same bytes (the
+/// single-core memory-bandwidth floor), medians of `--runs` timed runs.
+struct ScoringBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scoring",
+        abstract: "Cosine block scoring throughput vs. a plain sum over the same bytes (one core).")
+
+    @Option(help: "Block counts N, comma-separated.")
+    var blocks: String = "1024,4096,16384"
+
+    @Option(help: "Key widths D (= query heads × head dim), comma-separated.")
+    var widths: String = "576,4096"
+
+    @Option(help: "Timed runs per measurement (the median is reported).")
+    var runs: Int = 7
+
+    @Option(help: "Minimum bytes read per timed run, in bytes (small key sets are scanned repeatedly).")
+    var minBytes: Int = 256 << 20
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be ≥ 1") }
+        guard minBytes >= 1 else { throw ValidationError("--min-bytes must be ≥ 1") }
+        guard Self.parse(blocks) != nil, Self.parse(widths) != nil else {
+            throw ValidationError("--blocks and --widths take comma-separated positive integers")
+        }
+    }
+
+    static func parse(_ s: String) -> [Int]? {
+        let v = s.split(separator: ",").map { Int($0.filter { $0 != " " }) }
+        guard !v.isEmpty, v.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        return v.map { $0! }
+    }
+
+    func run() throws {
+        print("actqkv bench scoring: one core, median of \(runs) runs; GB/s = 10^9 bytes of keys read per second")
+        print("ratio = median over runs of (cosine GB/s ÷ sum GB/s) measured back to back")
+        print("      N     D keys  MB/scan  sum GB/s  cosine GB/s  ratio  ns/block")
+        var sink: Float = 0
+        for d in Self.parse(widths)! {
+            for n in Self.parse(blocks)! {
+                var state = UInt64(0x5EED) &+ UInt64(n &* d)
+                func next() -> Float {
+                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    return Float(Int32(truncatingIfNeeded: state >> 32)) / Float(Int32.max)
+                }
+                let keys = (0..<(n * d)).map { _ in next() }
+                let half = keys.map { HalfConversion.fp16(from: $0) }
+                let probe = (0..<d).map { _ in next() }
+                var scores = [Float](repeating: 0, count: n)
+                for (label, bytes) in [("f32", n * d * 4), ("f16", n * d * 2)] {
+                    let reps = max(1, minBytes / bytes)
+                    let sumBody = {
+                        keys.withUnsafeBufferPointer { k in
+                            for _ in 0..<reps { sink += VectorKernels.sum(k.baseAddress!, count: bytes / 4) }
+                        }
+                    }
+                    let cosBody = {
+                        probe.withUnsafeBufferPointer { p in
+                            scores.withUnsafeMutableBufferPointer { s in
+                                if label == "f32" {
+                                    keys.withUnsafeBufferPointer { k in
+                                        for _ in 0..<reps {
+                                            BlockScoring.cosines(probe: p.baseAddress!, question: nil, questionWeight: 0,
+                                                                 keys: k.baseAddress!, count: n, width: d, into: s.baseAddress!)
+                                        }
+                                    }
+                                } else {
+                                    half.withUnsafeBufferPointer { k in
+                                        for _ in 0..<reps {
+                                            BlockScoring.cosines(probe: p.baseAddress!, question: nil, questionWeight: 0,
+                                                                 fp16Keys: k.baseAddress!, count: n, width: d, into: s.baseAddress!)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        sink += scores[n - 1]
+                    }
+                    // Alternate the two so that both see the same machine load; report medians.
+                    let (sumTime, cosTime, ratio) = Self.paired(runs, sumBody, cosBody)
+                    let total = Double(bytes * reps)
+                    let sumGBs = total / sumTime / 1e9, cosGBs = total / cosTime / 1e9
+                    _ = sumGBs
+                    print(Self.pad(n, 7), Self.pad(d, 5), " ", label, Self.pad(Self.fixed(Double(bytes) / 1e6, 1), 8),
+                          Self.pad(Self.fixed(sumGBs, 1), 9), Self.pad(Self.fixed(cosGBs, 1), 12),
+                          Self.pad(Self.fixed(ratio, 2), 6), Self.pad(Self.fixed(cosTime / Double(reps * n) * 1e9, 1), 9))
+                }
+            }
+        }
+        print("(checksum \(sink))")
+    }
+
+    /// Runs `a` and `b` alternately `runs` times (after one untimed warm-up each) and returns the
+    /// median time of each, in seconds, and the median of the per-run ratios time(a)/time(b).
+    static func paired(_ runs: Int, _ a: () -> Void, _ b: () -> Void) -> (Double, Double, Double) {
+        a(); b()
+        let clock = ContinuousClock()
+        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+        var ta: [Double] = [], tb: [Double] = [], ratios: [Double] = []
+        for _ in 0..<runs {
+            let x = seconds(clock.measure(a)), y = seconds(clock.measure(b))
+            ta.append(x); tb.append(y); ratios.append(x / y)
+        }
+        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
+        return (median(ta), median(tb), median(ratios))
+    }
+
+    static func pad(_ v: Int, _ w: Int) -> String { pad(String(v), w) }
+    static func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
+    static func fixed(_ x: Double, _ digits: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let r = Int((x * scale).rounded())
+        let whole = r / Int(scale), frac = String(abs(r % Int(scale)))
+        return "\(whole)." + String(repeating: "0", count: digits - frac.count) + frac
+    }
+}

@@ -1,1 +1,0 @@
-print("actqkv: not built yet")

@@ -1,0 +1,67 @@
+import Foundation
+
+/// Fills in `kvd serve` options from the environment and a config file, so the precedence is
+/// flags > environment > config file > built-in defaults (DESIGN.md §8).
+///
+/// - Environment: `KVD_<OPTION>` with the option's long name upper-cased and `-` → `_`
+///   (`KVD_SOCKET`, `KVD_DURABILITY`, `KVD_SYNC_INTERVAL_MS`, …). Repeatable options
+///   (`admin-uid`) take a comma-separated list.
+/// - Config file: `--config PATH` or `KVD_CONFIG`; lines `option = value` (long name without
+///   dashes), `#` starts a comment; a repeated key repeats the option.
+enum LayeredArguments {
+    /// Long option names of `kvd serve` that may come from the environment or a config file.
+    static let options = [
+        "socket", "data", "durability", "sync-interval-ms", "capacity", "map-size", "compression-level",
+        "socket-mode", "socket-group", "admin-uid", "max-frame-bytes", "event-loop-threads", "fixed-top-k", "log-level",
+    ]
+
+    /// `arguments` (without the program name) with the missing `serve` options appended.
+    static func resolve(_ arguments: [String], environment: [String: String]) throws -> [String] {
+        guard arguments.first == "serve" else { return arguments }
+        var result = arguments
+        var configPath = environment["KVD_CONFIG"]
+        if let index = result.firstIndex(of: "--config") {
+            guard index + 1 < result.count else { throw ConfigFileError("--config needs a path") }
+            configPath = result[index + 1]
+        }
+        let given = Set(result.compactMap { $0.hasPrefix("--") ? String($0.dropFirst(2).split(separator: "=").first ?? "") : nil })
+        let file = try configPath.map(parse(configFile:)) ?? [:]
+        for option in options where !given.contains(option) {
+            let key = "KVD_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
+            let values: [String]
+            if let value = environment[key] {
+                values = option == "admin-uid" ? value.split(separator: ",").map(String.init) : [value]
+            } else if let fromFile = file[option] {
+                values = fromFile
+            } else {
+                continue
+            }
+            for value in values { result += ["--\(option)", value.trimmingCharacters(in: .whitespaces)] }
+        }
+        return result
+    }
+
+    /// Parses `option = value` lines.
+    static func parse(configFile path: String) throws -> [String: [String]] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigFileError("cannot read config file \(path)")
+        }
+        var values: [String: [String]] = [:]
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, options.contains(parts[0]), !parts[1].isEmpty else {
+                throw ConfigFileError("\(path):\(number + 1): expected `option = value` with one of: \(options.joined(separator: ", "))")
+            }
+            values[parts[0], default: []].append(parts[1])
+        }
+        return values
+    }
+}
+
+/// An unreadable or malformed config file.
+struct ConfigFileError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

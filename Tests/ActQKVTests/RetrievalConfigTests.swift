@@ -1,0 +1,48 @@
+import Testing
+@testable import ActQKV
+
+@Suite("RetrievalConfig")
+struct RetrievalConfigTests {
+    @Test("defaults are the documented ones")
+    func defaults() throws {
+        let c = RetrievalConfig()
+        #expect([c.sinkTokens, c.localWindow, c.chunkTokens, c.blockSize, c.topK, c.representativeTokens, c.minBlocks,
+                  c.maxBlocks, c.historyLength, c.statisticsWarmup, c.statisticsHorizon, c.blockCacheCapacity]
+                == [64, 512, 256, 32, 46, 4, 32, 92, 100, 1000, 1000, 128])
+        #expect(c.varianceFloorFraction == 0.01 && c.questionWeight == 4)
+        #expect(c.statisticsScope == .shared && c.warmupUnit == .calls)
+        #expect(c.nominalBudgetTokens == 2048)
+        #expect(c.poolBlocks(layers: 30) == 1380)
+        try c.validate()
+        #expect(RetrievalConfig(topK: 10).maxBlocks == 20)
+    }
+
+    @Test("impossible combinations are typed errors with stable codes")
+    func validation() {
+        let cases: [(RetrievalConfig, ConfigError)] = [
+            (RetrievalConfig(blockCacheCapacity: 91), .cacheSmallerThanMaxBlocks(capacity: 91, maxBlocks: 92)),
+            (RetrievalConfig(blockSize: 2), .representativeTokensExceedBlockSize(representativeTokens: 4, blockSize: 2)),
+            (RetrievalConfig(minBlocks: 93), .minBlocksExceedMaxBlocks(minBlocks: 93, maxBlocks: 92)),
+            (RetrievalConfig(topK: 50, maxBlocks: 40), .topKExceedsMaxBlocks(topK: 50, maxBlocks: 40)),
+            (RetrievalConfig(localWindow: 0), .notPositive(.localWindow, value: 0)),
+            (RetrievalConfig(sinkTokens: -1), .negative(.sinkTokens, value: -1)),
+            (RetrievalConfig(varianceFloorFraction: 0), .invalidReal(.varianceFloorFraction, value: 0)),
+            (RetrievalConfig(questionWeight: .nan), .invalidReal(.questionWeight, value: .nan)),
+        ]
+        for (config, expected) in cases {
+            do { try config.validate(); Issue.record("accepted \(config)") } catch {
+                if case .invalidReal(let p, let v) = expected, case .invalidReal(let p2, let v2) = error {
+                    #expect(p == p2 && (v == v2 || (v.isNaN && v2.isNaN)))
+                } else {
+                    #expect(error == expected)
+                }
+                #expect((101...108).contains(error.code))
+            }
+        }
+        #expect(ConfigError.cacheSmallerThanMaxBlocks(capacity: 1, maxBlocks: 2).code == 107)
+        #expect(throws: ConfigError.notPositive(.layers, value: 0)) { _ = try RetrievalState(config: RetrievalConfig(), layers: 0) }
+        #expect(throws: ConfigError.cacheSmallerThanMaxBlocks(capacity: 10, maxBlocks: 92)) {
+            _ = try RetrievalState(config: RetrievalConfig(blockCacheCapacity: 10), layers: 30)
+        }
+    }
+}

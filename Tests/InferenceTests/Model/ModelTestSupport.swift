@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+@testable import Inference
+
+/// Shared helpers of the forward-pass tests: where the real model and the llama.cpp fixtures
+/// are, and one loaded copy of the real model for all tests of the process.
+enum ModelTestSupport {
+    /// `ACTQKV_MODEL`, else the default cache path.
+    static var modelPath: String { DefaultModel.path }
+
+    /// `ACTQKV_FIXTURES`, else `<package root>/../shared/fixtures`.
+    static var fixturesDirectory: String {
+        if let p = ProcessInfo.processInfo.environment["ACTQKV_FIXTURES"], !p.isEmpty { return p }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        return root.deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
+    }
+
+    /// The real model, loaded once per test process.
+    static let realModel: Result<LlamaModel, ModelError> = {
+        guard FileManager.default.fileExists(atPath: modelPath) else {
+            return .failure(.fileUnreadable(path: modelPath, reason: "model file missing: run scripts/fetch-model.sh or set ACTQKV_MODEL"))
+        }
+        return Result { () throws(ModelError) in try LlamaModel(path: modelPath, prefillChunk: 256) }
+    }()
+
+    /// The real model, or a test failure explaining why it is unavailable.
+    static func loadRealModel() throws -> LlamaModel {
+        switch realModel {
+        case .success(let m): return m
+        case .failure(let e):
+            Issue.record("the real model could not be loaded: \(e)")
+            throw e
+        }
+    }
+
+    /// Index of the largest value (lowest index on ties).
+    static func argmax(_ v: ArraySlice<Float>) -> Int {
+        var best = -Float.infinity, index = v.startIndex
+        for i in v.indices where v[i] > best { best = v[i]; index = i }
+        return index - v.startIndex
+    }
+
+    /// Indices of the `k` largest values, best first.
+    static func topK(_ v: [Float], _ k: Int) -> [Int] {
+        Array(v.indices.sorted { v[$0] != v[$1] ? v[$0] > v[$1] : $0 < $1 }.prefix(k))
+    }
+
+    /// KL(p ‖ q) in nats between the softmax distributions of two logit vectors, in Float64.
+    static func klDivergence(reference p: [Float], candidate q: [Float]) -> Double {
+        func logSoftmax(_ l: [Float]) -> [Double] {
+            let m = Double(l.max()!)
+            let z = l.reduce(0.0) { $0 + exp(Double($1) - m) }
+            return l.map { Double($0) - m - log(z) }
+        }
+        let lp = logSoftmax(p), lq = logSoftmax(q)
+        var kl = 0.0
+        for i in lp.indices { kl += exp(lp[i]) * (lp[i] - lq[i]) }
+        return kl
+    }
+}

@@ -1,0 +1,66 @@
+import Testing
+@testable import Inference
+
+/// Builds random rows in a block format by hand (ggml layout) together with their exact values.
+private func makeRows(_ format: QuantizedFormat, rows: Int, columns: Int, seed: UInt64) -> (bytes: [UInt8], values: [Double]) {
+    var g = SplitMix64(seed: seed)
+    var bytes = [UInt8](), values = [Double]()
+    func f16(_ v: Float) -> (UInt16, Double) { let h = Float16(v); return (h.bitPattern, Double(Float(h))) }
+    func append16(_ b: UInt16) { bytes.append(UInt8(b & 0xFF)); bytes.append(UInt8(b >> 8)) }
+    for _ in 0..<rows {
+        for _ in 0..<(columns / 32) {
+            switch format {
+            case .q4_1:
+                let (db, d) = f16(Float(g.nextUnit() * 0.1 + 0.01))
+                let (mb, m) = f16(Float(g.nextUnit() * -0.8))
+                append16(db); append16(mb)
+                let codes = (0..<32).map { _ in UInt8(g.next() % 16) }
+                for j in 0..<16 { bytes.append(codes[j] | (codes[j + 16] << 4)) }
+                values += codes.map { d * Double($0) + m }
+            case .q8_0:
+                let (db, d) = f16(Float(g.nextUnit() * 0.02 + 0.001))
+                append16(db)
+                let codes = (0..<32).map { _ in Int8(truncatingIfNeeded: Int(g.next() % 255) - 127) }
+                bytes += codes.map { UInt8(bitPattern: $0) }
+                values += codes.map { d * Double($0) }
+            case .f32:
+                for _ in 0..<32 {
+                    let x = Float(g.nextUnit() * 2 - 1)
+                    withUnsafeBytes(of: x.bitPattern.littleEndian) { bytes += $0 }
+                    values.append(Double(x))
+                }
+            }
+        }
+    }
+    return (bytes, values)
+}
+
+@Suite("QuantizedMatrix")
+struct QuantizedMatrixTests {
+    @Test("matrix–vector products on Q4_1, Q8_0 and F32 rows match a Float64 product", arguments: [QuantizedFormat.q4_1, .q8_0, .f32])
+    func matchesFloat64(format: QuantizedFormat) {
+        let rows = 300, columns = 192
+        let (bytes, w) = makeRows(format, rows: rows, columns: columns, seed: 11)
+        #expect(bytes.count == rows * format.rowBytes(columns: columns))
+        var g = SplitMix64(seed: 5)
+        let x = (0..<columns).map { _ in Float(g.nextUnit() * 2 - 1) }
+        let reference = (0..<rows).map { r in (0..<columns).reduce(0.0) { $0 + w[r * columns + $1] * Double(x[$1]) } }
+        let scale = reference.map(abs).max()!
+        #expect(scale > 0.1)
+        bytes.withUnsafeBytes { raw in
+            // Two stacked segments exercise the segment walk.
+            let first = QuantizedRows(base: raw.baseAddress!, format: format, rows: 100, columns: columns)
+            let second = QuantizedRows(base: raw.baseAddress! + 100 * format.rowBytes(columns: columns), format: format, rows: 200, columns: columns)
+            let m = QuantizedMatrix(segments: [first, second], owner: nil)
+            #expect(m.outputCount == rows)
+            var y = [Float](repeating: 0, count: rows)
+            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { m.multiply(xp.baseAddress!, into: $0.baseAddress!) } }
+            let err = zip(y, reference).map { abs(Double($0) - $1) }.max()!
+            #expect(err / scale < 1e-5, "relative error \(err / scale)")
+            // Accumulating adds to what is there.
+            var z = [Float](repeating: 1, count: rows)
+            x.withUnsafeBufferPointer { xp in z.withUnsafeMutableBufferPointer { m.multiply(xp.baseAddress!, into: $0.baseAddress!, accumulate: true) } }
+            #expect(zip(z, y).allSatisfy { abs($0 - 1 - $1) <= 1e-5 * Float(scale) })
+        }
+    }
+}

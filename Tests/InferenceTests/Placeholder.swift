@@ -1,1 +1,0 @@
-// Placeholder so the skeleton builds; replaced when the module's issue lands.

@@ -1,0 +1,70 @@
+import Protocol
+#if canImport(Glibc)
+import Glibc
+#endif
+
+import Foundation
+
+/// A Unix-domain socket that sends arbitrary bytes (for framing tests). Receiving blocks a
+/// dedicated thread, never the test's cooperative pool (which the in-process daemon needs).
+final class RawSocket: @unchecked Sendable {
+    let fd: Int32
+    private var splitter = FrameSplitter()
+
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(path.utf8)
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else { throw DaemonTestError("connect failed: errno \(errno)") }
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+
+    /// The next frame decoded, or nil when the daemon closed the connection.
+    func receive() async throws -> Message? {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                do {
+                    continuation.resume(returning: try self.receiveBlocking())
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }.start()
+        }
+    }
+
+    private func receiveBlocking() throws -> Message? {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            if let frame = try splitter.next() { return try Message.decode(frame) }
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { return nil }
+            guard n > 0 else { throw DaemonTestError("recv: errno \(errno)") }
+            splitter.feed(chunk[..<n])
+        }
+    }
+}
+
+struct DaemonTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

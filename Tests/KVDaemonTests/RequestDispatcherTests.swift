@@ -1,0 +1,82 @@
+import KVClient
+import Testing
+@testable import KVDaemon
+
+/// Session semantics of the dispatcher, through a real client and an in-process daemon.
+@Suite(.serialized)
+struct RequestDispatcherTests {
+    @Test func dropOfASessionHeldByAnotherConnectionIsBusy() async throws {
+        let daemon = try await InProcessDaemon()
+        let a = try await daemon.connect(), b = try await daemon.connect()
+        _ = try await a.createSession("doc", descriptor: Shapes.tiny)
+        _ = try await b.openSession("doc")
+        await #expect(throws: KVClientError.server(ProtocolError(.sessionBusy, "session \"doc\" is held open by another connection"))) {
+            try await a.dropSession("doc")
+        }
+        try await b.closeSession("doc")
+        try await a.dropSession("doc")
+        await #expect(throws: KVClientError.self) { try await b.openSession("doc") }
+        a.close(); b.close()
+        try await daemon.stop()
+    }
+
+    @Test func listIsPagedInNameOrder() async throws {
+        let daemon = try await InProcessDaemon()
+        let client = try await daemon.connect()
+        for name in ["c", "a", "e", "b", "d"] { _ = try await client.createSession(name, descriptor: Shapes.tiny) }
+        let first = try await client.listSessions(after: "", limit: 2)
+        #expect(first.sessions.map(\.name) == ["a", "b"])
+        #expect(first.hasMore)
+        let rest = try await client.listSessions(after: "b", limit: 10)
+        #expect(rest.sessions.map(\.name) == ["c", "d", "e"])
+        #expect(!rest.hasMore)
+        await #expect(throws: KVClientError.self) { try await client.listSessions(after: "", limit: 5000) }
+        client.close()
+        try await daemon.stop()
+    }
+
+    @Test func forkSharesBlocksAndCopiesTheCheckpoint() async throws {
+        let daemon = try await InProcessDaemon()
+        let client = try await daemon.connect()
+        _ = try await client.createSession("src", descriptor: Shapes.tiny)
+        for layer in 0..<3 {
+            _ = try await client.appendBlocks(session: "src", blocks: (0..<(4 + layer)).map { Shapes.block(layer: layer, position: $0) })
+        }
+        try await client.putCheckpoint(session: "src", chunkSequence: 9, tokenCount: 16, workerState: [1, 2, 3][...])
+        let fork = try await client.forkSession(from: "src", to: "dst", copyCheckpoint: true)
+        #expect(fork.blockCounts == [4, 4, 4], "all = the shortest layer")
+        #expect(fork.checkpointSequence == 9)
+        let checkpoint = try await client.getCheckpoint(session: "dst", restore: true)
+        #expect(Array(checkpoint.workerState) == [1, 2, 3])
+        let partial = try await client.forkSession(from: "src", to: "part", blockCount: 2)
+        #expect(partial.blockCounts == [2, 2, 2])
+        await #expect(throws: KVClientError.self) {
+            try await client.forkSession(from: "src", to: "bad", blockCount: 2, copyCheckpoint: true)
+        }
+        let id = try await idOf(client, "src", layer: 1, position: 3)
+        let fetched = try await client.fetchBlocks(session: "dst", ids: [id])
+        #expect(Array(fetched[0].record.payload) == Array(Shapes.block(layer: 1, position: 3).payload))
+        #expect(fetched[0].record.representativeKey == Shapes.block(layer: 1, position: 3).representativeKey)
+        #expect(fetched[0].record.layer == 1 && fetched[0].record.position == 3)
+        client.close()
+        try await daemon.stop()
+    }
+
+    private func idOf(_ client: KVClient, _ session: String, layer: Int, position: Int) async throws -> BlockID {
+        let result = try await client.retrieve(RetrieveRequest(
+            session: session, layer: UInt16(layer), method: .dense, mode: .decode, chunkSequence: 0,
+            probe: [Float](repeating: 0, count: Shapes.tiny.vectorDimension), wantPayloads: false))
+        return result.chosen.first { $0.position == UInt32(position) }!.id
+    }
+
+    @Test func fetchRefusesBlocksOfOtherSessions() async throws {
+        let daemon = try await InProcessDaemon()
+        let client = try await daemon.connect()
+        _ = try await client.createSession("one", descriptor: Shapes.tiny)
+        _ = try await client.createSession("two", descriptor: Shapes.tiny)
+        let ids = try await client.appendBlocks(session: "one", blocks: [Shapes.block(layer: 0, position: 0)])
+        await #expect(throws: KVClientError.self) { try await client.fetchBlocks(session: "two", ids: ids) }
+        client.close()
+        try await daemon.stop()
+    }
+}
