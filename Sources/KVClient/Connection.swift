@@ -10,10 +10,8 @@ import Protocol
 /// may be in flight (pipelining). When the connection ends for any reason, every waiting
 /// call is resumed with the reason; none is left hanging.
 final class Connection: Sendable {
-    typealias Reply = CheckedContinuation<Result<Message, KVClientError>, Never>
-
     private struct State {
-        var pending: [UInt64: Reply] = [:]
+        var pending: [UInt64: ReplySlot] = [:]
         /// Frames not yet completely written, oldest first; `queueHead` indexes the first,
         /// `headOffset` the bytes of it already written.
         var queue: [[UInt8]] = []
@@ -26,7 +24,17 @@ final class Connection: Sendable {
         /// The largest frame the server accepts (from its `helloOK`).
         var sendLimit: UInt32 = ProtocolLimits.minimumMaxFrameBytes
         var receiveLimits: ProtocolLimits
+        /// Set (under the lock) when the I/O thread has closed the socket and the wake pipe:
+        /// from then on nobody may touch those descriptor numbers, which the process may
+        /// already have reused for other files or sockets.
+        var descriptorsClosed = false
         var hasQueuedBytes: Bool { queueHead < queue.count }
+        /// Frames received, replies delivered to a waiting call, replies without one.
+        var framesReceived = 0
+        var repliesDelivered = 0
+        var repliesDropped = 0
+        var bytesReceived = 0
+        var bytesSent = 0
     }
 
     let socketPath: String
@@ -73,11 +81,25 @@ final class Connection: Sendable {
         }
     }
 
+    /// Internal state for diagnostics: waiting calls, queued frames, bytes of the head frame
+    /// already written, whether closed.
+    var debugSummary: String {
+        state.withLock { s in
+            "received=\(s.framesReceived) bytesIn=\(s.bytesReceived) bytesOut=\(s.bytesSent) delivered=\(s.repliesDelivered) dropped=\(s.repliesDropped) pending=\(s.pending.count) ids=\(s.pending.keys.sorted().prefix(8)) queued=\(s.queue.count - s.queueHead) headOffset=\(s.headOffset) nextID=\(s.nextID) closed=\(s.closedReason.map { "\($0)" } ?? "no")"
+        }
+    }
+
+    /// The wake pipe's write descriptor and whether the I/O thread has closed its descriptors
+    /// (tests: no write may reach a recycled descriptor number).
+    var debugWakeWriteFD: Int32 { wakePipe.writeFD }
+    var debugDescriptorsClosed: Bool { state.withLock { $0.descriptorsClosed } }
+
     /// Whether the connection has ended.
     var isClosed: Bool { state.withLock { $0.closedReason != nil } }
 
-    /// Sends `message` and waits for its reply. Error replies come back as `.server`.
-    func request(_ message: Message) async -> Result<Message, KVClientError> {
+    /// Queues `message` for writing now (frames go out in the order of `enqueue` calls) and
+    /// returns its request id and the slot its reply will complete. Never blocks.
+    func enqueue(_ message: Message) -> (id: UInt64, slot: ReplySlot) {
         let (id, limit) = state.withLock { s -> (UInt64, UInt32) in
             defer { s.nextID &+= 1 }
             return (s.nextID, s.sendLimit)
@@ -86,32 +108,43 @@ final class Connection: Sendable {
         do {
             bytes = try message.encodeFrame(requestID: id, maxFrameBytes: message.type == .hello ? ProtocolLimits.minimumMaxFrameBytes : limit)
         } catch {
-            return .failure(.invalidRequest(error))
+            return (id, ReplySlot(completed: .failure(.invalidRequest(error))))
         }
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: Reply) in
-                let refused = state.withLock { s -> KVClientError? in
-                    if let reason = s.closedReason { return reason }
-                    s.pending[id] = continuation
-                    s.queue.append(bytes)
-                    return nil
-                }
-                if let refused {
-                    continuation.resume(returning: .failure(refused))
-                    return
-                }
-                wakePipe.wake()
-                if Task.isCancelled { cancel(id) }
-            }
+        let slot = ReplySlot()
+        let refused = state.withLock { s -> KVClientError? in
+            if let reason = s.closedReason { return reason }
+            s.pending[id] = slot
+            s.queue.append(bytes)
+            return nil
+        }
+        if let refused {
+            slot.complete(.failure(refused))
+        } else {
+            wake()
+        }
+        return (id, slot)
+    }
+
+    /// Waits for the reply of an enqueued request; cancelling the waiting task completes it
+    /// with `.cancelled` (a late reply is dropped).
+    func wait(id: UInt64, slot: ReplySlot) async -> Result<Message, KVClientError> {
+        await withTaskCancellationHandler {
+            if Task.isCancelled { cancel(id, slot: slot) }
+            return await slot.wait()
         } onCancel: {
-            cancel(id)
+            cancel(id, slot: slot)
         }
     }
 
-    /// Resumes the call waiting for `id` with `.cancelled` (its reply, if any, is dropped).
-    private func cancel(_ id: UInt64) {
-        let continuation = state.withLock { $0.pending.removeValue(forKey: id) }
-        continuation?.resume(returning: .failure(.cancelled))
+    /// Sends `message` and waits for its reply. Error replies come back as `.server`.
+    func request(_ message: Message) async -> Result<Message, KVClientError> {
+        let (id, slot) = enqueue(message)
+        return await wait(id: id, slot: slot)
+    }
+
+    private func cancel(_ id: UInt64, slot: ReplySlot) {
+        _ = state.withLock { $0.pending.removeValue(forKey: id) }
+        slot.complete(.failure(.cancelled))
     }
 
     /// Closes the connection; every waiting call fails with `connectionClosed`.
@@ -119,7 +152,15 @@ final class Connection: Sendable {
         state.withLock { s in
             if s.closedReason == nil { s.closedReason = .connectionClosed(reason: reason, serverError: nil) }
         }
-        wakePipe.wake()
+        wake()
+    }
+
+    /// Wakes the I/O thread, unless it has already closed its descriptors (writing to a
+    /// closed descriptor number could hit a file or socket that reused it).
+    private func wake() {
+        state.withLock { s in
+            if !s.descriptorsClosed { wakePipe.wake() }
+        }
     }
 
     // MARK: - I/O thread
@@ -153,9 +194,12 @@ final class Connection: Sendable {
                 break
             }
         }
-        _ = shutdown(fd, Int32(SHUT_RDWR))
-        _ = closeFD(fd)
-        wakePipe.close()
+        state.withLock { s in
+            s.descriptorsClosed = true
+            _ = shutdown(fd, Int32(SHUT_RDWR))
+            _ = closeFD(fd)
+            wakePipe.close()
+        }
         failAll()
     }
 
@@ -178,6 +222,7 @@ final class Connection: Sendable {
                 }
             }
             state.withLock { s in
+                s.bytesSent += n
                 s.headOffset += n
                 if s.headOffset == s.queue[s.queueHead].count {
                     s.queue[s.queueHead] = []
@@ -201,6 +246,7 @@ final class Connection: Sendable {
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n > 0 {
+                state.withLock { $0.bytesReceived += n }
                 buffer.withUnsafeBytes { splitter.feed(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
                 do {
                     while let frame = try splitter.next() { deliver(frame) }
@@ -245,8 +291,13 @@ final class Connection: Sendable {
             result = .failure(.protocolViolation(error))
         }
         // Unknown ids belong to cancelled calls: their replies are dropped.
-        let continuation = state.withLock { $0.pending.removeValue(forKey: frame.requestID) }
-        continuation?.resume(returning: result)
+        let slot = state.withLock { s -> ReplySlot? in
+            s.framesReceived += 1
+            let slot = s.pending.removeValue(forKey: frame.requestID)
+            if slot == nil { s.repliesDropped += 1 } else { s.repliesDelivered += 1 }
+            return slot
+        }
+        slot?.complete(result)
     }
 
     private func fail(_ reason: String) {
@@ -262,7 +313,7 @@ final class Connection: Sendable {
     /// Resumes every waiting call with the close reason (plus the server's last
     /// connection-level error, if it sent one).
     private func failAll() {
-        let (waiting, reason) = state.withLock { s -> ([Reply], KVClientError) in
+        let (waiting, reason) = state.withLock { s -> ([ReplySlot], KVClientError) in
             var reason = s.closedReason ?? .connectionClosed(reason: "connection ended", serverError: nil)
             if case .connectionClosed(let text, nil) = reason, let serverError = s.serverError {
                 reason = .connectionClosed(reason: text, serverError: serverError)
@@ -275,6 +326,6 @@ final class Connection: Sendable {
             s.headOffset = 0
             return (waiting, reason)
         }
-        for c in waiting { c.resume(returning: .failure(reason)) }
+        for slot in waiting { slot.complete(.failure(reason)) }
     }
 }

@@ -3,8 +3,10 @@
 /// An async client for `kvd` over its Unix-domain socket (docs/PROTOCOL.md).
 ///
 /// - Pipelining: any number of tasks may call into one client at the same time; requests are
-///   written in call order on one connection and replies are matched by request id, so many
-///   requests are in flight at once.
+///   written in the order they are enqueued on one connection and replies are matched by
+///   request id, so many requests are in flight at once. ``submit(_:)`` and
+///   ``submitAppendBlocks(session:blocks:)`` enqueue synchronously and return a
+///   ``PendingReply``, for "send now, check the answer later".
 /// - Failure: when the connection is lost, every waiting call fails with
 ///   ``KVClientError/connectionClosed(reason:serverError:)``; no call hangs. Later calls fail
 ///   the same way until ``reconnect()`` (or, with
@@ -27,6 +29,7 @@ public final class KVClient: Sendable {
 
     private let current: Locked<Current>
     private let heldSessions = Locked<Set<String>>([])
+    private let reconnection = Locked<Task<Result<Void, KVClientError>, Never>?>(nil)
 
     private init(socketPath: String, configuration: KVClientConfiguration, connection: Connection, server: HelloOK) {
         self.socketPath = socketPath
@@ -114,11 +117,38 @@ public final class KVClient: Sendable {
     public func send(_ message: Message) async throws(KVClientError) -> Message {
         var connection = current.withLock { $0.connection }
         if connection.isClosed && configuration.reconnectAutomatically {
-            try await reconnect()
+            try await reconnectOnce(replacing: connection)
             connection = current.withLock { $0.connection }
         }
         return try await connection.request(message).get()
     }
+
+    /// Automatic reconnect shared by concurrent callers: the first caller that finds
+    /// `old` closed reconnects, the others wait for that attempt instead of starting their own.
+    private func reconnectOnce(replacing old: Connection) async throws(KVClientError) {
+        let attempt = reconnection.withLock { pending -> Task<Result<Void, KVClientError>, Never> in
+            if let pending { return pending }
+            let task = Task { [self] () -> Result<Void, KVClientError> in
+                guard currentConnection === old else { return .success(()) }
+                do throws(KVClientError) {
+                    try await reconnect()
+                    return .success(())
+                } catch {
+                    return .failure(error)
+                }
+            }
+            pending = task
+            return task
+        }
+        let result = await attempt.value
+        reconnection.withLock { if $0 == attempt { $0 = nil } }
+        try result.get()
+    }
+
+    var currentConnection: Connection { current.withLock { $0.connection } }
+
+    /// Connection state for diagnostics (tests).
+    var debugSummary: String { currentConnection.debugSummary }
 
     // MARK: - Session bookkeeping for reconnects
 

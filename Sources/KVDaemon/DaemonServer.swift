@@ -133,9 +133,11 @@ public final class DaemonServer: Sendable {
                 try channel.pipeline.syncOperations.addHandler(
                     ByteToMessageHandler(NIOFrameDecoder(maximumFrameBytes: UInt32(maximumFrameBytes)))
                 )
+                // At most two decoded frames wait for the request loop; then the socket is not
+                // read, so a connection holds at most ~3 frames (≤ 3 × the frame limit) in memory.
                 return try NIOAsyncChannel<InboundFrame, ByteBuffer>(
                     wrappingChannelSynchronously: channel,
-                    configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 4))
+                    configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2))
                 )
             }.get()
             try await channel.setOption(ChannelOptions.autoRead, value: true).get()

@@ -7,8 +7,8 @@ import Glibc
 
 /// Hostile and broken clients get a typed error or a closed connection; the daemon keeps
 /// serving everyone else and its memory does not grow.
-@Suite(.serialized)
-struct BadInputTests {
+extension EndToEnd {
+@Suite struct BadInputTests {
     static func frame(type: UInt16, requestID: UInt64 = 1, body: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         FrameHeader(length: UInt32(12 + body.count), rawType: type, requestID: requestID).encode(into: &out)
@@ -112,7 +112,7 @@ struct BadInputTests {
     static func abuse(_ socketPath: String, round: Int) throws {
         var generator = ModelShapes.Generator(state: UInt64(round) + 1)
         // Random bytes.
-        let random = try RawConnection(path: socketPath, receiveTimeout: 5)
+        let random = try RawConnection(path: socketPath, receiveTimeout: 15)
         try? random.send((0..<997).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
         random.shutdownWrite()
         _ = try? random.drainUntilClosed()
@@ -122,7 +122,7 @@ struct BadInputTests {
         try truncated.send([0xA0, 0x0F, 0, 0] + [UInt8](repeating: 0x5A, count: 100))
         truncated.close()
         // A length prefix of 4 GiB − 1.
-        let huge = try RawConnection(path: socketPath, receiveTimeout: 5)
+        let huge = try RawConnection(path: socketPath, receiveTimeout: 15)
         try huge.send([0xFF, 0xFF, 0xFF, 0xFF])
         _ = try? huge.drainUntilClosed()
         huge.close()
@@ -169,4 +169,5 @@ struct BadInputTests {
         #expect(stats.errors >= 400 * 2, "bad connections were answered with errors")
         #expect(daemon.process?.isRunning == true)
     }
+}
 }

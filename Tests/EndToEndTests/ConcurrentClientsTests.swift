@@ -3,8 +3,8 @@ import Protocol
 import Testing
 
 /// 32 clients at once appending to and retrieving from distinct and shared sessions.
-@Suite(.serialized)
-struct ConcurrentClientsTests {
+extension EndToEnd {
+@Suite struct ConcurrentClientsTests {
     @Test func thirtyTwoClientsAppendAndRetrieveWithoutErrors() throws {
         let daemon = try DaemonProcess()
         defer { daemon.cleanUp() }
@@ -66,4 +66,5 @@ struct ConcurrentClientsTests {
             #expect(try check.openSession("shared-\(j)").blockCounts == [UInt32(rounds), UInt32(rounds)])
         }
     }
+}
 }

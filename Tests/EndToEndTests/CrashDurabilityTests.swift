@@ -6,8 +6,8 @@ import Glibc
 #endif
 
 /// `kill -9` during a stream of appends in `sync` mode loses nothing that was acknowledged.
-@Suite(.serialized)
-struct CrashDurabilityTests {
+extension EndToEnd {
+@Suite struct CrashDurabilityTests {
     @Test func killNineLosesNoAcknowledgedAppend() throws {
         let daemon = try DaemonProcess(extraArguments: ["--durability", "sync"])
         defer { daemon.cleanUp() }
@@ -68,11 +68,12 @@ struct CrashDurabilityTests {
         #expect(verify.status == 0, "kvctl verify: \(verify.output)")
     }
 }
+}
 
 /// SIGTERM during a stream of appends: the daemon answers or refuses what is in flight, exits 0,
 /// and everything acknowledged is there after a restart.
-@Suite(.serialized)
-struct GracefulShutdownTests {
+extension EndToEnd {
+@Suite struct GracefulShutdownTests {
     @Test func sigtermDuringAppendsKeepsEveryAcknowledgedBlock() throws {
         let daemon = try DaemonProcess(extraArguments: ["--durability", "periodic", "--sync-interval-ms", "1000"])
         defer { daemon.cleanUp() }
@@ -106,4 +107,5 @@ struct GracefulShutdownTests {
             #expect(stored[position].payload == Array(ModelShapes.block(shape, layer: 3, position: position, seed: 8).payload))
         }
     }
+}
 }

@@ -7,7 +7,7 @@ import Glibc
 final class RawConnection {
     private(set) var fd: Int32
 
-    init(path: String, receiveTimeout: Int = 10) throws {
+    init(path: String, receiveTimeout: Int = 30) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket: errno \(errno)") }
         var address = sockaddr_un()

@@ -3,8 +3,8 @@ import Testing
 
 /// Blocks and checkpoints written through a real kvd come back bit-exact, also after the daemon
 /// restarts.
-@Suite(.serialized)
-struct RoundTripTests {
+extension EndToEnd {
+@Suite struct RoundTripTests {
     @Test func blocksAndCheckpointAreBitExactAcrossRestart() throws {
         let daemon = try DaemonProcess()
         defer { daemon.cleanUp() }
@@ -88,4 +88,5 @@ struct RoundTripTests {
             #expect(Array(payload.payload) == Array(blocks[position].payload))
         }
     }
+}
 }

@@ -6,8 +6,8 @@ import Glibc
 
 /// The daemon's socket file: permissions, stale-file replacement, refusal of a second daemon,
 /// removal on SIGTERM and SIGINT.
-@Suite(.serialized)
-struct SocketLifecycleTests {
+extension EndToEnd {
+@Suite struct SocketLifecycleTests {
     @Test func socketIsCreatedWithMode0660() throws {
         let daemon = try DaemonProcess()
         defer { daemon.cleanUp() }
@@ -105,4 +105,5 @@ struct SocketLifecycleTests {
         #expect(throws: HarnessError.self) { try daemon.start(timeout: 5) }
         #expect(try String(contentsOfFile: daemon.socketPath, encoding: .utf8) == "precious")
     }
+}
 }

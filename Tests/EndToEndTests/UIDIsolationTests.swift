@@ -9,8 +9,8 @@ import Glibc
 /// drop a session it does not own. The tests run as root and start `kvctl` as uid/gid 65534
 /// (nobody) with `setpriv`; the daemon gives the socket to group 65534 (`--socket-group`), so
 /// nobody may connect.
-@Suite(.serialized)
-struct UIDIsolationTests {
+extension EndToEnd {
+@Suite struct UIDIsolationTests {
     static let nobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
     @Test func anotherUIDCannotSeeReadOrDropAForeignSession() throws {
@@ -73,4 +73,5 @@ struct UIDIsolationTests {
         #expect(stats.status == 1)
         #expect(stats.output.contains("Permission denied"), "\(stats.output)")
     }
+}
 }

@@ -9,6 +9,7 @@ struct ConnectionLossTests {
         let daemon = try await TestDaemon()
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
+        daemon.watch(client)
         _ = try await client.createSession("big", descriptor: testDescriptor)
 
         // 64 pipelined appends of 40 blocks (~2 MB each) keep the connection busy; the server
@@ -66,6 +67,7 @@ struct ConnectionLossTests {
         let daemon = try await TestDaemon()
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
+        daemon.watch(client)
         _ = try await client.createSession("c", descriptor: testDescriptor)
         let results = try await withHangGuard(seconds: 60) {
             await withTaskGroup(of: KVClientError?.self) { group in
@@ -123,6 +125,7 @@ struct ConnectionLossTests {
         let daemon = try await TestDaemon()
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
+        daemon.watch(client)
         _ = try await client.createSession("x", descriptor: testDescriptor)
         let task = Task { () -> KVClientError? in
             // Large appends queue behind each other; cancel while they wait.

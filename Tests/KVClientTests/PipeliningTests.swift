@@ -9,6 +9,7 @@ struct PipeliningTests {
         let daemon = try await TestDaemon()
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
+        daemon.watch(client)
         _ = try await client.createSession("doc", descriptor: testDescriptor)
 
         // Appends of all layers concurrently (each layer's blocks in order within its task).
@@ -112,6 +113,7 @@ struct PipeliningTests {
         let daemon = try await TestDaemon(fixedTopK: 5)
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
+        daemon.watch(client)
         _ = try await client.createSession("ref", descriptor: testDescriptor)
         let blocks = makeBlocks(layer: 2, positions: 0..<40, seed: 9)
         let ids = try await client.appendBlocks(session: "ref", blocks: blocks)
@@ -134,6 +136,56 @@ struct PipeliningTests {
             session: "ref", layer: 2, method: .infllm, mode: .decode, chunkSequence: 2, probe: probe, wantPayloads: false))
         #expect(withoutPayloads.chosen == result.chosen)
         #expect(withoutPayloads.payloads.isEmpty)
+        client.close()
+        try await daemon.stop()
+    }
+
+    @Test("worker flow: appends submitted without waiting are seen by the next retrieve on the connection")
+    func submittedAppendsOrderBeforeRetrieve() async throws {
+        let daemon = try await TestDaemon(maximumBlocksPerRequest: 64)
+        defer { daemon.removeFiles() }
+        let client = try await KVClient.connect(socketPath: daemon.socketPath)
+        daemon.watch(client)
+        _ = try await client.createSession("w", descriptor: testDescriptor)
+        var pendings: [PendingReply<[BlockID]>] = []
+        var expectedTotal: UInt32 = 0
+        for chunk in 0..<10 {
+            // Close 3 blocks per layer for this chunk, append all layers in one request, do not wait.
+            var blocks: [BlockRecord] = []
+            for layer in 0..<testDescriptor.layers {
+                blocks += makeBlocks(layer: layer, positions: expectedTotal..<(expectedTotal + 3), seed: 40)
+            }
+            pendings.append(client.submitAppendBlocks(session: "w", blocks: blocks))
+            expectedTotal += 3
+            // The next chunk's retrieve, per layer, written after the append.
+            for layer in 0..<testDescriptor.layers {
+                let result = try await client.retrieve(RetrieveRequest(
+                    session: "w", layer: layer, method: .dense, mode: .prefill, chunkSequence: UInt64(chunk),
+                    probe: blocks[0].representativeKey, wantPayloads: false))
+                #expect(result.totalBlocks == expectedTotal, "chunk \(chunk) layer \(layer)")
+            }
+        }
+        var all: [BlockID] = []
+        for p in pendings { all += try await p.value() }
+        #expect(Set(all).count == 10 * 3 * Int(testDescriptor.layers))
+
+        // A submission the server cannot accept fails through its handle, nothing is sent.
+        let tooMany = client.submitAppendBlocks(session: "w", blocks: makeBlocks(layer: 0, positions: 30..<95, seed: 40))
+        do throws(KVClientError) {
+            _ = try await tooMany.value()
+            Issue.record("65 blocks accepted by a server limited to 64")
+        } catch {
+            #expect(error.code == .limitExceeded)
+        }
+        // A server error comes back through the handle too, and the connection stays usable.
+        let gap = client.submitAppendBlocks(session: "w", blocks: makeBlocks(layer: 0, positions: 99..<100, seed: 40))
+        do throws(KVClientError) {
+            _ = try await gap.value()
+            Issue.record("gap accepted")
+        } catch {
+            #expect(error.code == .badPosition)
+        }
+        #expect(try await client.openSession("w").blockCounts == [30, 30, 30, 30])
         client.close()
         try await daemon.stop()
     }

@@ -9,6 +9,7 @@ struct ReconnectTests {
         let first = try await TestDaemon()
         defer { first.removeFiles() }
         let client = try await KVClient.connect(socketPath: first.socketPath)
+        first.watch(client)
         _ = try await client.createSession("keep", descriptor: testDescriptor)
         let blocks = makeBlocks(layer: 3, positions: 0..<5, seed: 21)
         let ids = try await client.appendBlocks(session: "keep", blocks: blocks)
@@ -57,6 +58,7 @@ struct ReconnectTests {
         defer { first.removeFiles() }
         let client = try await KVClient.connect(
             socketPath: first.socketPath, configuration: KVClientConfiguration(reconnectAutomatically: true))
+        first.watch(client)
         _ = try await client.createSession("auto", descriptor: testDescriptor)
         try await first.stop()
         // Let the I/O thread observe the close.
@@ -64,9 +66,17 @@ struct ReconnectTests {
         #expect(!client.isConnected)
 
         let second = try await TestDaemon(directory: first.root)
-        let info = try await client.openSession("auto")
-        #expect(info.descriptor == testDescriptor)
+        // 20 concurrent calls find the connection closed: one reconnect serves them all.
+        let infos = try await withThrowingTaskGroup(of: SessionInfo.self) { group in
+            for _ in 0..<20 { group.addTask { try await client.openSession("auto") } }
+            var all: [SessionInfo] = []
+            for try await info in group { all.append(info) }
+            return all
+        }
+        #expect(infos.count == 20)
+        #expect(infos.allSatisfy { $0.descriptor == testDescriptor })
         #expect(client.isConnected)
+        #expect(try await client.stats().connections == 1)
         client.close()
         try await second.stop()
     }

@@ -12,6 +12,7 @@ struct SessionCallsTests {
         let daemon = try await TestDaemon(maximumBlocksPerRequest: 16)
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
+        daemon.watch(client)
         #expect(client.server.version == 1)
         #expect(client.server.maxBlocksPerRequest == 16)
         #expect(client.server.peerUID == getuid())

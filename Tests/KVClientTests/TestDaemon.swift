@@ -1,5 +1,5 @@
 import Foundation
-import KVClient
+@testable import KVClient
 import KVDaemon
 import Logging
 
@@ -11,9 +11,14 @@ final class TestDaemon: Sendable {
     let dataPath: String
     let server: DaemonServer
     private let runTask: Task<Void, any Error>
+    private let watched = Locked<[KVClient]>([])
+    private let watchdog = Locked<Task<Void, Never>?>(nil)
+
+    /// Includes `client`'s connection state in the hang report.
+    func watch(_ client: KVClient) { watched.withLock { $0.append(client) } }
 
     /// Starts a server; `directory` reuses an earlier daemon's socket and data (restart).
-    init(directory: String? = nil, maximumBlocksPerRequest: Int = 4096, fixedTopK: Int = 4) async throws {
+    init(directory: String? = nil, maximumBlocksPerRequest: Int = 4096, fixedTopK: Int = 4, name: String = #function) async throws {
         let root = directory ?? NSTemporaryDirectory() + "kvclient-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         self.root = root
@@ -32,6 +37,24 @@ final class TestDaemon: Sendable {
         for _ in 0..<1500 {
             if let client = try? await KVClient.connect(socketPath: socketPath) {
                 client.close()
+                let socketPath = self.socketPath
+                let watched = self.watched
+                let dog = Task {
+                    do {
+                        try await Task.sleep(for: .seconds(45))
+                    } catch {
+                        return
+                    }
+                    var report = "WATCHDOG \(name): clients " + watched.withLock { $0.map(\.debugSummary) }.joined(separator: "; ")
+                    if let probe = try? await KVClient.connect(socketPath: socketPath), let stats = try? await probe.stats() {
+                        report += " | daemon requests=\(stats.requests) errors=\(stats.errors) connections=\(stats.connections) counters=\(stats.counters.map { "\($0.name)=\($0.value)" })"
+                        probe.close()
+                    } else {
+                        report += " | daemon does not answer"
+                    }
+                    FileHandle.standardError.write(Data((report + "\n").utf8))
+                }
+                watchdog.withLock { $0 = dog }
                 return
             }
             try await Task.sleep(for: .milliseconds(20))
@@ -43,6 +66,7 @@ final class TestDaemon: Sendable {
 
     /// Graceful shutdown; returns when the server has closed its store and socket.
     func stop() async throws {
+        watchdog.withLock { $0?.cancel() }
         server.shutdown()
         try await runTask.value
     }
@@ -92,3 +116,4 @@ func withHangGuard<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () 
 struct HangError: Error, CustomStringConvertible {
     var description: String { "the operation hung" }
 }
+

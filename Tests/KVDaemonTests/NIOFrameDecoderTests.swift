@@ -8,9 +8,8 @@ struct NIOFrameDecoderTests {
     @Test func frameDeliveredOneByteAtATimeIsDecoded() async throws {
         let daemon = try await InProcessDaemon()
         let socket = try RawSocket(path: daemon.socketPath)
-        var splitter = FrameSplitter()
         for byte in try Message.hello(Hello()).encodeFrame(requestID: 7) { socket.send([byte]) }
-        guard case .helloOK(let ok) = try socket.receive(&splitter) else {
+        guard case .helloOK(let ok) = try await socket.receive() else {
             Issue.record("no helloOK")
             return
         }
@@ -21,14 +20,13 @@ struct NIOFrameDecoderTests {
     @Test func pipelinedFramesInOneWriteAreAnsweredInOrder() async throws {
         let daemon = try await InProcessDaemon()
         let socket = try RawSocket(path: daemon.socketPath)
-        var splitter = FrameSplitter()
         var bytes = try Message.hello(Hello()).encodeFrame(requestID: 1)
         bytes += try Message.createSession(CreateSession(name: "p", descriptor: Shapes.tiny)).encodeFrame(requestID: 2)
         bytes += try Message.openSession(SessionRequest(name: "missing")).encodeFrame(requestID: 3)
         bytes += try Message.statsRequest.encodeFrame(requestID: 4)
         socket.send(bytes)
         var replies: [Message] = []
-        for _ in 0..<4 { if let reply = try socket.receive(&splitter) { replies.append(reply) } }
+        for _ in 0..<4 { if let reply = try await socket.receive() { replies.append(reply) } }
         #expect(replies.map(\.type) == [.helloOK, .sessionInfo, .error, .statsReply])
         if case .error(let error) = replies[2] { #expect(error.code == .sessionNotFound) }
         try await daemon.stop()
@@ -37,9 +35,8 @@ struct NIOFrameDecoderTests {
     @Test func frameAboveTheConfiguredLimitIsRefusedBeforeItsBodyArrives() async throws {
         let daemon = try await InProcessDaemon { $0.maximumFrameBytes = 64 << 10 }
         let socket = try RawSocket(path: daemon.socketPath)
-        var splitter = FrameSplitter()
         socket.send(try Message.hello(Hello()).encodeFrame(requestID: 1))
-        guard case .helloOK(let ok) = try socket.receive(&splitter) else {
+        guard case .helloOK(let ok) = try await socket.receive() else {
             Issue.record("no helloOK")
             return
         }
@@ -48,12 +45,12 @@ struct NIOFrameDecoderTests {
         var header: [UInt8] = []
         FrameHeader(length: (64 << 10) + 1, rawType: MessageType.appendBlocks.rawValue, requestID: 2).encode(into: &header)
         socket.send(header)
-        guard case .error(let error) = try socket.receive(&splitter) else {
+        guard case .error(let error) = try await socket.receive() else {
             Issue.record("no error reply")
             return
         }
         #expect(error.code == .frameTooLarge)
-        #expect(try socket.receive(&splitter) == nil, "connection closed after a framing error")
+        #expect(try await socket.receive() == nil, "connection closed after a framing error")
         try await daemon.stop()
     }
 }

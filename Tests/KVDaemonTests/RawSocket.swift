@@ -3,9 +3,13 @@ import Protocol
 import Glibc
 #endif
 
-/// A blocking Unix-domain socket that sends arbitrary bytes (for framing tests).
-final class RawSocket {
+import Foundation
+
+/// A Unix-domain socket that sends arbitrary bytes (for framing tests). Receiving blocks a
+/// dedicated thread, never the test's cooperative pool (which the in-process daemon needs).
+final class RawSocket: @unchecked Sendable {
     let fd: Int32
+    private var splitter = FrameSplitter()
 
     init(path: String) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -20,7 +24,7 @@ final class RawSocket {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard result == 0 else { throw DaemonTestError("connect failed: errno \(errno)") }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
@@ -36,7 +40,19 @@ final class RawSocket {
     }
 
     /// The next frame decoded, or nil when the daemon closed the connection.
-    func receive(_ splitter: inout FrameSplitter) throws -> Message? {
+    func receive() async throws -> Message? {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                do {
+                    continuation.resume(returning: try self.receiveBlocking())
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }.start()
+        }
+    }
+
+    private func receiveBlocking() throws -> Message? {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             if let frame = try splitter.next() { return try Message.decode(frame) }
