@@ -358,7 +358,9 @@ final class StoreWriter: @unchecked Sendable {
     }
 
     private func loadSession(_ name: String, txn: Transaction) throws(StoreError) -> SessionValue {
-        guard let v = try txn.get(core.lmdb.sessions, StorageKeys.session(name)) else { throw .sessionNotFound }
+        // A name no session can have (e.g. over LMDB's 511-byte key limit) is simply not found.
+        guard KVStore.isValid(name: name),
+              let v = try txn.get(core.lmdb.sessions, StorageKeys.session(name)) else { throw .sessionNotFound }
         return try SessionValue.decode(v)
     }
 
