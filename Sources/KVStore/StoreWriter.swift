@@ -14,7 +14,6 @@ final class StoreWriter: @unchecked Sendable {
 
     private let core: StoreCore
     private var counters: Counters
-    private var thread: Thread?
     /// The background flusher in `.periodic` mode.
     private let flusher: PeriodicFlusher?
     private let finished = NSCondition()
@@ -36,7 +35,6 @@ final class StoreWriter: @unchecked Sendable {
     func start() {
         let t = Thread { [self] in self.run() }
         t.name = "kvstore-writer"
-        thread = t
         t.start()
     }
 
@@ -50,8 +48,7 @@ final class StoreWriter: @unchecked Sendable {
     private func run() {
         let limit = max(1, core.configuration.maxBatch)
         while true {
-            let (requests, close) = core.queue.take(
-                limit: limit, byteLimit: max(1, core.configuration.maxBatchBytes), deadline: nil)
+            let (requests, close) = core.queue.take(limit: limit, byteLimit: max(1, core.configuration.maxBatchBytes))
             if !requests.isEmpty { process(requests) }
             if let close {
                 flusher?.stop()
