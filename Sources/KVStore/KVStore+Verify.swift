@@ -2,7 +2,8 @@ extension KVStore {
     /// Checks the whole store in one read snapshot: every payload decodes and matches its
     /// CRC-32C and its block metadata (codec, lengths, checksum); every block has a payload and
     /// a reference count equal to the references to it; every session's layer lists are
-    /// contiguous, match its block counts, and point at stored blocks. Does not wait for the
+    /// contiguous, match its block counts, and point at stored blocks; checkpoints belong to
+    /// existing sessions whose records say they have one. Does not wait for the
     /// writer. A closed store reports one failure.
     public func verify() -> VerifyReport {
         do {
@@ -100,6 +101,18 @@ extension KVStore {
             if stored != s.record.storedBytes {
                 failures.append(.init(block: nil, session: s.record.name, reason: "stored bytes \(s.record.storedBytes) != \(stored) referenced"))
             }
+        }
+        var checkpointOwners = Set<UInt64>()
+        try txn.scan(lmdb.checkpoints, prefix: []) { (k, _) throws(StoreError) in
+            if k.count == 8 { checkpointOwners.insert(ByteCoding.uint64BE(k, at: 0)) }
+            return true
+        }
+        let sessionIDs = Set(sessions.map(\.id))
+        for s in sessions where s.record.hasCheckpoint != checkpointOwners.contains(s.id) {
+            failures.append(.init(block: nil, session: s.record.name, reason: "checkpoint flag does not match the stored checkpoint"))
+        }
+        for id in checkpointOwners.subtracting(sessionIDs) {
+            failures.append(.init(block: nil, session: nil, reason: "checkpoint of unknown session id \(id)"))
         }
         for (id, meta) in metas where Int(meta.refcount) != references[id, default: 0] {
             failures.append(.init(block: id, session: nil, reason: "reference count \(meta.refcount) != \(references[id, default: 0]) references"))

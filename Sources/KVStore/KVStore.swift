@@ -228,7 +228,8 @@ public final class KVStore: Sendable {
     /// The session's checkpoint, or nil if none was stored. Throws `.sessionNotFound`.
     public func checkpoint(session name: String) throws(StoreError) -> [UInt8]? {
         try core.withRead { (txn) throws(StoreError) in
-            guard let v = try txn.get(core.lmdb.sessions, StorageKeys.session(name)) else { throw .sessionNotFound }
+            guard Self.isValid(name: name),
+                  let v = try txn.get(core.lmdb.sessions, StorageKeys.session(name)) else { throw .sessionNotFound }
             let session = try SessionValue.decode(v)
             return try txn.get(core.lmdb.checkpoints, StorageKeys.checkpoint(session: session.id)).map { Array($0) }
         }
@@ -280,7 +281,12 @@ public final class KVStore: Sendable {
     }
 
     static func validate(name: String) throws(StoreError) {
+        guard isValid(name: name) else { throw .invalidName }
+    }
+
+    /// Whether `name` can name a session: 1...255 UTF-8 bytes, no NUL.
+    static func isValid(name: String) -> Bool {
         let bytes = name.utf8
-        guard !bytes.isEmpty, bytes.count <= 255, !bytes.contains(0) else { throw .invalidName }
+        return !bytes.isEmpty && bytes.count <= 255 && !bytes.contains(0)
     }
 }

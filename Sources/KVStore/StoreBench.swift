@@ -15,13 +15,17 @@ public enum StoreBench {
         public var appends: Int
         /// Raw bytes / stored bytes.
         public var ratio: Double
+        /// Seconds to reopen the store afterwards (rebuilding every key table from LMDB).
+        public var reopenSeconds: Double
+        /// Blocks in the store when it was reopened.
+        public var blocks: Int
     }
 
     /// Opens a fresh store in `directory` (which must not hold one; its files are removed
     /// afterwards), appends `positions` positions × all layers of model-like blocks to each of
     /// `sessions` sessions — one append call per position and session, sessions appending
-    /// concurrently — then reads every payload back in calls of `layers` blocks. Data
-    /// generation is not timed.
+    /// concurrently — then reads every payload back in calls of `layers` blocks, closes, and
+    /// times a reopen. Data generation is not timed.
     public static func run(
         directory: String, descriptor: ModelDescriptor, sessions: Int, positions: Int,
         durability: Durability = .sync, compressionLevel: Int32 = 3
@@ -85,9 +89,14 @@ public enum StoreBench {
         let t3 = DispatchTime.now().uptimeNanoseconds
         let stats = store.stats()
         await store.close()
+        let t4 = DispatchTime.now().uptimeNanoseconds
+        let reopened = try KVStore(configuration: configuration)
+        let t5 = DispatchTime.now().uptimeNanoseconds
+        await reopened.close()
         return Result(
             appendMBps: raw / 1e6 / (Double(t1 - t0) / 1e9), readMBps: raw / 1e6 / (Double(t3 - t2) / 1e9),
             commits: stats.commits, appends: sessions * positions,
-            ratio: Double(stats.rawBytes) / Double(max(1, stats.storedBytes)))
+            ratio: Double(stats.rawBytes) / Double(max(1, stats.storedBytes)),
+            reopenSeconds: Double(t5 - t4) / 1e9, blocks: stats.blocks)
     }
 }

@@ -14,22 +14,27 @@ final class StoreWriter: @unchecked Sendable {
 
     private let core: StoreCore
     private var counters: Counters
-    private var dirtySinceSync = false
-    private var lastSync = Date()
-    private var thread: Thread?
+    /// The background flusher in `.periodic` mode.
+    private let flusher: PeriodicFlusher?
     private let finished = NSCondition()
     private var isFinished = false
 
     init(core: StoreCore, counters: Counters) {
         self.core = core
         self.counters = counters
+        if case let .periodic(ms) = core.configuration.durability {
+            flusher = PeriodicFlusher(interval: Double(max(1, ms)) / 1000, lmdb: core.lmdb) { [core] in
+                core.state.withLock { $0.flushes += 1 }
+            }
+        } else {
+            flusher = nil
+        }
     }
 
     /// Starts the writer thread.
     func start() {
         let t = Thread { [self] in self.run() }
         t.name = "kvstore-writer"
-        thread = t
         t.start()
     }
 
@@ -40,23 +45,13 @@ final class StoreWriter: @unchecked Sendable {
         finished.unlock()
     }
 
-    private var periodicInterval: TimeInterval? {
-        if case let .periodic(ms) = core.configuration.durability { return Double(max(1, ms)) / 1000 }
-        return nil
-    }
-
     private func run() {
         let limit = max(1, core.configuration.maxBatch)
         while true {
-            var deadline: Date?
-            if let interval = periodicInterval, dirtySinceSync { deadline = lastSync.addingTimeInterval(interval) }
-            let (requests, close) = core.queue.take(
-                limit: limit, byteLimit: max(1, core.configuration.maxBatchBytes), deadline: deadline)
+            let (requests, close) = core.queue.take(limit: limit, byteLimit: max(1, core.configuration.maxBatchBytes))
             if !requests.isEmpty { process(requests) }
-            if let interval = periodicInterval, dirtySinceSync, Date().timeIntervalSince(lastSync) >= interval {
-                syncNow()
-            }
             if let close {
+                flusher?.stop()
                 syncNow()
                 close()
                 finished.lock()
@@ -68,13 +63,11 @@ final class StoreWriter: @unchecked Sendable {
         }
     }
 
+    /// The final flush at close (every mode).
     private func syncNow() {
-        // A failed flush is retried at the next period or at close; commits already succeeded.
         if (try? core.lmdb.sync()) != nil {
-            dirtySinceSync = false
             core.state.withLock { $0.flushes += 1 }
         }
-        lastSync = Date()
     }
 
     // MARK: - Group commit
@@ -155,7 +148,7 @@ final class StoreWriter: @unchecked Sendable {
             return [.failure(outerError)]
         }
 
-        dirtySinceSync = true
+        flusher?.markDirty()
         let totals = counters.totals
         core.state.withLock { s in
             for e in events { s.apply(e) }
@@ -182,7 +175,7 @@ final class StoreWriter: @unchecked Sendable {
             }
             try txn.commit()
             core.state.withLock { $0.commits += 1 }
-            dirtySinceSync = true
+            flusher?.markDirty()
             return true
         } catch {
             return false
@@ -358,7 +351,9 @@ final class StoreWriter: @unchecked Sendable {
     }
 
     private func loadSession(_ name: String, txn: Transaction) throws(StoreError) -> SessionValue {
-        guard let v = try txn.get(core.lmdb.sessions, StorageKeys.session(name)) else { throw .sessionNotFound }
+        // A name no session can have (e.g. over LMDB's 511-byte key limit) is simply not found.
+        guard KVStore.isValid(name: name),
+              let v = try txn.get(core.lmdb.sessions, StorageKeys.session(name)) else { throw .sessionNotFound }
         return try SessionValue.decode(v)
     }
 

@@ -94,19 +94,13 @@ final class WriteQueue: @unchecked Sendable {
         condition.signal()
     }
 
-    /// Waits until something is queued (or until `deadline`), then takes up to `limit` requests
-    /// and at most `byteLimit` bytes of them (but always at least one), stopping at a close
-    /// marker, which is returned separately.
-    func take(limit: Int, byteLimit: Int, deadline: Date?) -> (requests: [WriteRequest], close: (@Sendable () -> Void)?) {
+    /// Waits until something is queued, then takes up to `limit` requests and at most
+    /// `byteLimit` bytes of them (but always at least one), stopping at a close marker, which is
+    /// returned separately.
+    func take(limit: Int, byteLimit: Int) -> (requests: [WriteRequest], close: (@Sendable () -> Void)?) {
         condition.lock()
         defer { condition.unlock() }
-        while items.isEmpty {
-            if let deadline {
-                if !condition.wait(until: deadline) { return ([], nil) }
-            } else {
-                condition.wait()
-            }
-        }
+        while items.isEmpty { condition.wait() }
         var requests: [WriteRequest] = []
         var taken = 0
         var marker: (@Sendable () -> Void)?

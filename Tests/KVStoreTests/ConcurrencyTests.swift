@@ -206,3 +206,49 @@ final class ManagedAtomicFlag: Sendable {
     var isSet: Bool { value.withLock { $0 } }
     func set() { value.withLock { $0 = true } }
 }
+
+@Suite("Shutdown")
+struct ShutdownTests {
+    @Test("appends racing close() are either committed and durable or fail with .closed, never half-written")
+    func appendsRacingClose() async throws {
+        let dir = TempDirectory()
+        defer { dir.cleanup() }
+        let d = testDescriptor(layers: 2)
+        let names = (0..<6).map { "c\($0)" }
+        let store = try openStore(dir) { $0.durability = .none }
+        for n in names { _ = try await store.createSession(name: n, owner: 1, descriptor: d) }
+        let acknowledged: [[Int]] = try await withThrowingTaskGroup(of: (Int, [Int]).self) { group in
+            for (i, n) in names.enumerated() {
+                group.addTask {
+                    var acked: [Int] = []
+                    for p in 0..<1000 {
+                        do throws(StoreError) {
+                            _ = try await store.append(session: n, blocks: testBlocks(d, stream: UInt64(200 + i), positions: p..<(p + 1)))
+                            acked.append(p)
+                        } catch {
+                            #expect(error == .closed)
+                            break
+                        }
+                    }
+                    return (i, acked)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(150))
+            await store.close()
+            var result = Array(repeating: [Int](), count: names.count)
+            for try await (i, acked) in group { result[i] = acked }
+            return result
+        }
+        #expect(acknowledged.contains { !$0.isEmpty })
+        print("shutdown: acknowledged per session before close: \(acknowledged.map(\.count))")
+        let reopened = try openStore(dir)
+        for (i, n) in names.enumerated() {
+            let count = acknowledged[i].count
+            #expect(acknowledged[i] == Array(0..<count))
+            // Exactly the acknowledged positions: a request answered .closed was never applied.
+            #expect(reopened.session(named: n)?.blocksPerLayer == [count, count])
+        }
+        #expect(reopened.verify().isOK)
+        await reopened.close()
+    }
+}

@@ -109,6 +109,14 @@ struct ValidationTests {
         let before = try Snapshot(store)
         await #expect(throws: StoreError.sessionNotFound) { _ = try await store.append(session: "nope", blocks: blocks) }
         await #expect(throws: StoreError.sessionNotFound) { try await store.dropSession(named: "nope") }
+        for impossible in ["", String(repeating: "y", count: 600)] {
+            await #expect(throws: StoreError.sessionNotFound) { try await store.dropSession(named: impossible) }
+            await #expect(throws: StoreError.sessionNotFound) { _ = try await store.append(session: impossible, blocks: blocks) }
+            await #expect(throws: StoreError.sessionNotFound) {
+                _ = try await store.forkSession(source: impossible, into: "f", owner: 1, blocksPerLayer: 0)
+            }
+            #expect(throws: StoreError.sessionNotFound) { try store.checkpoint(session: impossible) }
+        }
         await #expect(throws: StoreError.sessionNotFound) { try await store.putCheckpoint(session: "nope", bytes: [1]) }
         #expect(throws: StoreError.sessionNotFound) { try store.checkpoint(session: "nope") }
         #expect(throws: StoreError.sessionNotFound) { try store.withRepresentativeKeys(session: "nope", layer: 0) { $0.count } }
