@@ -19,6 +19,9 @@ public struct RetrievalState: Sendable, Hashable {
     /// for it and dropped after layer L−1 has.
     public internal(set) var pools: [UInt64: Int]
 
+    /// Chunks whose pool may be in flight at once; beyond it the lowest chunk id is dropped.
+    public static let maxPoolsInFlight = 4096
+
     /// A fresh state.
     /// - Throws: the configuration's ``ConfigError``, or `.notPositive(.layers, …)` if `layers < 1`.
     public init(config: RetrievalConfig, layers: Int) throws(ConfigError) {
@@ -128,7 +131,11 @@ public struct RetrievalState: Sendable, Hashable {
             return LayerSelection(chosen: chosen, entropy: 0, density: 0)
         case .actqkv, .activateOnly, .dynamicOnly:
             let dynamic = method.usesDensityAllocation
-            if dynamic && layer == 0 { pools[chunk] = config.poolBlocks(layers: layers) }
+            if dynamic && layer == 0 {
+                pools[chunk] = config.poolBlocks(layers: layers)
+                // A caller that never reaches the last layer must not grow the state without bound.
+                if pools.count > Self.maxPoolsInFlight, let oldest = pools.keys.min() { pools[oldest] = nil }
+            }
             let pool = pools[chunk] ?? config.topK * (layers - layer)
             defer { if dynamic && layer == layers - 1 { pools[chunk] = nil } }
             if n == 0 {
