@@ -164,11 +164,11 @@ public struct LayerMemory: Sendable {
         let localKT = transposed(localK, tokens: sliceLen), localVT = transposed(localV, tokens: sliceLen)
         let scale = 1 / Float(d).squareRoot()
         let group = shape.groupSize
-        // Scratch: logits for one query head, its rotated query (local and memory).
-        let logits = UnsafeMutablePointer<Float>.allocate(capacity: max(1, m + sliceLen))
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * d)
+        let n = m + sliceLen
+        // Scratch per KV head: the G query heads' logits (G × n) and rotated queries (local, memory).
+        let logits = UnsafeMutablePointer<Float>.allocate(capacity: max(1, group * n))
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * group * d)
         defer { logits.deallocate(); scratch.deallocate() }
-        let qLocal = scratch, qMem = scratch + d
         memKT.withUnsafeBufferPointer { mkb in memVT.withUnsafeBufferPointer { mvb in
         localKT.withUnsafeBufferPointer { lkb in localVT.withUnsafeBufferPointer { lvb in
         recentScores.withUnsafeMutableBufferPointer { scores in
@@ -180,24 +180,41 @@ public struct LayerMemory: Sendable {
                 let localLo = dense ? 0 : max(0, p - w + 1 - sliceStart)
                 let nLocal = p - sliceStart + 1 - localLo
                 let scoreBase = sliceStart - recentStart + localLo
-                let localLogits = logits + memVisible
-                for head in 0..<h {
-                    let g = head / group
-                    let qRow = i * dq + head * d
-                    for j in 0..<d { qLocal[j] = queries[qRow + j]; qMem[j] = queries[qRow + j] }
-                    rope.apply(qLocal, position: p - sliceStart)
-                    rope.apply(qMem, position: w - 1)
-                    for t in 0..<(memVisible + nLocal) { logits[t] = 0 }
-                    for j in 0..<d {
-                        VectorKernels.axpy(qMem[j] * scale, mk + (g * d + j) * m, logits, count: memVisible)
-                        VectorKernels.axpy(qLocal[j] * scale, lk + (g * d + j) * sliceLen + localLo, localLogits, count: nLocal)
+                for g in 0..<shape.kvHeads {
+                    // The G query heads reading KV head g share every K/V row: each row is loaded once
+                    // and used G times while it is in L1.
+                    for u in 0..<group {
+                        let qRow = i * dq + (g * group + u) * d
+                        let qLocal = scratch + 2 * u * d, qMem = qLocal + d
+                        for j in 0..<d { qLocal[j] = queries[qRow + j] * scale; qMem[j] = queries[qRow + j] * scale }
+                        rope.apply(qLocal, position: p - sliceStart)
+                        rope.apply(qMem, position: w - 1)
+                        let lg = logits + u * n
+                        for t in 0..<(memVisible + nLocal) { lg[t] = 0 }
                     }
-                    Softmax.inPlace(UnsafeMutableBufferPointer(start: logits, count: memVisible + nLocal))
                     for j in 0..<d {
-                        output[qRow + j] = VectorKernels.dot(logits, mv + (g * d + j) * m, count: memVisible)
-                            + VectorKernels.dot(localLogits, lv + (g * d + j) * sliceLen + localLo, count: nLocal)
+                        let memRow = mk + (g * d + j) * m, localRow = lk + (g * d + j) * sliceLen + localLo
+                        for u in 0..<group {
+                            let lg = logits + u * n
+                            VectorKernels.axpy(scratch[2 * u * d + d + j], memRow, lg, count: memVisible)
+                            VectorKernels.axpy(scratch[2 * u * d + j], localRow, lg + memVisible, count: nLocal)
+                        }
                     }
-                    for t in 0..<nLocal { scores[(scoreBase + t) * h + head] += localLogits[t] }
+                    for u in 0..<group {
+                        Softmax.inPlace(UnsafeMutableBufferPointer(start: logits + u * n, count: memVisible + nLocal))
+                    }
+                    for j in 0..<d {
+                        let memRow = mv + (g * d + j) * m, localRow = lv + (g * d + j) * sliceLen + localLo
+                        for u in 0..<group {
+                            let lg = logits + u * n
+                            output[i * dq + (g * group + u) * d + j] = VectorKernels.dot(lg, memRow, count: memVisible)
+                                + VectorKernels.dot(lg + memVisible, localRow, count: nLocal)
+                        }
+                    }
+                    for u in 0..<group {
+                        let head = g * group + u, local = logits + u * n + memVisible
+                        for t in 0..<nLocal { scores[(scoreBase + t) * h + head] += local[t] }
+                    }
                 }
             }
         } } } } }

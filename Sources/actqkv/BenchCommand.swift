@@ -1,5 +1,8 @@
 import ActQKV
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `actqkv bench …`: micro-benchmarks of the ActQKV kernels.
 struct BenchCommand: ParsableCommand {
@@ -156,8 +159,9 @@ struct AttentionBench: ParsableCommand {
         let v = (0..<(tokens * shape.kvWidth)).map { _ in next() }
         print("actqkv bench attention: H \(heads), H_kv \(kvHeads), d \(headDim), \(tokens) tokens, chunks of \(config.chunkTokens), median of \(runs)")
         for method in [RetrievalMethod.infllm, .dense] {
-            var times: [Double] = []
+            var times: [Double] = [], cpuTimes: [Double] = []
             for _ in 0..<runs {
+                let cpu0 = Self.threadCPUSeconds()
                 var memory = LayerMemory(shape: shape, config: config, method: method, rope: rope)
                 var blocks: [BlockKV] = []
                 let clock = ContinuousClock()
@@ -175,11 +179,22 @@ struct AttentionBench: ParsableCommand {
                     }
                 }
                 times.append(Double(t.components.seconds) + Double(t.components.attoseconds) * 1e-18)
+                cpuTimes.append(Self.threadCPUSeconds() - cpu0)
             }
-            times.sort()
-            let med = times[times.count / 2]
-            print("\(method)".padding(12), "\(ScoringBench.fixed(med, 3)) s", "\(ScoringBench.fixed(Double(tokens) / med, 1)) tokens/s per layer")
+            times.sort(); cpuTimes.sort()
+            let med = times[times.count / 2], cpu = cpuTimes[cpuTimes.count / 2]
+            print("\(method)".padding(12), "wall \(ScoringBench.fixed(med, 3)) s", "cpu \(ScoringBench.fixed(cpu, 3)) s",
+                  "\(ScoringBench.fixed(Double(tokens) / cpu, 1)) tokens/cpu-s per layer")
         }
+    }
+}
+
+extension AttentionBench {
+    /// CPU time consumed by the calling thread, in seconds (insensitive to other processes' load).
+    static func threadCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }
 
