@@ -4,12 +4,12 @@ import ArgumentParser
 import Glibc
 #endif
 
-/// `actqkv bench …`: micro-benchmarks of the ActQKV kernels.
+/// `actqkv bench …`: micro-benchmarks of the ActQKV kernels, the GGUF reader and the tokenizer.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks of the retrieval kernels.",
-        subcommands: [ScoringBench.self, AttentionBench.self])
+        abstract: "Benchmarks of the retrieval kernels, the GGUF reader and the tokenizer.",
+        subcommands: [ScoringBench.self, AttentionBench.self, GGUFBench.self, TokenizerBench.self])
 }
 
 /// `actqkv bench scoring`: cosine scoring of N block keys of width D against one probe, from Float32
