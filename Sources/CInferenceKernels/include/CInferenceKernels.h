@@ -30,6 +30,12 @@ void aqk_exp(const float *x, float *out, int n);
 /// 1 when the AVX2/FMA code paths are in use, 0 for the portable ones.
 int aqk_uses_avx2(void);
 
+/// 1 when the AVX-512 matrix-vector kernels are in use.
+int aqk_uses_avx512(void);
+
+/// Forces the portable (0), AVX2 (1) or best available (2) kernels; for tests and benchmarks.
+void aqk_set_kernel_level(int level);
+
 #ifdef __cplusplus
 }
 #endif

@@ -89,6 +89,16 @@ public final class DenseAttentionCache: AttentionBackend {
                     while i0 < n {
                         let rows = min(blockRows, n - i0)
                         let visible = start + i0 + rows  // keys seen by the last row of the block
+                        if rows == 1 {
+                            // Single query (decoding): matrix–vector products avoid GEMM packing.
+                            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(visible), Int32(d), scale, kg, Int32(d),
+                                        q + i0 * qWidth + head * d, 1, 0, s, 1)
+                            Softmax.normalize(s, count: visible)
+                            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(visible), Int32(d), 1, vg, Int32(d), s, 1, 0,
+                                        output + i0 * qWidth + head * d, 1)
+                            i0 += 1
+                            continue
+                        }
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(visible), Int32(d),
                                     scale, q + i0 * qWidth + head * d, Int32(qWidth), kg, Int32(d), 0, s, Int32(visible))
                         for r in 0..<rows {
