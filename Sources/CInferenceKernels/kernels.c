@@ -334,3 +334,41 @@ void aqk_set_kernel_level(int level) {
         __atomic_store_n(&avx512_state, 0, __ATOMIC_RELAXED);
     }
 }
+
+#if AQK_X86
+AQK_TARGET static void attend_one_avx2(const float *q, const float *keys, const float *values, int count, int dim,
+                                       float scale, float *scores, float *out) {
+    for (int j = 0; j < count; j++) {
+        const float *k = keys + (size_t)j * dim;
+        __m256 acc = _mm256_setzero_ps();
+        for (int i = 0; i < dim; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i), acc);
+        scores[j] = hsum256(acc) * scale;
+    }
+    softmax_avx2(scores, count);
+    for (int i = 0; i < dim; i += 8) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int j = 0; j < count; j++) acc = _mm256_fmadd_ps(_mm256_set1_ps(scores[j]), _mm256_loadu_ps(values + (size_t)j * dim + i), acc);
+        _mm256_storeu_ps(out + i, acc);
+    }
+}
+#endif
+
+void aqk_attend_one(const float *q, const float *keys, const float *values, int count, int dim, float scale,
+                    float *scores, float *out) {
+#if AQK_X86
+    if (dim % 8 == 0 && aqk_uses_avx2()) { attend_one_avx2(q, keys, values, count, dim, scale, scores, out); return; }
+#endif
+    for (int j = 0; j < count; j++) {
+        const float *k = keys + (size_t)j * dim;
+        float s = 0;
+        for (int i = 0; i < dim; i++) s += q[i] * k[i];
+        scores[j] = s * scale;
+    }
+    aqk_softmax(scores, count);
+    for (int i = 0; i < dim; i++) out[i] = 0;
+    for (int j = 0; j < count; j++) {
+        const float *v = values + (size_t)j * dim;
+        float p = scores[j];
+        for (int i = 0; i < dim; i++) out[i] += p * v[i];
+    }
+}

@@ -1,4 +1,5 @@
 import CBLAS
+import CInferenceKernels
 
 /// Full causal attention with every key and value of the sequence kept in memory: the dense
 /// baseline and the quality reference of the project.
@@ -90,12 +91,9 @@ public final class DenseAttentionCache: AttentionBackend {
                         let rows = min(blockRows, n - i0)
                         let visible = start + i0 + rows  // keys seen by the last row of the block
                         if rows == 1 {
-                            // Single query (decoding): matrix–vector products avoid GEMM packing.
-                            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(visible), Int32(d), scale, kg, Int32(d),
-                                        q + i0 * qWidth + head * d, 1, 0, s, 1)
-                            Softmax.normalize(s, count: visible)
-                            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(visible), Int32(d), 1, vg, Int32(d), s, 1, 0,
-                                        output + i0 * qWidth + head * d, 1)
+                            // Single query (decoding): a vectorised loop, no BLAS call or threads.
+                            aqk_attend_one(q + i0 * qWidth + head * d, kg, vg, Int32(visible), Int32(d), scale, s,
+                                           output + i0 * qWidth + head * d)
                             i0 += 1
                             continue
                         }
