@@ -19,6 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Blocks per append request.") var batch = 32
     @Option(name: .long, help: "Connections appending in parallel (one layer each) for the parallel append figure.") var appendConnections = 4
     @Option(name: .long, help: "Blocks each parallel appender writes.") var parallelBlocks = 512
+    @Option(name: .long, help: "Bytes written for the raw LMDB ceiling.") var rawBytes = 256 << 20
     @Option(name: .long, help: "Scratch directory for the raw LMDB ceiling (same file system as kvd's data, ideally).") var scratch = "/tmp"
 
     func run() async throws {
@@ -37,7 +38,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
             let raw = try RawLMDBCeiling.measure(
                 directory: scratch + "/kvctl-bench-raw-\(getpid())", valueBytes: descriptor.payloadBytes,
-                count: max(256, (256 << 20) / descriptor.payloadBytes))
+                count: max(64, rawBytes / descriptor.payloadBytes))
             results.append(summary(shape: shape, descriptor: descriptor, runs: perRun, raw: raw, bandwidth: bandwidth))
         }
         let report: [String: Any] = [
