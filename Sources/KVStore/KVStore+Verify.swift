@@ -75,8 +75,12 @@ extension KVStore {
             var stored = 0
             try txn.scan(lmdb.layers, prefix: StorageKeys.layerPrefix(session: s.id)) { (k, v) throws(StoreError) in
                 referencesChecked += 1
+                guard k.count == 16, v.count == 16 else {
+                    bad = true
+                    return true
+                }
                 let layer = Int(ByteCoding.uint32BE(k, at: 8)), position = Int(ByteCoding.uint32BE(k, at: 12))
-                guard k.count == 16, v.count == 16, layer < counts.count, position == counts[layer] else {
+                guard layer < counts.count, position == counts[layer] else {
                     bad = true
                     return true
                 }

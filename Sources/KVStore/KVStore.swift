@@ -94,9 +94,11 @@ public final class KVStore: Sendable {
     }
 
     private func submitUseMarks() {
-        let marks: [String: UInt64] = core.state.withLock { s in
-            var marks: [String: UInt64] = [:]
-            for (name, session) in s.sessions where session.lastUsedDirty { marks[name] = session.record.lastUsed }
+        let marks: [String: UseMark] = core.state.withLock { s in
+            var marks: [String: UseMark] = [:]
+            for (name, session) in s.sessions where session.lastUsedDirty {
+                marks[name] = UseMark(lastUsed: session.record.lastUsed, sequence: session.useTick)
+            }
             return marks
         }
         if !marks.isEmpty {
@@ -256,9 +258,9 @@ public final class KVStore: Sendable {
             guard s.sessions[name] != nil else { return }
             let tick = s.nextTick()
             s.sessions[name]?.useTick = tick
+            s.sessions[name]?.lastUsedDirty = true
             if (s.sessions[name]?.record.lastUsed ?? 0) < now {
                 s.sessions[name]?.record.lastUsed = now
-                s.sessions[name]?.lastUsedDirty = true
             }
         }
     }

@@ -34,9 +34,9 @@ final class KeyTable: @unchecked Sendable {
         return bigger
     }
 
-    /// A new table holding a copy of the first `count` rows.
-    func copy(count: Int) -> KeyTable {
-        let t = KeyTable(dimension: dimension, capacity: max(count, 16))
+    /// A new table of at least `capacity` rows holding a copy of the first `count` rows.
+    func copy(count: Int, capacity: Int) -> KeyTable {
+        let t = KeyTable(dimension: dimension, capacity: max(count, capacity))
         t.storage.update(from: storage, count: count * dimension)
         return t
     }

@@ -54,6 +54,14 @@ final class LMDBEnvironment: @unchecked Sendable {
         var stat = MDB_stat()
         mdb_env_stat(env, &stat)
         self.pageSize = Int(stat.ms_psize)
+        // A data file shorter than its last committed page (truncated by a failing disk or a
+        // careless copy) would make LMDB fault (SIGBUS) on first access through the map:
+        // refuse it instead.
+        let fileSize = (try? FileManager.default.attributesOfItem(atPath: directory + "/data.mdb")[.size] as? Int) ?? nil
+        if let fileSize, fileSize < (info.me_last_pgno + 1) * pageSize {
+            mdb_env_close(env)
+            throw .corrupt
+        }
 
         do throws(StoreError) {
             let txn = try Transaction.begin(env: env, parent: nil, readOnly: false)
@@ -98,6 +106,13 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// Begins a write transaction, nested in `parent` if given (writer thread only).
     func write(parent: Transaction? = nil) throws(StoreError) -> Transaction {
         try Transaction.begin(env: env, parent: parent, readOnly: false)
+    }
+
+    /// The environment's LMDB flags (`mdb_env_get_flags`).
+    var flags: UInt32 {
+        var f: UInt32 = 0
+        mdb_env_get_flags(env, &f)
+        return f
     }
 
     /// Flushes the map to disk (`mdb_env_sync(force: 1)`).

@@ -17,6 +17,10 @@ public struct StoreConfiguration: Sendable {
     public var maxReaders: Int = 256
     /// Most write requests committed in one group commit. Default 256.
     public var maxBatch: Int = 256
+    /// Most bytes (encoded payloads, keys, checkpoints) of the requests in one group commit
+    /// (a single larger request is committed alone). Keeps a group well inside LMDB's limit of
+    /// dirty pages per transaction (about 512 MiB). Default 64 MiB.
+    public var maxBatchBytes: Int = 64 << 20
 
     /// A configuration with defaults for `directory`.
     public init(directory: String) {

@@ -27,7 +27,7 @@ enum StoreLoader {
             var layers = StoreState.emptyLayers(d)
             for l in 0..<d.layers {
                 let n = value.record.blocksPerLayer[l]
-                layers[l].table = KeyTable(dimension: d.keyDimension, capacity: max(16, n))
+                layers[l].table = KeyTable(dimension: d.keyDimension, capacity: max(1, n))
                 layers[l].ids.reserveCapacity(n)
             }
             try txn.scan(lmdb.layers, prefix: StorageKeys.layerPrefix(session: value.id)) { (k, v) throws(StoreError) in
@@ -46,11 +46,10 @@ enum StoreLoader {
             for l in 0..<d.layers where layers[l].ids.count != value.record.blocksPerLayer[l] { throw .corrupt }
             state.sessions[value.record.name] = StoreState.Session(id: value.id, record: value.record, layers: layers)
         }
-        // LRU order survives restarts through lastUsed (ties by name).
-        let order = state.sessions.values.sorted { ($0.record.lastUsed, $0.record.name) < ($1.record.lastUsed, $1.record.name) }
-        for s in order {
-            let tick = state.nextTick()
-            state.sessions[s.record.name]?.useTick = tick
+        // LRU order survives restarts through the persisted use sequence.
+        for value in values {
+            state.sessions[value.record.name]?.useTick = value.useSequence
+            state.useTick = max(state.useTick, value.useSequence)
         }
 
         if let v = try txn.get(lmdb.meta, StorageKeys.nextSessionID) {

@@ -7,7 +7,13 @@ struct StoreState {
     /// One layer of a session: block ids in position order and their representative keys.
     struct Layer {
         var ids: [BlockID] = []
+        /// Rows `0..<ids.count` are this layer's keys.
         var table: KeyTable
+        /// Whether this layer may write rows into `table`. A fork starts by sharing its source's
+        /// table (its rows `0..<n` are immutable), and copies it before its first own append;
+        /// the source keeps writing only rows at and beyond its own count, which a fork never
+        /// reads.
+        var ownsTable = true
     }
 
     /// One session.
@@ -49,7 +55,7 @@ struct StoreState {
     }
 
     static func emptyLayers(_ descriptor: ModelDescriptor) -> [Layer] {
-        (0..<descriptor.layers).map { _ in Layer(table: KeyTable(dimension: descriptor.keyDimension, capacity: 16)) }
+        (0..<descriptor.layers).map { _ in Layer(table: KeyTable(dimension: descriptor.keyDimension, capacity: 1)) }
     }
 }
 
@@ -76,7 +82,7 @@ extension StoreState {
             if let src = sessions[source] {
                 for l in layers.indices where l < src.layers.count {
                     let count = min(n, src.layers[l].ids.count)
-                    layers[l] = Layer(ids: Array(src.layers[l].ids.prefix(count)), table: src.layers[l].table.copy(count: count))
+                    layers[l] = Layer(ids: Array(src.layers[l].ids.prefix(count)), table: src.layers[l].table, ownsTable: false)
                 }
             }
             sessions[record.name] = Session(id: id, record: record, layers: layers, useTick: tick)
@@ -85,6 +91,10 @@ extension StoreState {
             for b in blocks {
                 var layer = s.layers[b.layer]
                 let count = layer.ids.count
+                if !layer.ownsTable {
+                    layer.table = layer.table.copy(count: count, capacity: max(2 * count, 1))
+                    layer.ownsTable = true
+                }
                 layer.table = layer.table.ensuring(capacity: count + 1, count: count)
                 b.key.withUnsafeBufferPointer { k in
                     layer.table.row(count).update(from: k.baseAddress!, count: layer.table.dimension)

@@ -50,7 +50,8 @@ final class StoreWriter: @unchecked Sendable {
         while true {
             var deadline: Date?
             if let interval = periodicInterval, dirtySinceSync { deadline = lastSync.addingTimeInterval(interval) }
-            let (requests, close) = core.queue.take(limit: limit, deadline: deadline)
+            let (requests, close) = core.queue.take(
+                limit: limit, byteLimit: max(1, core.configuration.maxBatchBytes), deadline: deadline)
             if !requests.isEmpty { process(requests) }
             if let interval = periodicInterval, dirtySinceSync, Date().timeIntervalSince(lastSync) >= interval {
                 syncNow()
@@ -84,6 +85,11 @@ final class StoreWriter: @unchecked Sendable {
     /// becomes available only after one more commit.
     private func process(_ requests: [WriteRequest]) {
         var results = commitGroup(requests)
+        // A request that overflowed LMDB's per-transaction dirty-page limit together with the
+        // rest of its group is retried in a transaction of its own.
+        for i in results.indices where requests.count > 1 {
+            if case .failure(.lmdb(code: MDB_TXN_FULL)) = results[i] { results[i] = commitGroup([requests[i]])[0] }
+        }
         let full = results.indices.filter {
             switch results[$0] {
             case .failure(.mapFull), .failure(.diskFull): true
@@ -197,7 +203,7 @@ final class StoreWriter: @unchecked Sendable {
                 name: name, owner: owner, descriptor: descriptor,
                 blocksPerLayer: Array(repeating: 0, count: descriptor.layers),
                 createdAt: now, lastUsed: now, storedBytes: 0, hasCheckpoint: false)
-            try txn.put(core.lmdb.sessions, StorageKeys.session(name), SessionValue(id: id, record: record).encoded())
+            try txn.put(core.lmdb.sessions, StorageKeys.session(name), SessionValue(id: id, record: record, useSequence: nextUse()).encoded())
             events.append(.created(id: id, record: record))
             return .record(record)
 
@@ -228,7 +234,7 @@ final class StoreWriter: @unchecked Sendable {
                 name: name, owner: owner, descriptor: src.record.descriptor,
                 blocksPerLayer: Array(repeating: n, count: src.record.descriptor.layers),
                 createdAt: now, lastUsed: now, storedBytes: stored, hasCheckpoint: false)
-            try txn.put(core.lmdb.sessions, StorageKeys.session(name), SessionValue(id: id, record: record).encoded())
+            try txn.put(core.lmdb.sessions, StorageKeys.session(name), SessionValue(id: id, record: record, useSequence: nextUse()).encoded())
             events.append(.forked(id: id, record: record, source: source, blocksPerLayer: n))
             return .record(record)
 
@@ -240,14 +246,16 @@ final class StoreWriter: @unchecked Sendable {
             try txn.put(core.lmdb.checkpoints, StorageKeys.checkpoint(session: session.id), bytes)
             session.record.hasCheckpoint = true
             session.record.lastUsed = max(session.record.lastUsed, StoreCore.now())
+            session.useSequence = nextUse()
             try txn.put(core.lmdb.sessions, StorageKeys.session(name), session.encoded())
             events.append(.updated(record: session.record))
             return .done
 
         case let .persistUse(marks):
-            for (name, lastUsed) in marks {
-                guard var session = try? loadSession(name, txn: txn), lastUsed > session.record.lastUsed else { continue }
-                session.record.lastUsed = lastUsed
+            for (name, mark) in marks {
+                guard var session = try? loadSession(name, txn: txn), mark.sequence > session.useSequence else { continue }
+                session.record.lastUsed = max(session.record.lastUsed, mark.lastUsed)
+                session.useSequence = mark.sequence
                 try txn.put(core.lmdb.sessions, StorageKeys.session(name), session.encoded())
             }
             return .done
@@ -312,6 +320,7 @@ final class StoreWriter: @unchecked Sendable {
 
         session.record.blocksPerLayer = counts
         session.record.lastUsed = max(session.record.lastUsed, StoreCore.now())
+        session.useSequence = nextUse()
         try txn.put(core.lmdb.sessions, StorageKeys.session(name), session.encoded())
         events.append(.appended(record: session.record, blocks: appended))
         return .ids(ids)
@@ -342,6 +351,11 @@ final class StoreWriter: @unchecked Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The next position in the use order (shared with `touch`).
+    private func nextUse() -> UInt64 {
+        core.state.withLock { $0.nextTick() }
+    }
 
     private func loadSession(_ name: String, txn: Transaction) throws(StoreError) -> SessionValue {
         guard let v = try txn.get(core.lmdb.sessions, StorageKeys.session(name)) else { throw .sessionNotFound }

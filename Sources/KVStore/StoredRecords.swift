@@ -34,11 +34,15 @@ enum StorageKeys {
 ///
 /// `version u8 (1) ‖ flags u8 (bit 0: has checkpoint) ‖ elementType u8 ‖ 0 u8 ‖ id u64 ‖
 /// owner u32 ‖ layers u32 ‖ queryHeads u32 ‖ kvHeads u32 ‖ headDim u32 ‖ blockSize u32 ‖
-/// fingerprint u64 ‖ createdAt u64 ‖ lastUsed u64 ‖ storedBytes u64 ‖ nameLength u16 ‖ name ‖
+/// fingerprint u64 ‖ createdAt u64 ‖ lastUsed u64 ‖ useSequence u64 ‖ storedBytes u64 ‖
+/// nameLength u16 ‖ name ‖
 /// layers × blocks u32`.
 struct SessionValue: Equatable {
     var id: UInt64
     var record: SessionRecord
+    /// Position in the store's use order (larger = more recently used); orders LRU eviction
+    /// across restarts more finely than `lastUsed` seconds.
+    var useSequence: UInt64 = 0
 
     func encoded() -> [UInt8] {
         let r = record
@@ -54,6 +58,7 @@ struct SessionValue: Equatable {
         w.u64(d.fingerprint)
         w.u64(r.createdAt)
         w.u64(r.lastUsed)
+        w.u64(useSequence)
         w.u64(UInt64(r.storedBytes))
         let name = Array(r.name.utf8)
         w.u16(UInt16(name.count))
@@ -73,7 +78,7 @@ struct SessionValue: Equatable {
         let layers = Int(try r.u32()), qh = Int(try r.u32()), kvh = Int(try r.u32())
         let hd = Int(try r.u32()), bs = Int(try r.u32())
         let fingerprint = try r.u64()
-        let createdAt = try r.u64(), lastUsed = try r.u64(), stored = Int(try r.u64())
+        let createdAt = try r.u64(), lastUsed = try r.u64(), sequence = try r.u64(), stored = Int(try r.u64())
         let nameLength = Int(try r.u16())
         try r.need(nameLength)
         let name = String(decoding: UnsafeRawBufferPointer(rebasing: b[r.offset..<r.offset + nameLength]), as: UTF8.self)
@@ -90,7 +95,8 @@ struct SessionValue: Equatable {
             id: id,
             record: SessionRecord(
                 name: name, owner: owner, descriptor: d, blocksPerLayer: counts, createdAt: createdAt,
-                lastUsed: lastUsed, storedBytes: stored, hasCheckpoint: flags & 1 != 0))
+                lastUsed: lastUsed, storedBytes: stored, hasCheckpoint: flags & 1 != 0),
+            useSequence: sequence)
     }
 }
 

@@ -19,8 +19,14 @@ enum WriteOperation: Sendable {
     case fork(source: String, name: String, owner: UInt32, blocksPerLayer: Int)
     case append(session: String, descriptor: ModelDescriptor, blocks: [PreparedBlock])
     case checkpoint(session: String, bytes: [UInt8])
-    /// Persists in-memory `lastUsed` marks (`touch`).
-    case persistUse([String: UInt64])
+    /// Persists in-memory use marks (`touch`).
+    case persistUse([String: UseMark])
+}
+
+/// A session's in-memory use mark: `lastUsed` seconds and its position in the use order.
+struct UseMark: Sendable {
+    var lastUsed: UInt64
+    var sequence: UInt64
 }
 
 /// What a completed write returns.
@@ -34,6 +40,15 @@ enum WriteOutcome: Sendable {
 struct WriteRequest: Sendable {
     var operation: WriteOperation
     var complete: @Sendable (Result<WriteOutcome, StoreError>) -> Void
+
+    /// Bytes this request writes, roughly (payloads and checkpoints); bounds a group commit.
+    var weight: Int {
+        switch operation {
+        case let .append(_, _, blocks): blocks.reduce(0) { $0 + $1.stored.count + 4 * $1.key.count + 64 }
+        case let .checkpoint(_, bytes): bytes.count
+        default: 64
+        }
+    }
 }
 
 /// The queue between callers and the writer thread (FIFO; a close marker ends it).
@@ -79,9 +94,10 @@ final class WriteQueue: @unchecked Sendable {
         condition.signal()
     }
 
-    /// Waits until something is queued (or until `deadline`), then takes up to `limit` requests,
-    /// stopping at a close marker, which is returned separately.
-    func take(limit: Int, deadline: Date?) -> (requests: [WriteRequest], close: (@Sendable () -> Void)?) {
+    /// Waits until something is queued (or until `deadline`), then takes up to `limit` requests
+    /// and at most `byteLimit` bytes of them (but always at least one), stopping at a close
+    /// marker, which is returned separately.
+    func take(limit: Int, byteLimit: Int, deadline: Date?) -> (requests: [WriteRequest], close: (@Sendable () -> Void)?) {
         condition.lock()
         defer { condition.unlock() }
         while items.isEmpty {
@@ -94,11 +110,15 @@ final class WriteQueue: @unchecked Sendable {
         var requests: [WriteRequest] = []
         var taken = 0
         var marker: (@Sendable () -> Void)?
+        var bytes = 0
         for item in items {
             if requests.count >= limit { break }
+            if case let .request(r) = item, !requests.isEmpty, bytes + r.weight > byteLimit { break }
             taken += 1
             switch item {
-            case let .request(r): requests.append(r)
+            case let .request(r):
+                requests.append(r)
+                bytes += r.weight
             case let .close(done): marker = done
             }
             if marker != nil { break }

@@ -50,6 +50,33 @@ struct CapacityTests {
         await store.close()
     }
 
+    @Test("the use order (including touch) survives close and reopen")
+    func lruAcrossReopen() async throws {
+        let dir = TempDirectory()
+        defer { dir.cleanup() }
+        let d = testDescriptor()
+        let perSession = Self.storedBytes(d, stream: 1)
+        do {
+            let store = try openStore(dir)
+            for (name, stream) in [("a", UInt64(1)), ("b", 2)] {
+                _ = try await store.createSession(name: name, owner: 1, descriptor: d)
+                _ = try await store.append(session: name, blocks: testBlocks(d, stream: stream, positions: 0..<2))
+            }
+            store.touch(session: "a")  // now b is the least recently used
+            await store.close()
+        }
+        let store = try openStore(dir) { $0.capacity = perSession * 5 / 2 }
+        _ = try await store.createSession(name: "c", owner: 1, descriptor: d)
+        _ = try await store.append(session: "c", blocks: testBlocks(d, stream: 3, positions: 0..<2))
+        #expect(store.sessions().map(\.name) == ["a", "c"])
+        await store.close()
+        // Evictions are durable like drops.
+        let reopened = try openStore(dir)
+        #expect(reopened.sessions().map(\.name) == ["a", "c"])
+        #expect(reopened.verify().isOK)
+        await reopened.close()
+    }
+
     @Test("when nothing can be evicted the append fails with .capacityExceeded and writes nothing")
     func capacityExceeded() async throws {
         let dir = TempDirectory()

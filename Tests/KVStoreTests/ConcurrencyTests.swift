@@ -101,18 +101,18 @@ struct ConcurrencyTests {
         await reopened.close()
     }
 
-    @Test("appends queued while the writer is busy are committed together in one transaction")
-    func groupCommit() async throws {
+    /// Queues 20 single-block appends while the writer is held behind LMDB's write lock, then
+    /// lets it go; returns the commits used.
+    static func queuedAppends(maxBatchBytes: Int) async throws -> (commits: Int, requests: Int) {
         let dir = TempDirectory()
         defer { dir.cleanup() }
-        let store = try openStore(dir)
+        let store = try openStore(dir) { $0.maxBatchBytes = maxBatchBytes }
         let d = testDescriptor(layers: 1)
         let names = (0..<20).map { "g\($0)" }
         for n in names { _ = try await store.createSession(name: n, owner: 1, descriptor: d) }
         let before = store.stats()
         let submittedBefore = store.core.queue.submitted
 
-        // Block the writer behind LMDB's write lock while 20 appends queue up.
         let locked = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
         let holder = Thread {
@@ -131,12 +131,37 @@ struct ConcurrencyTests {
         for t in tasks { _ = try await t.value }
 
         let after = store.stats()
-        #expect(after.writeRequests - before.writeRequests == 20)
-        // The writer had taken at most one request before it blocked; the rest share one commit.
-        #expect(after.commits - before.commits <= 2)
         #expect(after.blocks == 20)
         #expect(store.verify().isOK)
         await store.close()
+        return (after.commits - before.commits, after.writeRequests - before.writeRequests)
+    }
+
+    @Test("appends queued while the writer is busy are committed together in one transaction")
+    func groupCommit() async throws {
+        let (commits, requests) = try await Self.queuedAppends(maxBatchBytes: 64 << 20)
+        #expect(requests == 20)
+        // The writer had taken at most one group before it blocked; the rest share one commit.
+        #expect(commits <= 2)
+    }
+
+    @Test("a group commit holds at most maxBatchBytes (a larger single request goes alone)")
+    func groupCommitByteLimit() async throws {
+        // Each append weighs its encoded block + key + 64 bytes of bookkeeping.
+        let d = testDescriptor(layers: 1)
+        let weights = (0..<20).map { i in
+            let b = testBlocks(d, stream: UInt64(100 + i), positions: 0..<1)[0]
+            return PayloadCodec.encode(b.payload, level: 3).count + 4 * d.keyDimension + 64
+        }
+        let limit = 4 * weights.max()! + 100
+        let (commits, requests) = try await Self.queuedAppends(maxBatchBytes: limit)
+        #expect(requests == 20)
+        let most = limit / weights.min()!, least = limit / weights.max()!  // requests per group
+        #expect(commits >= (20 + most - 1) / most)
+        #expect(commits <= (20 + least - 1) / least + 1)
+        // A limit below one request still commits every request (one per group).
+        let (single, _) = try await Self.queuedAppends(maxBatchBytes: 1)
+        #expect(single == 20)
     }
 
     @Test("reads complete while the writer is stuck behind LMDB's write lock")

@@ -1,3 +1,4 @@
+import CLMDB
 import Foundation
 import Testing
 @testable import KVStore
@@ -75,9 +76,11 @@ struct DurabilityTests {
                 lastAck = max(lastAck, Int(line.dropFirst("KVSTORE-ACK ".count)) ?? -1)
             }
         }
+        try #require(lastAck >= 25, "child did not run: \(output.suffix(2000))")
+        // While the child serves the directory, this process cannot open it.
+        #expect(throws: StoreError.locked) { try openStore(dir) }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        try #require(lastAck >= 25, "child did not run: \(output.suffix(2000))")
         #expect(process.terminationReason == .uncaughtSignal)
 
         let store = try openStore(dir) { $0.durability = Self.durability(mode) }
@@ -104,6 +107,8 @@ struct DurabilityTests {
             let dir = TempDirectory()
             defer { dir.cleanup() }
             let store = try openStore(dir) { $0.durability = Self.durability(mode) }
+            // sync: LMDB fsyncs every commit itself; the others commit without it.
+            #expect((store.core.lmdb.flags & UInt32(MDB_NOSYNC) != 0) == (mode != "sync"))
             _ = try await store.createSession(name: "s", owner: 1, descriptor: d)
             _ = try await store.append(session: "s", blocks: Self.blocks(d, position: 0))
             let deadline = Date().addingTimeInterval(5)

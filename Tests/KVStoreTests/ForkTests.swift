@@ -133,3 +133,41 @@ struct ForkTests {
         await store.close()
     }
 }
+
+@Suite("Fork key tables")
+struct ForkKeyTableTests {
+    @Test("a fork shares its source's key table until it appends; neither side sees the other's later rows")
+    func copyOnAppend() async throws {
+        let dir = TempDirectory()
+        defer { dir.cleanup() }
+        let store = try openStore(dir)
+        let d = testDescriptor(layers: 2)
+        _ = try await store.createSession(name: "a", owner: 1, descriptor: d)
+        _ = try await store.append(session: "a", blocks: testBlocks(d, stream: 70, positions: 0..<3))
+        _ = try await store.forkSession(source: "a", into: "b", owner: 1, blocksPerLayer: 2)
+        let shared = store.core.state.withLock { s in
+            s.sessions["a"]!.layers[0].table === s.sessions["b"]!.layers[0].table
+        }
+        #expect(shared)
+        // Both grow: a with stream 70, b (layer 0 only) with stream 71.
+        _ = try await store.append(session: "a", blocks: testBlocks(d, stream: 70, positions: 3..<5))
+        _ = try await store.append(session: "b", blocks: testBlocks(d, stream: 71, positions: 2..<4, layers: [0]))
+        let layer0Shared = store.core.state.withLock { s in
+            s.sessions["a"]!.layers[0].table === s.sessions["b"]!.layers[0].table
+        }
+        #expect(!layer0Shared)
+        func keys(_ name: String, _ layer: Int) throws -> [Float] {
+            try store.withRepresentativeKeys(session: name, layer: layer) { Array($0.keys) }
+        }
+        let a0 = testBlocks(d, stream: 70, positions: 0..<5, layers: [0]).flatMap(\.representativeKey)
+        let b0 = (testBlocks(d, stream: 70, positions: 0..<2, layers: [0]) + testBlocks(d, stream: 71, positions: 2..<4, layers: [0]))
+            .flatMap(\.representativeKey)
+        let b1 = testBlocks(d, stream: 70, positions: 0..<2, layers: [1]).flatMap(\.representativeKey)
+        #expect(try keys("a", 0) == a0)
+        #expect(try keys("b", 0) == b0)
+        #expect(try keys("b", 1) == b1)
+        try await store.dropSession(named: "a")
+        #expect(try keys("b", 1) == b1)
+        await store.close()
+    }
+}

@@ -103,3 +103,57 @@ struct InspectionTests {
         await copied.close()
     }
 }
+
+@Suite("Malformed stores are typed errors, never crashes")
+struct MalformedStoreTests {
+    @Test("a truncated data file refuses to open with .corrupt")
+    func truncatedFile() async throws {
+        let dir = TempDirectory()
+        defer { dir.cleanup() }
+        let d = testDescriptor()
+        do {
+            let store = try openStore(dir)
+            _ = try await store.createSession(name: "s", owner: 1, descriptor: d)
+            _ = try await store.append(session: "s", blocks: testBlocks(d, stream: 80, positions: 0..<4))
+            await store.close()
+        }
+        let file = dir.path + "/data.mdb"
+        let size = try #require(FileManager.default.attributesOfItem(atPath: file)[.size] as? Int)
+        #expect(truncate(file, off_t(size / 2)) == 0)
+        #expect(throws: StoreError.corrupt) { try openStore(dir) }
+    }
+
+    @Test("malformed session records and block metadata give .corrupt on open", arguments: 0..<6)
+    func malformedRecords(kind: Int) async throws {
+        let dir = TempDirectory()
+        defer { dir.cleanup() }
+        let d = testDescriptor()
+        let store = try openStore(dir)
+        _ = try await store.createSession(name: "s", owner: 1, descriptor: d)
+        let ids = try await store.append(session: "s", blocks: testBlocks(d, stream: 81, positions: 0..<1))
+        let lmdb = store.core.lmdb
+        let txn = try lmdb.write()
+        let session = Array(try #require(try txn.get(lmdb.sessions, StorageKeys.session("s"))))
+        let meta = Array(try #require(try txn.get(lmdb.blocks, StorageKeys.block(ids[0]))))
+        switch kind {
+        case 0: try txn.put(lmdb.sessions, StorageKeys.session("s"), Array(session.prefix(30)))  // truncated
+        case 1: try txn.put(lmdb.sessions, StorageKeys.session("s"), [2] + session.dropFirst())  // unknown version
+        case 2:  // unknown element type
+            var v = session
+            v[2] = 9
+            try txn.put(lmdb.sessions, StorageKeys.session("s"), v)
+        case 3:  // name length past the end
+            var v = session
+            let at = 4 + 8 + 4 + 5 * 4 + 8 + 8 + 8 + 8 + 8
+            v[at] = 0xff
+            v[at + 1] = 0xff
+            try txn.put(lmdb.sessions, StorageKeys.session("s"), v)
+        case 4: try txn.put(lmdb.blocks, StorageKeys.block(ids[0]), Array(meta.prefix(meta.count - 3)))  // truncated key
+        default: try txn.put(lmdb.layers, StorageKeys.layerEntry(session: 1, layer: 0, position: 0), [1, 2, 3])  // short id
+        }
+        try txn.commit()
+        #expect(!store.verify().isOK)
+        await store.close()
+        #expect(throws: StoreError.corrupt) { try openStore(dir) }
+    }
+}
