@@ -77,7 +77,9 @@ final class Connection: Sendable {
     var isClosed: Bool { state.withLock { $0.closedReason != nil } }
 
     /// Sends `message` and waits for its reply. Error replies come back as `.server`.
-    func request(_ message: Message) async -> Result<Message, KVClientError> {
+    /// `onQueued` (if any) runs once the frame is in the write queue (or the request was refused
+    /// without being queued), before the reply arrives: requests queued later are written after it.
+    func request(_ message: Message, onQueued: (@Sendable () -> Void)? = nil) async -> Result<Message, KVClientError> {
         let (id, limit) = state.withLock { s -> (UInt64, UInt32) in
             defer { s.nextID &+= 1 }
             return (s.nextID, s.sendLimit)
@@ -86,6 +88,7 @@ final class Connection: Sendable {
         do {
             bytes = try message.encodeFrame(requestID: id, maxFrameBytes: message.type == .hello ? ProtocolLimits.minimumMaxFrameBytes : limit)
         } catch {
+            onQueued?()
             return .failure(.invalidRequest(error))
         }
         return await withTaskCancellationHandler {
@@ -96,6 +99,7 @@ final class Connection: Sendable {
                     s.queue.append(bytes)
                     return nil
                 }
+                onQueued?()
                 if let refused {
                     continuation.resume(returning: .failure(refused))
                     return

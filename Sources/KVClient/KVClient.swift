@@ -111,13 +111,16 @@ public final class KVClient: Sendable {
 
     /// Sends any request and returns its reply (error replies are thrown as
     /// ``KVClientError/server(_:)``). The typed calls are built on this.
-    public func send(_ message: Message) async throws(KVClientError) -> Message {
+    /// `onQueued` runs once the request is in the connection's write queue (or failed before
+    /// being queued): a request sent after that point is written after this one, which lets a
+    /// caller pipeline an ordered request without waiting for its reply.
+    public func send(_ message: Message, onQueued: (@Sendable () -> Void)? = nil) async throws(KVClientError) -> Message {
         var connection = current.withLock { $0.connection }
         if connection.isClosed && configuration.reconnectAutomatically {
-            try await reconnect()
+            do { try await reconnect() } catch { onQueued?(); throw error }
             connection = current.withLock { $0.connection }
         }
-        return try await connection.request(message).get()
+        return try await connection.request(message, onQueued: onQueued).get()
     }
 
     // MARK: - Session bookkeeping for reconnects
