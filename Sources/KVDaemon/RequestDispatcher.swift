@@ -137,7 +137,8 @@ public final class RequestDispatcher: Sendable {
         case .putCheckpoint(let request): return try await putCheckpoint(request, connection: connection)
         case .getCheckpoint(let request): return try getCheckpoint(request, connection: connection)
         case .statsRequest: return try stats()
-        case .helloOK, .ok, .sessionInfo, .sessionList, .appended, .retrieved, .blocks, .checkpoint, .stats, .error:
+        case .verify(let request): return try await verify(request, connection: connection)
+        case .helloOK, .ok, .sessionInfo, .sessionList, .appended, .retrieved, .blocks, .checkpoint, .stats, .verifyReport, .error:
             throw ProtocolError(.unexpectedMessage, "\(message.type) is a reply type")
         }
     }
