@@ -8,12 +8,12 @@ struct VerifyRequestTests {
         let daemon = try await InProcessDaemon()  // the test runs as root, an administrator by default
         let client = try await daemon.connect()
         _ = try await client.createSession("a", descriptor: Shapes.tiny)
-        _ = try await client.appendBlocks(session: "a", blocks: (0..<5).map { Shapes.block(layer: 2, position: $0) })
-        _ = try await client.forkSession(from: "a", to: "b", blockCount: 3)
+        _ = try await client.appendBlocks(session: "a", blocks: (0..<3).flatMap { layer in (0..<2).map { Shapes.block(layer: layer, position: $0) } })
+        _ = try await client.forkSession(from: "a", to: "b")  // shares all 6 blocks
         let report = try await client.verify()
         #expect(report.ok && report.failureTotal == 0 && report.failures.isEmpty)
-        #expect(report.blocksChecked == 5)
-        #expect(report.referencesChecked == 8)  // 5 in a, 3 shared by b
+        #expect(report.blocksChecked == 6)
+        #expect(report.referencesChecked == 12)  // 6 in a, the same 6 shared by b
         // The connection goes on serving after the (threaded) check.
         #expect(try await client.stats().counters.contains { $0.name == "verify.runs" && $0.value == 1 })
         client.close()
