@@ -5,14 +5,12 @@ extension KVClient {
     /// - Throws: `.invalidRequest` with `limitExceeded` for more than the server's
     ///   `maxBlocksPerRequest` blocks (nothing is sent); `.server` with `wrongDimensions`,
     ///   `badPosition`, `storageFull`, …
-    /// `onQueued` runs once the request is queued for writing (or refused): see ``send(_:onQueued:)``.
-    public func appendBlocks(session: String, blocks: [BlockRecord], onQueued: (@Sendable () -> Void)? = nil) async throws(KVClientError) -> [BlockID] {
+    public func appendBlocks(session: String, blocks: [BlockRecord]) async throws(KVClientError) -> [BlockID] {
         let limit = server.maxBlocksPerRequest
         guard blocks.count <= Int(limit) else {
-            onQueued?()
             throw .invalidRequest(ProtocolError(.limitExceeded, "\(blocks.count) blocks exceed the server's limit \(limit)"))
         }
-        let reply = try await send(.appendBlocks(AppendBlocks(session: session, blocks: blocks)), onQueued: onQueued)
+        let reply = try await send(.appendBlocks(AppendBlocks(session: session, blocks: blocks)))
         guard case .appended(let appended) = reply else { throw Self.unexpected(reply, for: .appendBlocks) }
         guard appended.ids.count == blocks.count else {
             throw .protocolViolation(ProtocolError(.malformedFrame, "\(appended.ids.count) ids for \(blocks.count) blocks"))
