@@ -13,16 +13,19 @@ struct ConnectionLossTests {
         _ = try await client.createSession("big", descriptor: testDescriptor)
 
         // 64 pipelined appends of 40 blocks (~2 MB each) keep the connection busy; the server
-        // shuts down while most of them are still queued or unanswered.
+        // shuts down while most of them are still queued or unanswered. They are queued in
+        // order from this task (each layer's positions must arrive in order).
+        let pending = (0..<64).map { i in
+            let layer = UInt16(i % 4)
+            let start = UInt32(i / 4) * 40
+            return client.submitAppendBlocks(session: "big", blocks: makeBlocks(layer: layer, positions: start..<(start + 40), seed: 3))
+        }
         let results = try await withHangGuard(seconds: 60) {
             await withTaskGroup(of: Result<[BlockID], KVClientError>.self) { group in
-                for i in 0..<64 {
-                    let layer = UInt16(i % 4)
-                    let start = UInt32(i / 4) * 40
+                for reply in pending {
                     group.addTask {
-                        let blocks = makeBlocks(layer: layer, positions: start..<(start + 40), seed: 3)
                         do throws(KVClientError) {
-                            return .success(try await client.appendBlocks(session: "big", blocks: blocks))
+                            return .success(try await reply.value())
                         } catch {
                             return .failure(error)
                         }
