@@ -38,7 +38,9 @@ extension RequestDispatcher {
             throw ProtocolError(.wrongDimensions, "probe has \(request.probe.count) floats, the session's D is \(descriptor.keyDimension)")
         }
         let (selection, total, chosenIDs) = try store.withRepresentativeKeys(session: record.name, layer: Int(request.layer)) { keys in
-            let selection = retrieval.select(session: record.name, request: request, keys: keys.keys, count: keys.count)
+            let selection = try retrieval.select(
+                session: record.name, layers: descriptor.layers, blockSize: descriptor.blockSize, request: request,
+                keys: keys.keys, count: keys.count)
             return (selection, keys.count, selection.chosen.map { keys.ids[$0] })
         }
         let chosen = zip(selection.chosen, chosenIDs).map { ChosenBlock(id: $1.wire, position: UInt32($0)) }

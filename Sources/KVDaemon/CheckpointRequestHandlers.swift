@@ -21,7 +21,7 @@ extension RequestDispatcher {
             throw ProtocolError(.storageError, "the checkpoint of \"\(record.name)\" is not a daemon checkpoint slot")
         }
         if request.restore {
-            retrieval.restore(session: record.name, state: slot.retrievalState)
+            try retrieval.restore(session: record.name, state: slot.retrievalState)
         }
         return .checkpoint(Checkpoint(
             chunkSequence: slot.chunkSequence, tokenCount: slot.tokenCount, workerState: slot.worker[...],

@@ -24,8 +24,15 @@ public struct DaemonConfiguration: Sendable {
     /// Largest number of blocks in one append or fetch request (told to clients in HelloOK).
     /// Default 4096.
     public var maximumBlocksPerRequest: Int = 4096
-    /// Blocks per layer chosen by the fixed top-K retrieval methods (InfLLM's K). Default 46.
-    public var fixedTopK: Int = 46
+    /// K of the retrieval algorithm: blocks per layer of the fixed top-K method (`infllm`) and
+    /// each layer's share of the ActQKV pool (K·L blocks per chunk; ALGORITHM.md K_cfg).
+    /// Default 46.
+    public var topK: Int = 46
+    /// Former name of `topK`, kept for existing callers.
+    public var fixedTopK: Int {
+        get { topK }
+        set { topK = newValue }
+    }
     /// The store: LMDB environment under `dataDirectory`, durability, capacity, compression.
     /// Defaults are `StoreConfiguration`'s (durability sync, no capacity limit).
     public var store: StoreConfiguration
@@ -46,7 +53,11 @@ public struct DaemonConfiguration: Sendable {
             throw DaemonError.invalidConfiguration("maximum frame bytes \(maximumFrameBytes) outside 1 KiB…4 GiB")
         }
         if maximumBlocksPerRequest < 1 { throw DaemonError.invalidConfiguration("maximum blocks per request < 1") }
-        if fixedTopK < 1 { throw DaemonError.invalidConfiguration("fixed top-K < 1") }
+        do {
+            try RetrievalEngine(topK: topK).validate()
+        } catch {
+            throw DaemonError.invalidConfiguration("top-K \(topK): \(error)")
+        }
         if eventLoopThreads < 1 { throw DaemonError.invalidConfiguration("event loop threads < 1") }
     }
 }

@@ -1,57 +1,108 @@
+import ActQKV
 import Protocol
 import Synchronization
 
-/// Per-session retrieval state and block selection for `retrieve`.
+/// Per-session retrieval state and block selection for `retrieve`, delegated to the ActQKV
+/// module (block scoring, score entropy, density histories, per-layer budget allocation, top-k —
+/// no algorithm math here).
 ///
-/// The state of a session (shared by its layers) lives here while the daemon runs, so any
-/// connection attached to the session continues where the last one stopped; `putCheckpoint`
-/// snapshots it into the checkpoint slot and `getCheckpoint(restore:)` puts a snapshot back.
-/// Selection is delegated: today to `PlainTopKFallback` (until ActQKV's allocator is on main),
-/// which is stateless, so the state blob stays empty.
+/// The state of a session (shared by its layers: activation statistics, density histories,
+/// chunk pools) lives here while the daemon runs, so any connection attached to the session
+/// continues where the last one stopped; `putCheckpoint` snapshots it into the checkpoint slot
+/// and `getCheckpoint(restore:)` puts a snapshot back. Selections of one session are serialised
+/// (its state is updated by each); different sessions select in parallel.
 final class RetrievalEngine: Sendable {
-    /// Blocks chosen per layer by the fixed top-K methods (InfLLM's K; ALGORITHM.md K_cfg).
-    let fixedTopK: Int
-    private let states = Mutex([String: [UInt8]]())
+    /// K: blocks per layer of the fixed top-K method and the per-layer share of the ActQKV pool
+    /// (K·L per chunk).
+    let topK: Int
+    private let sessions = Mutex([String: SessionRetrieval]())
 
-    init(fixedTopK: Int) {
-        self.fixedTopK = fixedTopK
+    /// One session's state behind its own lock.
+    private final class SessionRetrieval: Sendable {
+        let state: Mutex<RetrievalState>
+        init(_ state: RetrievalState) { self.state = Mutex(state) }
     }
 
-    /// The outcome of one selection.
-    struct Selection {
-        /// Blocks granted to the layer (k_ℓ).
-        var k: Int
-        /// Indices into the layer's block list, best score first.
-        var chosen: [Int]
-        /// Softmax entropy of the scores in nats (0 when not computed).
-        var entropy: Float
-        /// Normalised entropy ρ (0 when not computed).
-        var density: Float
+    init(topK: Int) {
+        self.topK = topK
     }
 
-    /// Chooses blocks of one layer for `request` among `count` representative keys
-    /// (`count × probe.count` floats, row-major).
+    /// The algorithm configuration for a session's model: the documented defaults with K =
+    /// `topK`, the session's block size, and the bounds K needs (min ≤ K ≤ max ≤ cache).
+    func configuration(blockSize: Int) -> RetrievalConfig {
+        RetrievalConfig(
+            blockSize: blockSize, topK: topK, representativeTokens: min(4, blockSize), minBlocks: min(32, topK),
+            blockCacheCapacity: max(128, 2 * topK))
+    }
+
+    /// Checks that `topK` gives a valid configuration for a typical block size.
+    func validate() throws {
+        try configuration(blockSize: 32).validate()
+    }
+
+    /// Chooses blocks of one layer among `count` representative keys (`count × D` floats,
+    /// row-major, D = the probe's length), updating the session's state.
     func select(
-        session: String, request: RetrieveRequest, keys: UnsafeBufferPointer<Float>, count: Int
-    ) -> Selection {
-        switch request.method {
-        case .dense:
-            return Selection(k: count, chosen: Array(0..<count), entropy: 0, density: 0)
-        case .infllm, .actqkv, .activateOnly, .dynamicOnly:
-            let chosen = PlainTopKFallback.select(
-                keys: keys, count: count, dimension: request.probe.count, probe: request.probe, k: fixedTopK)
-            return Selection(k: fixedTopK, chosen: chosen, entropy: 0, density: 0)
+        session: String, layers: Int, blockSize: Int, request: RetrieveRequest, keys: UnsafeBufferPointer<Float>, count: Int
+    ) throws -> LayerSelection {
+        let entry = try sessions.withLock { map -> SessionRetrieval in
+            if let entry = map[session] { return entry }
+            let entry = SessionRetrieval(try RetrievalState(config: configuration(blockSize: blockSize), layers: layers))
+            map[session] = entry
+            return entry
+        }
+        guard let method = AlgorithmMethod(rawValue: request.method.rawValue),
+              let mode = AlgorithmMode(rawValue: request.mode.rawValue)
+        else {
+            throw ProtocolError(.badArgument, "retrieval method or mode unknown to the algorithm")
+        }
+        return try request.probe.withUnsafeBufferPointer { probe in
+            try Self.withOptionalBuffer(request.question?.vector) { question in
+                try entry.state.withLock { state in
+                    do {
+                        return try state.select(
+                            layer: Int(request.layer), chunk: request.chunkSequence, mode: mode, method: method,
+                            probe: probe, question: question, keys: keys, count: count)
+                    } catch let error as SelectionError {
+                        throw Self.protocolError(for: error)
+                    }
+                }
+            }
         }
     }
 
-    /// Snapshot of a session's retrieval state (empty when it has none).
-    func snapshot(session: String) -> [UInt8] { states.withLock { $0[session] ?? [] } }
+    /// Snapshot of a session's retrieval state (empty when it has none yet).
+    func snapshot(session: String) -> [UInt8] {
+        guard let entry = sessions.withLock({ $0[session] }) else { return [] }
+        return entry.state.withLock { $0.encoded() }
+    }
 
-    /// Replaces a session's retrieval state with a snapshot.
-    func restore(session: String, state: [UInt8]) {
-        states.withLock { $0[session] = state.isEmpty ? nil : state }
+    /// Replaces a session's retrieval state with a snapshot (an empty snapshot forgets it).
+    func restore(session: String, state bytes: [UInt8]) throws {
+        guard !bytes.isEmpty else { return forget(session: session) }
+        let state: RetrievalState
+        do {
+            state = try RetrievalState(decoding: bytes)
+        } catch {
+            throw ProtocolError(.storageError, "stored retrieval state cannot be decoded: \(error)")
+        }
+        sessions.withLock { $0[session] = SessionRetrieval(state) }
     }
 
     /// Forgets a dropped session.
-    func forget(session: String) { _ = states.withLock { $0.removeValue(forKey: session) } }
+    func forget(session: String) { _ = sessions.withLock { $0.removeValue(forKey: session) } }
+
+    private static func withOptionalBuffer<R>(_ values: [Float]?, _ body: (UnsafeBufferPointer<Float>?) throws -> R) rethrows -> R {
+        guard let values else { return try body(nil) }
+        return try values.withUnsafeBufferPointer { try body($0) }
+    }
+
+    /// Maps the algorithm's typed errors to the wire's codes.
+    static func protocolError(for error: SelectionError) -> ProtocolError {
+        switch error {
+        case .layerOutOfRange: ProtocolError(.badPosition, "\(error)")
+        case .keysSizeMismatch, .questionSizeMismatch, .queriesSizeMismatch, .widthMismatch: ProtocolError(.wrongDimensions, "\(error)")
+        case .emptyProbe, .negativeCount: ProtocolError(.badArgument, "\(error)")
+        }
+    }
 }

@@ -111,7 +111,7 @@ extension RequestDispatcher {
             source: source.name, into: request.target, owner: connection.peer.uid, blocksPerLayer: perLayer)
         if let slot {
             try await store.putCheckpoint(session: record.name, bytes: slot)
-            retrieval.restore(session: record.name, state: retrieval.snapshot(session: source.name))
+            try retrieval.restore(session: record.name, state: retrieval.snapshot(session: source.name))
         }
         try await hold(record.name, connection: connection)
         metrics.add("sessions.forked")

@@ -36,8 +36,10 @@ struct BenchCommand: AsyncParsableCommand {
             for run in 0..<runs {
                 perRun.append(try await measure(shape: shape, run: run, data: data, sizes: sizes, bandwidth: bandwidth))
             }
+            let rawDirectory = scratch + "/kvctl-bench-raw-\(getpid())"
+            defer { try? FileManager.default.removeItem(atPath: rawDirectory) }
             let raw = try RawLMDBCeiling.measure(
-                directory: scratch + "/kvctl-bench-raw-\(getpid())", valueBytes: descriptor.payloadBytes,
+                directory: rawDirectory, valueBytes: descriptor.payloadBytes,
                 count: max(64, rawBytes / descriptor.payloadBytes))
             results.append(summary(shape: shape, descriptor: descriptor, runs: perRun, raw: raw, bandwidth: bandwidth))
         }

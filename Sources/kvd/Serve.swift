@@ -44,8 +44,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Number of NIO event-loop threads for socket I/O.")
     var eventLoopThreads: Int = 1
 
-    @Option(name: .long, help: "Blocks per layer returned by the fixed top-K retrieval methods.")
-    var fixedTopK: Int = 46
+    @Option(name: .long, help: "K of the retrieval algorithm: blocks per layer of `infllm`, and each layer's share of the ActQKV pool (K·L blocks per chunk).")
+    var topK: Int = 46
 
     @Option(name: .long, help: "Config file of `option = value` lines (also KVD_CONFIG); flags and KVD_* environment variables take precedence over it.")
     var config: String?
@@ -71,7 +71,7 @@ struct Serve: AsyncParsableCommand {
         if !adminUid.isEmpty { configuration.adminUIDs = Set(adminUid) }
         configuration.maximumFrameBytes = maxFrameBytes
         configuration.eventLoopThreads = eventLoopThreads
-        configuration.fixedTopK = fixedTopK
+        configuration.topK = topK
         configuration.store.durability = switch durability {
         case .sync: .sync
         case .periodic: .periodic(milliseconds: syncIntervalMs)

@@ -80,3 +80,36 @@ struct RequestDispatcherTests {
         try await daemon.stop()
     }
 }
+
+/// ActQKV retrieval state is the session's, not the connection's, and checkpoints restore it.
+struct RetrievalStateSharingTests {
+    func retrieveAllLayers(_ client: KVClient, chunk: UInt64, mode: RetrievalMode) async throws -> [[UInt32]] {
+        var chosen: [[UInt32]] = []
+        for layer in 0..<3 {
+            let result = try await client.retrieve(RetrieveRequest(
+                session: "doc", layer: UInt16(layer), method: .actqkv, mode: mode, chunkSequence: chunk,
+                probe: Shapes.block(layer: layer, position: Int(chunk) % 7, seed: 3).representativeKey, wantPayloads: false))
+            chosen.append(result.chosen.map(\.position))
+        }
+        return chosen
+    }
+
+    @Test func anotherConnectionContinuesFromTheRestoredCheckpoint() async throws {
+        let daemon = try await InProcessDaemon { $0.topK = 4 }
+        let a = try await daemon.connect(), b = try await daemon.connect()
+        _ = try await a.createSession("doc", descriptor: Shapes.tiny)
+        for layer in 0..<3 {
+            _ = try await a.appendBlocks(session: "doc", blocks: (0..<40).map { Shapes.block(layer: layer, position: $0, seed: UInt64(layer + 1)) })
+        }
+        for chunk in 0..<3 { _ = try await retrieveAllLayers(a, chunk: UInt64(chunk), mode: .prefill) }
+        try await a.putCheckpoint(session: "doc", chunkSequence: 3, tokenCount: 96, workerState: [7][...])
+        let afterCheckpoint = try await retrieveAllLayers(a, chunk: 3, mode: .decode)
+        for chunk in 4..<9 { _ = try await retrieveAllLayers(a, chunk: UInt64(chunk), mode: .decode) }
+
+        let checkpoint = try await b.getCheckpoint(session: "doc", restore: true)
+        #expect(!checkpoint.retrievalState.isEmpty, "the checkpoint carries the daemon's retrieval state")
+        #expect(try await retrieveAllLayers(b, chunk: 3, mode: .decode) == afterCheckpoint)
+        a.close(); b.close()
+        try await daemon.stop()
+    }
+}

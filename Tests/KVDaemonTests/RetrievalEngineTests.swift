@@ -2,32 +2,66 @@ import Protocol
 import Testing
 @testable import KVDaemon
 
+/// The daemon's use of the ActQKV selection: per-session state, snapshots, typed errors.
 struct RetrievalEngineTests {
-    let keys: [Float] = (0..<(20 * 4)).map { Float(($0 * 37) % 23) - 11 }
+    static let dimension = 8
+    /// 40 blocks of deterministic, non-zero keys.
+    let keys: [Float] = (0..<(40 * RetrievalEngineTests.dimension)).map { Float(($0 * 37) % 23) - 11 + 0.25 }
+    let probe: [Float] = [1, -2, 0.5, 3, -1, 0.75, 2, -0.5]
 
-    func request(_ method: RetrievalMethod) -> RetrieveRequest {
-        RetrieveRequest(session: "s", layer: 0, method: method, mode: .decode, chunkSequence: 0, probe: [1, -2, 0.5, 3])
+    func request(_ method: RetrievalMethod, layer: UInt16 = 0, chunk: UInt64 = 0, mode: RetrievalMode = .decode) -> RetrieveRequest {
+        RetrieveRequest(session: "s", layer: layer, method: method, mode: mode, chunkSequence: chunk, probe: probe)
     }
 
-    @Test func denseChoosesEveryBlockFixedTopKChoosesK() {
-        let engine = RetrievalEngine(fixedTopK: 5)
-        keys.withUnsafeBufferPointer { buffer in
-            let dense = engine.select(session: "s", request: request(.dense), keys: buffer, count: 20)
-            #expect(dense.k == 20 && dense.chosen == Array(0..<20))
-            let topK = engine.select(session: "s", request: request(.infllm), keys: buffer, count: 20)
-            #expect(topK.k == 5 && topK.chosen.count == 5)
-            let few = engine.select(session: "s", request: request(.actqkv), keys: buffer, count: 3)
-            #expect(few.chosen.count == 3, "min(N, K)")
+    @Test func denseChoosesEveryBlockInfLLMChoosesTheTopKByInnerProduct() throws {
+        let engine = RetrievalEngine(topK: 5)
+        try keys.withUnsafeBufferPointer { buffer in
+            let dense = try engine.select(session: "s", layers: 2, blockSize: 4, request: request(.dense), keys: buffer, count: 40)
+            #expect(dense.chosen.count == 40)
+            let top = try engine.select(session: "s", layers: 2, blockSize: 4, request: request(.infllm), keys: buffer, count: 40)
+            #expect(top.chosen.count == 5)
+            let scores = (0..<40).map { row in (0..<Self.dimension).reduce(0.0) { $0 + Double(keys[row * Self.dimension + $1]) * Double(probe[$1]) } }
+            let threshold = top.chosen.map { scores[$0] }.min()!
+            for row in 0..<40 where !top.chosen.contains(row) { #expect(scores[row] <= threshold + 1e-4) }
         }
     }
 
-    @Test func stateIsKeptPerSessionUntilForgotten() {
-        let engine = RetrievalEngine(fixedTopK: 5)
-        #expect(engine.snapshot(session: "a").isEmpty)
-        engine.restore(session: "a", state: [1, 2, 3])
-        #expect(engine.snapshot(session: "a") == [1, 2, 3])
-        #expect(engine.snapshot(session: "b").isEmpty)
-        engine.forget(session: "a")
-        #expect(engine.snapshot(session: "a").isEmpty)
+    @Test func actqkvStateIsKeptPerSessionSnapshottedAndRestored() throws {
+        let engine = RetrievalEngine(topK: 5)
+        #expect(engine.snapshot(session: "s").isEmpty)
+        try keys.withUnsafeBufferPointer { buffer in
+            let selection = try engine.select(session: "s", layers: 2, blockSize: 4, request: request(.actqkv), keys: buffer, count: 40)
+            #expect(!selection.chosen.isEmpty)
+            #expect(selection.density > 0 && selection.density <= 1)
+        }
+        let snapshot = engine.snapshot(session: "s")
+        #expect(!snapshot.isEmpty, "the density history of layer 0 was recorded")
+        #expect(engine.snapshot(session: "other").isEmpty)
+        engine.forget(session: "s")
+        #expect(engine.snapshot(session: "s").isEmpty)
+        try engine.restore(session: "s", state: snapshot)
+        #expect(engine.snapshot(session: "s") == snapshot)
+        #expect(throws: ProtocolError.self) { try engine.restore(session: "s", state: [1, 2, 3]) }
     }
+
+    @Test func badLayerAndSizesAreTypedErrors() throws {
+        let engine = RetrievalEngine(topK: 5)
+        keys.withUnsafeBufferPointer { buffer in
+            #expect(throws: ProtocolError(.badPosition, "\(ActQKVErrorText.layer)")) {
+                try engine.select(session: "s", layers: 2, blockSize: 4, request: request(.infllm, layer: 7), keys: buffer, count: 40)
+            }
+            #expect(throws: ProtocolError.self) {
+                try engine.select(session: "s", layers: 2, blockSize: 4, request: request(.infllm), keys: buffer, count: 41)
+            }
+        }
+    }
+
+    @Test func invalidTopKIsRefused() {
+        #expect(throws: (any Error).self) { try RetrievalEngine(topK: 0).validate() }
+        #expect(throws: Never.self) { try RetrievalEngine(topK: 1).validate() }
+    }
+}
+
+enum ActQKVErrorText {
+    static let layer = "layerOutOfRange(layer: 7, layers: 2)"
 }

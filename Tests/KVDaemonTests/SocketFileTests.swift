@@ -5,12 +5,14 @@ import Testing
 import Glibc
 #endif
 
-struct SocketFileTests {
+final class SocketFileTests {
     let directory: String = {
         let path = "/tmp/kvd-socketfile-\(UUID().uuidString.prefix(8))"
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }()
+
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     /// Binds a Unix socket at `path` (listening when `listen` is true) and returns its fd.
     func bound(_ path: String, listening: Bool) -> Int32 {
