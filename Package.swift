@@ -71,6 +71,7 @@ let package = Package(
             dependencies: [
                 "Inference", "ActQKV", "KVClient", "KVDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -83,7 +84,10 @@ let package = Package(
             name: "KVClientTests",
             dependencies: ["KVClient", "KVDaemon", "Protocol", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "ActQKV"]),
+        .testTarget(
+            name: "InferenceTests",
+            dependencies: ["Inference", "ActQKV", "KVClient", "KVDaemon", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["KVClient", "Protocol"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: set-up, a release build, then a real model (SmolLM2-135M-Instruct) answering a
-# question over a long input (about 25K tokens, three times the model's 8K training context)
+# question over a long input (about 11K tokens, beyond the model's 8K training context)
 # with ActQKV attention, every past KV block living in an embedded kvd daemon on the default
 # LMDB data directory. The input is built from Debian's licence texts with one fact hidden in
 # the middle; the question asks for it.
@@ -21,9 +21,9 @@ if [ -z "$input" ]; then
   input="$work/document.txt"
   licences=/usr/share/common-licenses
   {
-    cat "$licences/GPL-3" "$licences/Apache-2.0" "$licences/MPL-2.0"
+    cat "$licences/GPL-3"
     printf '\nA note for the reader: the secret passkey of this document is 71942. Remember it.\n\n'
-    cat "$licences/LGPL-2.1" "$licences/GPL-2"
+    cat "$licences/Apache-2.0"
   } > "$input"
   question="What is the secret passkey of this document? Answer with the number only."
 fi
@@ -31,4 +31,4 @@ fi
 
 exec "$(swift build -c release --show-bin-path)/actqkv" run \
   --model "$model" --input "$input" --question "$question" \
-  --method "${ACTQKV_METHOD:-actqkv}" --max-tokens 24
+  --method "${ACTQKV_METHOD:-actqkv}" --chat --max-tokens 24

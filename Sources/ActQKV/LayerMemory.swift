@@ -151,49 +151,73 @@ public struct LayerMemory: Sendable {
             }
         }
 
-        let scale = 1 / Float(d).squareRoot()
-        var logits = [Float](repeating: 0, count: m + sliceLen)
-        var qLocal = [Float](repeating: 0, count: d), qMem = [Float](repeating: 0, count: d)
-        var acc = [Float](repeating: 0, count: d)
-        for i in 0..<c {
-            let p = p0 + i
-            let memVisible = dense ? 0 : sinkCount + blockTokens + min(remainderOut, max(0, p - w + 1 - recentStart))
-            let localLo = dense ? 0 : max(0, p - w + 1 - sliceStart)
-            let localHi = p - sliceStart + 1
-            for head in 0..<h {
-                let g = shape.kvHead(forQueryHead: head)
-                let qRow = i * dq + head * d
-                for j in 0..<d { qLocal[j] = queries[qRow + j]; qMem[j] = queries[qRow + j] }
-                qLocal.withUnsafeMutableBufferPointer { rope.apply($0.baseAddress!, position: p - sliceStart) }
-                qMem.withUnsafeMutableBufferPointer { rope.apply($0.baseAddress!, position: w - 1) }
-                let nLocal = localHi - localLo
-                logits.withUnsafeMutableBufferPointer { lg in
-                    memK.withUnsafeBufferPointer { mk in
-                        for t in 0..<memVisible { lg[t] = VectorKernels.dot(qMem, mk.baseAddress! + (g * m + t) * d, count: d) * scale }
-                    }
-                    localK.withUnsafeBufferPointer { lk in
-                        for t in 0..<nLocal {
-                            lg[memVisible + t] = VectorKernels.dot(qLocal, lk.baseAddress! + (g * sliceLen + localLo + t) * d, count: d) * scale
-                        }
-                    }
-                    Softmax.inPlace(UnsafeMutableBufferPointer(rebasing: lg[0..<(memVisible + nLocal)]))
-                }
-                for j in 0..<d { acc[j] = 0 }
-                acc.withUnsafeMutableBufferPointer { a in
-                    memV.withUnsafeBufferPointer { mv in
-                        for t in 0..<memVisible { VectorKernels.axpy(logits[t], mv.baseAddress! + (g * m + t) * d, a.baseAddress!, count: d) }
-                    }
-                    localV.withUnsafeBufferPointer { lv in
-                        for t in 0..<nLocal {
-                            VectorKernels.axpy(logits[memVisible + t], lv.baseAddress! + (g * sliceLen + localLo + t) * d, a.baseAddress!, count: d)
-                        }
-                    }
-                }
-                for j in 0..<d { output[qRow + j] = acc[j] }
-                let scoreBase = sliceStart - recentStart + localLo
-                for t in 0..<nLocal { recentScores[(scoreBase + t) * h + head] += logits[memVisible + t] }
-            }
+        // Transpose to [kvHead][dim][token] so that logits and outputs are long, lane-parallel loops
+        // over tokens (no horizontal reduction per key).
+        func transposed(_ a: [Float], tokens n: Int) -> [Float] {
+            var out = [Float](repeating: 0, count: a.count)
+            out.withUnsafeMutableBufferPointer { o in a.withUnsafeBufferPointer { src in
+                for g in 0..<shape.kvHeads { for t in 0..<n { for j in 0..<d { o[(g * d + j) * n + t] = src[(g * n + t) * d + j] } } }
+            } }
+            return out
         }
+        let memKT = transposed(memK, tokens: m), memVT = transposed(memV, tokens: m)
+        let localKT = transposed(localK, tokens: sliceLen), localVT = transposed(localV, tokens: sliceLen)
+        let scale = 1 / Float(d).squareRoot()
+        let group = shape.groupSize
+        let n = m + sliceLen
+        // Scratch per KV head: the G query heads' logits (G × n) and rotated queries (local, memory).
+        let logits = UnsafeMutablePointer<Float>.allocate(capacity: max(1, group * n))
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * group * d)
+        defer { logits.deallocate(); scratch.deallocate() }
+        memKT.withUnsafeBufferPointer { mkb in memVT.withUnsafeBufferPointer { mvb in
+        localKT.withUnsafeBufferPointer { lkb in localVT.withUnsafeBufferPointer { lvb in
+        recentScores.withUnsafeMutableBufferPointer { scores in
+            let mk = mkb.baseAddress ?? UnsafePointer(logits), mv = mvb.baseAddress ?? UnsafePointer(logits)
+            let lk = lkb.baseAddress!, lv = lvb.baseAddress!
+            for i in 0..<c {
+                let p = p0 + i
+                let memVisible = dense ? 0 : sinkCount + blockTokens + min(remainderOut, max(0, p - w + 1 - recentStart))
+                let localLo = dense ? 0 : max(0, p - w + 1 - sliceStart)
+                let nLocal = p - sliceStart + 1 - localLo
+                let scoreBase = sliceStart - recentStart + localLo
+                for g in 0..<shape.kvHeads {
+                    // The G query heads reading KV head g share every K/V row: each row is loaded once
+                    // and used G times while it is in L1.
+                    for u in 0..<group {
+                        let qRow = i * dq + (g * group + u) * d
+                        let qLocal = scratch + 2 * u * d, qMem = qLocal + d
+                        for j in 0..<d { qLocal[j] = queries[qRow + j] * scale; qMem[j] = queries[qRow + j] * scale }
+                        rope.apply(qLocal, position: p - sliceStart)
+                        rope.apply(qMem, position: w - 1)
+                        let lg = logits + u * n
+                        for t in 0..<(memVisible + nLocal) { lg[t] = 0 }
+                    }
+                    for j in 0..<d {
+                        let memRow = mk + (g * d + j) * m, localRow = lk + (g * d + j) * sliceLen + localLo
+                        for u in 0..<group {
+                            let lg = logits + u * n
+                            VectorKernels.axpy(scratch[2 * u * d + d + j], memRow, lg, count: memVisible)
+                            VectorKernels.axpy(scratch[2 * u * d + j], localRow, lg + memVisible, count: nLocal)
+                        }
+                    }
+                    for u in 0..<group {
+                        Softmax.inPlace(UnsafeMutableBufferPointer(start: logits + u * n, count: memVisible + nLocal))
+                    }
+                    for j in 0..<d {
+                        let memRow = mv + (g * d + j) * m, localRow = lv + (g * d + j) * sliceLen + localLo
+                        for u in 0..<group {
+                            let lg = logits + u * n
+                            output[i * dq + (g * group + u) * d + j] = VectorKernels.dot(lg, memRow, count: memVisible)
+                                + VectorKernels.dot(lg + memVisible, localRow, count: nLocal)
+                        }
+                    }
+                    for u in 0..<group {
+                        let head = g * group + u, local = logits + u * n + memVisible
+                        for t in 0..<nLocal { scores[(scoreBase + t) * h + head] += local[t] }
+                    }
+                }
+            }
+        } } } } }
         return dense ? [] : advanceLifeCycle()
     }
 

@@ -31,6 +31,8 @@ public enum SelectionError: Error, Sendable, Hashable {
     case widthMismatch(expected: Int, actual: Int)
     /// A negative block count.
     case negativeCount(Int)
+    /// A question weight λ that is NaN, infinite or negative.
+    case invalidQuestionWeight(Float)
 
     /// Stable numeric code (2xx range of the ActQKV module).
     public var code: UInt16 {
@@ -42,6 +44,7 @@ public enum SelectionError: Error, Sendable, Hashable {
         case .queriesSizeMismatch: 205
         case .widthMismatch: 206
         case .negativeCount: 207
+        case .invalidQuestionWeight: 208
         }
     }
 }

@@ -3,7 +3,7 @@
 /// chunks in flight. The daemon keeps and persists it (``encoded()`` / ``init(decoding:)``); a
 /// resumed session continues identically. Nothing here depends on any other session.
 ///
-/// Daemon side: ``select(layer:chunk:mode:method:probe:question:keys:count:)``.
+/// Daemon side: ``select(layer:chunk:mode:method:probe:question:questionWeight:keys:count:)``.
 /// Worker side: ``probe(layer:method:queries:count:)``.
 public struct RetrievalState: Sendable, Hashable {
     /// The validated configuration.
@@ -18,6 +18,9 @@ public struct RetrievalState: Sendable, Hashable {
     /// negative when clamping bites). A chunk's pool is (re)initialised to K·L when layer 0 selects
     /// for it and dropped after layer L−1 has.
     public internal(set) var pools: [UInt64: Int]
+
+    /// Chunks whose pool may be in flight at once; beyond it the lowest chunk id is dropped.
+    public static let maxPoolsInFlight = 4096
 
     /// A fresh state.
     /// - Throws: the configuration's ``ConfigError``, or `.notPositive(.layers, …)` if `layers < 1`.
@@ -72,12 +75,12 @@ public struct RetrievalState: Sendable, Hashable {
     /// Daemon side: scores the `count` blocks of `layer` (representative keys, row-major
     /// `count × D`, D = `probe.count`), records the density, takes k_ℓ from the pool of `chunk`
     /// and returns the top-k_ℓ blocks. `question` (D floats) enters only in `prefill` mode and only
-    /// for cosine-scoring methods; its weight is `config.questionWeight`.
+    /// for cosine-scoring methods, with weight `questionWeight` (λ; `nil` = `config.questionWeight`).
     public mutating func select(layer: Int, chunk: UInt64, mode: RetrievalMode, method: RetrievalMethod,
-                                probe: UnsafeBufferPointer<Float>, question: UnsafeBufferPointer<Float>?,
+                                probe: UnsafeBufferPointer<Float>, question: UnsafeBufferPointer<Float>?, questionWeight: Float? = nil,
                                 keys: UnsafeBufferPointer<Float>, count: Int) throws(SelectionError) -> LayerSelection {
         try check(layer: layer, probe: probe, question: question, keysCount: keys.count, count: count)
-        let lambda = config.questionWeight
+        let lambda = try weight(questionWeight)
         return select(layer: layer, chunk: chunk, mode: mode, method: method, count: count, width: probe.count) { scores in
             let q = (mode == .prefill && method.usesCosineScoring) ? question?.baseAddress : nil
             if method.usesCosineScoring {
@@ -89,12 +92,13 @@ public struct RetrievalState: Sendable, Hashable {
         }
     }
 
-    /// As ``select(layer:chunk:mode:method:probe:question:keys:count:)`` with fp16 representative keys.
+    /// As ``select(layer:chunk:mode:method:probe:question:questionWeight:keys:count:)`` with fp16
+    /// representative keys.
     public mutating func select(layer: Int, chunk: UInt64, mode: RetrievalMode, method: RetrievalMethod,
-                                probe: UnsafeBufferPointer<Float>, question: UnsafeBufferPointer<Float>?,
+                                probe: UnsafeBufferPointer<Float>, question: UnsafeBufferPointer<Float>?, questionWeight: Float? = nil,
                                 fp16Keys keys: UnsafeBufferPointer<UInt16>, count: Int) throws(SelectionError) -> LayerSelection {
         try check(layer: layer, probe: probe, question: question, keysCount: keys.count, count: count)
-        let lambda = config.questionWeight
+        let lambda = try weight(questionWeight)
         return select(layer: layer, chunk: chunk, mode: mode, method: method, count: count, width: probe.count) { scores in
             let q = (mode == .prefill && method.usesCosineScoring) ? question?.baseAddress : nil
             if method.usesCosineScoring {
@@ -104,6 +108,12 @@ public struct RetrievalState: Sendable, Hashable {
                 BlockScoring.innerProducts(probe: probe.baseAddress!, fp16Keys: keys.baseAddress!, count: count, width: probe.count, into: scores)
             }
         }
+    }
+
+    private func weight(_ w: Float?) throws(SelectionError) -> Float {
+        guard let w else { return config.questionWeight }
+        guard w.isFinite, w >= 0 else { throw .invalidQuestionWeight(w) }
+        return w
     }
 
     private func check(layer: Int, probe: UnsafeBufferPointer<Float>, question: UnsafeBufferPointer<Float>?, keysCount: Int, count: Int) throws(SelectionError) {
@@ -128,7 +138,11 @@ public struct RetrievalState: Sendable, Hashable {
             return LayerSelection(chosen: chosen, entropy: 0, density: 0)
         case .actqkv, .activateOnly, .dynamicOnly:
             let dynamic = method.usesDensityAllocation
-            if dynamic && layer == 0 { pools[chunk] = config.poolBlocks(layers: layers) }
+            if dynamic && layer == 0 {
+                pools[chunk] = config.poolBlocks(layers: layers)
+                // A caller that never reaches the last layer must not grow the state without bound.
+                if pools.count > Self.maxPoolsInFlight, let oldest = pools.keys.min() { pools[oldest] = nil }
+            }
             let pool = pools[chunk] ?? config.topK * (layers - layer)
             defer { if dynamic && layer == layers - 1 { pools[chunk] = nil } }
             if n == 0 {

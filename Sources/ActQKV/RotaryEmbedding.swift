@@ -18,7 +18,8 @@ public enum RoPEConvention: UInt8, Sendable, Hashable, CaseIterable {
 /// p·ω_i, ω_i = θ^(−2i/d). Angles and their cosines/sines are computed in Float64 and rounded once,
 /// so rotations at large positions stay accurate. Positions are in tokens (≥ 0).
 public struct RotaryEmbedding: Sendable, Hashable {
-    /// d: floats per head (even).
+    /// d: floats per head. Pairs are formed from the first 2·⌊d/2⌋ dimensions (for `.neox`, (i, i + ⌊d/2⌋));
+    /// with an odd d the last dimension is left unrotated.
     public let headDim: Int
     /// θ: frequency base (e.g. 10 000, 100 000, 500 000).
     public let base: Double
@@ -31,10 +32,9 @@ public struct RotaryEmbedding: Sendable, Hashable {
 
     /// - Parameters: `tablePositions` positions are precomputed (others are computed on use).
     public init(headDim: Int, base: Double, convention: RoPEConvention, tablePositions: Int = 1024) {
-        precondition(headDim >= 2 && headDim % 2 == 0, "RoPE head dimension must be even and ≥ 2")
         self.headDim = headDim; self.base = base; self.convention = convention
-        let half = headDim / 2
-        let n = convention == .none ? 0 : max(tablePositions, 0)
+        let half = max(headDim, 0) / 2
+        let n = convention == .none || half == 0 ? 0 : max(tablePositions, 0)
         var c = [Float](repeating: 1, count: n * half), s = [Float](repeating: 0, count: n * half)
         for p in 0..<n {
             for i in 0..<half {
@@ -52,9 +52,9 @@ public struct RotaryEmbedding: Sendable, Hashable {
 
     /// Rotates `x[0..<headDim]` in place to `position`.
     public func apply(_ x: UnsafeMutablePointer<Float>, position: Int) {
-        if convention == .none { return }
-        let half = headDim / 2
-        if position < tablePositions {
+        let half = max(headDim, 0) / 2
+        if convention == .none || half == 0 { return }
+        if position >= 0 && position < tablePositions {
             cosTable.withUnsafeBufferPointer { cb in
                 sinTable.withUnsafeBufferPointer { sb in
                     rotate(x, cos: cb.baseAddress! + position * half, sin: sb.baseAddress! + position * half)
@@ -72,7 +72,7 @@ public struct RotaryEmbedding: Sendable, Hashable {
 
     @inline(__always)
     private func rotate(_ x: UnsafeMutablePointer<Float>, cos c: UnsafePointer<Float>, sin s: UnsafePointer<Float>) {
-        let half = headDim / 2
+        let half = max(headDim, 0) / 2
         switch convention {
         case .neox:
             for i in 0..<half {

@@ -193,19 +193,70 @@ AQK_TARGET static void exp_avx2(const float *x, float *out, int n) {
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, exp256(_mm256_loadu_ps(x + i)));
     for (; i < n; i++) out[i] = exp_scalar(x[i]);
 }
+
+#define AQK_TARGET512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+
+AQK_TARGET512 static float dot_q4_1_avx512(const uint8_t *row, int blocks, const float *x, const float *sums) {
+    __m512 acc = _mm512_setzero_ps();
+    float macc = 0;
+    const __m128i low4 = _mm_set1_epi8(0x0F);
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *blk = row + 20 * b;
+        __m128i v = _mm_loadu_si128((const __m128i *)(blk + 4));
+        __m128i lo = _mm_and_si128(v, low4);
+        __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
+        const float *xb = x + 32 * b;
+        __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(lo)), _mm512_loadu_ps(xb));
+        s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(hi)), _mm512_loadu_ps(xb + 16), s);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(f16_avx(blk)), s, acc);
+        macc += f16_avx(blk + 2) * sums[b];
+    }
+    return _mm512_reduce_add_ps(acc) + macc;
+}
+
+AQK_TARGET512 static float dot_q8_0_avx512(const uint8_t *row, int blocks, const float *x) {
+    __m512 acc = _mm512_setzero_ps();
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *blk = row + 34 * b;
+        __m128i q0 = _mm_loadu_si128((const __m128i *)(blk + 2));
+        __m128i q1 = _mm_loadu_si128((const __m128i *)(blk + 18));
+        const float *xb = x + 32 * b;
+        __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q0)), _mm512_loadu_ps(xb));
+        s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q1)), _mm512_loadu_ps(xb + 16), s);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(f16_avx(blk)), s, acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
 #endif
 
 // ---- dispatch --------------------------------------------------------------------------------
 
-static int avx2_state = -1;
+static int avx2_state = -1, avx512_state = -1;
+
+int aqk_uses_avx512(void) {
+#if AQK_X86
+    int state = __atomic_load_n(&avx512_state, __ATOMIC_RELAXED);
+    if (state < 0) {
+        __builtin_cpu_init();
+        state = aqk_uses_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                __builtin_cpu_supports("avx512vl");
+        __atomic_store_n(&avx512_state, state, __ATOMIC_RELAXED);
+    }
+    return state;
+#else
+    return 0;
+#endif
+}
 
 int aqk_uses_avx2(void) {
 #if AQK_X86
-    if (avx2_state < 0) {
+    int state = __atomic_load_n(&avx2_state, __ATOMIC_RELAXED);
+    if (state < 0) {
         __builtin_cpu_init();
-        avx2_state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        __atomic_store_n(&avx2_state, state, __ATOMIC_RELAXED);
     }
-    return avx2_state;
+    return state;
 #else
     return 0;
 #endif
@@ -214,14 +265,15 @@ int aqk_uses_avx2(void) {
 void aqk_matvec_q4_1(const void *rows, int row_count, int blocks, const float *x, const float *block_sums,
                      float *y, int accumulate) {
     const uint8_t *base = (const uint8_t *)rows;
-    int fast = aqk_uses_avx2();
+    int fast = aqk_uses_avx2(), wide = aqk_uses_avx512();
     for (int r = 0; r < row_count; r++) {
         const uint8_t *row = base + (size_t)r * 20 * blocks;
         float v;
 #if AQK_X86
-        v = fast ? dot_q4_1_avx2(row, blocks, x, block_sums) : dot_q4_1_scalar(row, blocks, x, block_sums);
+        v = wide ? dot_q4_1_avx512(row, blocks, x, block_sums)
+                 : fast ? dot_q4_1_avx2(row, blocks, x, block_sums) : dot_q4_1_scalar(row, blocks, x, block_sums);
 #else
-        (void)fast;
+        (void)fast; (void)wide;
         v = dot_q4_1_scalar(row, blocks, x, block_sums);
 #endif
         y[r] = accumulate ? y[r] + v : v;
@@ -230,14 +282,14 @@ void aqk_matvec_q4_1(const void *rows, int row_count, int blocks, const float *x
 
 void aqk_matvec_q8_0(const void *rows, int row_count, int blocks, const float *x, float *y, int accumulate) {
     const uint8_t *base = (const uint8_t *)rows;
-    int fast = aqk_uses_avx2();
+    int fast = aqk_uses_avx2(), wide = aqk_uses_avx512();
     for (int r = 0; r < row_count; r++) {
         const uint8_t *row = base + (size_t)r * 34 * blocks;
         float v;
 #if AQK_X86
-        v = fast ? dot_q8_0_avx2(row, blocks, x) : dot_q8_0_scalar(row, blocks, x);
+        v = wide ? dot_q8_0_avx512(row, blocks, x) : fast ? dot_q8_0_avx2(row, blocks, x) : dot_q8_0_scalar(row, blocks, x);
 #else
-        (void)fast;
+        (void)fast; (void)wide;
         v = dot_q8_0_scalar(row, blocks, x);
 #endif
         y[r] = accumulate ? y[r] + v : v;
@@ -269,4 +321,54 @@ void aqk_exp(const float *x, float *out, int n) {
     if (aqk_uses_avx2()) { exp_avx2(x, out, n); return; }
 #endif
     for (int i = 0; i < n; i++) out[i] = exp_scalar(x[i]);
+}
+
+void aqk_set_kernel_level(int level) {
+    __atomic_store_n(&avx2_state, -1, __ATOMIC_RELAXED);
+    __atomic_store_n(&avx512_state, -1, __ATOMIC_RELAXED);
+    if (level <= 0) {
+        __atomic_store_n(&avx2_state, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&avx512_state, 0, __ATOMIC_RELAXED);
+    } else if (level == 1) {
+        (void)aqk_uses_avx2();
+        __atomic_store_n(&avx512_state, 0, __ATOMIC_RELAXED);
+    }
+}
+
+#if AQK_X86
+AQK_TARGET static void attend_one_avx2(const float *q, const float *keys, const float *values, int count, int dim,
+                                       float scale, float *scores, float *out) {
+    for (int j = 0; j < count; j++) {
+        const float *k = keys + (size_t)j * dim;
+        __m256 acc = _mm256_setzero_ps();
+        for (int i = 0; i < dim; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i), acc);
+        scores[j] = hsum256(acc) * scale;
+    }
+    softmax_avx2(scores, count);
+    for (int i = 0; i < dim; i += 8) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int j = 0; j < count; j++) acc = _mm256_fmadd_ps(_mm256_set1_ps(scores[j]), _mm256_loadu_ps(values + (size_t)j * dim + i), acc);
+        _mm256_storeu_ps(out + i, acc);
+    }
+}
+#endif
+
+void aqk_attend_one(const float *q, const float *keys, const float *values, int count, int dim, float scale,
+                    float *scores, float *out) {
+#if AQK_X86
+    if (dim % 8 == 0 && aqk_uses_avx2()) { attend_one_avx2(q, keys, values, count, dim, scale, scores, out); return; }
+#endif
+    for (int j = 0; j < count; j++) {
+        const float *k = keys + (size_t)j * dim;
+        float s = 0;
+        for (int i = 0; i < dim; i++) s += q[i] * k[i];
+        scores[j] = s * scale;
+    }
+    aqk_softmax(scores, count);
+    for (int i = 0; i < dim; i++) out[i] = 0;
+    for (int j = 0; j < count; j++) {
+        const float *v = values + (size_t)j * dim;
+        float p = scores[j];
+        for (int i = 0; i < dim; i++) out[i] += p * v[i];
+    }
 }

@@ -111,15 +111,32 @@ final class Connection: Sendable {
             return (id, ReplySlot(completed: .failure(.invalidRequest(error))))
         }
         let slot = ReplySlot()
-        let refused = state.withLock { s -> KVClientError? in
-            if let reason = s.closedReason { return reason }
+        let (refused, needsWake) = state.withLock { s -> (KVClientError?, Bool) in
+            if let reason = s.closedReason { return (reason, false) }
             s.pending[id] = slot
+            if !s.hasQueuedBytes && !s.descriptorsClosed {
+                // Fast path: nothing is queued, so the I/O thread is not writing; send from the
+                // calling thread (under the lock, so frames stay in order) and spare the wake-up
+                // of the I/O thread. Whatever does not fit is queued for it as usual; errors are
+                // left to it too (it reports them when it retries).
+                let n = bytes.withUnsafeBytes { raw in
+                    send(fd, raw.baseAddress!, raw.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+                }
+                if n == bytes.count {
+                    s.bytesSent += n
+                    return (nil, false)
+                }
+                if n > 0 {
+                    s.bytesSent += n
+                    s.headOffset = n
+                }
+            }
             s.queue.append(bytes)
-            return nil
+            return (nil, true)
         }
         if let refused {
             slot.complete(.failure(refused))
-        } else {
+        } else if needsWake {
             wake()
         }
         return (id, slot)

@@ -37,11 +37,23 @@ extension RequestDispatcher {
         guard request.probe.count == descriptor.keyDimension else {
             throw ProtocolError(.wrongDimensions, "probe has \(request.probe.count) floats, the session's D is \(descriptor.keyDimension)")
         }
+        let maximumChosen = Int(limits.maxBlocksPerRequest)
         let (selection, total, chosenIDs) = try store.withRepresentativeKeys(session: record.name, layer: Int(request.layer)) { keys in
+            // `dense` chooses every block: refuse before touching the session's retrieval state.
+            if request.method == .dense && keys.count > maximumChosen {
+                throw ProtocolError(
+                    .limitExceeded,
+                    "dense retrieve of layer \(request.layer): \(keys.count) blocks exceed maxBlocksPerRequest \(maximumChosen)")
+            }
             let selection = try retrieval.select(
                 session: record.name, layers: descriptor.layers, blockSize: descriptor.blockSize, request: request,
                 keys: keys.keys, count: keys.count)
             return (selection, keys.count, selection.chosen.map { keys.ids[$0] })
+        }
+        // Any method: a reply with more chosen blocks than the limit would be rejected by the client.
+        guard selection.chosen.count <= maximumChosen else {
+            throw ProtocolError(
+                .limitExceeded, "retrieve chose \(selection.chosen.count) blocks, more than maxBlocksPerRequest \(maximumChosen)")
         }
         let chosen = zip(selection.chosen, chosenIDs).map { ChosenBlock(id: $1.wire, position: UInt32($0)) }
         var payloads: [RecalledPayload] = []

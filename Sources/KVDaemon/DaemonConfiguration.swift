@@ -1,4 +1,5 @@
 import KVStore
+import Protocol
 
 /// Everything `kvd serve` is configured with. Defaults are documented per field and printed by
 /// `kvd serve --help`.
@@ -15,7 +16,8 @@ public struct DaemonConfiguration: Sendable {
     /// Uids that see and may drop every session (administrators). Default `[0]` (root).
     /// Every other uid sees only the sessions it created.
     public var adminUIDs: Set<UInt32> = [0]
-    /// Largest frame accepted from a client, in bytes after the length field. Default 64 MiB.
+    /// Largest frame accepted from a client, in bytes after the length field, 64 KiB…1 GiB
+    /// (the range the handshake allows). Default 64 MiB.
     public var maximumFrameBytes: Int = 64 << 20
     /// Number of NIO event-loop threads doing socket I/O. Default 1 (store work runs on the
     /// Swift concurrency pool, never on an event loop).
@@ -49,8 +51,11 @@ public struct DaemonConfiguration: Sendable {
         if socketPath.isEmpty { throw DaemonError.invalidConfiguration("socket path is empty") }
         if dataDirectory.isEmpty { throw DaemonError.invalidConfiguration("data directory is empty") }
         if socketMode > 0o777 { throw DaemonError.invalidConfiguration("socket mode \(String(socketMode, radix: 8)) > 0777") }
-        if maximumFrameBytes < 1024 || maximumFrameBytes > Int(UInt32.max) {
-            throw DaemonError.invalidConfiguration("maximum frame bytes \(maximumFrameBytes) outside 1 KiB…4 GiB")
+        // The handshake (docs/PROTOCOL.md §4) announces 64 KiB…1 GiB; a client rejects anything else.
+        let frameRange = Int(ProtocolLimits.minimumMaxFrameBytes)...Int(ProtocolLimits.absoluteMaxFrameBytes)
+        if !frameRange.contains(maximumFrameBytes) {
+            throw DaemonError.invalidConfiguration(
+                "--max-frame-bytes \(maximumFrameBytes) is outside \(frameRange.lowerBound)…\(frameRange.upperBound) (64 KiB…1 GiB, the range the handshake allows)")
         }
         if maximumBlocksPerRequest < 1 { throw DaemonError.invalidConfiguration("maximum blocks per request < 1") }
         do {

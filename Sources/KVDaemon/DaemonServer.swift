@@ -27,6 +27,8 @@ public final class DaemonServer: Sendable {
     private struct ListenerState: ~Copyable {
         var listener: (any Channel)? = nil
         var connections: [ObjectIdentifier: any Channel] = [:]
+        /// Connections whose request loop is executing a request (decode → store → reply written).
+        var busy: Set<ObjectIdentifier> = []
         var shuttingDown = false
     }
 
@@ -102,15 +104,51 @@ public final class DaemonServer: Sendable {
         logger.info("kvd stopped")
     }
 
-    /// Starts a graceful shutdown: stops accepting, closes every connection once its current
-    /// request has been answered (a request in the store is not interrupted). Idempotent.
+    /// Starts a graceful shutdown: stops accepting; an idle connection is sent a `shuttingDown`
+    /// error (request id 0) and closed at once; a connection executing a request finishes it (a
+    /// request in the store is not interrupted), writes its reply, then gets the same notice and
+    /// is closed. A request read after this point is answered with `shuttingDown` (its own id)
+    /// instead of being executed. Idempotent.
     public func shutdown() {
-        let channels = state.withLock { state -> [any Channel] in
+        let (listener, idle, total) = state.withLock { state -> ((any Channel)?, [any Channel], Int) in
             state.shuttingDown = true
-            return (state.listener.map { [$0] } ?? []) + Array(state.connections.values)
+            let idle = state.connections.filter { !state.busy.contains($0.key) }.map(\.value)
+            return (state.listener, idle, state.connections.count)
         }
-        logger.info("kvd: shutting down", metadata: ["connections": "\(channels.count - 1)"])
-        for channel in channels { channel.close(promise: nil) }
+        logger.info("kvd: shutting down", metadata: ["connections": "\(total)", "idle": "\(idle.count)"])
+        listener?.close(promise: nil)
+        for channel in idle {
+            // Written through the pipeline; the request loop of an idle connection is not writing.
+            let notice = Self.shutdownNotice(requestID: 0)
+            channel.eventLoop.execute {
+                channel.writeAndFlush(notice).whenComplete { _ in channel.close(promise: nil) }
+            }
+        }
+    }
+
+    /// The `shuttingDown` error frame for `requestID` (0: the connection-level notice).
+    static func shutdownNotice(requestID: UInt64) -> ByteBuffer {
+        let error = ProtocolError(.shuttingDown, "kvd is shutting down")
+        return ByteBuffer(bytes: (try? Message.error(error).encodeFrame(requestID: requestID)) ?? [])
+    }
+
+    /// Marks the connection busy before it executes a request; false when the server is
+    /// shutting down (then the request must be refused with `shuttingDown`).
+    private func beginRequest(_ id: ObjectIdentifier) -> Bool {
+        state.withLock { state in
+            guard !state.shuttingDown else { return false }
+            state.busy.insert(id)
+            return true
+        }
+    }
+
+    /// Marks the connection idle after its reply was written; true when the server started
+    /// shutting down meanwhile (then the connection must be closed after the notice).
+    private func endRequest(_ id: ObjectIdentifier) -> Bool {
+        state.withLock { state in
+            state.busy.remove(id)
+            return state.shuttingDown
+        }
     }
 
     /// Records an accepted channel so `shutdown()` can close it; false when already shutting down.
@@ -125,7 +163,12 @@ public final class DaemonServer: Sendable {
     private func serve(_ accepted: AcceptedConnection, dispatcher: RequestDispatcher) async {
         let channel = accepted.channel
         let id = ObjectIdentifier(channel)
-        defer { _ = state.withLock { $0.connections.removeValue(forKey: id) } }
+        defer {
+            state.withLock { state in
+                state.connections.removeValue(forKey: id)
+                state.busy.remove(id)
+            }
+        }
         let maximumFrameBytes = configuration.maximumFrameBytes
         let wrapped: NIOAsyncChannel<InboundFrame, ByteBuffer>
         do {
@@ -155,9 +198,24 @@ public final class DaemonServer: Sendable {
             try await wrapped.executeThenClose { inbound, outbound in
                 do {
                     for try await frame in inbound {
+                        guard beginRequest(id) else {
+                            // Arrived during shutdown: refuse it by its id, then close.
+                            dispatcher.metrics.error(code: "\(ErrorCode.shuttingDown)", countsAsRequest: true)
+                            try? await outbound.write(Self.shutdownNotice(requestID: frame.requestID))
+                            break
+                        }
                         let reply = await dispatcher.handle(frame, connection: connection, logger: logger)
-                        for buffer in reply.frames { try await outbound.write(buffer) }
-                        if reply.closeConnection { break }
+                        var written = true
+                        do {
+                            for buffer in reply.frames { try await outbound.write(buffer) }
+                        } catch {
+                            written = false
+                        }
+                        if endRequest(id) {
+                            if written && !reply.closeConnection { try? await outbound.write(Self.shutdownNotice(requestID: 0)) }
+                            break
+                        }
+                        if !written || reply.closeConnection { break }
                     }
                 } catch let error as ProtocolError {
                     // The byte stream cannot be split into frames: answer once, then close.

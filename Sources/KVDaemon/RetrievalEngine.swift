@@ -102,7 +102,7 @@ final class RetrievalEngine: Sendable {
         switch error {
         case .layerOutOfRange: ProtocolError(.badPosition, "\(error)")
         case .keysSizeMismatch, .questionSizeMismatch, .queriesSizeMismatch, .widthMismatch: ProtocolError(.wrongDimensions, "\(error)")
-        case .emptyProbe, .negativeCount: ProtocolError(.badArgument, "\(error)")
+        case .emptyProbe, .negativeCount, .invalidQuestionWeight: ProtocolError(.badArgument, "\(error)")
         }
     }
 }

@@ -31,6 +31,8 @@ public enum Message: Sendable, Hashable {
     case getCheckpoint(GetCheckpoint)
     /// Ask for statistics (empty body).
     case statsRequest
+    /// Verify the store (administrators only).
+    case verify(VerifyRequest)
 
     // Replies.
     /// Handshake accepted.
@@ -51,6 +53,8 @@ public enum Message: Sendable, Hashable {
     case checkpoint(Checkpoint)
     /// Statistics.
     case stats(Stats)
+    /// Result of a store verification.
+    case verifyReport(VerifyReportReply)
     /// An error reply.
     case error(ProtocolError)
 
@@ -70,6 +74,7 @@ public enum Message: Sendable, Hashable {
         case .putCheckpoint: .putCheckpoint
         case .getCheckpoint: .getCheckpoint
         case .statsRequest: .stats
+        case .verify: .verify
         case .helloOK: .helloOK
         case .ok: .ok
         case .sessionInfo: .sessionInfo
@@ -79,6 +84,7 @@ public enum Message: Sendable, Hashable {
         case .blocks: .blocks
         case .checkpoint: .checkpoint
         case .stats: .statsReply
+        case .verifyReport: .verifyReport
         case .error: .error
         }
     }
@@ -104,6 +110,8 @@ public enum Message: Sendable, Hashable {
         case .blocks(let m): try m.encode(into: &w)
         case .checkpoint(let m): try m.encode(into: &w)
         case .stats(let m): try m.encode(into: &w)
+        case .verify(let m): try m.encode(into: &w)
+        case .verifyReport(let m): try m.encode(into: &w)
         case .error(let m): m.encode(into: &w)
         }
     }
@@ -176,6 +184,7 @@ public enum Message: Sendable, Hashable {
         case .stats:
             try r.expectEnd("stats request")
             return .statsRequest
+        case .verify: return .verify(try VerifyRequest.decode(from: &r, limits: limits))
         case .helloOK: return .helloOK(try HelloOK.decode(from: &r, limits: limits))
         case .ok:
             try r.expectEnd("ok")
@@ -187,6 +196,7 @@ public enum Message: Sendable, Hashable {
         case .blocks: return .blocks(try FetchedBlocks.decode(from: &r, limits: limits))
         case .checkpoint: return .checkpoint(try Checkpoint.decode(from: &r, limits: limits))
         case .statsReply: return .stats(try Stats.decode(from: &r, limits: limits))
+        case .verifyReport: return .verifyReport(try VerifyReportReply.decode(from: &r, limits: limits))
         case .error: return .error(try ProtocolError.decode(from: &r, limits: limits))
         }
     }

@@ -30,6 +30,8 @@ public enum MessageType: UInt16, Sendable, Hashable, CaseIterable {
     case getCheckpoint = 0x0031
     /// Server statistics; reply ``stats``.
     case stats = 0x0040
+    /// Verify every stored block and reference (administrators only); reply ``verifyReport``.
+    case verify = 0x0041
 
     // Replies (server → client).
     /// Successful handshake.
@@ -50,6 +52,8 @@ public enum MessageType: UInt16, Sendable, Hashable, CaseIterable {
     case checkpoint = 0x8031
     /// Server statistics.
     case statsReply = 0x8040
+    /// Result of a store verification.
+    case verifyReport = 0x8041
     /// Error reply: `code u16 | message UTF-8`.
     case error = 0xFFFF
 

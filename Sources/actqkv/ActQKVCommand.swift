@@ -6,6 +6,6 @@ struct ActQKVCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "actqkv",
         abstract: "Run a GGUF model over long inputs with the kvd KV-cache daemon.",
-        subcommands: [GenerateCommand.self, BenchCommand.self]
+        subcommands: [GenerateCommand.self, RunCommand.self, EvalCommand.self, BenchCommand.self]
     )
 }

@@ -1,12 +1,15 @@
 import ActQKV
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// `actqkv bench …`: micro-benchmarks of the ActQKV kernels.
+/// `actqkv bench …`: micro-benchmarks of the ActQKV kernels, the GGUF reader and the tokenizer.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks of the retrieval kernels.",
-        subcommands: [ScoringBench.self])
+        abstract: "Benchmarks of the retrieval kernels, the GGUF reader and the tokenizer.",
+        subcommands: [ScoringBench.self, AttentionBench.self, GGUFBench.self, TokenizerBench.self])
 }
 
 /// `actqkv bench scoring`: cosine scoring of N block keys of width D against one probe, from Float32
@@ -126,4 +129,75 @@ struct ScoringBench: ParsableCommand {
         let whole = r / Int(scale), frac = String(abs(r % Int(scale)))
         return "\(whole)." + String(repeating: "0", count: digits - frac.count) + frac
     }
+}
+
+/// `actqkv bench attention`: one layer's worker-side joint attention (`LayerMemory.process`) over a
+/// long sequence in execution chunks, every closed block recalled up to K per chunk (InfLLM
+/// selection), next to the `dense` method over the same tokens; tokens per second, one core.
+struct AttentionBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attention",
+        abstract: "Joint attention of one layer (window + sink + K recalled blocks) vs dense attention.")
+
+    @Option(help: "Tokens processed.") var tokens: Int = 4096
+    @Option(help: "Query heads H.") var heads: Int = 9
+    @Option(help: "KV heads H_kv.") var kvHeads: Int = 3
+    @Option(help: "Head dimension d.") var headDim: Int = 64
+    @Option(help: "Timed runs (the median is reported).") var runs: Int = 3
+
+    func run() throws {
+        let shape = try AttentionShape(heads: heads, kvHeads: kvHeads, headDim: headDim)
+        let config = RetrievalConfig()
+        let rope = RotaryEmbedding(headDim: headDim, base: 100_000, convention: .interleaved)
+        var state: UInt64 = 42
+        func next() -> Float {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int32(truncatingIfNeeded: state >> 32)) / Float(Int32.max)
+        }
+        let q = (0..<(tokens * shape.queryWidth)).map { _ in next() }
+        let k = (0..<(tokens * shape.kvWidth)).map { _ in next() }
+        let v = (0..<(tokens * shape.kvWidth)).map { _ in next() }
+        print("actqkv bench attention: H \(heads), H_kv \(kvHeads), d \(headDim), \(tokens) tokens, chunks of \(config.chunkTokens), median of \(runs)")
+        for method in [RetrievalMethod.infllm, .dense] {
+            var times: [Double] = [], cpuTimes: [Double] = []
+            for _ in 0..<runs {
+                let cpu0 = Self.threadCPUSeconds()
+                var memory = LayerMemory(shape: shape, config: config, method: method, rope: rope)
+                var blocks: [BlockKV] = []
+                let clock = ContinuousClock()
+                let t = try clock.measure {
+                    var start = 0
+                    while start < tokens {
+                        let c = min(config.chunkTokens, tokens - start)
+                        let qs = Array(q[(start * shape.queryWidth)..<((start + c) * shape.queryWidth)])
+                        let ks = Array(k[(start * shape.kvWidth)..<((start + c) * shape.kvWidth)])
+                        let vs = Array(v[(start * shape.kvWidth)..<((start + c) * shape.kvWidth)])
+                        let recalled = method == .dense ? [] : Array(blocks.suffix(config.topK))
+                        let r = try memory.process(queries: qs, keys: ks, values: vs, count: c, recalled: recalled)
+                        blocks += r.closed.map(\.kv)
+                        start += c
+                    }
+                }
+                times.append(Double(t.components.seconds) + Double(t.components.attoseconds) * 1e-18)
+                cpuTimes.append(Self.threadCPUSeconds() - cpu0)
+            }
+            times.sort(); cpuTimes.sort()
+            let med = times[times.count / 2], cpu = cpuTimes[cpuTimes.count / 2]
+            print("\(method)".padding(12), "wall \(ScoringBench.fixed(med, 3)) s", "cpu \(ScoringBench.fixed(cpu, 3)) s",
+                  "\(ScoringBench.fixed(Double(tokens) / cpu, 1)) tokens/cpu-s per layer")
+        }
+    }
+}
+
+extension AttentionBench {
+    /// CPU time consumed by the calling thread, in seconds (insensitive to other processes' load).
+    static func threadCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+}
+
+extension String {
+    fileprivate func padding(_ w: Int) -> String { self + String(repeating: " ", count: max(0, w - count)) }
 }

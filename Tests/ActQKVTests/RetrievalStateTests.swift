@@ -100,6 +100,16 @@ struct RetrievalStateTests {
         #expect(try select(&state, layer: 0, chunk: 1, mode: .decode, method: .actqkv, probe: p, question: u, keys: keys, count: 2).chosen == [0])
         #expect(try select(&state, layer: 0, chunk: 2, mode: .prefill, method: .actqkv, probe: p, keys: keys, count: 2).chosen == [0])
         #expect(try select(&state, layer: 0, chunk: 3, mode: .prefill, method: .infllm, probe: p, question: u, keys: keys, count: 2).chosen == [0])
+        // λ per request overrides the configuration: with λ = 0.1 the probe term wins again.
+        let lowWeight = try p.withUnsafeBufferPointer { pb in try u.withUnsafeBufferPointer { ub in try keys.withUnsafeBufferPointer { kb in
+            try state.select(layer: 0, chunk: 4, mode: .prefill, method: .actqkv, probe: pb, question: ub, questionWeight: 0.1, keys: kb, count: 2)
+        } } }
+        #expect(lowWeight.chosen == [0])
+        #expect(throws: SelectionError.invalidQuestionWeight(-1)) {
+            try p.withUnsafeBufferPointer { pb in try u.withUnsafeBufferPointer { ub in try keys.withUnsafeBufferPointer { kb in
+                _ = try state.select(layer: 0, chunk: 5, mode: .prefill, method: .actqkv, probe: pb, question: ub, questionWeight: -1, keys: kb, count: 2)
+            } } }
+        }
     }
 
     @Test("N = 0 records density 0 and takes nothing; N = 1 takes the block and records nothing")

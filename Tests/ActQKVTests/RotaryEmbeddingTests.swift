@@ -42,4 +42,15 @@ struct RotaryEmbeddingTests {
         #expect(c == x)
         #expect(a != x)
     }
+
+    @Test("an odd head dimension leaves the last element unrotated instead of trapping")
+    func oddDimension() {
+        let rope = RotaryEmbedding(headDim: 5, base: 10_000, convention: .neox)
+        var x: [Float] = [0.1, 0.2, 0.3, 0.4, 0.5]
+        x.withUnsafeMutableBufferPointer { rope.apply($0.baseAddress!, position: 3) }
+        #expect(x[4] == 0.5)
+        let ref = ropeReference([0.1, 0.2, 0.3, 0.4].map { Double(Float($0)) }, position: 3, base: 10_000, convention: .neox)
+        // Pairs (0, 2) and (1, 3) with ω_i = θ^(−2i/5): compare pair 0 (ω_0 = 1 in both).
+        #expect(abs(Double(x[0]) - ref[0]) < 1e-6 && abs(Double(x[2]) - ref[2]) < 1e-6)
+    }
 }

@@ -62,10 +62,13 @@ extension EndToEnd {
             }
         }
         client.close()
-        // LMDB is owned by the daemon; verify opens it directly once the daemon has stopped.
-        #expect(try daemon.stop() == 0)
-        let verify = try Kvctl.run(["verify", "--data", daemon.dataPath])
+        // The restarted daemon verifies its own store: every block decodes and matches its checksum.
+        let verify = try Kvctl.run(["--socket", daemon.socketPath, "verify", "--json"])
         #expect(verify.status == 0, "kvctl verify: \(verify.output)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(verify.output.utf8)) as? [String: Any])
+        #expect(report["ok"] as? Bool == true)
+        #expect((report["blocksChecked"] as? Int ?? 0) >= acknowledged.reduce(0, +), "\(verify.output)")
+        #expect(try daemon.stop() == 0)
     }
 }
 }

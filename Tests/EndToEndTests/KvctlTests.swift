@@ -40,8 +40,16 @@ extension EndToEnd {
         let missing = try Kvctl.run(["--socket", daemon.socketPath, "drop", "beta"])
         #expect(missing.status == 1 && missing.output.contains("sessionNotFound"), "\(missing.output)")
 
+        // Live: the daemon verifies its store (root is an administrator by default).
+        let live = try Kvctl.run(["--socket", daemon.socketPath, "verify", "--json"])
+        #expect(live.status == 0, "\(live.output)")
+        let liveReport = try #require(try Self.json(live.output) as? [String: Any])
+        #expect(liveReport["ok"] as? Bool == true)
+        #expect(liveReport["blocksChecked"] as? Int == 3)
+        #expect(liveReport["referencesChecked"] as? Int == 3)
+        // Offline mode refuses while the daemon serves the directory.
         let busy = try Kvctl.run(["verify", "--data", daemon.dataPath])
-        #expect(busy.status == 1 && busy.output.contains("stop it before verifying"), "\(busy.output)")
+        #expect(busy.status == 1 && busy.output.contains("is serving"), "\(busy.output)")
         try daemon.stop()
         let verify = try Kvctl.run(["verify", "--data", daemon.dataPath, "--json"])
         #expect(verify.status == 0, "\(verify.output)")

@@ -37,7 +37,7 @@ struct MessageTests {
     func requestReplyBit() {
         let requests: Set<MessageType> = [
             .hello, .createSession, .openSession, .closeSession, .listSessions, .dropSession, .forkSession,
-            .appendBlocks, .retrieve, .fetchBlocks, .putCheckpoint, .getCheckpoint, .stats,
+            .appendBlocks, .retrieve, .fetchBlocks, .putCheckpoint, .getCheckpoint, .stats, .verify,
         ]
         for t in MessageType.allCases {
             #expect(t.isRequest == requests.contains(t), "\(t)")

@@ -86,6 +86,16 @@ struct RandomMessages {
             })
     }
 
+    mutating func verifyReport() -> VerifyReportReply {
+        let failures = (0..<int(0...4)).map { _ in
+            VerifyFailure(
+                block: bool() ? id() : nil, session: bool() ? name() : "",
+                reason: VerifyFailureReason.allCases[int(0...(VerifyFailureReason.allCases.count - 1))], message: name())
+        }
+        let total = UInt64(failures.count) + (failures.isEmpty ? 0 : UInt64(int(0...3)))
+        return VerifyReportReply(ok: total == 0, blocksChecked: u64(), referencesChecked: u64(), failureTotal: total, failures: failures)
+    }
+
     /// One random instance of every message case, in `MessageType` order.
     mutating func everyMessage() -> [Message] {
         let dim = int(1...96)
@@ -114,6 +124,7 @@ struct RandomMessages {
             .putCheckpoint(PutCheckpoint(session: name(), chunkSequence: u64(), tokenCount: u64(), workerState: bytes(int(1...3000)))),
             .getCheckpoint(GetCheckpoint(session: name(), restore: bool())),
             .statsRequest,
+            .verify(VerifyRequest(maxFailures: UInt32(int(0...1024)))),
             .helloOK(HelloOK(version: u16(), maxFrameBytes: UInt32(int(Int(ProtocolLimits.minimumMaxFrameBytes)...Int(ProtocolLimits.absoluteMaxFrameBytes))), maxBlocksPerRequest: u32(), peerUID: u32(), peerGID: u32())),
             .ok,
             .sessionInfo(sessionInfo()),
@@ -124,6 +135,7 @@ struct RandomMessages {
             .blocks(FetchedBlocks(blocks: fetched)),
             .checkpoint(Checkpoint(chunkSequence: u64(), tokenCount: u64(), workerState: bytes(int(1...3000)), retrievalState: bytes(int(1...500)))),
             .stats(stats()),
+            .verifyReport(verifyReport()),
             .error(ProtocolError(ErrorCode.allCases[int(0...(ErrorCode.allCases.count - 1))], name())),
         ]
     }

@@ -24,11 +24,23 @@ float aqk_softmax(float *x, int n);
 /// out[i] = silu(gate[i]) · up[i], silu(g) = g / (1 + e^−g).
 void aqk_swiglu(const float *gate, const float *up, float *out, int n);
 
+/// Attention of one query over `count` keys and values (rows of `dim` floats, row stride `dim`):
+/// scores[j] = scale · q·k_j, p = softmax(scores), out = Σ_j p_j v_j. `scores` is scratch of
+/// `count` floats (left holding p). count > 0.
+void aqk_attend_one(const float *q, const float *keys, const float *values, int count, int dim, float scale,
+                    float *scores, float *out);
+
 /// e^x elementwise (for tests): out[i] = exp(x[i]), relative error ≤ 2e-7 on [−87, 88].
 void aqk_exp(const float *x, float *out, int n);
 
 /// 1 when the AVX2/FMA code paths are in use, 0 for the portable ones.
 int aqk_uses_avx2(void);
+
+/// 1 when the AVX-512 matrix-vector kernels are in use.
+int aqk_uses_avx512(void);
+
+/// Forces the portable (0), AVX2 (1) or best available (2) kernels; for tests and benchmarks.
+void aqk_set_kernel_level(int level);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
 import CBLAS
+import CInferenceKernels
 
 /// Full causal attention with every key and value of the sequence kept in memory: the dense
 /// baseline and the quality reference of the project.
@@ -71,38 +72,63 @@ public final class DenseAttentionCache: AttentionBackend {
 
         if rotatedQueries.count < n * qWidth { rotatedQueries = [Float](repeating: 0, count: n * qWidth) }
         let blockRows = min(queryBlock, n)
-        if scores.count < blockRows * (start + n) { scores = [Float](repeating: 0, count: blockRows * (start + n)) }
+        let scratchPerHead = blockRows * (start + n)
+        if scores.count < h * scratchPerHead { scores = [Float](repeating: 0, count: h * scratchPerHead) }
         let scale = 1 / Float(d).squareRoot()
-        let groupSize = config.groupSize
-        let keyBase = keys + layerBase, valueBase = values + layerBase
+        let groupSize = config.groupSize, capacity = self.capacity
 
         rotatedQueries.withUnsafeMutableBufferPointer { qb in
             scores.withUnsafeMutableBufferPointer { sb in
-                let q = qb.baseAddress!, s = sb.baseAddress!
-                q.update(from: queries, count: n * qWidth)
-                rope.rotate(rows: n, q, heads: h, startPosition: start)
-                for head in 0..<h {
-                    let g = head / groupSize
-                    let kg = keyBase + g * capacity * d
-                    let vg = valueBase + g * capacity * d
-                    var i0 = 0
-                    while i0 < n {
-                        let rows = min(blockRows, n - i0)
-                        let visible = start + i0 + rows  // keys seen by the last row of the block
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(visible), Int32(d),
-                                    scale, q + i0 * qWidth + head * d, Int32(qWidth), kg, Int32(d), 0, s, Int32(visible))
-                        for r in 0..<rows {
-                            let row = s + r * visible
-                            let seen = start + i0 + r + 1
-                            Softmax.normalize(row, count: seen)
-                            if seen < visible { (row + seen).update(repeating: 0, count: visible - seen) }
-                        }
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(visible),
-                                    1, s, Int32(visible), vg, Int32(d), 0, output + i0 * qWidth + head * d, Int32(qWidth))
-                        i0 += rows
+                qb.baseAddress!.update(from: queries, count: n * qWidth)
+                rope.rotate(rows: n, qb.baseAddress!, heads: h, startPosition: start)
+                let q = UnsafeSendablePointer(UnsafePointer(qb.baseAddress!))
+                let scratch = UnsafeSendableMutablePointer(sb.baseAddress!)
+                let keyBase = UnsafeSendablePointer(UnsafePointer(keys + layerBase))
+                let valueBase = UnsafeSendablePointer(UnsafePointer(values + layerBase))
+                let out = UnsafeSendableMutablePointer(output)
+                // Heads in parallel; each uses its own score scratch and single-threaded BLAS.
+                ComputeThreads.run(parts: n == 1 ? 1 : h) { part in
+                    let heads = n == 1 ? 0..<h : part..<(part + 1)
+                    for head in heads {
+                        let s = scratch.pointer + (n == 1 ? 0 : head * scratchPerHead)
+                        let kg = keyBase.pointer + (head / groupSize) * capacity * d
+                        let vg = valueBase.pointer + (head / groupSize) * capacity * d
+                        Self.attendHead(q: q.pointer + head * d, qStride: qWidth, keys: kg, values: vg, rows: n, start: start,
+                                        dimension: d, scale: scale, blockRows: blockRows, scores: s,
+                                        output: out.pointer + head * d, outputStride: qWidth)
                     }
                 }
             }
+        }
+    }
+
+    /// Causal attention of `rows` queries (row stride `qStride`) at positions `start ..< start+rows`
+    /// over keys/values `0 ..< start+rows` (rows of `dimension` floats).
+    private static func attendHead(
+        q: UnsafePointer<Float>, qStride: Int, keys kg: UnsafePointer<Float>, values vg: UnsafePointer<Float>,
+        rows n: Int, start: Int, dimension d: Int, scale: Float, blockRows: Int, scores s: UnsafeMutablePointer<Float>,
+        output: UnsafeMutablePointer<Float>, outputStride: Int
+    ) {
+        if n == 1 {
+            // Single query (decoding): a vectorised loop, no BLAS call.
+            aqk_attend_one(q, kg, vg, Int32(start + 1), Int32(d), scale, s, output)
+            return
+        }
+        var i0 = 0
+        while i0 < n {
+            let rows = min(blockRows, n - i0)
+            let visible = start + i0 + rows  // keys seen by the last row of the block
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(visible), Int32(d),
+                        scale, q + i0 * qStride, Int32(qStride), kg, Int32(d), 0, s, Int32(visible))
+            for r in 0..<rows {
+                let row = s + r * visible
+                let seen = start + i0 + r + 1
+                Softmax.normalize(row, count: seen)
+                if seen < visible { (row + seen).update(repeating: 0, count: visible - seen) }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(visible),
+                        1, s, Int32(visible), vg, Int32(d), 0, output + i0 * outputStride, Int32(outputStride))
+            i0 += rows
         }
     }
 }

@@ -59,9 +59,18 @@ public struct LinearWeight: Sendable {
             if rows == 1 {
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outputCount), Int32(inputCount), 1,
                             w.baseAddress, Int32(inputCount), x, 1, accumulate ? 1 : 0, y, 1)
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputCount), Int32(inputCount),
-                            1, x, lda, w.baseAddress, Int32(inputCount), accumulate ? 1 : 0, y, ldc)
+                return
+            }
+            // Split the output columns over the cores; each part is a single-threaded GEMM.
+            let parts = min(ComputeThreads.parallelism, max(1, outputCount / 64))
+            let per = (outputCount + parts - 1) / parts
+            let xs = UnsafeSendablePointer(x), ys = UnsafeSendableMutablePointer(y), ws = UnsafeSendablePointer(w.baseAddress!)
+            let n = outputCount, k = inputCount
+            ComputeThreads.run(parts: parts) { part in
+                let first = part * per, count = min(per, n - first)
+                guard count > 0 else { return }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(count), Int32(k),
+                            1, xs.pointer, lda, ws.pointer + first * k, Int32(k), accumulate ? 1 : 0, ys.pointer + first, ldc)
             }
         }
     }

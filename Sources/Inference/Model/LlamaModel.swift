@@ -41,6 +41,7 @@ public final class LlamaModel: Sendable {
     /// Creates a model over `weights`; prefill runs in chunks of `prefillChunk` tokens (default 512).
     public init(weights: LlamaWeights, prefillChunk: Int = 512) {
         precondition(prefillChunk > 0)
+        ComputeThreads.configure()
         self.config = weights.config
         self.weights = weights
         self.rope = RotaryEmbedding(config: weights.config)

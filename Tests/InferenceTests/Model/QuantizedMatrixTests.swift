@@ -1,3 +1,4 @@
+import CInferenceKernels
 import Testing
 @testable import Inference
 
@@ -37,8 +38,17 @@ private func makeRows(_ format: QuantizedFormat, rows: Int, columns: Int, seed: 
 
 @Suite("QuantizedMatrix")
 struct QuantizedMatrixTests {
-    @Test("matrix–vector products on Q4_1, Q8_0 and F32 rows match a Float64 product", arguments: [QuantizedFormat.q4_1, .q8_0, .f32])
+    @Test("matrix–vector products on Q4_1, Q8_0 and F32 rows match a Float64 product (portable, AVX2 and best kernels)",
+          arguments: [QuantizedFormat.q4_1, .q8_0, .f32])
     func matchesFloat64(format: QuantizedFormat) {
+        defer { aqk_set_kernel_level(2) }
+        for level in [0, 1, 2] as [Int32] {
+            aqk_set_kernel_level(level)
+            check(format: format)
+        }
+    }
+
+    private func check(format: QuantizedFormat) {
         let rows = 300, columns = 192
         let (bytes, w) = makeRows(format, rows: rows, columns: columns, seed: 11)
         #expect(bytes.count == rows * format.rowBytes(columns: columns))

@@ -1,0 +1,25 @@
+import CBLAS
+import Dispatch
+import Foundation
+
+/// How the forward pass uses the cores: OpenBLAS runs single-threaded and the forward pass splits
+/// work itself (GEMM column ranges, attention heads, matrix–vector row ranges) over
+/// `DispatchQueue.concurrentPerform`, whose workers block instead of spinning — OpenBLAS's own
+/// spinning threads degrade badly when the machine is oversubscribed.
+public enum ComputeThreads {
+    /// Number of parallel parts work is split into (the active processor count).
+    public static let parallelism = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    private static let configured: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
+
+    /// Switches OpenBLAS to one thread per call (idempotent; done by ``LlamaModel`` on creation).
+    public static func configure() { _ = configured }
+
+    /// Runs `body(part)` for `part` in `0..<parts`, in parallel when `parts > 1`.
+    static func run(parts: Int, _ body: @Sendable (Int) -> Void) {
+        if parts <= 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
+    }
+}

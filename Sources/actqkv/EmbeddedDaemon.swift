@@ -1,0 +1,64 @@
+import Foundation
+import KVClient
+import KVDaemon
+import Logging
+import Synchronization
+
+/// An in-process kvd for `actqkv run` without `--socket`: the same server as `kvd serve`, on
+/// `<directory>/kvd.sock` with its store in `<directory>/data`. Default directory:
+/// `${ACTQKV_CACHE:-~/.cache/actqkv}/kvd`.
+final class EmbeddedDaemon: Sendable {
+    let socketPath: String
+    private let server: DaemonServer
+    private let runTask: Task<Void, any Error>
+
+    static var defaultDirectory: String {
+        let env = ProcessInfo.processInfo.environment
+        let cache = env["ACTQKV_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? (env["HOME"] ?? NSHomeDirectory()) + "/.cache/actqkv"
+        return cache + "/kvd"
+    }
+
+    init(directory: String, fixedTopK: Int) async throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        socketPath = directory + "/kvd.sock"
+        var configuration = DaemonConfiguration(socketPath: socketPath, dataDirectory: directory + "/data")
+        configuration.fixedTopK = fixedTopK
+        try configuration.validate()
+        var logger = Logger(label: "actqkv.kvd")
+        logger.logLevel = .warning
+        let server = DaemonServer(configuration: configuration, logger: logger)
+        self.server = server
+        let failure = FailureBox()
+        runTask = Task {
+            do { try await server.run() } catch { failure.set("\(error)"); throw error }
+        }
+        for _ in 0..<1500 {
+            if let client = try? await KVClient.connect(socketPath: socketPath) {
+                client.close()
+                return
+            }
+            // A server that cannot start (e.g. another kvd holds the data directory) ends at once.
+            if let reason = failure.get() { throw ValidationErrorText("the embedded kvd could not start on \(directory): \(reason)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        server.shutdown()
+        _ = await runTask.result
+        throw ValidationErrorText("the embedded kvd did not start on \(socketPath)")
+    }
+
+    func stop() async {
+        server.shutdown()
+        _ = await runTask.result
+    }
+}
+
+struct ValidationErrorText: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+private final class FailureBox: Sendable {
+    private let value = Mutex<String?>(nil)
+    func set(_ s: String) { value.withLock { $0 = s } }
+    func get() -> String? { value.withLock { $0 } }
+}

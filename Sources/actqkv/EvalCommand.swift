@@ -1,0 +1,99 @@
+import ActQKV
+import ArgumentParser
+import Foundation
+import Inference
+import KVClient
+
+/// `actqkv eval`: accuracy of the attention methods on synthetic long-context tasks.
+struct EvalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Accuracy per length and method on InfiniteBench-style synthetic tasks (passkey, kv-retrieval).",
+        discussion: """
+            Samples are generated from --seed (same seed, same samples for every method). Each sample is run \
+            with the chat template, greedy, and is correct when the answer contains the expected key. Block \
+            methods use an embedded kvd (or --socket) with a temporary session per sample.
+            """
+    )
+
+    @Argument(help: "Task: passkey or kv-retrieval.")
+    var task: String
+    @Option(help: "GGUF model file (default: $ACTQKV_MODEL or ~/.cache/actqkv/models/\(DefaultModel.fileName)).")
+    var model: String?
+    @Option(help: "Document lengths in tokens, e.g. 2k,4k,8k.")
+    var lengths = "2k,4k"
+    @Option(help: "Samples per length.")
+    var samples = 5
+    @Option(help: "Methods, comma-separated (dense, infllm, actqkv, activate-only, dynamic-only).")
+    var method = "dense,infllm,actqkv"
+    @Option(help: "Seed of the generated samples.")
+    var seed: UInt64 = 1
+    @Option(name: .customLong("filler-file"), help: "Natural text used as passkey filler instead of the repeated sentences.")
+    var fillerFile: String?
+    @Option(help: "kvd socket; without it an embedded kvd is started.")
+    var socket: String?
+    @Option(name: .customLong("data-dir"), help: "Directory of the embedded kvd.")
+    var dataDir: String?
+    @Option(help: "Tokens generated per sample.")
+    var maxTokens = 12
+    @Flag(help: "Print one JSON object per (length, method) line.")
+    var json = false
+
+    private func emit(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
+    static func parseLength(_ s: Substring) throws -> Int {
+        let t = s.lowercased().trimmingCharacters(in: .whitespaces)
+        if t.hasSuffix("k"), let v = Int(t.dropLast()) { return v * 1024 }
+        guard let v = Int(t), v > 0 else { throw ValidationError("bad length '\(s)'") }
+        return v
+    }
+
+    func run() async throws {
+        guard let kind = SyntheticTask(rawValue: task) else { throw ValidationError("unknown task '\(task)' (passkey, kv-retrieval)") }
+        let lengths = try self.lengths.split(separator: ",").map(Self.parseLength)
+        let methods = try method.split(separator: ",").map { try RunCommand.parseMethod(String($0)) }
+        let path = model ?? DefaultModel.path
+        let text = try TextModel(path: path, prefillChunk: 256)
+        let fingerprint = try ModelFingerprint.of(path: path)
+        let natural = try fillerFile.map { try String(contentsOfFile: $0, encoding: .utf8) }
+        let settingsBase = RetrievalConfig()
+        var embedded: EmbeddedDaemon?
+        var client: KVClient?
+        if methods.contains(where: { $0 != .dense }) {
+            let socketPath: String
+            if let socket { socketPath = socket } else {
+                let d = try await EmbeddedDaemon(directory: dataDir ?? EmbeddedDaemon.defaultDirectory, fixedTopK: settingsBase.topK)
+                embedded = d
+                socketPath = d.socketPath
+            }
+            client = try await KVClient.connect(socketPath: socketPath)
+        }
+        let count: (String) -> Int = { text.tokenizer.encode($0).count }
+        for length in lengths {
+            let batch = (0..<samples).map { kind.sample(tokens: length, seed: seed, index: $0, naturalFiller: natural, countTokens: count) }
+            for m in methods {
+                var correct = 0, seconds = 0.0, promptTokens = 0
+                for s in batch {
+                    let layout = PromptLayout(document: s.document, question: s.question, tokenizer: text.tokenizer, template: text.chatTemplate)
+                    let request = LongContextRequest(layout: layout, maxTokens: maxTokens, stopTokens: text.stopTokens)
+                    let summary = try await LongContextRunner.run(model: text.model, settings: LongContextSettings(method: m, retrieval: settingsBase),
+                                                                  fingerprint: fingerprint, client: m == .dense ? nil : client, request: request) { _ in true }
+                    let answer = (try? text.tokenizer.decode(summary.generated, renderSpecial: false)) ?? ""
+                    if answer.contains(s.expected) { correct += 1 }
+                    seconds += summary.prefillSeconds + summary.decodeSeconds
+                    promptTokens += summary.promptTokens
+                }
+                let accuracy = Double(correct) / Double(max(batch.count, 1))
+                let name = RunCommand.methodName(m)
+                if json {
+                    emit("{\"task\":\"\(kind.rawValue)\",\"length\":\(length),\"method\":\"\(name)\",\"samples\":\(batch.count),\"correct\":\(correct),\"accuracy\":\(accuracy),\"meanPromptTokens\":\(promptTokens / max(batch.count, 1)),\"meanSeconds\":\(seconds / Double(max(batch.count, 1))),\"seed\":\(seed)}")
+                } else {
+                    emit(String(format: "%@ %6d tokens  %-13@ %d/%d = %.2f  (mean %.1f s/sample)", kind.rawValue, length, name, correct, batch.count, accuracy,
+                                 seconds / Double(max(batch.count, 1))))
+                }
+            }
+        }
+        client?.close()
+        await embedded?.stop()
+    }
+}

@@ -1,0 +1,89 @@
+import ActQKV
+import Foundation
+import KVClient
+import Testing
+@testable import Inference
+
+/// The long-context path (model layers + ActQKV block memory + a real in-process kvd) against
+/// exact references on the 1391-token fixture prompt.
+@Suite(.serialized)
+struct LongContextSessionTests {
+    /// A small window so that the fixture prompt closes many blocks: S 32, W 256, E 128, b 32,
+    /// K 64 ≥ every block count here (all blocks recalled), C 128.
+    static let smallConfig = RetrievalConfig(sinkTokens: 32, localWindow: 256, chunkTokens: 128, blockSize: 32, topK: 64,
+                                             minBlocks: 32, maxBlocks: 128, blockCacheCapacity: 128)
+
+    /// Runs the session path and returns the logits after the prompt and after each decode token.
+    static func sessionLogits(model: LlamaModel, kvd: InProcessKVD, settings: LongContextSettings, prompt: [Int32],
+                              decode: [Int32], name: String) async throws -> (logits: [[Float]], session: LongContextSession, info: SessionInfo) {
+        let client = try await kvd.connect()
+        let descriptor = LongContextSession.descriptor(model: model, settings: settings, fingerprint: 0xF00D)
+        _ = try await client.createSession(name, descriptor: descriptor)
+        let session = try LongContextSession(model: model, settings: settings, fingerprint: 0xF00D, client: client, sessionName: name)
+        let n = prompt.count
+        try await session.process(prompt[0..<(n - 1)], mode: .prefill, logits: false)
+        var out = [try await session.process(prompt[(n - 1)...], mode: .prefill, logits: true)]
+        for t in decode { out.append(try await session.process([t][...], mode: .decode, logits: true)) }
+        try await session.drain()
+        let info = try await client.openSession(name)
+        return (out, session, info)
+    }
+
+    @Test("every block recalled: infllm and actqkv logits equal clamped-RoPE dense attention over fp16-rounded block K/V (Float64) within 1e-4")
+    func allBlocksRecalledEqualsClampedDense() async throws {
+        let model = try ModelTestSupport.loadRealModel()
+        let prompt = try LongContextTestSupport.longPromptIDs()
+        #expect(prompt.count == 1391)
+        let config = Self.smallConfig
+        // The Float64 reference, with the worker's chunk schedule; decode two greedy tokens.
+        let reference = ClampedDenseReference(config: model.config, retrieval: config)
+        let first = try LongContextTestSupport.scheduledForward(model: model, prompt: prompt, chunk: config.chunkTokens, decode: [], backend: reference)[0]
+        let t1 = Sampler.argmax(first)
+        let ref2 = ClampedDenseReference(config: model.config, retrieval: config)
+        let refLogits = try LongContextTestSupport.scheduledForward(model: model, prompt: prompt, chunk: config.chunkTokens, decode: [t1, 13], backend: ref2)
+        #expect(LongContextTestSupport.relativeError(refLogits[0], reference: first) < 1e-6)
+
+        // Not vacuous: the clamped, fp16 reference differs measurably from true dense attention.
+        let trueDense = try model.forward(tokens: prompt, attention: model.makeDenseCache(capacity: prompt.count + 4), logits: .last)
+        let clampEffect = LongContextTestSupport.relativeError(refLogits[0], reference: trueDense)
+        #expect(clampEffect > 1e-3, "clamping the RoPE distance should change the logits (relative change \(clampEffect))")
+
+        let kvd = try await InProcessKVD(fixedTopK: 4096)
+        defer { Task { await kvd.stop() } }
+        let expectedBlocks = (prompt.count + 2 - 1 - config.sinkTokens - config.localWindow) / config.blockSize
+        for method in [ActQKV.RetrievalMethod.infllm, ActQKV.RetrievalMethod.actqkv] {
+            let settings = LongContextSettings(method: method, retrieval: config)
+            let (logits, session, info) = try await Self.sessionLogits(model: model, kvd: kvd, settings: settings, prompt: prompt,
+                                                                       decode: [t1, 13], name: "equiv-\(method)")
+            for (i, l) in logits.enumerated() {
+                let error = LongContextTestSupport.relativeError(l, reference: refLogits[i])
+                #expect(error < 1e-4, "\(method), logits \(i): relative error \(error)")
+            }
+            // Blocks really went through kvd: every layer stored them, and payloads were fetched.
+            #expect(session.closedBlocks >= expectedBlocks - 1 && session.closedBlocks >= 30)
+            #expect(info.blockCounts.allSatisfy { Int($0) == session.closedBlocks })
+            #expect(session.counters.blocksAcknowledged == session.closedBlocks * model.config.layerCount)
+            #expect(session.counters.bytesFetched >= session.closedBlocks * model.config.layerCount * 2 * model.config.kvWidth * config.blockSize * 2)
+            #expect(session.counters.cacheHits > 0, "the block cache should serve blocks recalled again")
+            #expect(session.counters.retrieveRequests == model.config.layerCount * Int(session.chunkSequence))
+        }
+    }
+
+    @Test("window ≥ sequence: the block-memory path equals the true dense forward pass within 1e-4")
+    func windowCoveringTheSequenceEqualsDense() async throws {
+        let model = try ModelTestSupport.loadRealModel()
+        let prompt = try LongContextTestSupport.longPromptIDs()
+        let config = RetrievalConfig(localWindow: 2048, chunkTokens: 256)
+        let dense = try LongContextTestSupport.scheduledForward(model: model, prompt: prompt, chunk: 256, decode: [13],
+                                                                backend: model.makeDenseCache(capacity: prompt.count + 4))
+        let kvd = try await InProcessKVD()
+        defer { Task { await kvd.stop() } }
+        let (logits, session, _) = try await Self.sessionLogits(model: model, kvd: kvd, settings: LongContextSettings(method: .infllm, retrieval: config),
+                                                                prompt: prompt, decode: [13], name: "wide")
+        #expect(session.closedBlocks == 0)
+        for i in logits.indices {
+            let error = LongContextTestSupport.relativeError(logits[i], reference: dense[i])
+            #expect(error < 1e-4, "logits \(i): relative error \(error)")
+        }
+    }
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Benchmarks `actqkv generate` against llama.cpp (through llama-cpp-python) on the same model,
+# the same token ids and the same machine, in one run: prefill tokens/s at 512 and 2048 prompt
+# tokens and greedy decode ms/token, each the median of several alternating runs, plus peak
+# resident memory. Not part of CI: the first run builds llama.cpp from source (≈ 5 minutes).
+#
+# Usage: scripts/compare-llamacpp.sh [runs (default 3)] [decode tokens (default 64)]
+# Environment: ACTQKV_MODEL (model file), ACTQKV_CACHE (venv location), THREADS (default: nproc).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+decode=${2:-64}
+threads=${THREADS:-$(nproc)}
+model=${ACTQKV_MODEL:-$(scripts/fetch-model.sh)}
+cache=${ACTQKV_CACHE:-$HOME/.cache/actqkv}
+venv="$cache/llamacpp-venv"
+
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import llama_cpp" 2>/dev/null; then
+  echo "compare-llamacpp: installing llama-cpp-python 0.3.36 into $venv (builds llama.cpp)" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "llama-cpp-python==0.3.36"
+fi
+
+swift build -c release --product actqkv >&2
+actqkv=$(swift build -c release --show-bin-path)/actqkv
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# The prompts: the Apache-2.0 licence prompt of the llama.cpp fixtures, repeated to length.
+fixture=${ACTQKV_FIXTURES:-$(cd .. && pwd)/shared/fixtures}/llamacpp-smollm2/logits/long.json
+"$venv/bin/python" - "$fixture" "$work" <<'PY'
+import json, sys
+ids = json.load(open(sys.argv[1]))["ids"]
+for n in (512, 2048):
+    seq = (ids * (n // len(ids) + 1))[:n]
+    open(f"{sys.argv[2]}/ids{n}.txt", "w").write(" ".join(map(str, seq)))
+PY
+
+exec "$venv/bin/python" scripts/compare_llamacpp.py --model "$model" --actqkv "$actqkv" --work "$work" \
+  --runs "$runs" --decode "$decode" --threads "$threads"

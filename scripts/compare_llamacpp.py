@@ -1,0 +1,69 @@
+"""Runs llama.cpp (llama-cpp-python) and `actqkv generate` alternately on the same token ids and
+prints a Markdown table of medians. Called by scripts/compare-llamacpp.sh."""
+import argparse, json, re, resource, statistics, subprocess, sys, time
+
+p = argparse.ArgumentParser()
+p.add_argument("--model", required=True)
+p.add_argument("--actqkv", required=True)
+p.add_argument("--work", required=True)
+p.add_argument("--runs", type=int, default=3)
+p.add_argument("--decode", type=int, default=64)
+p.add_argument("--threads", type=int, default=2)
+a = p.parse_args()
+
+LLAMA = r'''
+import json, sys, time, resource
+import numpy as np
+from llama_cpp import Llama
+ids = [int(t) for t in open(sys.argv[2]).read().split()]
+decode = int(sys.argv[3])
+llm = Llama(model_path=sys.argv[1], n_ctx=4096, n_batch=512, n_threads=int(sys.argv[4]),
+            n_threads_batch=int(sys.argv[4]), type_k=0, type_v=0, flash_attn=False, verbose=False)
+llm.reset()
+t0 = time.perf_counter(); llm.eval(ids); t1 = time.perf_counter()
+tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+dt = 0.0
+for _ in range(decode):
+    s = time.perf_counter(); llm.eval([tok]); dt += time.perf_counter() - s
+    tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+print(json.dumps({"prefill_s": t1 - t0, "decode_ms": dt * 1000 / decode,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+'''
+
+def run_llama(n):
+    out = subprocess.run([sys.executable, "-c", LLAMA, a.model, f"{a.work}/ids{n}.txt", str(a.decode), str(a.threads)],
+                         check=True, capture_output=True, text=True).stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    return n / r["prefill_s"], r["decode_ms"], r["peak_mb"]
+
+def run_actqkv(n):
+    err = subprocess.run([a.actqkv, "generate", "--model", a.model, "--input-ids", f"{a.work}/ids{n}.txt",
+                          "--max-tokens", str(a.decode + 1), "--ignore-eos", "--timings"],
+                         check=True, capture_output=True, text=True).stderr
+    m = re.search(r"prefill [0-9.]+ s \(([0-9.]+) tokens/s\); decode (\d+) tokens, ([0-9.]+) ms/token; peak memory (\d+) MB", err)
+    if not m:
+        raise SystemExit("cannot parse actqkv timings: " + err)
+    return float(m.group(1)), float(m.group(3)), float(m.group(4))
+
+rows = []
+for n in (512, 2048):
+    res = {"llama.cpp": [], "actqkv": []}
+    for _ in range(a.runs):
+        res["llama.cpp"].append(run_llama(n))
+        res["actqkv"].append(run_actqkv(n))
+    med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in res.items()}
+    rows.append((n, med, res))
+
+print(f"| prompt tokens | engine | prefill tokens/s | decode ms/token ({a.decode} tokens) | peak RSS MB |")
+print("|---|---|---|---|---|")
+for n, med, _ in rows:
+    for k in ("llama.cpp", "actqkv"):
+        print(f"| {n} | {k} | {med[k][0]:.1f} | {med[k][1]:.2f} | {med[k][2]:.0f} |")
+for n, med, _ in rows:
+    print(f"\n{n} tokens: prefill actqkv/llama.cpp = {med['actqkv'][0] / med['llama.cpp'][0]:.2f}x, "
+          f"decode time actqkv/llama.cpp = {med['actqkv'][1] / med['llama.cpp'][1]:.2f}x", end="")
+print()
+print("\nall runs (prefill tok/s, decode ms/token, peak MB):")
+for n, _, res in rows:
+    for k, v in res.items():
+        print(f"  {n} {k}: " + "; ".join(f"{x[0]:.1f}, {x[1]:.2f}, {x[2]:.0f}" for x in v))
