@@ -1,6 +1,9 @@
 import ArgumentParser
 import KVDaemon
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `kvd serve`: runs the daemon in the foreground until SIGTERM or SIGINT.
 struct Serve: AsyncParsableCommand {
@@ -50,16 +53,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Config file of `option = value` lines (also KVD_CONFIG); flags and KVD_* environment variables take precedence over it.")
     var config: String?
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(name: .long, help: "Prometheus endpoint (GET /metrics): unix:PATH or tcp:127.0.0.1:PORT (loopback only). Default: none.")
+    var metrics: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (SIGHUP re-reads it).")
     var logLevel: LogLevelOption = .info
 
     func run() async throws {
-        let level = logLevel.level
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let level = ReloadableLogLevel(logLevel.level)
+        LoggingSystem.bootstrap { label in SharedLevelLogHandler(label: label, shared: level) }
         let logger = Logger(label: "kvd")
 
         guard let mode = UInt32(socketMode, radix: 8) else {
@@ -81,7 +83,20 @@ struct Serve: AsyncParsableCommand {
         configuration.store.mapSize = mapSize
         configuration.store.compressionLevel = Int32(compressionLevel)
 
+        try applyOperations(to: &configuration, logger: logger)
+
         let server = DaemonServer(configuration: configuration, logger: logger)
+        let notifier = configuration.systemdNotifier
+        let socketPath = configuration.socketPath
+        let reload = ShutdownSignals(signals: [SIGHUP]) { _ in
+            try? notifier?.notify(["RELOADING=1"])
+            if let newLevel = Self.reloadLogLevel(logger: logger) {
+                level.level = newLevel
+                logger.notice("reloaded configuration", metadata: ["log-level": "\(newLevel)"])
+            }
+            try? notifier?.notify(["READY=1", "STATUS=serving \(socketPath)"])
+        }
+        defer { withExtendedLifetime(reload) {} }
         let signals = ShutdownSignals { number in
             logger.notice("received signal \(number)")
             server.shutdown()
