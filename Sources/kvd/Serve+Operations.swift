@@ -28,15 +28,16 @@ extension Serve {
     }
 
     /// Re-resolves the command line, environment and config file (same precedence as at start)
-    /// and returns the log level they now say; nil (logged) when they no longer parse.
-    static func reloadLogLevel(logger: Logger) -> Logger.Level? {
+    /// and returns the log level they now say; nil (the reason written to stderr) when they no
+    /// longer parse.
+    static func reloadLogLevel() -> Logger.Level? {
         do {
             let arguments = try LayeredArguments.resolve(
                 Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
             guard let serve = try KVDCommand.parseAsRoot(arguments) as? Serve else { return nil }
             return serve.logLevel.level
         } catch {
-            logger.error("reload failed; keeping the current configuration", metadata: ["error": "\(KVDCommand.message(for: error))"])
+            FileHandle.standardError.write(Data("kvd: reload failed: \(KVDCommand.message(for: error))\n".utf8))
             return nil
         }
     }

@@ -60,7 +60,8 @@ struct Serve: AsyncParsableCommand {
     var logLevel: LogLevelOption = .info
 
     func run() async throws {
-        let level = ReloadableLogLevel(logLevel.level)
+        let level = ReloadableLogLevel(logLevel.level, reread: { Self.reloadLogLevel() })
+        level.install()
         LoggingSystem.bootstrap { label in SharedLevelLogHandler(label: label, shared: level) }
         let logger = Logger(label: "kvd")
 
@@ -90,9 +91,10 @@ struct Serve: AsyncParsableCommand {
         let socketPath = configuration.socketPath
         let reload = ShutdownSignals(signals: [SIGHUP]) { _ in
             try? notifier?.notify(["RELOADING=1"])
-            if let newLevel = Self.reloadLogLevel(logger: logger) {
-                level.level = newLevel
-                logger.notice("reloaded configuration", metadata: ["log-level": "\(newLevel)"])
+            if let (previous, current) = level.reloadFromConfiguration() {
+                logger.notice("log level changed by SIGHUP", metadata: ["previous": "\(previous)", "level": "\(current)"])
+            } else {
+                logger.error("SIGHUP: the configuration could not be re-read; the log level is unchanged")
             }
             try? notifier?.notify(["READY=1", "STATUS=serving \(socketPath)"])
         }

@@ -1,20 +1,5 @@
+import KVDaemon
 import Logging
-import Synchronization
-
-/// The process-wide log level of `kvd serve`, changeable while it runs (SIGHUP re-reads the
-/// configuration and sets it here; every logger created from `SharedLevelLogHandler` follows).
-final class ReloadableLogLevel: Sendable {
-    private let state: Mutex<Logger.Level>
-
-    /// Starts at `level`.
-    init(_ level: Logger.Level) { state = Mutex(level) }
-
-    /// The current level.
-    var level: Logger.Level {
-        get { state.withLock { $0 } }
-        set { state.withLock { $0 = newValue } }
-    }
-}
 
 /// A stderr log handler (swift-log's `StreamLogHandler` format) whose level is the shared
 /// `ReloadableLogLevel`, so a reload changes what every existing logger emits.
