@@ -22,9 +22,6 @@ extension Serve {
             logger.info("socket activation", metadata: ["descriptor": "\(passed[0].descriptor)", "name": "\(passed[0].name)", "path": "\(bound)"])
         }
         configuration.systemdNotifier = SystemdNotifier(environment: environment)
-        if let metrics {
-            configuration.metricsAddress = try MetricsAddress(parsing: metrics)
-        }
     }
 
     /// Re-resolves the command line, environment and config file (same precedence as at start)

@@ -65,25 +65,7 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in SharedLevelLogHandler(label: label, shared: level) }
         let logger = Logger(label: "kvd")
 
-        guard let mode = UInt32(socketMode, radix: 8) else {
-            throw ValidationError("--socket-mode must be octal, e.g. 660")
-        }
-        var configuration = DaemonConfiguration(socketPath: socket, dataDirectory: data)
-        configuration.socketMode = mode
-        configuration.socketGroup = socketGroup
-        if !adminUid.isEmpty { configuration.adminUIDs = Set(adminUid) }
-        configuration.maximumFrameBytes = maxFrameBytes
-        configuration.eventLoopThreads = eventLoopThreads
-        configuration.topK = topK
-        configuration.store.durability = switch durability {
-        case .sync: .sync
-        case .periodic: .periodic(milliseconds: syncIntervalMs)
-        case .none: .none
-        }
-        configuration.store.capacity = capacity
-        configuration.store.mapSize = mapSize
-        configuration.store.compressionLevel = Int32(compressionLevel)
-
+        var configuration = try makeConfiguration()
         try applyOperations(to: &configuration, logger: logger)
 
         let server = DaemonServer(configuration: configuration, logger: logger)
@@ -105,6 +87,48 @@ struct Serve: AsyncParsableCommand {
         }
         defer { withExtendedLifetime(signals) {} }
         try await server.run()
+    }
+    /// The daemon configuration these options describe (without what systemd passes: socket
+    /// activation and readiness are added by `applyOperations`). Throws a `ValidationError`
+    /// naming the option for a value out of range.
+    func makeConfiguration() throws -> DaemonConfiguration {
+        guard let mode = UInt32(socketMode, radix: 8), mode <= 0o777 else {
+            throw ValidationError("--socket-mode \(socketMode): must be octal 0…777, e.g. 660")
+        }
+        var configuration = DaemonConfiguration(socketPath: socket, dataDirectory: data)
+        configuration.socketMode = mode
+        configuration.socketGroup = socketGroup
+        if !adminUid.isEmpty { configuration.adminUIDs = Set(adminUid) }
+        configuration.maximumFrameBytes = maxFrameBytes
+        configuration.eventLoopThreads = eventLoopThreads
+        guard topK >= 1 else { throw ValidationError("--top-k \(topK): must be ≥ 1 blocks") }
+        guard eventLoopThreads >= 1 else { throw ValidationError("--event-loop-threads \(eventLoopThreads): must be ≥ 1") }
+        configuration.topK = topK
+        guard syncIntervalMs > 0 else { throw ValidationError("--sync-interval-ms \(syncIntervalMs): must be > 0") }
+        configuration.store.durability = switch durability {
+        case .sync: .sync
+        case .periodic: .periodic(milliseconds: syncIntervalMs)
+        case .none: .none
+        }
+        if let capacity, capacity <= 0 { throw ValidationError("--capacity \(capacity): must be > 0 bytes") }
+        configuration.store.capacity = capacity
+        guard mapSize > 0 else { throw ValidationError("--map-size \(mapSize): must be > 0 bytes") }
+        configuration.store.mapSize = mapSize
+        guard (1...22).contains(compressionLevel) else { throw ValidationError("--compression-level \(compressionLevel): must be 1…22") }
+        configuration.store.compressionLevel = Int32(compressionLevel)
+        if let metrics {
+            do {
+                configuration.metricsAddress = try MetricsAddress(parsing: metrics)
+            } catch {
+                throw ValidationError("--metrics \(metrics): \(error)")
+            }
+        }
+        do {
+            try configuration.validate()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        return configuration
     }
 }
 
