@@ -49,6 +49,11 @@ struct KVDCommand: AsyncParsableCommand {
             return "--\(option) comes from \(origin)"
         }
         guard !sources.isEmpty else { return error }
-        return ValidationError(text + " (" + sources.joined(separator: "; ") + ")")
+        return ConfigurationValueError(description: text + " (" + sources.joined(separator: "; ") + ")")
     }
+}
+
+/// A bad configuration value, with where it came from (exit status 1).
+struct ConfigurationValueError: Error, CustomStringConvertible {
+    let description: String
 }

@@ -89,11 +89,11 @@ struct Serve: AsyncParsableCommand {
         try await server.run()
     }
     /// The daemon configuration these options describe (without what systemd passes: socket
-    /// activation and readiness are added by `applyOperations`). Throws a `ValidationError`
+    /// activation and readiness are added by `applyOperations`). Throws `DaemonError.invalidConfiguration`
     /// naming the option for a value out of range.
     func makeConfiguration() throws -> DaemonConfiguration {
         guard let mode = UInt32(socketMode, radix: 8), mode <= 0o777 else {
-            throw ValidationError("--socket-mode \(socketMode): must be octal 0…777, e.g. 660")
+            throw DaemonError.invalidConfiguration("--socket-mode \(socketMode): must be octal 0…777, e.g. 660")
         }
         var configuration = DaemonConfiguration(socketPath: socket, dataDirectory: data)
         configuration.socketMode = mode
@@ -101,33 +101,29 @@ struct Serve: AsyncParsableCommand {
         if !adminUid.isEmpty { configuration.adminUIDs = Set(adminUid) }
         configuration.maximumFrameBytes = maxFrameBytes
         configuration.eventLoopThreads = eventLoopThreads
-        guard topK >= 1 else { throw ValidationError("--top-k \(topK): must be ≥ 1 blocks") }
-        guard eventLoopThreads >= 1 else { throw ValidationError("--event-loop-threads \(eventLoopThreads): must be ≥ 1") }
+        guard topK >= 1 else { throw DaemonError.invalidConfiguration("--top-k \(topK): must be ≥ 1 blocks") }
+        guard eventLoopThreads >= 1 else { throw DaemonError.invalidConfiguration("--event-loop-threads \(eventLoopThreads): must be ≥ 1") }
         configuration.topK = topK
-        guard syncIntervalMs > 0 else { throw ValidationError("--sync-interval-ms \(syncIntervalMs): must be > 0") }
+        guard syncIntervalMs > 0 else { throw DaemonError.invalidConfiguration("--sync-interval-ms \(syncIntervalMs): must be > 0") }
         configuration.store.durability = switch durability {
         case .sync: .sync
         case .periodic: .periodic(milliseconds: syncIntervalMs)
         case .none: .none
         }
-        if let capacity, capacity <= 0 { throw ValidationError("--capacity \(capacity): must be > 0 bytes") }
+        if let capacity, capacity <= 0 { throw DaemonError.invalidConfiguration("--capacity \(capacity): must be > 0 bytes") }
         configuration.store.capacity = capacity
-        guard mapSize > 0 else { throw ValidationError("--map-size \(mapSize): must be > 0 bytes") }
+        guard mapSize > 0 else { throw DaemonError.invalidConfiguration("--map-size \(mapSize): must be > 0 bytes") }
         configuration.store.mapSize = mapSize
-        guard (1...22).contains(compressionLevel) else { throw ValidationError("--compression-level \(compressionLevel): must be 1…22") }
+        guard (1...22).contains(compressionLevel) else { throw DaemonError.invalidConfiguration("--compression-level \(compressionLevel): must be 1…22") }
         configuration.store.compressionLevel = Int32(compressionLevel)
         if let metrics {
             do {
                 configuration.metricsAddress = try MetricsAddress(parsing: metrics)
             } catch {
-                throw ValidationError("--metrics \(metrics): \(error)")
+                throw DaemonError.invalidConfiguration("--metrics \(metrics): \(error)")
             }
         }
-        do {
-            try configuration.validate()
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        try configuration.validate()
         return configuration
     }
 }

@@ -49,7 +49,8 @@ enum HTTPProbe {
 
     /// Status line and body of a response.
     static func split(_ response: String) -> (status: String, body: String) {
-        let status = String(response.prefix { $0 != "\r" })
+        // "\r\n" is one Character in Swift: split on the string, not on "\r".
+        let status = response.components(separatedBy: "\r\n").first ?? ""
         guard let range = response.range(of: "\r\n\r\n") else { return (status, "") }
         return (status, String(response[range.upperBound...]))
     }

@@ -43,8 +43,8 @@ struct PrometheusExpositionTests {
         #expect(after.value("kvd_requests_total", ["type": "openSession"]) == 1)
         #expect(after.value("kvd_errors_total", ["code": "sessionNotFound"]) == 1)
         #expect(after.value("kvd_request_errors_total") == (before.value("kvd_request_errors_total") ?? -1) + 1)
-        let statsBefore = before.value("kvd_requests_total", ["type": "statsRequest"]) ?? 0
-        #expect(after.value("kvd_requests_total", ["type": "statsRequest"]) == statsBefore + 1)
+        let statsBefore = before.value("kvd_requests_total", ["type": "stats"]) ?? 0
+        #expect(after.value("kvd_requests_total", ["type": "stats"]) == statsBefore + 1)
 
         // Histogram invariants per type: buckets cumulative, +Inf bucket == _count.
         for type in ["appendBlocks", "createSession", "openSession"] {
