@@ -30,7 +30,8 @@ let package = Package(
         .target(name: "ActQKV"),
 
         // Storage: LMDB + zstd.
-        .target(name: "KVStore", dependencies: ["CLMDB", "CZstd"]),
+        .target(name: "CStoreKernels", path: "Sources/CStoreKernels"),
+        .target(name: "KVStore", dependencies: ["CLMDB", "CZstd", "CStoreKernels"]),
 
         // The daemon: NIO event loops stay inside its listener.
         .target(

@@ -9,6 +9,13 @@ import Protocol
 /// frames in order and matches replies to waiting calls by request id. Any number of calls
 /// may be in flight (pipelining). When the connection ends for any reason, every waiting
 /// call is resumed with the reason; none is left hanging.
+///
+/// Reading has one owner at a time: the I/O thread, or a caller of ``request(_:)`` that found
+/// the connection idle and reads its own reply for a short while (``KVClientConfiguration/inlineReadMicroseconds``).
+/// A round trip on an idle connection then wakes no thread of this process: the caller sends
+/// and reads on its own thread. The I/O thread polls for input only while some request is
+/// waiting and no caller is reading; an idle connection still learns of a server hang-up,
+/// which `poll` reports unasked.
 final class Connection: Sendable {
     private struct State {
         var pending: [UInt64: ReplySlot] = [:]
@@ -29,6 +36,13 @@ final class Connection: Sendable {
         /// already have reused for other files or sockets.
         var descriptorsClosed = false
         var hasQueuedBytes: Bool { queueHead < queue.count }
+        /// A caller is reading the socket for its own reply (``Connection/readInline(until:)``).
+        var callerReading = false
+        /// The I/O thread is reading the socket.
+        var ioReading = false
+        /// Whether the I/O thread's current `poll` asks for input. When false, whoever leaves
+        /// a waiting request without a reader must wake it.
+        var ioPollsInput = false
         /// Frames received, replies delivered to a waiting call, replies without one.
         var framesReceived = 0
         var repliesDelivered = 0
@@ -41,15 +55,17 @@ final class Connection: Sendable {
     private let fd: Int32
     private let wakePipe: WakePipe
     private let state: Locked<State>
-    private let receiveBufferBytes: Int
-    private let maxFrameBytes: UInt32
+    private let receive: ReceiveSide
+    private let inlineReadNanoseconds: UInt64
 
     private init(socketPath: String, fd: Int32, wakePipe: WakePipe, configuration: KVClientConfiguration) {
         self.socketPath = socketPath
         self.fd = fd
         self.wakePipe = wakePipe
-        self.receiveBufferBytes = max(4096, configuration.receiveBufferBytes)
-        self.maxFrameBytes = configuration.maxFrameBytes
+        self.receive = ReceiveSide(
+            splitter: FrameSplitter(maxFrameBytes: configuration.maxFrameBytes),
+            bufferBytes: max(4096, configuration.receiveBufferBytes))
+        self.inlineReadNanoseconds = UInt64(max(0, configuration.inlineReadMicroseconds)) * 1000
         self.state = Locked(State(receiveLimits: ProtocolLimits(maxFrameBytes: configuration.maxFrameBytes)))
     }
 
@@ -100,6 +116,14 @@ final class Connection: Sendable {
     /// Queues `message` for writing now (frames go out in the order of `enqueue` calls) and
     /// returns its request id and the slot its reply will complete. Never blocks.
     func enqueue(_ message: Message) -> (id: UInt64, slot: ReplySlot) {
+        let (id, slot, _) = enqueue(message, claimReader: false)
+        return (id, slot)
+    }
+
+    /// `enqueue(_:)`, and with `claimReader`, makes the caller the socket's reader when the
+    /// frame went out whole and nobody else is reading (`claimed`); the caller must then call
+    /// ``readInline(until:)``, which gives the role back.
+    private func enqueue(_ message: Message, claimReader: Bool) -> (id: UInt64, slot: ReplySlot, claimed: Bool) {
         let (id, limit) = state.withLock { s -> (UInt64, UInt32) in
             defer { s.nextID &+= 1 }
             return (s.nextID, s.sendLimit)
@@ -108,11 +132,11 @@ final class Connection: Sendable {
         do {
             bytes = try message.encodeFrame(requestID: id, maxFrameBytes: message.type == .hello ? ProtocolLimits.minimumMaxFrameBytes : limit)
         } catch {
-            return (id, ReplySlot(completed: .failure(.invalidRequest(error))))
+            return (id, ReplySlot(completed: .failure(.invalidRequest(error))), false)
         }
         let slot = ReplySlot()
-        let (refused, needsWake) = state.withLock { s -> (KVClientError?, Bool) in
-            if let reason = s.closedReason { return (reason, false) }
+        let (refused, needsWake, claimed) = state.withLock { s -> (KVClientError?, Bool, Bool) in
+            if let reason = s.closedReason { return (reason, false, false) }
             s.pending[id] = slot
             if !s.hasQueuedBytes && !s.descriptorsClosed {
                 // Fast path: nothing is queued, so the I/O thread is not writing; send from the
@@ -124,7 +148,12 @@ final class Connection: Sendable {
                 }
                 if n == bytes.count {
                     s.bytesSent += n
-                    return (nil, false)
+                    if claimReader && !s.callerReading && !s.ioReading {
+                        s.callerReading = true
+                        return (nil, false, true)
+                    }
+                    // The reply needs a reader: wake the I/O thread unless it already polls for input.
+                    return (nil, !s.ioPollsInput, false)
                 }
                 if n > 0 {
                     s.bytesSent += n
@@ -132,14 +161,46 @@ final class Connection: Sendable {
                 }
             }
             s.queue.append(bytes)
-            return (nil, true)
+            return (nil, true, false)
         }
         if let refused {
             slot.complete(.failure(refused))
         } else if needsWake {
             wake()
         }
-        return (id, slot)
+        return (id, slot, claimed)
+    }
+
+    /// Busy-polls the socket on the calling thread until `slot` is completed, the connection
+    /// ends, or the inline budget is spent; then gives the reader role back, waking the I/O thread if a
+    /// request is still waiting for it. Frames of other requests read meanwhile are delivered
+    /// as usual. Only the caller that claimed the role in `enqueue` may call this.
+    private func readInline(until slot: ReplySlot) {
+        let start = monotonicNanoseconds()
+        while !slot.isCompleted {
+            if state.withLock({ $0.closedReason != nil }) { break }
+            let n = receive.buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n > 0 {
+                if !consume(count: n) { break }
+                continue
+            }
+            if n == 0 {
+                fail("the server closed the connection")
+                break
+            }
+            let code = errno
+            if code == EINTR { continue }
+            guard code == EAGAIN || code == EWOULDBLOCK else {
+                fail("read failed: \(UnixSocket.errorText(code))")
+                break
+            }
+            if monotonicNanoseconds() &- start >= inlineReadNanoseconds { break }
+        }
+        let needsWake = state.withLock { s -> Bool in
+            s.callerReading = false
+            return !s.ioPollsInput && (!s.pending.isEmpty || s.closedReason != nil)
+        }
+        if needsWake { wake() }
     }
 
     /// Waits for the reply of an enqueued request; cancelling the waiting task completes it
@@ -153,9 +214,12 @@ final class Connection: Sendable {
         }
     }
 
-    /// Sends `message` and waits for its reply. Error replies come back as `.server`.
+    /// Sends `message` and waits for its reply. Error replies come back as `.server`. On an
+    /// idle connection the calling thread first reads the reply itself (see the type's
+    /// documentation); a reply that takes longer is awaited without holding the thread.
     func request(_ message: Message) async -> Result<Message, KVClientError> {
-        let (id, slot) = enqueue(message)
+        let (id, slot, claimed) = enqueue(message, claimReader: inlineReadNanoseconds > 0)
+        if claimed { readInline(until: slot) }
         return await wait(id: id, slot: slot)
     }
 
@@ -183,13 +247,14 @@ final class Connection: Sendable {
     // MARK: - I/O thread
 
     private func run() {
-        var splitter = FrameSplitter(maxFrameBytes: maxFrameBytes)
-        var buffer = [UInt8](repeating: 0, count: receiveBufferBytes)
         var fds = [pollfd(fd: fd, events: 0, revents: 0), pollfd(fd: wakePipe.readFD, events: Int16(POLLIN), revents: 0)]
         loop: while true {
-            let (wantWrite, closed) = state.withLock { ($0.hasQueuedBytes, $0.closedReason != nil) }
+            let (wantWrite, wantRead, closed) = state.withLock { s -> (Bool, Bool, Bool) in
+                s.ioPollsInput = !s.callerReading && !s.pending.isEmpty
+                return (s.hasQueuedBytes, s.ioPollsInput, s.closedReason != nil)
+            }
             if closed { break }
-            fds[0].events = Int16(POLLIN) | (wantWrite ? Int16(POLLOUT) : 0)
+            fds[0].events = (wantRead ? Int16(POLLIN) : 0) | (wantWrite ? Int16(POLLOUT) : 0)
             fds[0].revents = 0
             fds[1].revents = 0
             let ready = poll(&fds, 2, -1)
@@ -204,18 +269,36 @@ final class Connection: Sendable {
                 if !writeQueued() { break loop }
             }
             if events & (Int16(POLLIN) | Int16(POLLHUP) | Int16(POLLERR)) != 0 {
-                if !readAvailable(into: &buffer, splitter: &splitter) { break loop }
+                let mayRead = state.withLock { s -> Bool in
+                    guard !s.callerReading else { return false }
+                    s.ioReading = true
+                    return true
+                }
+                if mayRead {
+                    let open = readAvailable()
+                    state.withLock { $0.ioReading = false }
+                    if !open { break loop }
+                } else {
+                    // A caller is reading and will see the same hang-up; do not spin meanwhile.
+                    usleep(20)
+                }
             }
             if events & Int16(POLLNVAL) != 0 {
                 fail("socket descriptor became invalid")
                 break
             }
         }
-        state.withLock { s in
+        // A caller reading inline gives the role back within its budget; only then may the
+        // descriptor numbers be released.
+        while !state.withLock({ s -> Bool in
+            guard !s.callerReading else { return false }
             s.descriptorsClosed = true
             _ = shutdown(fd, Int32(SHUT_RDWR))
             _ = closeFD(fd)
             wakePipe.close()
+            return true
+        }) {
+            usleep(20)
         }
         failAll()
     }
@@ -258,19 +341,12 @@ final class Connection: Sendable {
     }
 
     /// Reads until the socket would block, delivering complete frames; false when the
-    /// connection ended.
-    private func readAvailable(into buffer: inout [UInt8], splitter: inout FrameSplitter) -> Bool {
+    /// connection ended. The I/O thread calls it holding the reader role.
+    private func readAvailable() -> Bool {
         while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let n = receive.buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n > 0 {
-                state.withLock { $0.bytesReceived += n }
-                buffer.withUnsafeBytes { splitter.feed(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
-                do {
-                    while let frame = try splitter.next() { deliver(frame) }
-                } catch {
-                    fail(.protocolViolation(error))
-                    return false
-                }
+                if !consume(count: n) { return false }
                 continue
             }
             if n == 0 {
@@ -285,6 +361,20 @@ final class Connection: Sendable {
                 return false
             }
         }
+    }
+
+    /// Splits the first `count` bytes of the receive buffer into frames and delivers them;
+    /// false (connection failed) when the stream is malformed. Reader role only.
+    private func consume(count n: Int) -> Bool {
+        state.withLock { $0.bytesReceived += n }
+        receive.buffer.withUnsafeBytes { receive.splitter.feed(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+        do {
+            while let frame = try receive.splitter.next() { deliver(frame) }
+        } catch {
+            fail(.protocolViolation(error))
+            return false
+        }
+        return true
     }
 
     private func deliver(_ frame: Frame) {
@@ -345,4 +435,24 @@ final class Connection: Sendable {
         }
         for slot in waiting { slot.complete(.failure(reason)) }
     }
+}
+
+/// The receive buffers of a ``Connection``. Only the holder of the reader role touches them:
+/// the I/O thread while `ioReading` is set, or a caller while `callerReading` is set; the
+/// connection's lock orders the hand-overs.
+private final class ReceiveSide: @unchecked Sendable {
+    var splitter: FrameSplitter
+    var buffer: [UInt8]
+
+    init(splitter: FrameSplitter, bufferBytes: Int) {
+        self.splitter = splitter
+        self.buffer = [UInt8](repeating: 0, count: bufferBytes)
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds.
+private func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
 }

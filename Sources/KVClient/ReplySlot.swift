@@ -27,6 +27,9 @@ final class ReplySlot: Sendable {
         waiter?.resume(returning: outcome)
     }
 
+    /// Whether an outcome is already there (a `wait()` would not suspend).
+    var isCompleted: Bool { state.withLock { $0.outcome != nil } }
+
     /// Waits for the outcome.
     func wait() async -> Outcome {
         await withCheckedContinuation { continuation in

@@ -29,6 +29,29 @@ extension RequestDispatcher {
     }
 
     func retrieve(_ request: RetrieveRequest, connection: ConnectionState) async throws -> Message {
+        var (result, chosenIDs) = try select(request, connection: connection)
+        if request.wantPayloads {
+            let held = Set(request.heldIDs)
+            let missing = result.chosen.indices.filter { !held.contains(result.chosen[$0].id) }
+            if !missing.isEmpty {
+                let bytes = try await self.payloads(missing.map { chosenIDs[$0] })
+                result.payloads = zip(missing, bytes).map { RecalledPayload(index: UInt32($0), payload: $1[...]) }
+            }
+        }
+        metrics.add("blocks.sent", UInt64(result.payloads.count))
+        return .retrieved(result)
+    }
+
+    /// A retrieve that asks for no payloads: synchronous (selection only), so it may run on the
+    /// event loop when the layer is small.
+    func retrieveWithoutPayloads(_ request: RetrieveRequest, connection: ConnectionState) throws -> Message {
+        precondition(!request.wantPayloads)
+        return .retrieved(try select(request, connection: connection).result)
+    }
+
+    /// Scores the layer's blocks and chooses (checks, selection, counts); the reply without
+    /// payloads, and the stored ids of the chosen blocks.
+    private func select(_ request: RetrieveRequest, connection: ConnectionState) throws -> (result: RetrieveResult, chosenIDs: [StoreBlockID]) {
         let record = try visibleSession(request.session, connection: connection)
         let descriptor = record.descriptor
         guard Int(request.layer) < descriptor.layers else {
@@ -56,20 +79,11 @@ extension RequestDispatcher {
                 .limitExceeded, "retrieve chose \(selection.chosen.count) blocks, more than maxBlocksPerRequest \(maximumChosen)")
         }
         let chosen = zip(selection.chosen, chosenIDs).map { ChosenBlock(id: $1.wire, position: UInt32($0)) }
-        var payloads: [RecalledPayload] = []
-        if request.wantPayloads {
-            let held = Set(request.heldIDs)
-            let missing = chosen.indices.filter { !held.contains(chosen[$0].id) }
-            if !missing.isEmpty {
-                let bytes = try await self.payloads(missing.map { chosenIDs[$0] })
-                payloads = zip(missing, bytes).map { RecalledPayload(index: UInt32($0), payload: $1[...]) }
-            }
-        }
         metrics.add("blocks.recalled", UInt64(chosen.count))
-        metrics.add("blocks.sent", UInt64(payloads.count))
-        return .retrieved(RetrieveResult(
+        let result = RetrieveResult(
             k: UInt32(clamping: selection.k), entropy: selection.entropy, density: selection.density,
-            totalBlocks: UInt32(clamping: total), chosen: chosen, payloads: payloads))
+            totalBlocks: UInt32(clamping: total), chosen: chosen, payloads: [])
+        return (result, chosenIDs)
     }
 }
 

@@ -185,12 +185,19 @@ public final class DaemonServer: Sendable {
             }
         }
         let maximumFrameBytes = configuration.maximumFrameBytes
+        var logger = self.logger
+        logger[metadataKey: "peer"] = "\(accepted.peer)"
+        let connection = ConnectionState(peer: accepted.peer, maximumFrameBytes: maximumFrameBytes)
         let wrapped: NIOAsyncChannel<InboundFrame, ByteBuffer>
         do {
-            wrapped = try await channel.eventLoop.submit {
+            wrapped = try await channel.eventLoop.submit { [logger] in
                 try channel.pipeline.syncOperations.addHandler(
                     ByteToMessageHandler(NIOFrameDecoder(maximumFrameBytes: UInt32(maximumFrameBytes)))
                 )
+                try channel.pipeline.syncOperations.addHandler(
+                    InlineRequestHandler(dispatcher: dispatcher, connection: connection, logger: logger) { [self] in
+                        !state.withLock { $0.shuttingDown }
+                    })
                 // At most two decoded frames wait for the request loop; then the socket is not
                 // read, so a connection holds at most ~3 frames (≤ 3 × the frame limit) in memory.
                 return try NIOAsyncChannel<InboundFrame, ByteBuffer>(
@@ -203,10 +210,7 @@ public final class DaemonServer: Sendable {
             channel.close(promise: nil)
             return
         }
-        var logger = self.logger
-        logger[metadataKey: "peer"] = "\(accepted.peer)"
         logger.debug("connection opened")
-        let connection = ConnectionState(peer: accepted.peer, maximumFrameBytes: maximumFrameBytes)
         dispatcher.metrics.connectionOpened()
         defer { dispatcher.metrics.connectionClosed() }
         do {

@@ -47,9 +47,10 @@ extension RequestDispatcher {
         return .sessionInfo(try info(record))
     }
 
-    func openSession(_ request: SessionRequest, connection: ConnectionState) async throws -> Message {
+    /// Opens (holds) a visible session. Synchronous and cheap, so it may run on the event loop.
+    func openSession(_ request: SessionRequest, connection: ConnectionState) throws -> Message {
         let record = try visibleSession(request.name, connection: connection)
-        try await hold(record.name, connection: connection)
+        if connection.open(record.name), pins.acquire(record.name) { store.pin(session: record.name) }
         store.touch(session: record.name)
         return .sessionInfo(try info(record))
     }

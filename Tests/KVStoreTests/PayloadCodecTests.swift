@@ -87,7 +87,7 @@ struct PayloadCodecTests {
 struct ByteShuffleTests {
     @Test("shuffle puts low bytes first, high bytes second; unshuffle inverts (even and odd lengths)")
     func shuffleInverts() {
-        for count in [0, 1, 2, 7, 8, 1001] {
+        for count in [0, 1, 2, 7, 8, 31, 32, 33, 63, 64, 65, 1001, 24_576] {
             let source = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
             var shuffled = [UInt8](repeating: 0, count: count)
             var back = [UInt8](repeating: 0, count: count)
@@ -124,6 +124,24 @@ struct CRC32CTests {
         for n in 0...64 {
             let slice = Array(data.prefix(n))
             #expect(CRC32C.checksum(slice) == Self.reference(slice))
+            #expect(CRC32C.portableChecksum(slice) == Self.reference(slice))
         }
+    }
+
+    @Test("the CPU-instruction path and the table path agree on long buffers at every alignment")
+    func pathsAgree() {
+        #if arch(x86_64)
+        #expect(CRC32C.usesHardware, "every x86-64 CPU since 2008 has SSE4.2")
+        #endif
+        var rng = TestRandom(seed: 2)
+        let data = (0..<(24_576 + 15)).map { _ in UInt8(truncatingIfNeeded: rng.u64()) }
+        for offset in 0..<8 {
+            for length in [1_000, 4_097, 24_576] {
+                let slice = Array(data[offset..<(offset + length)])
+                #expect(CRC32C.checksum(slice) == CRC32C.portableChecksum(slice))
+            }
+        }
+        let short = Array(data.prefix(333))
+        #expect(CRC32C.checksum(short) == Self.reference(short))
     }
 }

@@ -1,0 +1,56 @@
+import Logging
+import NIOCore
+
+/// Answers cheap requests (``RequestDispatcher/inlineTypes``: handshake, open of a session,
+/// list, stats, a retrieve without payloads over a small layer) on the event loop, sparing the hop to the connection's request loop and back —
+/// two thread wake-ups, most of a tiny request's round trip. It answers only while no request
+/// it passed on awaits its reply, so replies keep the order of requests; every other frame goes
+/// on to the request loop unchanged.
+///
+/// Sits between the frame decoder and the request loop's `NIOAsyncChannel` handlers; the loop
+/// writes exactly one reply per request, and each write through here settles one passed-on
+/// request.
+final class InlineRequestHandler: ChannelDuplexHandler {
+    typealias InboundIn = InboundFrame
+    typealias InboundOut = InboundFrame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let dispatcher: RequestDispatcher
+    private let connection: ConnectionState
+    private let logger: Logger
+    /// False once the server is shutting down: then every request goes to the loop, which
+    /// refuses it with `shuttingDown`.
+    private let mayAnswer: @Sendable () -> Bool
+    /// Requests passed on to the request loop whose reply has not been written yet.
+    private var passedOn = 0
+
+    init(dispatcher: RequestDispatcher, connection: ConnectionState, logger: Logger, mayAnswer: @escaping @Sendable () -> Bool) {
+        self.dispatcher = dispatcher
+        self.connection = connection
+        self.logger = logger
+        self.mayAnswer = mayAnswer
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        guard passedOn == 0, RequestDispatcher.inlineTypes.contains(frame.type), mayAnswer() else {
+            passedOn += 1
+            context.fireChannelRead(data)
+            return
+        }
+        guard let reply = dispatcher.handleInline(frame, connection: connection, logger: logger) else {
+            passedOn += 1
+            context.fireChannelRead(data)
+            return
+        }
+        for buffer in reply.frames { context.write(wrapOutboundOut(buffer), promise: nil) }
+        context.flush()
+        if reply.closeConnection { context.close(promise: nil) }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if passedOn > 0 { passedOn -= 1 }
+        context.write(data, promise: promise)
+    }
+}
