@@ -5,7 +5,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
-packages=(liblmdb-dev libzstd-dev libopenblas-dev)
+packages=(liblmdb-dev libzstd-dev libopenblas-dev systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -17,5 +17,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# The operations tests parse kvd's metrics with the reference Prometheus text parser.
+python3 -c "import prometheus_client" 2>/dev/null || python3 -m pip install --quiet prometheus-client
 
 "$here/fetch-model.sh" >/dev/null

@@ -35,6 +35,15 @@ public struct DaemonConfiguration: Sendable {
         get { topK }
         set { topK = newValue }
     }
+    /// A listening `AF_UNIX` stream socket passed by systemd (socket activation,
+    /// `SocketActivation`) to serve instead of binding `socketPath`; kvd then neither creates nor
+    /// removes the socket file (systemd owns it). Default nil: bind `socketPath`.
+    public var listeningDescriptor: Int32? = nil
+    /// Where to serve the Prometheus text endpoint (`GET /metrics`). Default nil: no endpoint.
+    public var metricsAddress: MetricsAddress? = nil
+    /// systemd readiness notifications (`READY=1` once serving, `STOPPING=1` at shutdown).
+    /// Default nil: none.
+    public var systemdNotifier: SystemdNotifier? = nil
     /// The store: LMDB environment under `dataDirectory`, durability, capacity, compression.
     /// Defaults are `StoreConfiguration`'s (durability sync, no capacity limit).
     public var store: StoreConfiguration

@@ -43,7 +43,8 @@ public final class DaemonServer: Sendable {
     public func run() async throws {
         try configuration.validate()
         let path = configuration.socketPath
-        try SocketFile.prepare(path: path)
+        let activated = configuration.listeningDescriptor
+        if activated == nil { try SocketFile.prepare(path: path) }
         let store: KVStore
         do {
             store = try KVStore(configuration: configuration.store)
@@ -55,24 +56,32 @@ public final class DaemonServer: Sendable {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
         let listener: NIOAsyncChannel<AcceptedConnection, Never>
+        let metricsEndpoint: MetricsEndpoint?
         do {
-            // Create the socket file with the configured mode from the start (no window in which
-            // it is more permissive), then set mode and group explicitly.
-            let previousMask = umask(mode_t(~configuration.socketMode & 0o777))
-            defer { umask(previousMask) }
             // Children start with autoRead off: their handlers are added in `serve`, and reading
             // starts only then, so no byte reaches a pipeline without a consumer. A child
             // accepted while the listener closes is registered here and closed by `shutdown()`.
-            listener = try await ServerBootstrap(group: group)
+            let bootstrap = ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .childChannelOption(.autoRead, value: false)
-                .bind(unixDomainSocketPath: path) { channel in
-                    PeerCredentials.read(from: channel).flatMapThrowing { peer in
-                        if self.register(channel) == false { channel.close(promise: nil) }
-                        return AcceptedConnection(channel: channel, peer: peer)
-                    }
+            let initializer: @Sendable (any Channel) -> EventLoopFuture<AcceptedConnection> = { channel in
+                PeerCredentials.read(from: channel).flatMapThrowing { peer in
+                    if self.register(channel) == false { channel.close(promise: nil) }
+                    return AcceptedConnection(channel: channel, peer: peer)
                 }
-            try SocketFile.applyPermissions(path: path, mode: configuration.socketMode, group: configuration.socketGroup)
+            }
+            if let activated {
+                // Socket activation: systemd created, bound and listens on the socket.
+                listener = try await bootstrap.bind(activated, childChannelInitializer: initializer)
+            } else {
+                // Create the socket file with the configured mode from the start (no window in
+                // which it is more permissive), then set mode and group explicitly.
+                let previousMask = umask(mode_t(~configuration.socketMode & 0o777))
+                defer { umask(previousMask) }
+                listener = try await bootstrap.bind(unixDomainSocketPath: path, childChannelInitializer: initializer)
+                try SocketFile.applyPermissions(path: path, mode: configuration.socketMode, group: configuration.socketGroup)
+            }
+            metricsEndpoint = try await startMetricsEndpoint(group: group, dispatcher: dispatcher)
         } catch {
             await dispatcher.close()
             try? await group.shutdownGracefully()
@@ -84,7 +93,11 @@ public final class DaemonServer: Sendable {
             return state.shuttingDown
         }
         if closeNow { listener.channel.close(promise: nil) }
-        logger.info("kvd listening", metadata: ["socket": "\(path)", "mode": "\(String(configuration.socketMode, radix: 8))"])
+        logger.info("kvd listening", metadata: [
+            "socket": "\(path)", "mode": "\(String(configuration.socketMode, radix: 8))",
+            "activated": "\(activated != nil)", "metrics": "\(configuration.metricsAddress.map { "\($0)" } ?? "off")",
+        ])
+        notifySystemd(["READY=1", "STATUS=serving \(path)"])
 
         do {
             try await withThrowingDiscardingTaskGroup { tasks in
@@ -98,8 +111,9 @@ public final class DaemonServer: Sendable {
             logger.error("listener failed", metadata: ["error": "\(error)"])
         }
         logger.info("kvd: connections drained, closing store")
+        await metricsEndpoint?.close()
         await dispatcher.close()
-        SocketFile.remove(path: path)
+        if activated == nil { SocketFile.remove(path: path) }
         try? await group.shutdownGracefully()
         logger.info("kvd stopped")
     }
@@ -116,6 +130,7 @@ public final class DaemonServer: Sendable {
             return (state.listener, idle, state.connections.count)
         }
         logger.info("kvd: shutting down", metadata: ["connections": "\(total)", "idle": "\(idle.count)"])
+        notifySystemd(["STOPPING=1", "STATUS=finishing in-flight requests"])
         listener?.close(promise: nil)
         for channel in idle {
             // Written through the pipeline; the request loop of an idle connection is not writing.

@@ -200,7 +200,10 @@ public final class RequestDispatcher: Sendable {
         case .putCheckpoint(let request): return try await putCheckpoint(request, connection: connection)
         case .getCheckpoint(let request): return try getCheckpoint(request, connection: connection)
         case .verify(let request): return try await verify(request, connection: connection)
-        case .helloOK, .ok, .sessionInfo, .sessionList, .appended, .retrieved, .blocks, .checkpoint, .stats, .verifyReport, .error:
+        case .reload(let request): return try reload(request, connection: connection, logger: logger)
+        case .backup(let request): return try await backup(request, connection: connection, logger: logger)
+        case .inspectSession(let request): return try inspectSession(request, connection: connection)
+        case .helloOK, .ok, .sessionInfo, .sessionList, .appended, .retrieved, .blocks, .checkpoint, .stats, .verifyReport, .reloaded, .backupDone, .sessionDetail, .error:
             throw ProtocolError(.unexpectedMessage, "\(message.type) is a reply type")
         }
     }

@@ -22,7 +22,7 @@ extension RequestDispatcher {
         return SessionInfo(
             name: record.name, ownerUID: record.owner, descriptor: record.descriptor.wire,
             checkpointSequence: sequence, storedBytes: UInt64(record.storedBytes),
-            createdAtMillis: record.createdAt, lastUsedAtMillis: record.lastUsed,
+            createdAtMillis: record.createdAt * 1000, lastUsedAtMillis: record.lastUsed * 1000,  // the store keeps Unix seconds
             blockCounts: record.blocksPerLayer.map { UInt32(clamping: $0) })
     }
 

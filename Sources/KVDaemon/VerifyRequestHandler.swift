@@ -32,32 +32,17 @@ extension RequestDispatcher {
 
 /// Maps the store's verification failures to the wire's stable reason codes.
 enum VerifyReasonMapping {
-    /// The wire form of one store failure; the reason code is derived from the store's reason
-    /// text (KVStore+Verify.swift), the full text is kept as the message.
+    /// The wire form of one store failure: the store's typed kind becomes the reason code (the
+    /// two tables share their numbers), its text the message.
     static func wire(_ failure: VerifyReport.Failure) -> VerifyFailure {
         VerifyFailure(
             block: failure.block?.wire, session: VerifyFailure.truncatedName(failure.session ?? ""),
-            reason: reason(for: failure.reason), message: failure.reason)
+            reason: reason(for: failure.kind), message: failure.reason)
     }
 
-    /// The reason code for a store reason text.
-    static func reason(for text: String) -> VerifyFailureReason {
-        let table: [(String, VerifyFailureReason)] = [
-            ("payload fails to decode", .payloadCorrupt),
-            ("payload does not match its metadata", .payloadMetadataMismatch),
-            ("malformed block metadata", .malformedBlockMetadata),
-            ("block key of", .malformedBlockMetadata),
-            ("payload without block metadata", .payloadWithoutMetadata),
-            ("block without payload", .blockWithoutPayload),
-            ("reference count", .referenceCountMismatch),
-            ("reference to a missing block", .missingBlock),
-            ("layer lists do not match", .layerListMismatch),
-            ("stored bytes", .storedBytesMismatch),
-            ("malformed session record", .malformedSession),
-            ("checkpoint", .checkpointMismatch),
-            ("could not read the store", .storeUnreadable),
-        ]
-        return table.first { text.hasPrefix($0.0) }?.1 ?? .other
+    /// The wire reason code of a store failure kind.
+    static func reason(for kind: VerifyReport.Kind) -> VerifyFailureReason {
+        VerifyFailureReason(rawValue: kind.rawValue) ?? .other
     }
 }
 

@@ -10,7 +10,7 @@ extension KVStore {
             return try core.withRead { (txn) throws(StoreError) in try Self.verify(txn, core.lmdb) }
         } catch {
             return VerifyReport(blocksChecked: 0, referencesChecked: 0, failures: [
-                .init(block: nil, session: nil, reason: "could not read the store: \(error)"),
+                .init(block: nil, session: nil, kind: .storeUnreadable, reason: "could not read the store: \(error)"),
             ])
         }
     }
@@ -20,14 +20,14 @@ extension KVStore {
         var metas: [BlockID: BlockMeta] = [:]
         try txn.scan(lmdb.blocks, prefix: []) { (k, v) throws(StoreError) in
             guard k.count == 16 else {
-                failures.append(.init(block: nil, session: nil, reason: "block key of \(k.count) bytes"))
+                failures.append(.init(block: nil, session: nil, kind: .malformedBlockMetadata, reason: "block key of \(k.count) bytes"))
                 return true
             }
             let id = BlockID(bytes: k)
             if let (meta, _) = try? BlockMeta.decodeHeader(v) {
                 metas[id] = meta
             } else {
-                failures.append(.init(block: id, session: nil, reason: "malformed block metadata"))
+                failures.append(.init(block: id, session: nil, kind: .malformedBlockMetadata, reason: "malformed block metadata"))
             }
             return true
         }
@@ -40,7 +40,7 @@ extension KVStore {
             withPayload.insert(id)
             checked += 1
             guard let meta = metas[id] else {
-                failures.append(.init(block: id, session: nil, reason: "payload without block metadata"))
+                failures.append(.init(block: id, session: nil, kind: .payloadWithoutMetadata, reason: "payload without block metadata"))
                 return true
             }
             do throws(StoreError) {
@@ -48,15 +48,15 @@ extension KVStore {
                 let raw = try PayloadCodec.decode(v)
                 if header.codec.rawValue != meta.codec || raw.count != meta.rawLength || v.count != meta.storedLength
                     || header.checksum != meta.checksum {
-                    failures.append(.init(block: id, session: nil, reason: "payload does not match its metadata"))
+                    failures.append(.init(block: id, session: nil, kind: .payloadMetadataMismatch, reason: "payload does not match its metadata"))
                 }
             } catch {
-                failures.append(.init(block: id, session: nil, reason: "payload fails to decode or to match its checksum"))
+                failures.append(.init(block: id, session: nil, kind: .payloadCorrupt, reason: "payload fails to decode or to match its checksum"))
             }
             return true
         }
         for id in metas.keys where !withPayload.contains(id) {
-            failures.append(.init(block: id, session: nil, reason: "block without payload"))
+            failures.append(.init(block: id, session: nil, kind: .blockWithoutPayload, reason: "block without payload"))
         }
 
         var references: [BlockID: Int] = [:]
@@ -66,7 +66,7 @@ extension KVStore {
             if let s = try? SessionValue.decode(v) {
                 sessions.append(s)
             } else {
-                failures.append(.init(block: nil, session: String(decoding: k, as: UTF8.self), reason: "malformed session record"))
+                failures.append(.init(block: nil, session: String(decoding: k, as: UTF8.self), kind: .malformedSession, reason: "malformed session record"))
             }
             return true
         }
@@ -91,15 +91,15 @@ extension KVStore {
                 if let meta = metas[id] {
                     stored += meta.storedLength
                 } else {
-                    failures.append(.init(block: id, session: s.record.name, reason: "reference to a missing block"))
+                    failures.append(.init(block: id, session: s.record.name, kind: .missingBlock, reason: "reference to a missing block"))
                 }
                 return true
             }
             if bad || counts != s.record.blocksPerLayer {
-                failures.append(.init(block: nil, session: s.record.name, reason: "layer lists do not match the block counts"))
+                failures.append(.init(block: nil, session: s.record.name, kind: .layerListMismatch, reason: "layer lists do not match the block counts"))
             }
             if stored != s.record.storedBytes {
-                failures.append(.init(block: nil, session: s.record.name, reason: "stored bytes \(s.record.storedBytes) != \(stored) referenced"))
+                failures.append(.init(block: nil, session: s.record.name, kind: .storedBytesMismatch, reason: "stored bytes \(s.record.storedBytes) != \(stored) referenced"))
             }
         }
         var checkpointOwners = Set<UInt64>()
@@ -109,13 +109,13 @@ extension KVStore {
         }
         let sessionIDs = Set(sessions.map(\.id))
         for s in sessions where s.record.hasCheckpoint != checkpointOwners.contains(s.id) {
-            failures.append(.init(block: nil, session: s.record.name, reason: "checkpoint flag does not match the stored checkpoint"))
+            failures.append(.init(block: nil, session: s.record.name, kind: .checkpointMismatch, reason: "checkpoint flag does not match the stored checkpoint"))
         }
         for id in checkpointOwners.subtracting(sessionIDs) {
-            failures.append(.init(block: nil, session: nil, reason: "checkpoint of unknown session id \(id)"))
+            failures.append(.init(block: nil, session: nil, kind: .checkpointMismatch, reason: "checkpoint of unknown session id \(id)"))
         }
         for (id, meta) in metas where Int(meta.refcount) != references[id, default: 0] {
-            failures.append(.init(block: id, session: nil, reason: "reference count \(meta.refcount) != \(references[id, default: 0]) references"))
+            failures.append(.init(block: id, session: nil, kind: .referenceCountMismatch, reason: "reference count \(meta.refcount) != \(references[id, default: 0]) references"))
         }
         return VerifyReport(blocksChecked: checked, referencesChecked: referencesChecked, failures: failures)
     }

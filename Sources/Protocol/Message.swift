@@ -33,6 +33,12 @@ public enum Message: Sendable, Hashable {
     case statsRequest
     /// Verify the store (administrators only).
     case verify(VerifyRequest)
+    /// Set the log level or re-read the configuration (administrators only).
+    case reload(ReloadRequest)
+    /// Write a hot copy of the store (administrators only).
+    case backup(BackupRequest)
+    /// Describe one session without opening it.
+    case inspectSession(InspectSessionRequest)
 
     // Replies.
     /// Handshake accepted.
@@ -55,6 +61,12 @@ public enum Message: Sendable, Hashable {
     case stats(Stats)
     /// Result of a store verification.
     case verifyReport(VerifyReportReply)
+    /// The log level before and after a reload.
+    case reloaded(ReloadReply)
+    /// A finished backup.
+    case backupDone(BackupReply)
+    /// One session in detail.
+    case sessionDetail(SessionDetail)
     /// An error reply.
     case error(ProtocolError)
 
@@ -75,6 +87,9 @@ public enum Message: Sendable, Hashable {
         case .getCheckpoint: .getCheckpoint
         case .statsRequest: .stats
         case .verify: .verify
+        case .reload: .reload
+        case .backup: .backup
+        case .inspectSession: .inspectSession
         case .helloOK: .helloOK
         case .ok: .ok
         case .sessionInfo: .sessionInfo
@@ -85,6 +100,9 @@ public enum Message: Sendable, Hashable {
         case .checkpoint: .checkpoint
         case .stats: .statsReply
         case .verifyReport: .verifyReport
+        case .reloaded: .reloaded
+        case .backupDone: .backupDone
+        case .sessionDetail: .sessionDetail
         case .error: .error
         }
     }
@@ -112,6 +130,12 @@ public enum Message: Sendable, Hashable {
         case .stats(let m): try m.encode(into: &w)
         case .verify(let m): try m.encode(into: &w)
         case .verifyReport(let m): try m.encode(into: &w)
+        case .reload(let m): try m.encode(into: &w)
+        case .backup(let m): try m.encode(into: &w)
+        case .inspectSession(let m): try m.encode(into: &w)
+        case .reloaded(let m): try m.encode(into: &w)
+        case .backupDone(let m): try m.encode(into: &w)
+        case .sessionDetail(let m): try m.encode(into: &w)
         case .error(let m): m.encode(into: &w)
         }
     }
@@ -197,6 +221,12 @@ public enum Message: Sendable, Hashable {
         case .checkpoint: return .checkpoint(try Checkpoint.decode(from: &r, limits: limits))
         case .statsReply: return .stats(try Stats.decode(from: &r, limits: limits))
         case .verifyReport: return .verifyReport(try VerifyReportReply.decode(from: &r, limits: limits))
+        case .reload: return .reload(try ReloadRequest.decode(from: &r, limits: limits))
+        case .backup: return .backup(try BackupRequest.decode(from: &r, limits: limits))
+        case .inspectSession: return .inspectSession(try InspectSessionRequest.decode(from: &r, limits: limits))
+        case .reloaded: return .reloaded(try ReloadReply.decode(from: &r, limits: limits))
+        case .backupDone: return .backupDone(try BackupReply.decode(from: &r, limits: limits))
+        case .sessionDetail: return .sessionDetail(try SessionDetail.decode(from: &r, limits: limits))
         case .error: return .error(try ProtocolError.decode(from: &r, limits: limits))
         }
     }

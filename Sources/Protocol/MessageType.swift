@@ -32,6 +32,13 @@ public enum MessageType: UInt16, Sendable, Hashable, CaseIterable {
     case stats = 0x0040
     /// Verify every stored block and reference (administrators only); reply ``verifyReport``.
     case verify = 0x0041
+    /// Set the log level or re-read the configuration (administrators only); reply ``reloaded``.
+    case reload = 0x0050
+    /// Write a consistent hot copy of the store to a directory (administrators only); reply
+    /// ``backupDone``.
+    case backup = 0x0051
+    /// Describe one session in detail without opening it; reply ``sessionDetail``.
+    case inspectSession = 0x0052
 
     // Replies (server → client).
     /// Successful handshake.
@@ -54,6 +61,12 @@ public enum MessageType: UInt16, Sendable, Hashable, CaseIterable {
     case statsReply = 0x8040
     /// Result of a store verification.
     case verifyReport = 0x8041
+    /// The log level before and after a reload.
+    case reloaded = 0x8050
+    /// A finished backup.
+    case backupDone = 0x8051
+    /// One session in detail.
+    case sessionDetail = 0x8052
     /// Error reply: `code u16 | message UTF-8`.
     case error = 0xFFFF
 

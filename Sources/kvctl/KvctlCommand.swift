@@ -9,7 +9,8 @@ struct KvctlCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kvctl",
         abstract: "Inspect and administer a running kvd through its socket.",
-        subcommands: [StatsCommand.self, SessionsCommand.self, BlocksCommand.self, DropCommand.self, VerifyCommand.self, BenchCommand.self]
+        subcommands: [StatsCommand.self, SessionsCommand.self, InspectCommand.self, BlocksCommand.self, DropCommand.self, VerifyCommand.self,
+                      BackupCommand.self, CompactCommand.self, ReloadCommand.self, BenchCommand.self]
     )
 
     /// `--socket` may be given before the subcommand (`kvctl --socket PATH stats`) or after it.
@@ -49,3 +50,4 @@ struct KvctlError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+

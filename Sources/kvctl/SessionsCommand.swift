@@ -4,7 +4,7 @@ import KVClient
 
 /// `kvctl sessions`: the caller's sessions (every session for an admin uid), all pages.
 struct SessionsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sessions", abstract: "List sessions visible to the caller.")
+    static let configuration = CommandConfiguration(commandName: "sessions", abstract: "List sessions visible to the caller: owner, blocks, stored bytes, last use, checkpoint.")
 
     @OptionGroup var connection: ConnectionOptions
     @Flag(name: .long, help: "Print JSON.") var json = false
@@ -24,7 +24,7 @@ struct SessionsCommand: AsyncParsableCommand {
                 })
             } else {
                 for s in sessions {
-                    print("\(s.name)\towner=\(s.ownerUID)\tblocks=\(s.blockCounts.reduce(0, +))\tstored=\(s.storedBytes)\tcheckpoint=\(s.checkpointSequence.map(String.init) ?? "-")")
+                    print("\(s.name)\towner=\(s.ownerUID)\tblocks=\(s.blockCounts.reduce(0, +))\tstored=\(s.storedBytes)\tlast-used=\(formatMillis(s.lastUsedAtMillis))\tcheckpoint=\(s.checkpointSequence.map(String.init) ?? "-")")
                 }
             }
         }

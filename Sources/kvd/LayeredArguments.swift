@@ -12,7 +12,7 @@ enum LayeredArguments {
     /// Long option names of `kvd serve` that may come from the environment or a config file.
     static let options = [
         "socket", "data", "durability", "sync-interval-ms", "capacity", "map-size", "compression-level",
-        "socket-mode", "socket-group", "admin-uid", "max-frame-bytes", "event-loop-threads", "top-k", "log-level",
+        "socket-mode", "socket-group", "admin-uid", "max-frame-bytes", "event-loop-threads", "top-k", "metrics", "log-level",
     ]
 
     /// `arguments` (without the program name) with the missing `serve` options appended.
@@ -37,6 +37,26 @@ enum LayeredArguments {
                 continue
             }
             for value in values { result += ["--\(option)", value.trimmingCharacters(in: .whitespaces)] }
+        }
+        return result
+    }
+
+    /// Where each `serve` option of `arguments` comes from: `flag`, `environment KVD_…`,
+    /// `config file PATH`, or (absent from the result) the built-in default.
+    static func origins(_ arguments: [String], environment: [String: String]) -> [String: String] {
+        var configPath = environment["KVD_CONFIG"]
+        if let index = arguments.firstIndex(of: "--config"), index + 1 < arguments.count { configPath = arguments[index + 1] }
+        let given = Set(arguments.compactMap { $0.hasPrefix("--") ? String($0.dropFirst(2).split(separator: "=").first ?? "") : nil })
+        let file = (try? configPath.map(parse(configFile:))) ?? nil
+        var result: [String: String] = [:]
+        for option in options {
+            if given.contains(option) {
+                result[option] = "flag --\(option)"
+            } else if environment["KVD_" + option.uppercased().replacingOccurrences(of: "-", with: "_")] != nil {
+                result[option] = "environment KVD_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
+            } else if file?[option] != nil, let configPath {
+                result[option] = "config file \(configPath)"
+            }
         }
         return result
     }

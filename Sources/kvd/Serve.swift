@@ -1,6 +1,9 @@
 import ArgumentParser
 import KVDaemon
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `kvd serve`: runs the daemon in the foreground until SIGTERM or SIGINT.
 struct Serve: AsyncParsableCommand {
@@ -50,20 +53,47 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Config file of `option = value` lines (also KVD_CONFIG); flags and KVD_* environment variables take precedence over it.")
     var config: String?
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(name: .long, help: "Prometheus endpoint (GET /metrics): unix:PATH or tcp:127.0.0.1:PORT (loopback only). Default: none.")
+    var metrics: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (SIGHUP re-reads it).")
     var logLevel: LogLevelOption = .info
 
     func run() async throws {
-        let level = logLevel.level
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let level = ReloadableLogLevel(logLevel.level, reread: { Self.reloadLogLevel() })
+        level.install()
+        LoggingSystem.bootstrap { label in SharedLevelLogHandler(label: label, shared: level) }
         let logger = Logger(label: "kvd")
 
-        guard let mode = UInt32(socketMode, radix: 8) else {
-            throw ValidationError("--socket-mode must be octal, e.g. 660")
+        var configuration = try makeConfiguration()
+        try applyOperations(to: &configuration, logger: logger)
+
+        let server = DaemonServer(configuration: configuration, logger: logger)
+        let notifier = configuration.systemdNotifier
+        let socketPath = configuration.socketPath
+        let reload = ShutdownSignals(signals: [SIGHUP]) { _ in
+            try? notifier?.notify(["RELOADING=1"])
+            if let (previous, current) = level.reloadFromConfiguration() {
+                logger.notice("log level changed by SIGHUP", metadata: ["previous": "\(previous)", "level": "\(current)"])
+            } else {
+                logger.error("SIGHUP: the configuration could not be re-read; the log level is unchanged")
+            }
+            try? notifier?.notify(["READY=1", "STATUS=serving \(socketPath)"])
+        }
+        defer { withExtendedLifetime(reload) {} }
+        let signals = ShutdownSignals { number in
+            logger.notice("received signal \(number)")
+            server.shutdown()
+        }
+        defer { withExtendedLifetime(signals) {} }
+        try await server.run()
+    }
+    /// The daemon configuration these options describe (without what systemd passes: socket
+    /// activation and readiness are added by `applyOperations`). Throws `DaemonError.invalidConfiguration`
+    /// naming the option for a value out of range.
+    func makeConfiguration() throws -> DaemonConfiguration {
+        guard let mode = UInt32(socketMode, radix: 8), mode <= 0o777 else {
+            throw DaemonError.invalidConfiguration("--socket-mode \(socketMode): must be octal 0…777, e.g. 660")
         }
         var configuration = DaemonConfiguration(socketPath: socket, dataDirectory: data)
         configuration.socketMode = mode
@@ -71,23 +101,30 @@ struct Serve: AsyncParsableCommand {
         if !adminUid.isEmpty { configuration.adminUIDs = Set(adminUid) }
         configuration.maximumFrameBytes = maxFrameBytes
         configuration.eventLoopThreads = eventLoopThreads
+        guard topK >= 1 else { throw DaemonError.invalidConfiguration("--top-k \(topK): must be ≥ 1 blocks") }
+        guard eventLoopThreads >= 1 else { throw DaemonError.invalidConfiguration("--event-loop-threads \(eventLoopThreads): must be ≥ 1") }
         configuration.topK = topK
+        guard syncIntervalMs > 0 else { throw DaemonError.invalidConfiguration("--sync-interval-ms \(syncIntervalMs): must be > 0") }
         configuration.store.durability = switch durability {
         case .sync: .sync
         case .periodic: .periodic(milliseconds: syncIntervalMs)
         case .none: .none
         }
+        if let capacity, capacity <= 0 { throw DaemonError.invalidConfiguration("--capacity \(capacity): must be > 0 bytes") }
         configuration.store.capacity = capacity
+        guard mapSize > 0 else { throw DaemonError.invalidConfiguration("--map-size \(mapSize): must be > 0 bytes") }
         configuration.store.mapSize = mapSize
+        guard (1...22).contains(compressionLevel) else { throw DaemonError.invalidConfiguration("--compression-level \(compressionLevel): must be 1…22") }
         configuration.store.compressionLevel = Int32(compressionLevel)
-
-        let server = DaemonServer(configuration: configuration, logger: logger)
-        let signals = ShutdownSignals { number in
-            logger.notice("received signal \(number)")
-            server.shutdown()
+        if let metrics {
+            do {
+                configuration.metricsAddress = try MetricsAddress(parsing: metrics)
+            } catch {
+                throw DaemonError.invalidConfiguration("--metrics \(metrics): \(error)")
+            }
         }
-        defer { withExtendedLifetime(signals) {} }
-        try await server.run()
+        try configuration.validate()
+        return configuration
     }
 }
 

@@ -1,4 +1,5 @@
 import KVClient
+import KVStore
 import Testing
 @testable import KVDaemon
 
@@ -34,24 +35,17 @@ struct VerifyRequestTests {
         try await daemon.stop()
     }
 
-    @Test(arguments: [
-        ("payload fails to decode or to match its checksum", VerifyFailureReason.payloadCorrupt),
-        ("payload does not match its metadata", .payloadMetadataMismatch),
-        ("malformed block metadata", .malformedBlockMetadata),
-        ("block key of 3 bytes", .malformedBlockMetadata),
-        ("payload without block metadata", .payloadWithoutMetadata),
-        ("block without payload", .blockWithoutPayload),
-        ("reference count 2 != 1 references", .referenceCountMismatch),
-        ("reference to a missing block", .missingBlock),
-        ("layer lists do not match the block counts", .layerListMismatch),
-        ("stored bytes 10 != 20 referenced", .storedBytesMismatch),
-        ("malformed session record", .malformedSession),
-        ("checkpoint flag does not match the stored checkpoint", .checkpointMismatch),
-        ("checkpoint of unknown session id 7", .checkpointMismatch),
-        ("could not read the store: closed", .storeUnreadable),
-        ("something new", .other),
-    ])
-    func storeReasonsMapToStableCodes(text: String, reason: VerifyFailureReason) {
-        #expect(VerifyReasonMapping.reason(for: text) == reason)
+    /// The store's typed failure kinds and the wire's reason codes are one table: same names,
+    /// same numbers, so a code never depends on message text.
+    @Test func storeKindsMapToTheWireCodeOfTheSameName() {
+        #expect(VerifyReport.Kind.allCases.count == VerifyFailureReason.allCases.count)
+        for kind in VerifyReport.Kind.allCases {
+            let reason = VerifyReasonMapping.reason(for: kind)
+            #expect(reason.rawValue == kind.rawValue)
+            #expect("\(reason)" == "\(kind)")
+        }
+        let failure = VerifyReport.Failure(block: nil, session: "s", kind: .storedBytesMismatch, reason: "stored bytes 10 != 20 referenced")
+        let wire = VerifyReasonMapping.wire(failure)
+        #expect(wire.reason == .storedBytesMismatch && wire.message == failure.reason && wire.session == "s")
     }
 }

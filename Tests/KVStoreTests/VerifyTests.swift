@@ -38,6 +38,7 @@ struct VerifyTests {
         let report = store.verify()
         #expect(report.failures.count == 1)
         #expect(report.failures.first?.block == ids[victim])
+        #expect(report.failures.first?.kind == .payloadCorrupt)
         print("verify: \(report.failures)")
         await store.close()
     }
@@ -61,7 +62,10 @@ struct VerifyTests {
         try txn.put(lmdb.checkpoints, StorageKeys.checkpoint(session: 999), [1, 2, 3])
         try txn.put(lmdb.checkpoints, StorageKeys.checkpoint(session: id), [4])
         try txn.commit()
-        let reasons = store.verify().failures.map(\.reason)
+        let failures = store.verify().failures
+        let kinds = Set(failures.map(\.kind))
+        #expect(kinds == [.checkpointMismatch, .referenceCountMismatch, .layerListMismatch, .storedBytesMismatch], "\(failures)")
+        let reasons = failures.map(\.reason)
         #expect(reasons.contains("checkpoint of unknown session id 999"))
         #expect(reasons.contains("checkpoint flag does not match the stored checkpoint"))
         #expect(reasons.contains { $0.hasPrefix("reference count 2") })

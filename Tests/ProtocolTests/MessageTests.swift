@@ -38,6 +38,7 @@ struct MessageTests {
         let requests: Set<MessageType> = [
             .hello, .createSession, .openSession, .closeSession, .listSessions, .dropSession, .forkSession,
             .appendBlocks, .retrieve, .fetchBlocks, .putCheckpoint, .getCheckpoint, .stats, .verify,
+            .reload, .backup, .inspectSession,
         ]
         for t in MessageType.allCases {
             #expect(t.isRequest == requests.contains(t), "\(t)")

@@ -72,6 +72,13 @@ struct RandomMessages {
             blockCounts: (0..<Int(d.layers)).map { _ in u32() })
     }
 
+    mutating func sessionDetail() -> SessionDetail {
+        let info = sessionInfo()
+        return SessionDetail(
+            info: info, openConnections: u32(), sharedBlocks: u64(), rawBytes: u64(),
+            layerStoredBytes: (0..<Int(info.descriptor.layers)).map { _ in u64() })
+    }
+
     mutating func stats() -> Stats {
         Stats(
             uptimeSeconds: u64(), connections: u32(), sessions: u64(), blocks: u64(), storedBytes: u64(),
@@ -125,6 +132,9 @@ struct RandomMessages {
             .getCheckpoint(GetCheckpoint(session: name(), restore: bool())),
             .statsRequest,
             .verify(VerifyRequest(maxFailures: UInt32(int(0...1024)))),
+            .reload(ReloadRequest(logLevel: bool() ? WireLogLevel.allCases[int(0...6)] : nil)),
+            .backup(BackupRequest(path: "/" + name())),
+            .inspectSession(InspectSessionRequest(name: name())),
             .helloOK(HelloOK(version: u16(), maxFrameBytes: UInt32(int(Int(ProtocolLimits.minimumMaxFrameBytes)...Int(ProtocolLimits.absoluteMaxFrameBytes))), maxBlocksPerRequest: u32(), peerUID: u32(), peerGID: u32())),
             .ok,
             .sessionInfo(sessionInfo()),
@@ -136,6 +146,9 @@ struct RandomMessages {
             .checkpoint(Checkpoint(chunkSequence: u64(), tokenCount: u64(), workerState: bytes(int(1...3000)), retrievalState: bytes(int(1...500)))),
             .stats(stats()),
             .verifyReport(verifyReport()),
+            .reloaded(ReloadReply(previous: WireLogLevel.allCases[int(0...6)], current: WireLogLevel.allCases[int(0...6)])),
+            .backupDone(BackupReply(bytes: u64(), elapsedMillis: u64(), sessions: u64(), blocks: u64())),
+            .sessionDetail(sessionDetail()),
             .error(ProtocolError(ErrorCode.allCases[int(0...(ErrorCode.allCases.count - 1))], name())),
         ]
     }

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import KVDaemon
+
+/// `kvd config print [serve options]`: the effective configuration `kvd serve` would run with
+/// (flags > KVD_* environment > config file > defaults), one `option = value` line each with
+/// where the value came from; validated exactly as `serve` validates it, so a bad value is an
+/// error naming the option and its source. The output is itself a valid config file.
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Configuration tools.", subcommands: [PrintConfig.self])
+}
+
+/// `kvd config print`.
+struct PrintConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "print",
+        abstract: "Print the effective `kvd serve` configuration with defaults and the source of each value.")
+
+    @OptionGroup var serve: Serve
+
+    func run() async throws {
+        let command = serve
+        let configuration = try command.makeConfiguration()
+        let arguments = ["serve"] + Array(CommandLine.arguments.dropFirst(3))
+        let origins = LayeredArguments.origins(arguments, environment: ProcessInfo.processInfo.environment)
+        for (option, value) in Self.values(command, configuration) {
+            let origin = origins[option] ?? "default"
+            print("\(option) = \(value)".padding(toLength: max(40, option.count + value.count + 4), withPad: " ", startingAt: 0) + "# \(origin)")
+        }
+    }
+
+    /// Every `serve` option and its effective value, in `LayeredArguments.options` order;
+    /// unset optional values are commented out.
+    static func values(_ s: Serve, _ c: DaemonConfiguration) -> [(String, String)] {
+        var result: [(String, String)] = []
+        for option in LayeredArguments.options {
+            if option == "admin-uid" {
+                // Repeated lines, as a config file repeats the option.
+                for uid in c.adminUIDs.sorted() { result.append((option, "\(uid)")) }
+                continue
+            }
+            let value: String? = switch option {
+            case "socket": c.socketPath
+            case "data": c.dataDirectory
+            case "durability": s.durability.rawValue
+            case "sync-interval-ms": "\(s.syncIntervalMs)"
+            case "capacity": s.capacity.map { "\($0)" }
+            case "map-size": "\(c.store.mapSize)"
+            case "compression-level": "\(c.store.compressionLevel)"
+            case "socket-mode": String(c.socketMode, radix: 8)
+            case "socket-group": c.socketGroup.map { "\($0)" }
+            case "max-frame-bytes": "\(c.maximumFrameBytes)"
+            case "event-loop-threads": "\(c.eventLoopThreads)"
+            case "top-k": "\(c.topK)"
+            case "metrics": s.metrics
+            case "log-level": s.logLevel.rawValue
+            default: nil
+            }
+            if let value {
+                result.append((option, value))
+            } else {
+                result.append(("# " + option, "(none)"))
+            }
+        }
+        return result
+    }
+}
