@@ -14,7 +14,8 @@ struct BenchCommand: ParsableCommand {
 
 /// `actqkv bench scoring`: cosine scoring of N block keys of width D against one probe, from Float32
 /// and from fp16 keys, in GB/s of keys read, next to a plain Float32 sum over the same bytes (the
-/// single-core memory-bandwidth floor), medians of `--runs` timed runs.
+/// single-core memory-bandwidth floor, always run with the best kernel level the CPU has), medians
+/// of `--runs` timed runs. `--kernel` forces the scoring kernels' level (e.g. the portable fallback).
 struct ScoringBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scoring",
@@ -32,9 +33,13 @@ struct ScoringBench: ParsableCommand {
     @Option(help: "Minimum bytes read per timed run, in bytes (small key sets are scanned repeatedly).")
     var minBytes: Int = 256 << 20
 
+    @Option(help: "Scoring kernel level: best, avx512, avx2 or portable (a level the CPU lacks runs the best it has).")
+    var kernel: String = "best"
+
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be ≥ 1") }
         guard minBytes >= 1 else { throw ValidationError("--min-bytes must be ≥ 1") }
+        guard KernelLevel(name: kernel) != nil else { throw ValidationError("--kernel takes best, avx512, avx2 or portable") }
         guard Self.parse(blocks) != nil, Self.parse(widths) != nil else {
             throw ValidationError("--blocks and --widths take comma-separated positive integers")
         }
@@ -47,7 +52,9 @@ struct ScoringBench: ParsableCommand {
     }
 
     func run() throws {
+        let level = KernelLevel(name: kernel)!.effective, floorLevel = KernelLevel.best
         print("actqkv bench scoring: one core, median of \(runs) runs; GB/s = 10^9 bytes of keys read per second")
+        print("kernels: scoring \(level), floor sum \(floorLevel) (best on this CPU: \(KernelLevel.best))")
         print("ratio = median over runs of (cosine GB/s ÷ sum GB/s) measured back to back")
         print("      N     D keys  MB/scan  sum GB/s  cosine GB/s  ratio  ns/block")
         var sink: Float = 0
@@ -66,7 +73,7 @@ struct ScoringBench: ParsableCommand {
                     let reps = max(1, minBytes / bytes)
                     let sumBody = {
                         keys.withUnsafeBufferPointer { k in
-                            for _ in 0..<reps { sink += VectorKernels.sum(k.baseAddress!, count: bytes / 4) }
+                            for _ in 0..<reps { sink += VectorKernels.sum(k.baseAddress!, count: bytes / 4, kernel: floorLevel) }
                         }
                     }
                     let cosBody = {
@@ -76,14 +83,15 @@ struct ScoringBench: ParsableCommand {
                                     keys.withUnsafeBufferPointer { k in
                                         for _ in 0..<reps {
                                             BlockScoring.cosines(probe: p.baseAddress!, question: nil, questionWeight: 0,
-                                                                 keys: k.baseAddress!, count: n, width: d, into: s.baseAddress!)
+                                                                 keys: k.baseAddress!, count: n, width: d, into: s.baseAddress!, kernel: level)
                                         }
                                     }
                                 } else {
                                     half.withUnsafeBufferPointer { k in
                                         for _ in 0..<reps {
                                             BlockScoring.cosines(probe: p.baseAddress!, question: nil, questionWeight: 0,
-                                                                 fp16Keys: k.baseAddress!, count: n, width: d, into: s.baseAddress!)
+                                                                 fp16Keys: k.baseAddress!, count: n, width: d, into: s.baseAddress!,
+                                                                 kernel: level)
                                         }
                                     }
                                 }
