@@ -53,7 +53,7 @@ struct ScoringBench: ParsableCommand {
 
     func run() throws {
         let level = KernelLevel(name: kernel)!.effective, floorLevel = KernelLevel.best
-        print("actqkv bench scoring: one core, median of \(runs) runs; GB/s = 10^9 bytes of keys read per second")
+        print("actqkv bench scoring: one core, median of \(runs) runs; GB/s = 10^9 bytes of keys read per CPU-second of the thread")
         print("kernels: scoring \(level), floor sum \(floorLevel) (best on this CPU: \(KernelLevel.best))")
         print("ratio = median over runs of (cosine GB/s ÷ sum GB/s) measured back to back")
         print("      N     D keys  MB/scan  sum GB/s  cosine GB/s  ratio  ns/block")
@@ -114,14 +114,19 @@ struct ScoringBench: ParsableCommand {
     }
 
     /// Runs `a` and `b` alternately `runs` times (after one untimed warm-up each) and returns the
-    /// median time of each, in seconds, and the median of the per-run ratios time(a)/time(b).
+    /// median time of each, in seconds of the calling thread's CPU time (so that time spent
+    /// descheduled on a shared machine is not counted), and the median of the per-run ratios
+    /// time(a)/time(b).
     static func paired(_ runs: Int, _ a: () -> Void, _ b: () -> Void) -> (Double, Double, Double) {
         a(); b()
-        let clock = ContinuousClock()
-        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+        func measure(_ body: () -> Void) -> Double {
+            let t0 = AttentionBench.threadCPUSeconds()
+            body()
+            return AttentionBench.threadCPUSeconds() - t0
+        }
         var ta: [Double] = [], tb: [Double] = [], ratios: [Double] = []
         for _ in 0..<runs {
-            let x = seconds(clock.measure(a)), y = seconds(clock.measure(b))
+            let x = measure(a), y = measure(b)
             ta.append(x); tb.append(y); ratios.append(x / y)
         }
         func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
