@@ -18,73 +18,109 @@ static float inverse_norm(const float *x, ptrdiff_t n) {
 }
 
 // ---- portable --------------------------------------------------------------------------------
-// Eight lane accumulators per quantity (the compiler vectorises them with the baseline ISA).
+// Four-lane GCC/Clang vector extensions: SSE2 on baseline x86-64, NEON on aarch64, so the fallback
+// stays vectorised (two or four independent accumulators per quantity). fp16 is widened exactly
+// with 32-bit lane integer arithmetic.
+
+typedef float aqs_v4f __attribute__((vector_size(16)));
+typedef uint32_t aqs_v4u __attribute__((vector_size(16)));
+typedef uint16_t aqs_v4h __attribute__((vector_size(8)));
+
+static inline aqs_v4f load4_f32(const float *p) {
+    aqs_v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// Four fp16 values → Float32, exact for every pattern (as aqs_f16_to_f32, without branches).
+static inline aqs_v4f load4_f16(const uint16_t *p) {
+    aqs_v4h h;
+    memcpy(&h, p, sizeof h);
+    aqs_v4u w = __builtin_convertvector(h, aqs_v4u);
+    aqs_v4u sign = (w & 0x8000u) << 16, rest = w & 0x7FFFu;
+    aqs_v4f scaled = (aqs_v4f)(rest << 13) * 0x1p112f;                 // normals and subnormals
+    aqs_v4u inf_nan = (0u - ((rest + 0x400u) >> 15)) & 0x7F800000u;    // exponent all ones iff rest ≥ 0x7C00
+    return (aqs_v4f)(((aqs_v4u)scaled) | inf_nan | sign);
+}
+
+static inline float hsum4(aqs_v4f v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
 #define AQS_CONV_F32(x) (x)
 #define AQS_CONV_F16(x) aqs_f16_to_f32(x)
 
-#define AQS_PORTABLE_KERNELS(SUFFIX, T, CONV)                                                           \
+#define AQS_PORTABLE_KERNELS(SUFFIX, T, LOAD4, CONV)                                                    \
     static float dot_portable_##SUFFIX(const T *k, const float *p, ptrdiff_t d) {                       \
-        float a[8] = {0};                                                                               \
+        aqs_v4f a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;                                           \
         ptrdiff_t i = 0;                                                                                \
-        for (; i + 8 <= d; i += 8)                                                                      \
-            for (int l = 0; l < 8; l++) a[l] += CONV(k[i + l]) * p[i + l];                              \
-        float s = 0;                                                                                    \
+        for (; i + 16 <= d; i += 16) {                                                                  \
+            a0 += LOAD4(k + i) * load4_f32(p + i);                                                      \
+            a1 += LOAD4(k + i + 4) * load4_f32(p + i + 4);                                              \
+            a2 += LOAD4(k + i + 8) * load4_f32(p + i + 8);                                              \
+            a3 += LOAD4(k + i + 12) * load4_f32(p + i + 12);                                            \
+        }                                                                                               \
+        for (; i + 4 <= d; i += 4) a0 += LOAD4(k + i) * load4_f32(p + i);                               \
+        float s = hsum4((a0 + a1) + (a2 + a3));                                                         \
         for (; i < d; i++) s += CONV(k[i]) * p[i];                                                      \
-        return s + (((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])));                \
+        return s;                                                                                       \
     }                                                                                                   \
     static void dn_portable_##SUFFIX(const T *k, const float *p, ptrdiff_t d, float *dot, float *nrm) { \
-        float a[8] = {0}, b[8] = {0};                                                                   \
+        aqs_v4f a0 = {0, 0, 0, 0}, a1 = a0, b0 = a0, b1 = a0;                                           \
         ptrdiff_t i = 0;                                                                                \
-        for (; i + 8 <= d; i += 8)                                                                      \
-            for (int l = 0; l < 8; l++) {                                                               \
-                float kv = CONV(k[i + l]);                                                              \
-                a[l] += kv * p[i + l];                                                                  \
-                b[l] += kv * kv;                                                                        \
-            }                                                                                           \
-        float s = 0, t = 0;                                                                             \
+        for (; i + 8 <= d; i += 8) {                                                                    \
+            aqs_v4f k0 = LOAD4(k + i), k1 = LOAD4(k + i + 4);                                           \
+            a0 += k0 * load4_f32(p + i);                                                                \
+            a1 += k1 * load4_f32(p + i + 4);                                                            \
+            b0 += k0 * k0;                                                                              \
+            b1 += k1 * k1;                                                                              \
+        }                                                                                               \
+        float s = hsum4(a0 + a1), t = hsum4(b0 + b1);                                                   \
         for (; i < d; i++) {                                                                            \
             float kv = CONV(k[i]);                                                                      \
             s += kv * p[i];                                                                             \
             t += kv * kv;                                                                               \
         }                                                                                               \
-        *dot = s + (((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])));                \
-        *nrm = t + (((b[0] + b[1]) + (b[2] + b[3])) + ((b[4] + b[5]) + (b[6] + b[7])));                \
+        *dot = s;                                                                                       \
+        *nrm = t;                                                                                       \
     }                                                                                                   \
     static void dun_portable_##SUFFIX(const T *k, const float *p, const float *u, ptrdiff_t d,         \
                                       float *dot, float *dotu, float *nrm) {                            \
-        float a[8] = {0}, b[8] = {0}, c[8] = {0};                                                       \
+        aqs_v4f a0 = {0, 0, 0, 0}, a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0;                         \
         ptrdiff_t i = 0;                                                                                \
-        for (; i + 8 <= d; i += 8)                                                                      \
-            for (int l = 0; l < 8; l++) {                                                               \
-                float kv = CONV(k[i + l]);                                                              \
-                a[l] += kv * p[i + l];                                                                  \
-                b[l] += kv * u[i + l];                                                                  \
-                c[l] += kv * kv;                                                                        \
-            }                                                                                           \
-        float s = 0, e = 0, t = 0;                                                                      \
+        for (; i + 8 <= d; i += 8) {                                                                    \
+            aqs_v4f k0 = LOAD4(k + i), k1 = LOAD4(k + i + 4);                                           \
+            a0 += k0 * load4_f32(p + i);                                                                \
+            a1 += k1 * load4_f32(p + i + 4);                                                            \
+            b0 += k0 * load4_f32(u + i);                                                                \
+            b1 += k1 * load4_f32(u + i + 4);                                                            \
+            c0 += k0 * k0;                                                                              \
+            c1 += k1 * k1;                                                                              \
+        }                                                                                               \
+        float s = hsum4(a0 + a1), e = hsum4(b0 + b1), t = hsum4(c0 + c1);                               \
         for (; i < d; i++) {                                                                            \
             float kv = CONV(k[i]);                                                                      \
             s += kv * p[i];                                                                             \
             e += kv * u[i];                                                                             \
             t += kv * kv;                                                                               \
         }                                                                                               \
-        *dot = s + (((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])));                \
-        *dotu = e + (((b[0] + b[1]) + (b[2] + b[3])) + ((b[4] + b[5]) + (b[6] + b[7])));               \
-        *nrm = t + (((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7])));                \
+        *dot = s;                                                                                       \
+        *dotu = e;                                                                                      \
+        *nrm = t;                                                                                       \
     }
 
-AQS_PORTABLE_KERNELS(f32, float, AQS_CONV_F32)
-AQS_PORTABLE_KERNELS(f16, uint16_t, AQS_CONV_F16)
+AQS_PORTABLE_KERNELS(f32, float, load4_f32, AQS_CONV_F32)
+AQS_PORTABLE_KERNELS(f16, uint16_t, load4_f16, AQS_CONV_F16)
 
 static float sum_portable(const float *x, ptrdiff_t n) {
-    float a[16] = {0};
+    aqs_v4f a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
     ptrdiff_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int l = 0; l < 16; l++) a[l] += x[i + l];
-    float s = 0;
+    for (; i + 16 <= n; i += 16) {
+        a0 += load4_f32(x + i);
+        a1 += load4_f32(x + i + 4);
+        a2 += load4_f32(x + i + 8);
+        a3 += load4_f32(x + i + 12);
+    }
+    float s = hsum4((a0 + a1) + (a2 + a3));
     for (; i < n; i++) s += x[i];
-    for (int l = 0; l < 16; l++) s += a[l];
     return s;
 }
 
@@ -104,6 +140,14 @@ AQS_AVX2 static inline float hsum_avx2(__m256 v) {
     lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
     return _mm_cvtss_f32(lo);
 }
+
+/// Software prefetch of the key bytes `AQS_PREFETCH_BYTES` ahead of the `bytes` just read at `ptr`
+/// (rows are contiguous, so this runs into the next row; prefetches never fault). Measured: the
+/// hardware prefetcher alone leaves L3-resident Float32 scans at ≈ 0.6 of the sum's bandwidth.
+#define AQS_PREFETCH_BYTES 2048
+#define AQS_PREFETCH(ptr, bytes)                                                                        \
+    for (int aqs_q = 0; aqs_q < (int)(bytes); aqs_q += 64)                                             \
+    _mm_prefetch((const char *)(ptr) + AQS_PREFETCH_BYTES + aqs_q, _MM_HINT_T0)
 
 #define AQS_LOAD8_F32(ptr) _mm256_loadu_ps(ptr)
 #define AQS_LOAD8_F16(ptr) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(ptr)))
@@ -125,6 +169,7 @@ AQS_AVX2 static inline __m256 tail8_f16(const uint16_t *k, ptrdiff_t r) {
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                     \
         ptrdiff_t i = 0;                                                                                \
         for (; i + 32 <= d; i += 32) {                                                                  \
+            AQS_PREFETCH(k + i, 32 * sizeof(T));                                                        \
             a0 = AQS_FMA8(LOAD8(k + i), AQS_P8(i), a0);                                                 \
             a1 = AQS_FMA8(LOAD8(k + i + 8), AQS_P8(i + 8), a1);                                         \
             a2 = AQS_FMA8(LOAD8(k + i + 16), AQS_P8(i + 16), a2);                                       \
@@ -138,6 +183,7 @@ AQS_AVX2 static inline __m256 tail8_f16(const uint16_t *k, ptrdiff_t r) {
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;  \
         ptrdiff_t i = 0;                                                                                \
         for (; i + 32 <= d; i += 32) {                                                                  \
+            AQS_PREFETCH(k + i, 32 * sizeof(T));                                                        \
             __m256 k0 = LOAD8(k + i), k1 = LOAD8(k + i + 8), k2 = LOAD8(k + i + 16), k3 = LOAD8(k + i + 24); \
             a0 = AQS_FMA8(k0, AQS_P8(i), a0);                                                           \
             a1 = AQS_FMA8(k1, AQS_P8(i + 8), a1);                                                       \
@@ -166,6 +212,7 @@ AQS_AVX2 static inline __m256 tail8_f16(const uint16_t *k, ptrdiff_t r) {
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0;                   \
         ptrdiff_t i = 0;                                                                                \
         for (; i + 16 <= d; i += 16) {                                                                  \
+            AQS_PREFETCH(k + i, 16 * sizeof(T));                                                        \
             __m256 k0 = LOAD8(k + i), k1 = LOAD8(k + i + 8);                                            \
             a0 = AQS_FMA8(k0, AQS_P8(i), a0);                                                           \
             a1 = AQS_FMA8(k1, AQS_P8(i + 8), a1);                                                       \
@@ -224,6 +271,7 @@ AQS_AVX2 static float sum_avx2(const float *x, ptrdiff_t n) {
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                     \
         ptrdiff_t i = 0;                                                                                \
         for (; i + 64 <= d; i += 64) {                                                                  \
+            AQS_PREFETCH(k + i, 64 * sizeof(T));                                                        \
             a0 = AQS_FMA16(LOAD16(k + i), AQS_P16(i), a0);                                              \
             a1 = AQS_FMA16(LOAD16(k + i + 16), AQS_P16(i + 16), a1);                                    \
             a2 = AQS_FMA16(LOAD16(k + i + 32), AQS_P16(i + 32), a2);                                    \
@@ -240,6 +288,7 @@ AQS_AVX2 static float sum_avx2(const float *x, ptrdiff_t n) {
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;  \
         ptrdiff_t i = 0;                                                                                \
         for (; i + 64 <= d; i += 64) {                                                                  \
+            AQS_PREFETCH(k + i, 64 * sizeof(T));                                                        \
             __m512 k0 = LOAD16(k + i), k1 = LOAD16(k + i + 16), k2 = LOAD16(k + i + 32), k3 = LOAD16(k + i + 48); \
             a0 = AQS_FMA16(k0, AQS_P16(i), a0);                                                         \
             a1 = AQS_FMA16(k1, AQS_P16(i + 16), a1);                                                    \
@@ -269,6 +318,7 @@ AQS_AVX2 static float sum_avx2(const float *x, ptrdiff_t n) {
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0;                   \
         ptrdiff_t i = 0;                                                                                \
         for (; i + 32 <= d; i += 32) {                                                                  \
+            AQS_PREFETCH(k + i, 32 * sizeof(T));                                                        \
             __m512 k0 = LOAD16(k + i), k1 = LOAD16(k + i + 16);                                         \
             a0 = AQS_FMA16(k0, AQS_P16(i), a0);                                                         \
             a1 = AQS_FMA16(k1, AQS_P16(i + 16), a1);                                                    \
