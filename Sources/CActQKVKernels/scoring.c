@@ -368,7 +368,7 @@ AQS_AVX512 static float sum_avx512(const float *x, ptrdiff_t n) {
 #define AQS_PICK(level, name, SUFFIX) \
     ((level) == 2 ? name##_avx512_##SUFFIX : (level) == 1 ? name##_avx2_##SUFFIX : name##_portable_##SUFFIX)
 #else
-#define AQS_PICK(level, name, SUFFIX) name##_portable_##SUFFIX
+#define AQS_PICK(level, name, SUFFIX) ((void)(level), name##_portable_##SUFFIX)
 #endif
 
 #define AQS_DRIVERS(SUFFIX, T)                                                                          \
