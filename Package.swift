@@ -27,7 +27,9 @@ let package = Package(
 
         // Pure libraries: no I/O, no project imports.
         .target(name: "Protocol"),
-        .target(name: "ActQKV"),
+        .target(name: "ActQKV", dependencies: ["CActQKVKernels"]),
+        // ActQKV's scoring and fp16/bf16 conversion kernels in C (AVX2/F16C/AVX-512 chosen at run time).
+        .target(name: "CActQKVKernels", path: "Sources/CActQKVKernels"),
 
         // Storage: LMDB + zstd.
         .target(name: "CStoreKernels", path: "Sources/CStoreKernels"),

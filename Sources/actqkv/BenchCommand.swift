@@ -14,7 +14,8 @@ struct BenchCommand: ParsableCommand {
 
 /// `actqkv bench scoring`: cosine scoring of N block keys of width D against one probe, from Float32
 /// and from fp16 keys, in GB/s of keys read, next to a plain Float32 sum over the same bytes (the
-/// single-core memory-bandwidth floor), medians of `--runs` timed runs.
+/// single-core memory-bandwidth floor, always run with the best kernel level the CPU has), medians
+/// of `--runs` timed runs. `--kernel` forces the scoring kernels' level (e.g. the portable fallback).
 struct ScoringBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scoring",
@@ -32,9 +33,13 @@ struct ScoringBench: ParsableCommand {
     @Option(help: "Minimum bytes read per timed run, in bytes (small key sets are scanned repeatedly).")
     var minBytes: Int = 256 << 20
 
+    @Option(help: "Scoring kernel level: best, avx512, avx2 or portable (a level the CPU lacks runs the best it has).")
+    var kernel: String = "best"
+
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be ≥ 1") }
         guard minBytes >= 1 else { throw ValidationError("--min-bytes must be ≥ 1") }
+        guard KernelLevel(name: kernel) != nil else { throw ValidationError("--kernel takes best, avx512, avx2 or portable") }
         guard Self.parse(blocks) != nil, Self.parse(widths) != nil else {
             throw ValidationError("--blocks and --widths take comma-separated positive integers")
         }
@@ -47,7 +52,9 @@ struct ScoringBench: ParsableCommand {
     }
 
     func run() throws {
-        print("actqkv bench scoring: one core, median of \(runs) runs; GB/s = 10^9 bytes of keys read per second")
+        let level = KernelLevel(name: kernel)!.effective, floorLevel = KernelLevel.best
+        print("actqkv bench scoring: one core, median of \(runs) runs; GB/s = 10^9 bytes of keys read per CPU-second of the thread")
+        print("kernels: scoring \(level), floor sum \(floorLevel) (best on this CPU: \(KernelLevel.best))")
         print("ratio = median over runs of (cosine GB/s ÷ sum GB/s) measured back to back")
         print("      N     D keys  MB/scan  sum GB/s  cosine GB/s  ratio  ns/block")
         var sink: Float = 0
@@ -66,7 +73,7 @@ struct ScoringBench: ParsableCommand {
                     let reps = max(1, minBytes / bytes)
                     let sumBody = {
                         keys.withUnsafeBufferPointer { k in
-                            for _ in 0..<reps { sink += VectorKernels.sum(k.baseAddress!, count: bytes / 4) }
+                            for _ in 0..<reps { sink += VectorKernels.sum(k.baseAddress!, count: bytes / 4, kernel: floorLevel) }
                         }
                     }
                     let cosBody = {
@@ -76,14 +83,15 @@ struct ScoringBench: ParsableCommand {
                                     keys.withUnsafeBufferPointer { k in
                                         for _ in 0..<reps {
                                             BlockScoring.cosines(probe: p.baseAddress!, question: nil, questionWeight: 0,
-                                                                 keys: k.baseAddress!, count: n, width: d, into: s.baseAddress!)
+                                                                 keys: k.baseAddress!, count: n, width: d, into: s.baseAddress!, kernel: level)
                                         }
                                     }
                                 } else {
                                     half.withUnsafeBufferPointer { k in
                                         for _ in 0..<reps {
                                             BlockScoring.cosines(probe: p.baseAddress!, question: nil, questionWeight: 0,
-                                                                 fp16Keys: k.baseAddress!, count: n, width: d, into: s.baseAddress!)
+                                                                 fp16Keys: k.baseAddress!, count: n, width: d, into: s.baseAddress!,
+                                                                 kernel: level)
                                         }
                                     }
                                 }
@@ -106,14 +114,19 @@ struct ScoringBench: ParsableCommand {
     }
 
     /// Runs `a` and `b` alternately `runs` times (after one untimed warm-up each) and returns the
-    /// median time of each, in seconds, and the median of the per-run ratios time(a)/time(b).
+    /// median time of each, in seconds of the calling thread's CPU time (so that time spent
+    /// descheduled on a shared machine is not counted), and the median of the per-run ratios
+    /// time(a)/time(b).
     static func paired(_ runs: Int, _ a: () -> Void, _ b: () -> Void) -> (Double, Double, Double) {
         a(); b()
-        let clock = ContinuousClock()
-        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+        func measure(_ body: () -> Void) -> Double {
+            let t0 = AttentionBench.threadCPUSeconds()
+            body()
+            return AttentionBench.threadCPUSeconds() - t0
+        }
         var ta: [Double] = [], tb: [Double] = [], ratios: [Double] = []
         for _ in 0..<runs {
-            let x = seconds(clock.measure(a)), y = seconds(clock.measure(b))
+            let x = measure(a), y = measure(b)
             ta.append(x); tb.append(y); ratios.append(x / y)
         }
         func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }

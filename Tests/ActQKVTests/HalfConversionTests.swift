@@ -49,4 +49,69 @@ struct HalfConversionTests {
         }
         #expect(HalfConversion.float(fromBF16: HalfConversion.bf16(from: .nan)).isNaN)
     }
+
+    // MARK: bulk conversion at every kernel level
+
+    /// Runs `body` on `values` in pieces of lengths 1…40 (every tail length of the 8- and 16-lane
+    /// loops) and in one piece, returning both results.
+    static func piecewise<S, D>(_ values: [S], fill: D, _ body: (UnsafePointer<S>, UnsafeMutablePointer<D>, Int) -> Void) -> ([D], [D]) {
+        var pieces = [D](repeating: fill, count: values.count), whole = pieces
+        values.withUnsafeBufferPointer { src in
+            pieces.withUnsafeMutableBufferPointer { dst in
+                var i = 0, len = 1
+                while i < values.count {
+                    let c = min(len, values.count - i)
+                    body(src.baseAddress! + i, dst.baseAddress! + i, c)
+                    i += c; len = len % 40 + 1
+                }
+            }
+            whole.withUnsafeMutableBufferPointer { body(src.baseAddress!, $0.baseAddress!, values.count) }
+        }
+        return (pieces, whole)
+    }
+
+    @Test("bulk fp16/bf16 → Float32 equals the scalar widening for all 65 536 patterns at every level")
+    func bulkWidening() {
+        let all = (0...0xFFFF).map { UInt16($0) }
+        for level in KernelLevel.available {
+            let (a, b) = Self.piecewise(all, fill: Float.nan) { HalfConversion.floats(fromFP16: $0, into: $1, count: $2, kernel: level) }
+            let (c, e) = Self.piecewise(all, fill: Float.nan) { HalfConversion.floats(fromBF16: $0, into: $1, count: $2, kernel: level) }
+            var mismatches = 0
+            for h in all {
+                let i = Int(h)
+                let f = HalfConversion.float(fromFP16: h), g = HalfConversion.float(fromBF16: h)
+                for x in [a[i], b[i]] where f.isNaN ? !x.isNaN : x.bitPattern != f.bitPattern { mismatches += 1 }
+                for x in [c[i], e[i]] where g.isNaN ? !x.isNaN : x.bitPattern != g.bitPattern { mismatches += 1 }
+            }
+            #expect(mismatches == 0, "\(level)")
+        }
+    }
+
+    @Test("bulk Float32 → fp16/bf16 equals the scalar rounding (ties, subnormals, overflow, NaN) at every level")
+    func bulkNarrowing() {
+        var values: [Float] = [0, -0, .infinity, -.infinity, .nan, -.nan, Float(bitPattern: 0x7F80_0001), Float(bitPattern: 0xFFA0_0000),
+                               65504, 65519.99, 65520, -65520, .greatestFiniteMagnitude, .leastNonzeroMagnitude, 5.9604645e-8, 2.9802322e-8]
+        // Every fp16 value, the exact midpoints to its successor (ties) and one Float32 ulp either side.
+        for h in UInt16(0)..<0x7C00 {
+            let x = HalfConversion.float(fromFP16: h), y = HalfConversion.float(fromFP16: h + 1)
+            let mid = (x + y) / 2
+            values += [x, -x, mid, -mid, mid.nextUp, mid.nextDown]
+        }
+        // bf16 ties and their neighbours.
+        for b in stride(from: UInt32(0), to: 0x7F80, by: 7) {
+            let tie = Float(bitPattern: b << 16 | 0x8000)
+            values += [tie, -tie, tie.nextUp, tie.nextDown]
+        }
+        var rng = SeededRandom(seed: 3)
+        for i in 0..<100_000 { values.append(rng.float() * [1e-9, 1e-6, 1, 1e3, 1e38][i % 5]) }
+        let f16 = values.map { HalfConversion.fp16(from: $0) }, b16 = values.map { HalfConversion.bf16(from: $0) }
+        for level in KernelLevel.available {
+            let (a, b) = Self.piecewise(values, fill: UInt16(0x1234)) { HalfConversion.fp16(fromFloats: $0, into: $1, count: $2, kernel: level) }
+            let (c, e) = Self.piecewise(values, fill: UInt16(0x1234)) { HalfConversion.bf16(fromFloats: $0, into: $1, count: $2, kernel: level) }
+            let bad16 = values.indices.filter { a[$0] != f16[$0] || b[$0] != f16[$0] }
+            let badB = values.indices.filter { c[$0] != b16[$0] || e[$0] != b16[$0] }
+            #expect(bad16.isEmpty, "\(level): fp16 first mismatch \(bad16.first.map { values[$0] } as Float?)")
+            #expect(badB.isEmpty, "\(level): bf16 first mismatch \(badB.first.map { values[$0] } as Float?)")
+        }
+    }
 }

@@ -22,4 +22,15 @@ struct VectorKernelsTests {
         y.withUnsafeMutableBufferPointer { yb in a.withUnsafeBufferPointer { VectorKernels.axpy(0.37, $0.baseAddress!, yb.baseAddress!, count: n) } }
         for i in 0..<n { #expect(abs(Double(y[i]) - (Double(b[i]) + 0.37 * Double(a[i]))) <= 1e-6) }
     }
+
+    @Test("the bandwidth-floor sum agrees with Float64 within 1e-6 of Σ|a| at every level", arguments: [1, 15, 17, 127, 129, 4099, 100_003])
+    func sumAllLevels(n: Int) {
+        var rng = SeededRandom(seed: UInt64(n) + 77)
+        let a = rng.floats(n)
+        let sref = a.reduce(0.0) { $0 + Double($1) }, sabs = a.reduce(0.0) { $0 + abs(Double($1)) }
+        for level in KernelLevel.available {
+            let s = a.withUnsafeBufferPointer { VectorKernels.sum($0.baseAddress!, count: n, kernel: level) }
+            #expect(abs(Double(s) - sref) <= 1e-6 * sabs, "\(level)")
+        }
+    }
 }

@@ -1,3 +1,5 @@
+import CActQKVKernels
+
 /// Conversion between Float32 and the 16-bit element types of stored K/V (IEEE fp16 and bf16),
 /// handled as raw `UInt16` bit patterns so that no platform `Float16` support is required.
 public enum HalfConversion {
@@ -82,5 +84,34 @@ public enum HalfConversion {
         if f.isNaN { return UInt16(x >> 16) | 0x40 }
         let rounded = x &+ 0x7FFF &+ ((x >> 16) & 1)
         return UInt16(rounded >> 16)
+    }
+
+    // MARK: Bulk conversion (CActQKVKernels; F16C / AVX2 / AVX-512 when available)
+
+    /// dst[i] = fp16 `src[i]` widened to Float32 for i < `count`: bit-identical to
+    /// ``float(fromFP16:)-(UInt16)`` for every number and ±∞ at every ``KernelLevel``; NaN stays
+    /// NaN (F16C sets the quiet bit of a signalling NaN).
+    public static func floats(fromFP16 src: UnsafePointer<UInt16>, into dst: UnsafeMutablePointer<Float>, count: Int,
+                              kernel: KernelLevel = .best) {
+        aqs_widen_f16(kernel.rawValue, src, dst, count)
+    }
+
+    /// dst[i] = bf16 `src[i]` widened to Float32 for i < `count` (exact).
+    public static func floats(fromBF16 src: UnsafePointer<UInt16>, into dst: UnsafeMutablePointer<Float>, count: Int,
+                              kernel: KernelLevel = .best) {
+        aqs_widen_bf16(kernel.rawValue, src, dst, count)
+    }
+
+    /// dst[i] = `src[i]` rounded to fp16 for i < `count`; bit-identical to ``fp16(from:)``
+    /// (nearest-even, overflow → ±∞, NaN → quiet NaN keeping the top payload bits).
+    public static func fp16(fromFloats src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<UInt16>, count: Int,
+                            kernel: KernelLevel = .best) {
+        aqs_narrow_f16(kernel.rawValue, src, dst, count)
+    }
+
+    /// dst[i] = `src[i]` rounded to bf16 for i < `count`; bit-identical to ``bf16(from:)``.
+    public static func bf16(fromFloats src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<UInt16>, count: Int,
+                            kernel: KernelLevel = .best) {
+        aqs_narrow_bf16(kernel.rawValue, src, dst, count)
     }
 }

@@ -1,3 +1,5 @@
+import CActQKVKernels
+
 /// Float32 vector kernels used by scoring and attention. Each loop keeps several independent SIMD
 /// accumulators so that release builds vectorise and pipeline them; tails are handled scalar.
 /// All pointers must address at least `count` elements; nothing is checked here (callers validate).
@@ -98,5 +100,12 @@ public enum VectorKernels {
             i &+= 8
         }
         while i < count { y[i] += a * x[i]; i &+= 1 }
+    }
+
+    /// Σ a[i] over `count` elements by the C kernel at `kernel` (eight independent vector
+    /// accumulators): the memory-bandwidth floor of `actqkv bench scoring`, matched to the ISA of
+    /// the scoring kernels.
+    public static func sum(_ a: UnsafePointer<Float>, count: Int, kernel: KernelLevel) -> Float {
+        aqs_sum_f32(kernel.rawValue, a, count)
     }
 }
