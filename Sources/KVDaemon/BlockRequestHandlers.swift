@@ -107,8 +107,8 @@ extension RequestDispatcher {
     }
 
     /// Fetches blocks of a session by id. Only ids referenced by the session are served (an id
-    /// of another session's block is `blockNotFound`, even if it exists). The store does not
-    /// keep prefix hashes, so `prefixHash` is zero in the reply.
+    /// of another session's block is `blockNotFound`, even if it exists). `prefixHash` is the
+    /// one the block was appended with (zero for blocks stored before the store kept it).
     func fetchBlocks(_ request: FetchBlocks, connection: ConnectionState) throws -> Message {
         let record = try visibleSession(request.session, connection: connection)
         let descriptor = record.descriptor
@@ -128,10 +128,12 @@ extension RequestDispatcher {
             throw ProtocolError(.blockNotFound, "block \(id) is not in session \"\(record.name)\"")
         }
         let payloads = try store.payloads(ids)
-        let blocks = zip(ids, payloads).map { id, payload in
+        let prefixes = try ids.map { id in try store.blockInfo(id)?.prefixHash ?? StoreBlockID(high: 0, low: 0) }
+        let blocks = zip(ids, zip(payloads, prefixes)).map { id, stored in
+            let (payload, prefix) = stored
             let meta = found[id]!
             return StoredBlock(id: id.wire, record: BlockRecord(
-                layer: UInt16(meta.layer), position: UInt32(meta.position), prefixHash: PrefixHash(high: 0, low: 0),
+                layer: UInt16(meta.layer), position: UInt32(meta.position), prefixHash: prefix.prefixHash,
                 representativeKey: meta.key, payload: payload[...]))
         }
         metrics.add("blocks.fetched", UInt64(blocks.count))

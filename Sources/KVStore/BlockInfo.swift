@@ -14,6 +14,9 @@ public struct BlockInfo: Sendable, Equatable {
     public var storedBytes: Int
     /// CRC-32C of the raw payload.
     public var checksum: UInt32
+    /// The prefix hash the block was first appended with; zero for blocks stored before the
+    /// store kept it (block metadata version 1).
+    public var prefixHash: BlockID
 }
 
 extension KVStore {
@@ -24,7 +27,7 @@ extension KVStore {
             let (meta, _) = try BlockMeta.decodeHeader(v)
             return BlockInfo(
                 id: id, layer: Int(meta.layer), codec: meta.codec, referenceCount: Int(meta.refcount),
-                rawBytes: meta.rawLength, storedBytes: meta.storedLength, checksum: meta.checksum)
+                rawBytes: meta.rawLength, storedBytes: meta.storedLength, checksum: meta.checksum, prefixHash: meta.prefixHash)
         }
     }
 

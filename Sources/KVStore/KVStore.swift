@@ -173,7 +173,7 @@ public final class KVStore: Sendable {
             let stored = PayloadCodec.encode(b.payload, level: level)
             return PreparedBlock(
                 layer: b.layer, position: b.position,
-                id: BlockID.derive(descriptor: descriptor, layer: b.layer, prefixHash: b.prefixHash),
+                id: BlockID.derive(descriptor: descriptor, layer: b.layer, prefixHash: b.prefixHash), prefixHash: b.prefixHash,
                 key: b.representativeKey, stored: stored, rawLength: b.payload.count,
                 checksum: stored.withUnsafeBytes { ByteCoding.uint32($0, at: 8) })
         }

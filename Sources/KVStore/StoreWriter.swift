@@ -285,7 +285,7 @@ final class StoreWriter: @unchecked Sendable {
                 } else {
                     let meta = BlockMeta(
                         codec: block.stored[0], refcount: 1, layer: UInt32(block.layer), rawLength: block.rawLength,
-                        storedLength: block.stored.count, checksum: block.checksum, key: block.key)
+                        storedLength: block.stored.count, checksum: block.checksum, key: block.key, prefixHash: block.prefixHash)
                     try txn.put(core.lmdb.blocks, StorageKeys.block(block.id), meta.encoded())
                     try txn.put(core.lmdb.payloads, StorageKeys.block(block.id), block.stored)
                     counters.totals.blocks += 1

@@ -113,12 +113,16 @@ struct BlockMeta {
     var storedLength: Int
     var checksum: UInt32
     var key: [Float]
+    /// The prefix hash the block was appended with (zero for records of version 1, which did
+    /// not keep it; the block id is a one-way hash of it).
+    var prefixHash: BlockID
 
     static let fixedBytes = 28
 
+    /// Version 2 appends the 16-byte prefix hash after the key; version 1 records still decode.
     func encoded() -> [UInt8] {
-        var w = ByteWriter(capacity: BlockMeta.fixedBytes + key.count * 4)
-        w.u8(1)
+        var w = ByteWriter(capacity: BlockMeta.fixedBytes + key.count * 4 + 16)
+        w.u8(2)
         w.u8(codec)
         w.u16(0)
         w.u32(refcount)
@@ -128,22 +132,29 @@ struct BlockMeta {
         w.u32(checksum)
         w.u32(UInt32(key.count))
         for f in key { w.f32(f) }
+        w.u64(prefixHash.high)
+        w.u64(prefixHash.low)
         return w.bytes
     }
 
     /// Decodes everything but the key (cheap).
     static func decodeHeader(_ b: UnsafeRawBufferPointer) throws(StoreError) -> (meta: BlockMeta, keyDimension: Int) {
         var r = ByteReader(b)
-        guard try r.u8() == 1 else { throw .corrupt }
+        let version = try r.u8()
+        guard version == 1 || version == 2 else { throw .corrupt }
         let codec = try r.u8()
         _ = try r.u16()
         let refcount = try r.u32(), layer = try r.u32()
         let raw = Int(try r.u32()), stored = Int(try r.u32())
         let checksum = try r.u32()
         let dim = Int(try r.u32())
-        guard r.remaining == dim * 4 else { throw .corrupt }
+        let trailer = version == 2 ? 16 : 0
+        guard r.remaining == dim * 4 + trailer else { throw .corrupt }
+        let prefix = version == 2
+            ? BlockID(high: ByteCoding.uint64(b, at: fixedBytes + dim * 4), low: ByteCoding.uint64(b, at: fixedBytes + dim * 4 + 8))
+            : BlockID(high: 0, low: 0)
         return (BlockMeta(codec: codec, refcount: refcount, layer: layer, rawLength: raw, storedLength: stored,
-                          checksum: checksum, key: []), dim)
+                          checksum: checksum, key: [], prefixHash: prefix), dim)
     }
 
     static func decode(_ b: UnsafeRawBufferPointer) throws(StoreError) -> BlockMeta {

@@ -5,6 +5,8 @@ struct PreparedBlock: Sendable {
     var layer: Int
     var position: Int
     var id: BlockID
+    /// The prefix hash the id was derived from (kept in the block's metadata).
+    var prefixHash: BlockID
     var key: [Float]
     /// The encoded payload (codec header ‖ body).
     var stored: [UInt8]

@@ -58,6 +58,7 @@ struct RequestDispatcherTests {
         #expect(Array(fetched[0].record.payload) == Array(Shapes.block(layer: 1, position: 3).payload))
         #expect(fetched[0].record.representativeKey == Shapes.block(layer: 1, position: 3).representativeKey)
         #expect(fetched[0].record.layer == 1 && fetched[0].record.position == 3)
+        #expect(fetched[0].record.prefixHash == Shapes.block(layer: 1, position: 3).prefixHash, "the prefix hash it was appended with")
         client.close()
         try await daemon.stop()
     }

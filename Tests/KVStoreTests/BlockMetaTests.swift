@@ -1,0 +1,48 @@
+import Testing
+@testable import KVStore
+
+/// Block metadata records (StoredRecords.swift `BlockMeta`) and what `blockInfo` reports.
+@Suite("Block metadata")
+struct BlockMetaTests {
+    @Test("the prefix hash a block was appended with is kept and reported")
+    func prefixHashIsKept() async throws {
+        let dir = TempDirectory()
+        defer { dir.cleanup() }
+        let store = try openStore(dir)
+        let d = testDescriptor()
+        _ = try await store.createSession(name: "s", owner: 1, descriptor: d)
+        let blocks = testBlocks(d, stream: 9, positions: 0..<4)
+        let ids = try await store.append(session: "s", blocks: blocks)
+        for (id, block) in zip(ids, blocks) {
+            let info = try #require(try store.blockInfo(id))
+            #expect(info.prefixHash == block.prefixHash)
+            #expect(info.prefixHash != BlockID(high: 0, low: 0))
+        }
+        await store.close()
+        let reopened = try openStore(dir)
+        #expect(try reopened.blockInfo(ids[2])?.prefixHash == blocks[2].prefixHash, "after a reopen")
+        await reopened.close()
+    }
+
+    @Test("a version-1 record (no prefix hash) still decodes, with a zero prefix hash; a bad length is corrupt")
+    func versionOneStillDecodes() throws {
+        let key: [Float] = [0.5, -1.25, 3]
+        let meta = BlockMeta(
+            codec: 1, refcount: 2, layer: 7, rawLength: 100, storedLength: 60, checksum: 0xDEAD_BEEF, key: key,
+            prefixHash: BlockID(high: 11, low: 12))
+        var v2 = meta.encoded()
+        #expect(v2[0] == 2)
+        // The same record as version 1 wrote it: no trailing prefix hash.
+        var v1 = Array(v2.dropLast(16))
+        v1[0] = 1
+        let old = try v1.withUnsafeBytes { try BlockMeta.decode($0) }
+        #expect(old.prefixHash == BlockID(high: 0, low: 0))
+        #expect(old.key == key && old.layer == 7 && old.refcount == 2 && old.checksum == 0xDEAD_BEEF)
+        let new = try v2.withUnsafeBytes { try BlockMeta.decode($0) }
+        #expect(new.prefixHash == BlockID(high: 11, low: 12) && new.key == key)
+        v2.removeLast()
+        #expect(throws: StoreError.corrupt) { try v2.withUnsafeBytes { _ = try BlockMeta.decode($0) } }
+        v1[0] = 3
+        #expect(throws: StoreError.corrupt) { try v1.withUnsafeBytes { _ = try BlockMeta.decode($0) } }
+    }
+}
