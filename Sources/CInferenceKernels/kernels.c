@@ -372,3 +372,30 @@ void aqk_attend_one(const float *q, const float *keys, const float *values, int 
         for (int i = 0; i < dim; i++) out[i] += p * v[i];
     }
 }
+
+// ---- row dequantisation (prefill on demand) --------------------------------------------------
+
+void aqk_dequantize_q4_1(const void *rows, long blocks, float *out) {
+#pragma clang fp contract(off)
+    const uint8_t *p = (const uint8_t *)rows;
+    for (long b = 0; b < blocks; b++) {
+        const uint8_t *blk = p + 20 * b;
+        const float d = f16_to_f32(load_u16(blk)), m = f16_to_f32(load_u16(blk + 2));
+        float *y = out + 32 * b;
+        for (int j = 0; j < 16; j++) {
+            y[j] = d * (float)(blk[4 + j] & 0x0F) + m;
+            y[j + 16] = d * (float)(blk[4 + j] >> 4) + m;
+        }
+    }
+}
+
+void aqk_dequantize_q8_0(const void *rows, long blocks, float *out) {
+    const uint8_t *p = (const uint8_t *)rows;
+    for (long b = 0; b < blocks; b++) {
+        const uint8_t *blk = p + 34 * b;
+        const float d = f16_to_f32(load_u16(blk));
+        const int8_t *q = (const int8_t *)(blk + 2);
+        float *y = out + 32 * b;
+        for (int j = 0; j < 32; j++) y[j] = d * (float)q[j];
+    }
+}
