@@ -6,7 +6,8 @@
 #
 # Usage: scripts/compare-llamacpp.sh [runs (default 3)] [decode tokens (default 64)]
 # Environment: ACTQKV_MODEL (model file), ACTQKV_CACHE (venv location), THREADS (default: nproc),
-# ACTQKV_BIN (an already built actqkv binary; default: build the release product).
+# ACTQKV_BIN (an already built actqkv binary; default: build the release product),
+# ACTQKV_BASELINE_BIN (an older actqkv binary measured alongside, for before/after ratios).
 # llama.cpp runs with Float32 K/V cache (type_k = type_v = 0), flash attention off, n_batch 512.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,4 +44,4 @@ for n in (512, 2048):
 PY
 
 exec "$venv/bin/python" scripts/compare_llamacpp.py --model "$model" --actqkv "$actqkv" --work "$work" \
-  --runs "$runs" --decode "$decode" --threads "$threads"
+  --runs "$runs" --decode "$decode" --threads "$threads" ${ACTQKV_BASELINE_BIN:+--baseline "$ACTQKV_BASELINE_BIN"}

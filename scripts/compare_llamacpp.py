@@ -9,6 +9,7 @@ p.add_argument("--work", required=True)
 p.add_argument("--runs", type=int, default=3)
 p.add_argument("--decode", type=int, default=64)
 p.add_argument("--threads", type=int, default=2)
+p.add_argument("--baseline", help="an older actqkv binary, measured alongside as 'actqkv baseline'")
 a = p.parse_args()
 
 LLAMA = r'''
@@ -44,8 +45,8 @@ def run_llama(n):
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     return n / r["prefill_s"], r["decode_ms"], r["peak_mb"]
 
-def run_actqkv(n):
-    err = subprocess.run([a.actqkv, "generate", "--model", a.model, "--input-ids", f"{a.work}/ids{n}.txt",
+def run_actqkv(n, binary=None):
+    err = subprocess.run([binary or a.actqkv, "generate", "--model", a.model, "--input-ids", f"{a.work}/ids{n}.txt",
                           "--max-tokens", str(a.decode + 1), "--ignore-eos", "--timings"],
                          check=True, capture_output=True, text=True).stderr
     m = re.search(r"prefill [0-9.]+ s \(([0-9.]+) tokens/s\); decode (\d+) tokens, ([0-9.]+) ms/token; peak memory (\d+) MB", err)
@@ -58,9 +59,13 @@ load_before = os.getloadavg()
 rows = []
 for n in (512, 2048):
     res = {"llama.cpp": [], "actqkv": []}
+    if a.baseline:
+        res["actqkv baseline"] = []
     for _ in range(a.runs):
         res["llama.cpp"].append(run_llama(n))
         res["actqkv"].append(run_actqkv(n))
+        if a.baseline:
+            res["actqkv baseline"].append(run_actqkv(n, a.baseline))
     med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in res.items()}
     rows.append((n, med, res))
 
@@ -69,11 +74,15 @@ print(f"load average (1/5/15 min) before: {load_before[0]:.2f} {load_before[1]:.
 print(f"| prompt tokens | engine | prefill tokens/s | decode ms/token ({a.decode} tokens) | peak RSS MB |")
 print("|---|---|---|---|---|")
 for n, med, _ in rows:
-    for k in ("llama.cpp", "actqkv"):
+    for k in med:
         print(f"| {n} | {k} | {med[k][0]:.1f} | {med[k][1]:.2f} | {med[k][2]:.0f} |")
 for n, med, _ in rows:
     print(f"\n{n} tokens: prefill actqkv/llama.cpp = {med['actqkv'][0] / med['llama.cpp'][0]:.2f}x, "
           f"decode time actqkv/llama.cpp = {med['actqkv'][1] / med['llama.cpp'][1]:.2f}x", end="")
+    if a.baseline:
+        print(f"; actqkv vs baseline: prefill {med['actqkv'][0] / med['actqkv baseline'][0]:.2f}x, "
+              f"decode time {med['actqkv'][1] / med['actqkv baseline'][1]:.2f}x, "
+              f"peak RSS {med['actqkv'][2] / med['actqkv baseline'][2]:.2f}x", end="")
 print()
 print("\nall runs (prefill tok/s, decode ms/token, peak MB):")
 for n, _, res in rows:
