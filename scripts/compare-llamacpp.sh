@@ -5,7 +5,10 @@
 # resident memory. Not part of CI: the first run builds llama.cpp from source (≈ 5 minutes).
 #
 # Usage: scripts/compare-llamacpp.sh [runs (default 3)] [decode tokens (default 64)]
-# Environment: ACTQKV_MODEL (model file), ACTQKV_CACHE (venv location), THREADS (default: nproc).
+# Environment: ACTQKV_MODEL (model file), ACTQKV_CACHE (venv location), THREADS (default: nproc),
+# ACTQKV_BIN (an already built actqkv binary; default: build the release product),
+# ACTQKV_BASELINE_BIN (an older actqkv binary measured alongside, for before/after ratios).
+# llama.cpp runs with Float32 K/V cache (type_k = type_v = 0), flash attention off, n_batch 512.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -21,8 +24,12 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import llama_cpp" 2>/
   "$venv/bin/pip" install --quiet --disable-pip-version-check "llama-cpp-python==0.3.36"
 fi
 
-swift build -c release --product actqkv >&2
-actqkv=$(swift build -c release --show-bin-path)/actqkv
+if [ -n "${ACTQKV_BIN:-}" ]; then
+  actqkv=$ACTQKV_BIN
+else
+  swift build -c release --product actqkv >&2
+  actqkv=$(swift build -c release --show-bin-path)/actqkv
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -37,4 +44,4 @@ for n in (512, 2048):
 PY
 
 exec "$venv/bin/python" scripts/compare_llamacpp.py --model "$model" --actqkv "$actqkv" --work "$work" \
-  --runs "$runs" --decode "$decode" --threads "$threads"
+  --runs "$runs" --decode "$decode" --threads "$threads" ${ACTQKV_BASELINE_BIN:+--baseline "$ACTQKV_BASELINE_BIN"}

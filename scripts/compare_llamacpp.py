@@ -9,6 +9,7 @@ p.add_argument("--work", required=True)
 p.add_argument("--runs", type=int, default=3)
 p.add_argument("--decode", type=int, default=64)
 p.add_argument("--threads", type=int, default=2)
+p.add_argument("--baseline", help="an older actqkv binary, measured alongside as 'actqkv baseline'")
 a = p.parse_args()
 
 LLAMA = r'''
@@ -19,25 +20,33 @@ ids = [int(t) for t in open(sys.argv[2]).read().split()]
 decode = int(sys.argv[3])
 llm = Llama(model_path=sys.argv[1], n_ctx=4096, n_batch=512, n_threads=int(sys.argv[4]),
             n_threads_batch=int(sys.argv[4]), type_k=0, type_v=0, flash_attn=False, verbose=False)
+import llama_cpp
+n_vocab = llm.n_vocab()
+def last_argmax():
+    # The last evaluated position's logits straight from llama.cpp (llm.scores has only n_batch
+    # rows when logits_all is off, so indexing it by n_tokens fails once decoding passes n_batch).
+    return int(np.argmax(np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, -1), shape=(n_vocab,))))
 llm.reset()
 t0 = time.perf_counter(); llm.eval(ids); t1 = time.perf_counter()
-tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+tok = last_argmax()
 dt = 0.0
 for _ in range(decode):
     s = time.perf_counter(); llm.eval([tok]); dt += time.perf_counter() - s
-    tok = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+    tok = last_argmax()
 print(json.dumps({"prefill_s": t1 - t0, "decode_ms": dt * 1000 / decode,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 '''
 
 def run_llama(n):
-    out = subprocess.run([sys.executable, "-c", LLAMA, a.model, f"{a.work}/ids{n}.txt", str(a.decode), str(a.threads)],
-                         check=True, capture_output=True, text=True).stdout
-    r = json.loads(out.strip().splitlines()[-1])
+    proc = subprocess.run([sys.executable, "-c", LLAMA, a.model, f"{a.work}/ids{n}.txt", str(a.decode), str(a.threads)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit("llama.cpp run failed:\n" + proc.stderr[-3000:])
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
     return n / r["prefill_s"], r["decode_ms"], r["peak_mb"]
 
-def run_actqkv(n):
-    err = subprocess.run([a.actqkv, "generate", "--model", a.model, "--input-ids", f"{a.work}/ids{n}.txt",
+def run_actqkv(n, binary=None):
+    err = subprocess.run([binary or a.actqkv, "generate", "--model", a.model, "--input-ids", f"{a.work}/ids{n}.txt",
                           "--max-tokens", str(a.decode + 1), "--ignore-eos", "--timings"],
                          check=True, capture_output=True, text=True).stderr
     m = re.search(r"prefill [0-9.]+ s \(([0-9.]+) tokens/s\); decode (\d+) tokens, ([0-9.]+) ms/token; peak memory (\d+) MB", err)
@@ -45,23 +54,35 @@ def run_actqkv(n):
         raise SystemExit("cannot parse actqkv timings: " + err)
     return float(m.group(1)), float(m.group(3)), float(m.group(4))
 
+import os
+load_before = os.getloadavg()
 rows = []
 for n in (512, 2048):
     res = {"llama.cpp": [], "actqkv": []}
+    if a.baseline:
+        res["actqkv baseline"] = []
     for _ in range(a.runs):
         res["llama.cpp"].append(run_llama(n))
         res["actqkv"].append(run_actqkv(n))
+        if a.baseline:
+            res["actqkv baseline"].append(run_actqkv(n, a.baseline))
     med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in res.items()}
     rows.append((n, med, res))
 
+print(f"load average (1/5/15 min) before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}; "
+      f"after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {a.threads} threads, {a.runs} runs each, alternating\n")
 print(f"| prompt tokens | engine | prefill tokens/s | decode ms/token ({a.decode} tokens) | peak RSS MB |")
 print("|---|---|---|---|---|")
 for n, med, _ in rows:
-    for k in ("llama.cpp", "actqkv"):
+    for k in med:
         print(f"| {n} | {k} | {med[k][0]:.1f} | {med[k][1]:.2f} | {med[k][2]:.0f} |")
 for n, med, _ in rows:
     print(f"\n{n} tokens: prefill actqkv/llama.cpp = {med['actqkv'][0] / med['llama.cpp'][0]:.2f}x, "
           f"decode time actqkv/llama.cpp = {med['actqkv'][1] / med['llama.cpp'][1]:.2f}x", end="")
+    if a.baseline:
+        print(f"; actqkv vs baseline: prefill {med['actqkv'][0] / med['actqkv baseline'][0]:.2f}x, "
+              f"decode time {med['actqkv'][1] / med['actqkv baseline'][1]:.2f}x, "
+              f"peak RSS {med['actqkv'][2] / med['actqkv baseline'][2]:.2f}x", end="")
 print()
 print("\nall runs (prefill tok/s, decode ms/token, peak MB):")
 for n, _, res in rows:

@@ -197,35 +197,62 @@ AQK_TARGET static void exp_avx2(const float *x, float *out, int n) {
 #define AQK_TARGET512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 
 AQK_TARGET512 static float dot_q4_1_avx512(const uint8_t *row, int blocks, const float *x, const float *sums) {
-    __m512 acc = _mm512_setzero_ps();
-    float macc = 0;
+    // Two independent accumulator chains (even and odd blocks) so that the FMA latency overlaps.
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    float macc0 = 0, macc1 = 0;
     const __m128i low4 = _mm_set1_epi8(0x0F);
-    for (int b = 0; b < blocks; b++) {
+    int b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        const uint8_t *blk0 = row + 20 * b, *blk1 = blk0 + 20;
+        __m128i v0 = _mm_loadu_si128((const __m128i *)(blk0 + 4));
+        __m128i v1 = _mm_loadu_si128((const __m128i *)(blk1 + 4));
+        const float *xb = x + 32 * b;
+        __m512 s0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(v0, low4))), _mm512_loadu_ps(xb));
+        __m512 s1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(v1, low4))), _mm512_loadu_ps(xb + 32));
+        s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(v0, 4), low4))),
+                             _mm512_loadu_ps(xb + 16), s0);
+        s1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(v1, 4), low4))),
+                             _mm512_loadu_ps(xb + 48), s1);
+        acc0 = _mm512_fmadd_ps(_mm512_set1_ps(f16_avx(blk0)), s0, acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_set1_ps(f16_avx(blk1)), s1, acc1);
+        macc0 += f16_avx(blk0 + 2) * sums[b];
+        macc1 += f16_avx(blk1 + 2) * sums[b + 1];
+    }
+    for (; b < blocks; b++) {
         const uint8_t *blk = row + 20 * b;
         __m128i v = _mm_loadu_si128((const __m128i *)(blk + 4));
-        __m128i lo = _mm_and_si128(v, low4);
-        __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
         const float *xb = x + 32 * b;
-        __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(lo)), _mm512_loadu_ps(xb));
-        s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(hi)), _mm512_loadu_ps(xb + 16), s);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(f16_avx(blk)), s, acc);
-        macc += f16_avx(blk + 2) * sums[b];
+        __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(v, low4))), _mm512_loadu_ps(xb));
+        s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(v, 4), low4))),
+                            _mm512_loadu_ps(xb + 16), s);
+        acc0 = _mm512_fmadd_ps(_mm512_set1_ps(f16_avx(blk)), s, acc0);
+        macc0 += f16_avx(blk + 2) * sums[b];
     }
-    return _mm512_reduce_add_ps(acc) + macc;
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + (macc0 + macc1);
 }
 
 AQK_TARGET512 static float dot_q8_0_avx512(const uint8_t *row, int blocks, const float *x) {
-    __m512 acc = _mm512_setzero_ps();
-    for (int b = 0; b < blocks; b++) {
-        const uint8_t *blk = row + 34 * b;
-        __m128i q0 = _mm_loadu_si128((const __m128i *)(blk + 2));
-        __m128i q1 = _mm_loadu_si128((const __m128i *)(blk + 18));
+    // Two independent accumulator chains (even and odd blocks), as in dot_q4_1_avx512.
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        const uint8_t *blk0 = row + 34 * b, *blk1 = blk0 + 34;
         const float *xb = x + 32 * b;
-        __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q0)), _mm512_loadu_ps(xb));
-        s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q1)), _mm512_loadu_ps(xb + 16), s);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(f16_avx(blk)), s, acc);
+        __m512 s0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk0 + 2)))), _mm512_loadu_ps(xb));
+        __m512 s1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk1 + 2)))), _mm512_loadu_ps(xb + 32));
+        s0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk0 + 18)))), _mm512_loadu_ps(xb + 16), s0);
+        s1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk1 + 18)))), _mm512_loadu_ps(xb + 48), s1);
+        acc0 = _mm512_fmadd_ps(_mm512_set1_ps(f16_avx(blk0)), s0, acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_set1_ps(f16_avx(blk1)), s1, acc1);
     }
-    return _mm512_reduce_add_ps(acc);
+    for (; b < blocks; b++) {
+        const uint8_t *blk = row + 34 * b;
+        const float *xb = x + 32 * b;
+        __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2)))), _mm512_loadu_ps(xb));
+        s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 18)))), _mm512_loadu_ps(xb + 16), s);
+        acc0 = _mm512_fmadd_ps(_mm512_set1_ps(f16_avx(blk)), s, acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 #endif
 
@@ -370,5 +397,32 @@ void aqk_attend_one(const float *q, const float *keys, const float *values, int 
         const float *v = values + (size_t)j * dim;
         float p = scores[j];
         for (int i = 0; i < dim; i++) out[i] += p * v[i];
+    }
+}
+
+// ---- row dequantisation (prefill on demand) --------------------------------------------------
+
+void aqk_dequantize_q4_1(const void *rows, long blocks, float *out) {
+#pragma clang fp contract(off)
+    const uint8_t *p = (const uint8_t *)rows;
+    for (long b = 0; b < blocks; b++) {
+        const uint8_t *blk = p + 20 * b;
+        const float d = f16_to_f32(load_u16(blk)), m = f16_to_f32(load_u16(blk + 2));
+        float *y = out + 32 * b;
+        for (int j = 0; j < 16; j++) {
+            y[j] = d * (float)(blk[4 + j] & 0x0F) + m;
+            y[j + 16] = d * (float)(blk[4 + j] >> 4) + m;
+        }
+    }
+}
+
+void aqk_dequantize_q8_0(const void *rows, long blocks, float *out) {
+    const uint8_t *p = (const uint8_t *)rows;
+    for (long b = 0; b < blocks; b++) {
+        const uint8_t *blk = p + 34 * b;
+        const float d = f16_to_f32(load_u16(blk));
+        const int8_t *q = (const int8_t *)(blk + 2);
+        float *y = out + 32 * b;
+        for (int j = 0; j < 32; j++) y[j] = d * (float)q[j];
     }
 }

@@ -18,6 +18,13 @@ void aqk_matvec_q4_1(const void *rows, int row_count, int blocks, const float *x
 /// y[r] (+)= row r · x for `rows` consecutive Q8_0 rows of `blocks` blocks each.
 void aqk_matvec_q8_0(const void *rows, int row_count, int blocks, const float *x, float *y, int accumulate);
 
+/// Dequantises `blocks` consecutive Q4_1 blocks (32 values each) to out[0 ..< 32·blocks]:
+/// value = d·nibble + m, exactly as the Float32 loader does.
+void aqk_dequantize_q4_1(const void *rows, long blocks, float *out);
+
+/// Dequantises `blocks` consecutive Q8_0 blocks to out[0 ..< 32·blocks]: value = d·q.
+void aqk_dequantize_q8_0(const void *rows, long blocks, float *out);
+
 /// Replaces x[0..<n] by softmax(x) (max-subtracted); returns Σ exp(x − max). n > 0.
 float aqk_softmax(float *x, int n);
 

@@ -15,6 +15,8 @@ public final class DenseAttentionCache: AttentionBackend {
     public private(set) var position: Int = 0
     /// Query rows per score block (bounds the scratch to `queryBlock · capacity` floats).
     public let queryBlock = 128
+    /// Keys from which single-query attention splits its heads over ``ComputeThreads``.
+    static let parallelDecodeContext = 256
 
     private let config: LlamaConfig
     private let rope: RotaryEmbedding
@@ -73,7 +75,11 @@ public final class DenseAttentionCache: AttentionBackend {
         if rotatedQueries.count < n * qWidth { rotatedQueries = [Float](repeating: 0, count: n * qWidth) }
         let blockRows = min(queryBlock, n)
         let scratchPerHead = blockRows * (start + n)
-        if scores.count < h * scratchPerHead { scores = [Float](repeating: 0, count: h * scratchPerHead) }
+        if scores.count < h * scratchPerHead {
+            // Grow geometrically (decoding needs one more column per token), up to the largest need.
+            let grown = min(max(h * scratchPerHead, 2 * scores.count), h * queryBlock * capacity)
+            scores = [Float](repeating: 0, count: max(grown, h * scratchPerHead))
+        }
         let scale = 1 / Float(d).squareRoot()
         let groupSize = config.groupSize, capacity = self.capacity
 
@@ -86,11 +92,14 @@ public final class DenseAttentionCache: AttentionBackend {
                 let keyBase = UnsafeSendablePointer(UnsafePointer(keys + layerBase))
                 let valueBase = UnsafeSendablePointer(UnsafePointer(values + layerBase))
                 let out = UnsafeSendableMutablePointer(output)
-                // Heads in parallel; each uses its own score scratch and single-threaded BLAS.
-                ComputeThreads.run(parts: n == 1 ? 1 : h) { part in
-                    let heads = n == 1 ? 0..<h : part..<(part + 1)
+                // Heads in parallel; each uses its own score scratch and single-threaded BLAS. A single
+                // query (decoding) splits the heads over the cores only once the context is long
+                // enough (≥ parallelDecodeContext keys) to pay for the hand-off.
+                let parts = n > 1 ? h : (start + 1 >= Self.parallelDecodeContext ? min(h, ComputeThreads.parallelism) : 1)
+                ComputeThreads.run(parts: parts) { part in
+                    let heads = (part * h / parts)..<((part + 1) * h / parts)
                     for head in heads {
-                        let s = scratch.pointer + (n == 1 ? 0 : head * scratchPerHead)
+                        let s = scratch.pointer + head * scratchPerHead
                         let kg = keyBase.pointer + (head / groupSize) * capacity * d
                         let vg = valueBase.pointer + (head / groupSize) * capacity * d
                         Self.attendHead(q: q.pointer + head * d, qStride: qWidth, keys: kg, values: vg, rows: n, start: start,

@@ -4,7 +4,10 @@ import CBLAS
 /// in Float32 (the GGUF layout: a row is `inputCount` consecutive floats).
 ///
 /// Batches go through BLAS (`cblas_sgemm`); single vectors go through ``quantized`` when the
-/// weights are also available in a block format (the decode path), else `cblas_sgemv`. Several
+/// weights are also available in a block format (the decode path), else `cblas_sgemv`. A weight
+/// made with ``init(quantized:)`` keeps no Float32 copy (``values`` is empty): each batched
+/// product dequantises the rows it needs into per-core scratch of at most
+/// ``dequantizeRowsPerPart`` rows, trading a little prefill time for ≈ 4 bytes per weight of memory. Several
 /// matrices with the same `inputCount` can be stacked (``stacking(_:)``) so that one GEMM
 /// computes e.g. Q, K and V together; the outputs then sit side by side in each row.
 public struct LinearWeight: Sendable {
@@ -29,9 +32,28 @@ public struct LinearWeight: Sendable {
         self.quantized = quantized
     }
 
+    /// Wraps a block-format matrix without a Float32 copy: batched products dequantise on demand.
+    public init(quantized: QuantizedMatrix) {
+        self.outputCount = quantized.outputCount
+        self.inputCount = quantized.inputCount
+        self.values = []
+        self.quantized = quantized
+    }
+
+    /// True when the Float32 values are not kept (see ``init(quantized:)``).
+    public var dequantizesOnDemand: Bool { values.isEmpty && quantized != nil }
+
+    /// Rows dequantised at a time by one core in a batched product of an on-demand weight.
+    public static let dequantizeRowsPerPart = 256
+
     /// Stacks matrices with equal `inputCount` vertically (their rows one after another).
     public static func stacking(_ parts: [LinearWeight]) -> LinearWeight {
         precondition(!parts.isEmpty && parts.allSatisfy { $0.inputCount == parts[0].inputCount })
+        if parts.allSatisfy(\.dequantizesOnDemand) {
+            let q = QuantizedMatrix(segments: parts.flatMap { $0.quantized!.segments }, owner: parts[0].quantized!.ownerObject)
+            return LinearWeight(quantized: q)
+        }
+        precondition(!parts.contains(where: \.dequantizesOnDemand), "cannot stack on-demand and Float32 weights")
         var all = [Float]()
         all.reserveCapacity(parts.reduce(0) { $0 + $1.values.count })
         for p in parts { all.append(contentsOf: p.values) }
@@ -55,6 +77,10 @@ public struct LinearWeight: Sendable {
             quantized.multiply(x, into: y, accumulate: accumulate)
             return
         }
+        if dequantizesOnDemand, let quantized {
+            applyDequantizingOnDemand(quantized, x, rows: rows, lda: lda, into: y, ldc: ldc, accumulate: accumulate)
+            return
+        }
         values.withUnsafeBufferPointer { w in
             if rows == 1 {
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outputCount), Int32(inputCount), 1,
@@ -71,6 +97,32 @@ public struct LinearWeight: Sendable {
                 guard count > 0 else { return }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(count), Int32(k),
                             1, xs.pointer, lda, ws.pointer + first * k, Int32(k), accumulate ? 1 : 0, ys.pointer + first, ldc)
+            }
+        }
+    }
+
+    /// Batched product of an on-demand weight: the output columns are cut into slices of at most
+    /// ``dequantizeRowsPerPart`` weight rows, shared out over the cores; each slice is dequantised
+    /// into that core's scratch and multiplied by a single-threaded GEMM.
+    private func applyDequantizingOnDemand(
+        _ matrix: QuantizedMatrix, _ x: UnsafePointer<Float>, rows: Int, lda: Int32,
+        into y: UnsafeMutablePointer<Float>, ldc: Int32, accumulate: Bool
+    ) {
+        let n = outputCount, k = inputCount
+        let slice = Self.dequantizeRowsPerPart
+        let slices = (n + slice - 1) / slice
+        let parts = min(ComputeThreads.parallelism, slices)
+        let xs = UnsafeSendablePointer(x), ys = UnsafeSendableMutablePointer(y)
+        ComputeThreads.run(parts: parts) { part in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: slice * k)
+            defer { scratch.deallocate() }
+            var s = part
+            while s < slices {
+                let first = s * slice, count = min(slice, n - first)
+                matrix.dequantizeRows(first..<(first + count), into: scratch)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(count), Int32(k),
+                            1, xs.pointer, lda, scratch, Int32(k), accumulate ? 1 : 0, ys.pointer + first, ldc)
+                s += parts
             }
         }
     }

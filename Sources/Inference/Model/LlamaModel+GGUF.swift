@@ -45,14 +45,17 @@ extension LlamaConfig {
 }
 
 extension LlamaWeights {
-    /// Loads and dequantises every tensor of a `llama` GGUF file to Float32 (for batched
-    /// prefill), keeping the encoded blocks of Q4_1, Q8_0 and F32 matrices as
-    /// ``QuantizedMatrix`` views into the file (for single-token decoding).
+    /// Loads a `llama` GGUF file. Q4_1, Q8_0 and F32 matrices are kept as ``QuantizedMatrix``
+    /// views into the mapped file (single-token decoding reads them directly). With
+    /// `keepFloat32` (default false) they are also dequantised to Float32 once, for batched
+    /// prefill (≈ 4 bytes per weight, ≈ 540 MB for SmolLM2-135M); without it, batched products
+    /// dequantise slices on demand (``LinearWeight/init(quantized:)``) and the token embeddings
+    /// stay in block format. Other tensor types are always dequantised to Float32.
     ///
     /// Tensors: `token_embd.weight`, `output_norm.weight`, optional `output.weight` (else the
     /// embedding is tied), and per block `blk.N.{attn_norm, attn_q, attn_k, attn_v,
     /// attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down}.weight`.
-    public init(gguf file: GGUFFile) throws(ModelError) {
+    public init(gguf file: GGUFFile, keepFloat32: Bool = false) throws(ModelError) {
         let config = try LlamaConfig(gguf: file)
         let e = config.embeddingLength, f = config.feedForwardLength, kv = config.kvWidth, vocab = config.vocabularySize
 
@@ -75,6 +78,15 @@ extension LlamaWeights {
         func vector(_ name: String) throws(ModelError) -> [Float] { try floats(try info(name, [e])) }
         func matrix(_ name: String, rows: Int, columns: Int) throws(ModelError) -> LinearWeight {
             let t = try info(name, [columns, rows])
+            if !keepFloat32, t.type == .q4_1 || t.type == .q8_0, columns % 32 == 0 {
+                let bytes = file.data(of: t)
+                let format: QuantizedFormat = t.type == .q4_1 ? .q4_1 : .q8_0
+                guard bytes.count >= rows * format.rowBytes(columns: columns) else {
+                    throw .tensorLoadFailed(name: name, reason: "\(bytes.count) bytes for \(rows)×\(columns) \(t.type)")
+                }
+                return LinearWeight(quantized: QuantizedMatrix(
+                    segments: [QuantizedRows(base: bytes.baseAddress!, format: format, rows: rows, columns: columns)], owner: file))
+            }
             let values = try floats(t)
             var quantized: QuantizedMatrix?
             let format: QuantizedFormat? = switch t.type {
@@ -110,21 +122,26 @@ extension LlamaWeights {
                 down: try matrix(p + "ffn_down.weight", rows: e, columns: f)))
         }
         let output = file.tensors["output.weight"] != nil ? try matrix("output.weight", rows: vocab, columns: e) : embedding
-        self.init(config: config, tokenEmbedding: embedding.values, layers: layers,
-                  outputNorm: try vector("output_norm.weight"), output: output)
+        if embedding.dequantizesOnDemand {
+            self.init(config: config, tokenEmbeddingRows: embedding.quantized!, layers: layers,
+                      outputNorm: try vector("output_norm.weight"), output: output)
+        } else {
+            self.init(config: config, tokenEmbedding: embedding.values, layers: layers,
+                      outputNorm: try vector("output_norm.weight"), output: output)
+        }
     }
 }
 
 extension LlamaModel {
-    /// Loads a `llama` GGUF model (see ``LlamaWeights/init(gguf:)``).
-    public convenience init(gguf file: GGUFFile, prefillChunk: Int = 512) throws(ModelError) {
-        self.init(weights: try LlamaWeights(gguf: file), prefillChunk: prefillChunk)
+    /// Loads a `llama` GGUF model (see ``LlamaWeights/init(gguf:keepFloat32:)``).
+    public convenience init(gguf file: GGUFFile, prefillChunk: Int = 512, keepFloat32: Bool = false) throws(ModelError) {
+        self.init(weights: try LlamaWeights(gguf: file, keepFloat32: keepFloat32), prefillChunk: prefillChunk)
     }
 
-    /// Opens and loads the GGUF model at `path`.
-    public convenience init(path: String, prefillChunk: Int = 512) throws(ModelError) {
+    /// Opens and loads the GGUF model at `path` (see ``LlamaWeights/init(gguf:keepFloat32:)``).
+    public convenience init(path: String, prefillChunk: Int = 512, keepFloat32: Bool = false) throws(ModelError) {
         let file: GGUFFile
         do throws(GGUFError) { file = try GGUFFile(path: path) } catch { throw .fileUnreadable(path: path, reason: error.description) }
-        try self.init(gguf: file, prefillChunk: prefillChunk)
+        try self.init(gguf: file, prefillChunk: prefillChunk, keepFloat32: keepFloat32)
     }
 }

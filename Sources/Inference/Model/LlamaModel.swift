@@ -98,6 +98,10 @@ public final class LlamaModel: Sendable {
         var hidden = [Float](repeating: 0, count: tokens.count * e)
         for (i, t) in tokens.enumerated() {
             guard t >= 0, Int(t) < vocab else { throw .tokenOutOfRange(token: t, vocabularySize: vocab) }
+            if let rows = weights.tokenEmbeddingRows, weights.tokenEmbedding.isEmpty {
+                hidden.withUnsafeMutableBufferPointer { h in rows.dequantizeRows(Int(t)..<(Int(t) + 1), into: h.baseAddress! + i * e) }
+                continue
+            }
             let row = Int(t) * e
             hidden.withUnsafeMutableBufferPointer { h in
                 weights.tokenEmbedding.withUnsafeBufferPointer { w in

@@ -38,8 +38,11 @@ public struct LlamaLayerWeights: Sendable {
 public struct LlamaWeights: Sendable {
     /// The model's shape.
     public var config: LlamaConfig
-    /// Token embeddings, `vocabularySize × embeddingLength`, row-major.
+    /// Token embeddings, `vocabularySize × embeddingLength`, row-major; empty when the rows are
+    /// read from ``tokenEmbeddingRows`` instead (on-demand loading).
     public var tokenEmbedding: [Float]
+    /// The token embeddings in their stored block format, when ``tokenEmbedding`` is empty.
+    public var tokenEmbeddingRows: QuantizedMatrix?
     /// The transformer blocks, in order.
     public var layers: [LlamaLayerWeights]
     /// Final RMSNorm weight (`embeddingLength` floats).
@@ -58,5 +61,20 @@ public struct LlamaWeights: Sendable {
         self.layers = layers
         self.outputNorm = outputNorm
         self.output = output
+        self.tokenEmbeddingRows = nil
+    }
+
+    /// Bundles a model's weights whose token embeddings stay in block format (`tokenEmbeddingRows`,
+    /// `vocabularySize × embeddingLength`); ``tokenEmbedding`` is then empty.
+    public init(config: LlamaConfig, tokenEmbeddingRows: QuantizedMatrix, layers: [LlamaLayerWeights], outputNorm: [Float], output: LinearWeight) {
+        precondition(tokenEmbeddingRows.outputCount == config.vocabularySize && tokenEmbeddingRows.inputCount == config.embeddingLength)
+        precondition(layers.count == config.layerCount && outputNorm.count == config.embeddingLength)
+        precondition(output.inputCount == config.embeddingLength && output.outputCount == config.vocabularySize)
+        self.config = config
+        self.tokenEmbedding = []
+        self.layers = layers
+        self.outputNorm = outputNorm
+        self.output = output
+        self.tokenEmbeddingRows = tokenEmbeddingRows
     }
 }

@@ -108,6 +108,30 @@ public struct QuantizedMatrix: @unchecked Sendable {
         }
     }
 
+    /// Writes rows `rows` of the matrix, dequantised to Float32, row-major to `out`
+    /// (`rows.count · inputCount` floats). Values equal the GGUF loader's dequantisation.
+    public func dequantizeRows(_ rows: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= outputCount)
+        var segmentStart = 0, written = 0
+        for seg in segments {
+            let segEnd = segmentStart + seg.rows
+            let lo = max(rows.lowerBound, segmentStart), hi = min(rows.upperBound, segEnd)
+            if lo < hi {
+                let src = seg.base + (lo - segmentStart) * seg.format.rowBytes(columns: seg.columns)
+                let dst = out + written * inputCount
+                let values = (hi - lo) * seg.columns
+                switch seg.format {
+                case .q4_1: aqk_dequantize_q4_1(src, values / 32, dst)
+                case .q8_0: aqk_dequantize_q8_0(src, values / 32, dst)
+                case .f32: dst.update(from: src.assumingMemoryBound(to: Float.self), count: values)
+                }
+                written += hi - lo
+            }
+            segmentStart = segEnd
+            if segmentStart >= rows.upperBound { break }
+        }
+    }
+
     /// y[i] (+)= row (rows.lowerBound + i) of `seg` · x for every row in `rows`.
     @inline(__always)
     static func multiplyRows(

@@ -29,11 +29,17 @@ private struct LogitsFixture: Decodable {
 
 @Suite("Llama forward pass against llama.cpp (SmolLM2-135M-Instruct Q4_1)")
 struct LlamaCppFixtureTests {
-    /// KL(llama.cpp ‖ ours) bounds. llama.cpp multiplies Q4_1/Q8_0 weights with 8-bit-quantised
-    /// activations; against an exact computation (this forward pass agrees with an independent
-    /// Float64 NumPy implementation to < 1e-4 KL) that leaves noise of σ ≈ 0.12–0.22 on the
-    /// logits, which costs most on the shortest prompt (measured: short 0.0155, medium 0.0089,
-    /// long 0.0061 nats).
+    /// KL(llama.cpp ‖ ours) bounds. These are looser than issue 4's literal criteria (KL < 0.01,
+    /// top-5 overlap ≥ 4, argmax ≥ 98 %) on purpose, because those criteria cannot be met by an exact
+    /// computation: llama.cpp rounds the activations to 8 bits (Q8_1/Q8_0 blocks) before every
+    /// product with Q4_1/Q8_0 weights, and that noise alone moves it this far from the exact function.
+    /// Evidence: (1) on the same model dequantised to Float32, llama.cpp and this forward pass agree to
+    /// KL ≈ 5e-11 and the same argmax at all 1 836 positions (``LlamaCppDequantizedFixtureTests``);
+    /// (2) an independent Float64 NumPy implementation (scripts/llama_reference.py) gets the same
+    /// numbers as ours here (short 0.0155, medium 0.0089 nats); (3) emulating the 8-bit activations
+    /// in the output projection alone brings llama.cpp's logits from 0.24 to 2e-5 max |Δ| on most rows.
+    /// Measured here: short 0.0155, medium 0.0089, long 0.0061 nats; argmax 36/37, 400/408,
+    /// 1343/1391 (96.5 %), and 100 % (minus one) where our top-2 margin is ≥ 0.5.
     static let klBound: [String: Double] = ["short": 0.02, "medium": 0.01, "long": 0.01]
 
     @Test("prefill logits match llama.cpp: last-position argmax, top-5, KL, per-position argmax",

@@ -44,12 +44,32 @@ struct QuantizedMatrixTests {
         defer { aqk_set_kernel_level(2) }
         for level in [0, 1, 2] as [Int32] {
             aqk_set_kernel_level(level)
-            check(format: format)
+            // 6 blocks per row (even) and 7 (the unrolled kernels' odd remainder).
+            check(format: format, columns: 192)
+            check(format: format, columns: 224)
         }
     }
 
-    private func check(format: QuantizedFormat) {
-        let rows = 300, columns = 192
+    @Test("dequantizeRows across stacked segments gives the exact block values (on-demand prefill weights)",
+          arguments: [QuantizedFormat.q4_1, .q8_0, .f32])
+    func dequantizesRows(format: QuantizedFormat) {
+        let rows = 300, columns = 224
+        let (bytes, w) = makeRows(format, rows: rows, columns: columns, seed: 17)
+        #expect(w.contains { $0 != 0 })
+        bytes.withUnsafeBytes { raw in
+            let first = QuantizedRows(base: raw.baseAddress!, format: format, rows: 100, columns: columns)
+            let second = QuantizedRows(base: raw.baseAddress! + 100 * format.rowBytes(columns: columns), format: format, rows: 200, columns: columns)
+            let m = QuantizedMatrix(segments: [first, second], owner: nil)
+            var out = [Float](repeating: .nan, count: 150 * columns)
+            out.withUnsafeMutableBufferPointer { m.dequantizeRows(50..<200, into: $0.baseAddress!) }
+            // Float32 rounding of d·code + m: within 1e-6 of the exact value, relative to max(1, |value|).
+            let err = (0..<(150 * columns)).map { abs(Double(out[$0]) - w[50 * columns + $0]) / max(1, abs(w[50 * columns + $0])) }.max()!
+            #expect(err < 1e-6, "error \(err)")
+        }
+    }
+
+    private func check(format: QuantizedFormat, columns: Int) {
+        let rows = 300
         let (bytes, w) = makeRows(format, rows: rows, columns: columns, seed: 11)
         #expect(bytes.count == rows * format.rowBytes(columns: columns))
         var g = SplitMix64(seed: 5)

@@ -86,13 +86,19 @@ private func relativeError(_ ours: [Float], _ reference: [[Double]]) -> Double {
 
 @Suite("Llama forward pass on a tiny GGUF model against a Float64 reference")
 struct TinyLlamaTests {
+    /// Block-format weights run both with a Float32 copy for prefill and dequantised on demand.
     @Test("logits at every position equal the Float64 reference (prefill in chunks, then decode)",
-          arguments: [(GGMLType.f32, false), (.f32, true), (.q8_0, true), (.q4_1, false)])
-    func forwardMatchesReference(type: GGMLType, tied: Bool) throws {
+          arguments: [(GGMLType.f32, false, false), (.f32, true, false), (.q8_0, true, false), (.q8_0, true, true),
+                      (.q4_1, false, false), (.q4_1, false, true)])
+    func forwardMatchesReference(type: GGMLType, tied: Bool, keepFloat32: Bool) throws {
         let tiny = TinyLlama(seed: 1234, tiedOutput: tied)
         let path = try tiny.write(matrixType: type, name: "tiny-\(type)-\(tied)")
         let file = try GGUFFile(path: path)
-        let model = try LlamaModel(gguf: file, prefillChunk: 5)
+        let model = try LlamaModel(gguf: file, prefillChunk: 5, keepFloat32: keepFloat32)
+        if type != .f32 {
+            #expect(model.weights.layers[0].gateUp.dequantizesOnDemand == !keepFloat32)
+            #expect(model.weights.tokenEmbedding.isEmpty == !keepFloat32)
+        }
         let config = model.config
         #expect(config.headCount == 4 && config.kvHeadCount == 2 && config.groupSize == 2 && config.headDimension == 16)
         #expect(config.layerCount == 2 && config.vocabularySize == TinyLlama.vocab)
