@@ -89,7 +89,8 @@ let package = Package(
         ),
         .testTarget(
             name: "InferenceTests",
-            dependencies: ["Inference", "ActQKV", "KVClient", "KVDaemon", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Inference", "ActQKV", "KVClient", "KVDaemon", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Fixtures"]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["KVClient", "Protocol"]),
     ],
