@@ -36,10 +36,16 @@ struct ScoringBench: ParsableCommand {
     @Option(help: "Scoring kernel level: best, avx512, avx2 or portable (a level the CPU lacks runs the best it has).")
     var kernel: String = "best"
 
+    @Option(help: """
+        Where the keys are when scored: memory (each scan reads another of enough copies to span         256 MiB, so keys come from DRAM, as in the daemon, which scores each of a model's layers         once per chunk) or cache (one copy scanned repeatedly; small key sets stay in L2/L3).
+        """)
+    var residency: String = "memory"
+
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be ≥ 1") }
         guard minBytes >= 1 else { throw ValidationError("--min-bytes must be ≥ 1") }
         guard KernelLevel(name: kernel) != nil else { throw ValidationError("--kernel takes best, avx512, avx2 or portable") }
+        guard ["memory", "cache"].contains(residency) else { throw ValidationError("--residency takes memory or cache") }
         guard Self.parse(blocks) != nil, Self.parse(widths) != nil else {
             throw ValidationError("--blocks and --widths take comma-separated positive integers")
         }
@@ -56,6 +62,7 @@ struct ScoringBench: ParsableCommand {
         print("actqkv bench scoring: one core, median of \(runs) runs; GB/s = 10^9 bytes of keys read per CPU-second of the thread")
         print("kernels: scoring \(level), floor sum \(floorLevel) (best on this CPU: \(KernelLevel.best))")
         print("ratio = median over runs of (cosine GB/s ÷ sum GB/s) measured back to back")
+        print("keys resident in \(residency == "memory" ? "memory (each scan reads another copy; copies span 256 MiB)" : "cache (one copy scanned repeatedly)")")
         print("      N     D keys  MB/scan  sum GB/s  cosine GB/s  ratio  ns/block")
         var sink: Float = 0
         for d in Self.parse(widths)! {
@@ -65,15 +72,22 @@ struct ScoringBench: ParsableCommand {
                     state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                     return Float(Int32(truncatingIfNeeded: state >> 32)) / Float(Int32.max)
                 }
-                let keys = (0..<(n * d)).map { _ in next() }
-                let half = keys.map { HalfConversion.fp16(from: $0) }
+                let one = (0..<(n * d)).map { _ in next() }
+                let oneHalf = one.map { HalfConversion.fp16(from: $0) }
+                // Scan r reads copy r % copies: with copies spanning 256 MiB, every scan misses the caches.
+                let span = residency == "memory" ? 256 << 20 : 0
+                let copies32 = max(1, span / (n * d * 4)), copies16 = max(1, span / (n * d * 2))
+                let keys = Array((0..<copies32).map { _ in one }.joined())
+                let half = Array((0..<copies16).map { _ in oneHalf }.joined())
                 let probe = (0..<d).map { _ in next() }
                 var scores = [Float](repeating: 0, count: n)
                 for (label, bytes) in [("f32", n * d * 4), ("f16", n * d * 2)] {
                     let reps = max(1, minBytes / bytes)
                     let sumBody = {
                         keys.withUnsafeBufferPointer { k in
-                            for _ in 0..<reps { sink += VectorKernels.sum(k.baseAddress!, count: bytes / 4, kernel: floorLevel) }
+                            for r in 0..<reps {
+                                sink += VectorKernels.sum(k.baseAddress! + (r % copies32) * n * d, count: bytes / 4, kernel: floorLevel)
+                            }
                         }
                     }
                     let cosBody = {
@@ -81,16 +95,16 @@ struct ScoringBench: ParsableCommand {
                             scores.withUnsafeMutableBufferPointer { s in
                                 if label == "f32" {
                                     keys.withUnsafeBufferPointer { k in
-                                        for _ in 0..<reps {
+                                        for r in 0..<reps {
                                             BlockScoring.cosines(probe: p.baseAddress!, question: nil, questionWeight: 0,
-                                                                 keys: k.baseAddress!, count: n, width: d, into: s.baseAddress!, kernel: level)
+                                                                 keys: k.baseAddress! + (r % copies32) * n * d, count: n, width: d, into: s.baseAddress!, kernel: level)
                                         }
                                     }
                                 } else {
                                     half.withUnsafeBufferPointer { k in
-                                        for _ in 0..<reps {
+                                        for r in 0..<reps {
                                             BlockScoring.cosines(probe: p.baseAddress!, question: nil, questionWeight: 0,
-                                                                 fp16Keys: k.baseAddress!, count: n, width: d, into: s.baseAddress!,
+                                                                 fp16Keys: k.baseAddress! + (r % copies16) * n * d, count: n, width: d, into: s.baseAddress!,
                                                                  kernel: level)
                                         }
                                     }
