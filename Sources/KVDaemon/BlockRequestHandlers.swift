@@ -15,6 +15,9 @@ extension RequestDispatcher {
             guard block.representativeKey.count == descriptor.keyDimension else {
                 throw ProtocolError(.wrongDimensions, "representative key has \(block.representativeKey.count) floats, the session's D is \(descriptor.keyDimension)")
             }
+            guard block.representativeKey.allSatisfy(\.isFinite) else {
+                throw ProtocolError(.badArgument, "representative key of layer \(block.layer) position \(block.position) holds NaN or infinity")
+            }
             guard block.payload.count == descriptor.payloadBytes else {
                 throw ProtocolError(.wrongDimensions, "payload has \(block.payload.count) bytes, the session's blocks have \(descriptor.payloadBytes)")
             }
@@ -59,6 +62,12 @@ extension RequestDispatcher {
         }
         guard request.probe.count == descriptor.keyDimension else {
             throw ProtocolError(.wrongDimensions, "probe has \(request.probe.count) floats, the session's D is \(descriptor.keyDimension)")
+        }
+        // A NaN would poison every score, the entropy and the session's density history.
+        guard request.probe.allSatisfy(\.isFinite),
+              request.question.map({ $0.weight.isFinite && $0.vector.allSatisfy(\.isFinite) }) ?? true
+        else {
+            throw ProtocolError(.badArgument, "probe or question holds NaN or infinity")
         }
         let maximumChosen = Int(limits.maxBlocksPerRequest)
         let (selection, total, chosenIDs) = try store.withRepresentativeKeys(session: record.name, layer: Int(request.layer)) { keys in

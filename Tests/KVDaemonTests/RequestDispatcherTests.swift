@@ -114,3 +114,41 @@ struct RetrievalStateSharingTests {
         try await daemon.stop()
     }
 }
+
+/// Non-finite floats are refused before they reach the store or the retrieval state.
+@Suite(.serialized)
+struct NonFiniteInputTests {
+    @Test("a NaN or infinite key, probe or question is badArgument; nothing is stored and the session keeps working")
+    func nonFiniteFloatsAreRefused() async throws {
+        let daemon = try await InProcessDaemon()
+        let client = try await daemon.connect()
+        _ = try await client.createSession("doc", descriptor: Shapes.tiny)
+        var bad = Shapes.block(layer: 0, position: 0)
+        bad.representativeKey[3] = .nan
+        await #expect(throws: KVClientError.self) {
+            try await client.appendBlocks(session: "doc", blocks: [Shapes.block(layer: 1, position: 0), bad])
+        }
+        #expect(try await client.stats().blocks == 0, "the request is atomic")
+        _ = try await client.appendBlocks(session: "doc", blocks: (0..<8).map { Shapes.block(layer: 0, position: $0) })
+        func retrieve(probe: [Float], question: QuestionTerm?) async throws -> RetrieveResult {
+            try await client.retrieve(RetrieveRequest(
+                session: "doc", layer: 0, method: .actqkv, mode: .prefill, chunkSequence: 1, probe: probe,
+                question: question, heldIDs: [], wantPayloads: false))
+        }
+        let good = Shapes.block(layer: 0, position: 2, seed: 5).representativeKey
+        var infinite = good
+        infinite[0] = .infinity
+        for (probe, question) in [(infinite, nil), (good, QuestionTerm(vector: good, weight: .nan)), (good, QuestionTerm(vector: infinite, weight: 4))] {
+            do {
+                _ = try await retrieve(probe: probe, question: question)
+                Issue.record("a non-finite retrieve was answered")
+            } catch let error as KVClientError {
+                #expect(error.code == .badArgument, "\(error)")
+            }
+        }
+        let answer = try await retrieve(probe: good, question: QuestionTerm(vector: good, weight: 4))
+        #expect(answer.entropy.isFinite && !answer.chosen.isEmpty)
+        client.close()
+        try await daemon.stop()
+    }
+}
