@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
@@ -43,6 +44,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
 
@@ -58,6 +60,7 @@ let package = Package(
             name: "kvd",
             dependencies: [
                 "KVDaemon",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -82,7 +85,10 @@ let package = Package(
         .testTarget(name: "ProtocolTests", dependencies: ["Protocol"]),
         .testTarget(name: "ActQKVTests", dependencies: ["ActQKV"]),
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
-        .testTarget(name: "KVDaemonTests", dependencies: ["KVDaemon", "KVClient", "Protocol", "KVStore"]),
+        .testTarget(
+            name: "KVDaemonTests",
+            dependencies: ["KVDaemon", "KVClient", "Protocol", "KVStore", .product(name: "CoreMetrics", package: "swift-metrics")]
+        ),
         .testTarget(
             name: "KVClientTests",
             dependencies: ["KVClient", "KVDaemon", "Protocol", .product(name: "Logging", package: "swift-log")]

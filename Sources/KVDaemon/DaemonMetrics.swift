@@ -1,70 +1,86 @@
+import CoreMetrics
 import Synchronization
 
-/// The daemon's counters and request-latency histograms, reported by the `stats` request.
-/// Thread-safe; updates take one uncontended lock.
+/// The daemon's counters, open-connection gauge and request-latency timers, emitted through
+/// swift-metrics handles made by a ``MetricsRegistry`` (the backend `stats` and the Prometheus
+/// endpoint read). Thread-safe.
+///
+/// Labels: one timer per request type (its name, e.g. `appendBlocks`); counters `requests`,
+/// `errors`, `errors.<code>`, `connections.accepted`, `blocks.appended`, … ; the meter
+/// `connections.open`.
 final class DaemonMetrics: Sendable {
     /// Upper bounds of the latency buckets, in seconds (the last bucket is +∞).
-    static let bucketBounds: [Double] = [
-        10e-6, 20e-6, 50e-6, 100e-6, 200e-6, 500e-6, 1e-3, 2e-3, 5e-3, 10e-3, 20e-3, 50e-3,
-        100e-3, 200e-3, 500e-3, 1, .infinity,
-    ]
+    static var bucketBounds: [Double] { MetricsRegistry.bucketBounds }
 
-    /// One latency histogram: per-bucket (non-cumulative) counts and the sum of observations.
-    struct Histogram: Sendable {
-        var counts = [UInt64](repeating: 0, count: DaemonMetrics.bucketBounds.count)
-        var sumSeconds: Double = 0
+    /// Counter labels that ``snapshot()`` reports as totals rather than as named counters.
+    private static let requestsLabel = "requests", errorsLabel = "errors", openLabel = "connections.open"
 
-        mutating func observe(_ seconds: Double) {
-            let index = DaemonMetrics.bucketBounds.firstIndex { seconds <= $0 } ?? (counts.count - 1)
-            counts[index] += 1
-            sumSeconds += seconds
+    /// The backend every handle writes to.
+    let registry: MetricsRegistry
+    private let counters = Mutex<[String: Counter]>([:])
+    private let timers = Mutex<[String: Timer]>([:])
+    private let open: Meter
+    /// Monotonic start time.
+    let startedAt = ContinuousClock.now
+
+    /// Creates the daemon's metrics over `registry`.
+    init(registry: MetricsRegistry = MetricsRegistry()) {
+        self.registry = registry
+        open = Meter(label: Self.openLabel, factory: registry)
+        open.set(0)
+    }
+
+    private func counter(_ label: String) -> Counter {
+        counters.withLock { cache in
+            if let counter = cache[label] { return counter }
+            let counter = Counter(label: label, factory: registry)
+            cache[label] = counter
+            return counter
         }
     }
 
-    private struct State {
-        var counters: [String: UInt64] = [:]
-        var histograms: [String: Histogram] = [:]
-        var openConnections = 0
-        var requests: UInt64 = 0
-        var errors: UInt64 = 0
+    private func timer(_ label: String) -> Timer {
+        timers.withLock { cache in
+            if let timer = cache[label] { return timer }
+            let timer = Timer(label: label, factory: registry)
+            cache[label] = timer
+            return timer
+        }
     }
-
-    private let state = Mutex(State())
-    /// Monotonic start time, in nanoseconds.
-    let startedAt = ContinuousClock.now
 
     /// Adds `amount` to the counter `name`.
     func add(_ name: String, _ amount: UInt64 = 1) {
-        state.withLock { $0.counters[name, default: 0] &+= amount }
+        counter(name).increment(by: Int64(clamping: amount))
     }
 
     /// Records one request of kind `name` that took `seconds`; `failed` counts it as an error.
     func request(_ name: String, seconds: Double, failed: Bool) {
-        state.withLock { state in
-            state.requests &+= 1
-            if failed { state.errors &+= 1 }
-            state.histograms[name, default: Histogram()].observe(seconds)
-        }
+        counter(Self.requestsLabel).increment()
+        if failed { counter(Self.errorsLabel).increment() }
+        timer(name).recordNanoseconds(Int64(seconds * 1e9))
     }
 
     /// Counts an error reply with its code name (also for errors outside a request, e.g. framing).
     func error(code name: String, countsAsRequest: Bool = false) {
-        state.withLock { state in
-            state.counters["errors.\(name)", default: 0] &+= 1
-            if countsAsRequest { state.errors &+= 1 }
-        }
+        counter("errors.\(name)").increment()
+        if countsAsRequest { counter(Self.errorsLabel).increment() }
     }
 
     /// Tracks open connections.
     func connectionOpened() {
-        state.withLock { $0.openConnections += 1; $0.counters["connections.accepted", default: 0] &+= 1 }
+        open.increment()
+        counter("connections.accepted").increment()
     }
 
-    func connectionClosed() { state.withLock { $0.openConnections -= 1 } }
+    func connectionClosed() { open.decrement() }
 
-    /// A consistent copy of everything.
-    func snapshot() -> (openConnections: Int, requests: UInt64, errors: UInt64, counters: [String: UInt64], histograms: [String: Histogram]) {
-        state.withLock { ($0.openConnections, $0.requests, $0.errors, $0.counters, $0.histograms) }
+    /// A consistent copy of everything: the totals, every other counter and every timer.
+    func snapshot() -> (openConnections: Int, requests: UInt64, errors: UInt64, counters: [String: UInt64], histograms: [String: MetricsRegistry.Histogram]) {
+        let s = registry.snapshot()
+        var named = s.counters
+        let requests = named.removeValue(forKey: Self.requestsLabel) ?? 0
+        let errors = named.removeValue(forKey: Self.errorsLabel) ?? 0
+        return (Int(s.gauges[Self.openLabel] ?? 0), requests, errors, named, s.histograms)
     }
 
     /// Whole seconds since the daemon started.

@@ -38,6 +38,10 @@ public final class DaemonServer: Sendable {
         self.logger = logger
     }
 
+    /// The swift-metrics backend holding the daemon's metrics (what `stats` and the Prometheus
+    /// endpoint report). `kvd serve` bootstraps the global `MetricsSystem` with it.
+    public let metricsRegistry = MetricsRegistry()
+
     /// Binds the socket and serves until `shutdown()`; returns after a clean shutdown.
     /// Throws `DaemonError` when the socket cannot be set up.
     public func run() async throws {
@@ -51,7 +55,7 @@ public final class DaemonServer: Sendable {
         } catch .locked {
             throw DaemonError.invalidConfiguration("data directory \(configuration.dataDirectory) is in use by another kvd")
         }
-        let dispatcher = RequestDispatcher(store: store, configuration: configuration)
+        let dispatcher = RequestDispatcher(store: store, configuration: configuration, registry: metricsRegistry)
         logger.info("store open", metadata: ["data": "\(configuration.dataDirectory)", "durability": "\(configuration.store.durability)"])
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)

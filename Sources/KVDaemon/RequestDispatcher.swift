@@ -19,13 +19,15 @@ public final class RequestDispatcher: Sendable {
     let capacityBytes: UInt64
     let retrieval: RetrievalEngine
     let pins = PinRegistry()
-    let metrics = DaemonMetrics()
+    let metrics: DaemonMetrics
 
     /// Creates a dispatcher over an open store.
     /// - Parameters:
     ///   - store: the open store; closed by `close()`.
     ///   - configuration: access policy, frame limit and retrieval defaults are taken from it.
-    public init(store: KVStore, configuration: DaemonConfiguration) {
+    ///   - registry: the swift-metrics backend the daemon's metrics are recorded in.
+    public init(store: KVStore, configuration: DaemonConfiguration, registry: MetricsRegistry = MetricsRegistry()) {
+        self.metrics = DaemonMetrics(registry: registry)
         self.store = store
         self.policy = AccessPolicy(adminUIDs: configuration.adminUIDs)
         self.limits = ProtocolLimits(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreMetrics
 import KVDaemon
 import Logging
 #if canImport(Glibc)
@@ -69,6 +70,8 @@ struct Serve: AsyncParsableCommand {
         try applyOperations(to: &configuration, logger: logger)
 
         let server = DaemonServer(configuration: configuration, logger: logger)
+        // Metrics any library emits through swift-metrics land with the daemon's own.
+        MetricsSystem.bootstrap(server.metricsRegistry)
         let notifier = configuration.systemdNotifier
         let socketPath = configuration.socketPath
         let reload = ShutdownSignals(signals: [SIGHUP]) { _ in

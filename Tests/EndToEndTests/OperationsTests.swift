@@ -318,6 +318,7 @@ extension EndToEnd {
         #expect(daemon.pid == pid, "kvd was restarted")
 
         // Only administrators may reload.
+        chmod(daemon.root.path, 0o711)   // uid 65534 must reach the socket (the other uid tests do the same)
         let nobody = try Kvctl.run(["--socket", daemon.socketPath, "reload", "--log-level", "info"], prefix: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
         #expect(nobody.status != 0 && nobody.output.contains("permissionDenied"), "\(nobody.output)")
         try daemon.stop()
