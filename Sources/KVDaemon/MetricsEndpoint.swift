@@ -121,7 +121,8 @@ final class MetricsHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func respond(context: ChannelHandlerContext, status: String, body: String, extra: String = "") {
         answered = true
         let bytes = Self.response(status: status, contentType: "text/plain; charset=utf-8", body: body, extra: extra, headOnly: false)
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: bytes))).whenComplete { _ in context.close(promise: nil) }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: bytes))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// Index just past the blank line ending the request head, if present.
