@@ -45,6 +45,8 @@ public struct LongContextSummary: Sendable {
     public var stoppedAfterPrefill = false
     /// Largest resident K/V of the worker seen during the run, bytes.
     public var peakResidentKVBytes = 0
+    /// What the last prompt token's query attended (block methods; nil when resumed after prefill).
+    public var finalPromptAttended: AttendedTokens?
 }
 
 /// Drives a ``LongContextSession`` over a prompt: shared-prefix reuse, checkpoints, greedy decoding.
@@ -126,6 +128,7 @@ public enum LongContextRunner {
         var stopped = false
         if session.position == n - 1 {
             logits = try await session.process(prompt[(n - 1)...], mode: .prefill, logits: true)
+            summary.finalPromptAttended = session.lastAttended
             let first = Sampler.argmax(logits)
             generated.append(first)
             stopped = request.stopTokens.contains(first) || request.maxTokens <= 0 || !onToken(first)
