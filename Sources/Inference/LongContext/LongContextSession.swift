@@ -167,7 +167,7 @@ public final class LongContextSession {
                 let closed: [ClosedBlock]
                 do {
                     (attended, closed) = try memories[layer].process(queries: inputs.queries, keys: inputs.keys, values: inputs.values,
-                                                                      count: n, recalled: recalled)
+                                                                      count: n, recalled: recalled, engine: BLASJointAttention())
                 } catch { throw .attention(error) }
                 for block in closed { records.append(record(block, layer: layer, chunkHash: chunkHash)) }
                 try updateQuestion(layer: layer, rotated: rotated, chunkStart: p0, count: n)
