@@ -38,6 +38,8 @@ struct EvalCommand: AsyncParsableCommand {
     var maxTokens = 12
     @Option(name: .customLong("recall-max-length"), help: "Measure attention recall against dense attention up to this many prompt tokens (0: never).")
     var recallMaxLength = 16384
+    @Flag(name: .customLong("print-answers"), help: "Print every sample's expected key and answer on standard error.")
+    var printAnswers = false
     @Flag(help: "Print one JSON object per (length, method) line.")
     var json = false
 
@@ -93,6 +95,9 @@ struct EvalCommand: AsyncParsableCommand {
                                                                   fingerprint: fingerprint, client: m == .dense ? nil : client, request: request) { _ in true }
                     let answer = (try? text.tokenizer.decode(summary.generated, renderSpecial: false)) ?? ""
                     if answer.contains(s.expected) { correct += 1 }
+                    if printAnswers {
+                        FileHandle.standardError.write(Data("\(length) \(RunCommand.methodName(m)) #\(i) depth \(s.depth) expected \(s.expected): \(answer.debugDescription)\n".utf8))
+                    }
                     seconds += summary.prefillSeconds + summary.decodeSeconds
                     promptTokens += summary.promptTokens
                     if m == .dense { recallSum += 1; recallCount += 1 } else if let mass = masses[i], let attended = summary.finalPromptAttended {
