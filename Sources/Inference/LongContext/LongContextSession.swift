@@ -36,6 +36,8 @@ public final class LongContextSession {
     public internal(set) var chunkSequence: UInt64 = 0
     /// The marked question span (absolute token positions), if any.
     public internal(set) var questionSpan: Range<Int>?
+    /// Session refreshed after every checkpoint with a fork of this one (named runs; nil: none).
+    public var safePoint: String?
     /// What the last execution chunk attended (nil for dense or before the first chunk).
     public internal(set) var lastAttended: AttendedTokens?
 
