@@ -15,6 +15,8 @@ struct AttentionBenchCommand: ParsableCommand {
     var position = 4096
     @Option(help: "Recalled blocks per chunk.")
     var blocks = 46
+    @Option(name: .customLong("row-block"), help: "Query rows per block of the BLAS engine.")
+    var rowBlock = 64
     @Option(help: "Timed repetitions per engine (the median is reported).")
     var runs = 5
 
@@ -28,7 +30,7 @@ struct AttentionBenchCommand: ParsableCommand {
         let e = config.chunkTokens
         var memory = LayerMemory(shape: shape, config: config, method: .infllm, rope: rope)
         var closed: [BlockKV] = []
-        let blas = BLASJointAttention()
+        let blas = BLASJointAttention(rowBlock: rowBlock)
         while memory.position + e <= position {
             let r = try memory.process(queries: floats(e * shape.queryWidth), keys: floats(e * shape.kvWidth), values: floats(e * shape.kvWidth),
                                        count: e, recalled: Array(closed.suffix(blocks)), engine: blas)
