@@ -90,10 +90,12 @@ public struct LayerMemory: Sendable {
     ///   - keys, values: raw K and V of the chunk's tokens, `count × H_kv × d` each.
     ///   - recalled: the selected blocks' K/V (any order; none for `dense`).
     ///   - output: receives the attention output, `count × H × d`.
+    ///   - engine: computes the joint attention (default ``PortableJointAttention``).
     /// - Returns: the blocks closed after this chunk (their local scores are final).
     public mutating func process(queries: UnsafeBufferPointer<Float>, keys: UnsafeBufferPointer<Float>,
                                  values: UnsafeBufferPointer<Float>, count c: Int, recalled: [BlockKV],
-                                 output: UnsafeMutableBufferPointer<Float>) throws(AttentionError) -> [ClosedBlock] {
+                                 output: UnsafeMutableBufferPointer<Float>,
+                                 engine: any JointAttentionEngine = PortableJointAttention()) throws(AttentionError) -> [ClosedBlock] {
         let dq = shape.queryWidth, kw = shape.kvWidth, d = shape.headDim, h = shape.heads
         guard c >= 1 else { throw .invalidChunkLength(c) }
         guard queries.count == c * dq else { throw .bufferSizeMismatch(buffer: "queries", expected: c * dq, actual: queries.count) }
@@ -115,109 +117,51 @@ public struct LayerMemory: Sendable {
         let w = config.localWindow
         let sliceStart = dense ? recentStart : max(recentStart, p0 - w + 1)
         let sliceLen = position - sliceStart
-        // Local keys rotated by their position in the slice; values as is; both [kvHead][token][d].
-        var localK = [Float](repeating: 0, count: shape.kvHeads * sliceLen * d)
-        var localV = [Float](repeating: 0, count: shape.kvHeads * sliceLen * d)
-        for t in 0..<sliceLen {
-            let src = (sliceStart - recentStart + t) * kw
-            for g in 0..<shape.kvHeads {
-                let dst = (g * sliceLen + t) * d
-                for j in 0..<d { localK[dst + j] = recentKeys[src + g * d + j]; localV[dst + j] = recentValues[src + g * d + j] }
-                localK.withUnsafeMutableBufferPointer { rope.apply($0.baseAddress! + dst, position: t) }
-            }
-        }
-        // Memory tokens, raw: [sink | recalled blocks | out-of-window remainder], [kvHead][token][d].
         let remainderOut = dense ? 0 : max(0, position - w - recentStart)
         let blockTokens = recalled.reduce(0) { $0 + $1.tokens }
         let m = dense ? 0 : sinkCount + blockTokens + remainderOut
-        var memK = [Float](repeating: 0, count: shape.kvHeads * m * d)
-        var memV = [Float](repeating: 0, count: shape.kvHeads * m * d)
-        if m > 0 {
-            for g in 0..<shape.kvHeads {
-                var row = g * m
-                for t in 0..<sinkCount {
-                    for j in 0..<d { memK[row * d + j] = sinkKeys[t * kw + g * d + j]; memV[row * d + j] = sinkValues[t * kw + g * d + j] }
-                    row += 1
-                }
-                for b in recalled {
-                    let base = g * b.tokens * d
-                    for j in 0..<(b.tokens * d) { memK[row * d + j] = b.keys[base + j]; memV[row * d + j] = b.values[base + j] }
-                    row += b.tokens
-                }
-                for t in 0..<remainderOut {
-                    for j in 0..<d { memK[row * d + j] = recentKeys[t * kw + g * d + j]; memV[row * d + j] = recentValues[t * kw + g * d + j] }
-                    row += 1
-                }
-            }
-        }
-
-        // Transpose to [kvHead][dim][token] so that logits and outputs are long, lane-parallel loops
-        // over tokens (no horizontal reduction per key).
-        func transposed(_ a: [Float], tokens n: Int) -> [Float] {
-            var out = [Float](repeating: 0, count: a.count)
-            out.withUnsafeMutableBufferPointer { o in a.withUnsafeBufferPointer { src in
-                for g in 0..<shape.kvHeads { for t in 0..<n { for j in 0..<d { o[(g * d + j) * n + t] = src[(g * n + t) * d + j] } } }
-            } }
-            return out
-        }
-        let memKT = transposed(memK, tokens: m), memVT = transposed(memV, tokens: m)
-        let localKT = transposed(localK, tokens: sliceLen), localVT = transposed(localV, tokens: sliceLen)
-        let scale = 1 / Float(d).squareRoot()
-        let group = shape.groupSize
         let n = m + sliceLen
-        // Scratch per KV head: the G query heads' logits (G × n) and rotated queries (local, memory).
-        let logits = UnsafeMutablePointer<Float>.allocate(capacity: max(1, group * n))
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * group * d)
-        defer { logits.deallocate(); scratch.deallocate() }
-        memKT.withUnsafeBufferPointer { mkb in memVT.withUnsafeBufferPointer { mvb in
-        localKT.withUnsafeBufferPointer { lkb in localVT.withUnsafeBufferPointer { lvb in
-        recentScores.withUnsafeMutableBufferPointer { scores in
-            let mk = mkb.baseAddress ?? UnsafePointer(logits), mv = mvb.baseAddress ?? UnsafePointer(logits)
-            let lk = lkb.baseAddress!, lv = lvb.baseAddress!
-            for i in 0..<c {
-                let p = p0 + i
-                let memVisible = dense ? 0 : sinkCount + blockTokens + min(remainderOut, max(0, p - w + 1 - recentStart))
-                let localLo = dense ? 0 : max(0, p - w + 1 - sliceStart)
-                let nLocal = p - sliceStart + 1 - localLo
-                let scoreBase = sliceStart - recentStart + localLo
-                for g in 0..<shape.kvHeads {
-                    // The G query heads reading KV head g share every K/V row: each row is loaded once
-                    // and used G times while it is in L1.
-                    for u in 0..<group {
-                        let qRow = i * dq + (g * group + u) * d
-                        let qLocal = scratch + 2 * u * d, qMem = qLocal + d
-                        for j in 0..<d { qLocal[j] = queries[qRow + j] * scale; qMem[j] = queries[qRow + j] * scale }
-                        rope.apply(qLocal, position: p - sliceStart)
-                        rope.apply(qMem, position: w - 1)
-                        let lg = logits + u * n
-                        for t in 0..<(memVisible + nLocal) { lg[t] = 0 }
+        // [kvHead][row][d]: memory rows raw (sink | recalled blocks | out-of-window remainder), then
+        // the local slice, keys rotated by their index in the slice.
+        let allK = UnsafeMutablePointer<Float>.allocate(capacity: shape.kvHeads * n * d)
+        let allV = UnsafeMutablePointer<Float>.allocate(capacity: shape.kvHeads * n * d)
+        defer { allK.deallocate(); allV.deallocate() }
+        sinkKeys.withUnsafeBufferPointer { sk in sinkValues.withUnsafeBufferPointer { sv in
+        recentKeys.withUnsafeBufferPointer { rk in recentValues.withUnsafeBufferPointer { rv in
+            for g in 0..<shape.kvHeads {
+                var row = g * n
+                func copyRows(_ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, tokens: Int) {
+                    for t in 0..<tokens {
+                        (allK + (row + t) * d).update(from: k + t * kw + g * d, count: d)
+                        (allV + (row + t) * d).update(from: v + t * kw + g * d, count: d)
                     }
-                    for j in 0..<d {
-                        let memRow = mk + (g * d + j) * m, localRow = lk + (g * d + j) * sliceLen + localLo
-                        for u in 0..<group {
-                            let lg = logits + u * n
-                            VectorKernels.axpy(scratch[2 * u * d + d + j], memRow, lg, count: memVisible)
-                            VectorKernels.axpy(scratch[2 * u * d + j], localRow, lg + memVisible, count: nLocal)
-                        }
-                    }
-                    for u in 0..<group {
-                        Softmax.inPlace(UnsafeMutableBufferPointer(start: logits + u * n, count: memVisible + nLocal))
-                    }
-                    for j in 0..<d {
-                        let memRow = mv + (g * d + j) * m, localRow = lv + (g * d + j) * sliceLen + localLo
-                        for u in 0..<group {
-                            let lg = logits + u * n
-                            output[i * dq + (g * group + u) * d + j] = VectorKernels.dot(lg, memRow, count: memVisible)
-                                + VectorKernels.dot(lg + memVisible, localRow, count: nLocal)
-                        }
-                    }
-                    for u in 0..<group {
-                        let head = g * group + u, local = logits + u * n + memVisible
-                        for t in 0..<nLocal { scores[(scoreBase + t) * h + head] += local[t] }
-                    }
+                    row += tokens
                 }
+                if m > 0 {
+                    if sinkCount > 0 { copyRows(sk.baseAddress!, sv.baseAddress!, tokens: sinkCount) }
+                    for b in recalled where b.tokens > 0 {
+                        b.keys.withUnsafeBufferPointer { (allK + row * d).update(from: $0.baseAddress! + g * b.tokens * d, count: b.tokens * d) }
+                        b.values.withUnsafeBufferPointer { (allV + row * d).update(from: $0.baseAddress! + g * b.tokens * d, count: b.tokens * d) }
+                        row += b.tokens
+                    }
+                    if remainderOut > 0 { copyRows(rk.baseAddress!, rv.baseAddress!, tokens: remainderOut) }
+                }
+                let local = row
+                let offset = (sliceStart - recentStart) * kw
+                copyRows(rk.baseAddress! + offset, rv.baseAddress! + offset, tokens: sliceLen)
+                for t in 0..<sliceLen { rope.apply(allK + (local + t) * d, position: t) }
             }
-        } } } } }
+        } } } }
+        recentScores.withUnsafeMutableBufferPointer { scores in
+            do {
+                let problem = JointAttentionProblem(
+                    shape: shape, rope: rope, count: c, queries: queries.baseAddress!, keys: allK, values: allV, memoryTokens: m,
+                    fixedMemoryTokens: dense ? 0 : sinkCount + blockTokens, remainderBase: p0 - w + 1 - recentStart, localTokens: sliceLen,
+                    localLowBase: dense ? nil : p0 - w + 1 - sliceStart, firstLocalQueryPosition: p0 - sliceStart, memoryQueryPosition: w - 1,
+                    output: output.baseAddress!, localScores: scores.baseAddress! + (sliceStart - recentStart) * h)
+                engine.attend(problem)
+            }
+        }
         return dense ? [] : advanceLifeCycle()
     }
 
@@ -281,8 +225,8 @@ public struct LayerMemory: Sendable {
 extension LayerMemory {
     /// Array form of ``process(queries:keys:values:count:recalled:output:)``: returns the output
     /// (`count × H × d`) and the blocks closed after the chunk.
-    public mutating func process(queries: [Float], keys: [Float], values: [Float], count: Int,
-                                 recalled: [BlockKV]) throws(AttentionError) -> (output: [Float], closed: [ClosedBlock]) {
+    public mutating func process(queries: [Float], keys: [Float], values: [Float], count: Int, recalled: [BlockKV],
+                                 engine: any JointAttentionEngine = PortableJointAttention()) throws(AttentionError) -> (output: [Float], closed: [ClosedBlock]) {
         var out = [Float](repeating: 0, count: queries.count)
         var closed: [ClosedBlock] = []
         var failure: AttentionError?
@@ -290,7 +234,7 @@ extension LayerMemory {
             keys.withUnsafeBufferPointer { k in
                 values.withUnsafeBufferPointer { v in
                     out.withUnsafeMutableBufferPointer { o in
-                        do throws(AttentionError) { closed = try process(queries: q, keys: k, values: v, count: count, recalled: recalled, output: o) } catch { failure = error }
+                        do throws(AttentionError) { closed = try process(queries: q, keys: k, values: v, count: count, recalled: recalled, output: o, engine: engine) } catch { failure = error }
                     }
                 }
             }

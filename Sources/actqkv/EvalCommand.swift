@@ -36,6 +36,10 @@ struct EvalCommand: AsyncParsableCommand {
     var dataDir: String?
     @Option(help: "Tokens generated per sample.")
     var maxTokens = 12
+    @Option(name: .customLong("recall-max-length"), help: "Measure attention recall against dense attention up to this many prompt tokens (0: never).")
+    var recallMaxLength = 16384
+    @Flag(name: .customLong("print-answers"), help: "Print every sample's expected key and answer on standard error.")
+    var printAnswers = false
     @Flag(help: "Print one JSON object per (length, method) line.")
     var json = false
 
@@ -71,25 +75,43 @@ struct EvalCommand: AsyncParsableCommand {
         let count: (String) -> Int = { text.tokenizer.encode($0).count }
         for length in lengths {
             let batch = (0..<samples).map { kind.sample(tokens: length, seed: seed, index: $0, naturalFiller: natural, countTokens: count) }
+            let layouts = batch.map { PromptLayout(document: $0.document, question: $0.question, tokenizer: text.tokenizer, template: text.chatTemplate) }
+            // Dense attention at the last prompt token, for the attention recall of the block methods.
+            var masses: [DenseAttentionMass?] = Array(repeating: nil, count: batch.count)
+            if methods.contains(where: { $0 != .dense }) {
+                for (i, layout) in layouts.enumerated() where layout.tokens.count <= recallMaxLength {
+                    let mass = DenseAttentionMass(model: text.model, capacity: layout.tokens.count, target: layout.tokens.count - 1)
+                    _ = try text.model.forward(tokens: layout.tokens, attention: mass, logits: .none)
+                    masses[i] = mass
+                }
+            }
             for m in methods {
                 var correct = 0, seconds = 0.0, promptTokens = 0
-                for s in batch {
-                    let layout = PromptLayout(document: s.document, question: s.question, tokenizer: text.tokenizer, template: text.chatTemplate)
+                var recallSum = 0.0, recallCount = 0
+                for (i, s) in batch.enumerated() {
+                    let layout = layouts[i]
                     let request = LongContextRequest(layout: layout, maxTokens: maxTokens, stopTokens: text.stopTokens)
                     let summary = try await LongContextRunner.run(model: text.model, settings: LongContextSettings(method: m, retrieval: settingsBase),
                                                                   fingerprint: fingerprint, client: m == .dense ? nil : client, request: request) { _ in true }
                     let answer = (try? text.tokenizer.decode(summary.generated, renderSpecial: false)) ?? ""
                     if answer.contains(s.expected) { correct += 1 }
+                    if printAnswers {
+                        FileHandle.standardError.write(Data("\(length) \(RunCommand.methodName(m)) #\(i) depth \(s.depth) expected \(s.expected): \(answer.debugDescription)\n".utf8))
+                    }
                     seconds += summary.prefillSeconds + summary.decodeSeconds
                     promptTokens += summary.promptTokens
+                    if m == .dense { recallSum += 1; recallCount += 1 } else if let mass = masses[i], let attended = summary.finalPromptAttended {
+                        recallSum += mass.recall(of: attended); recallCount += 1
+                    }
                 }
+                let recall = recallCount > 0 ? recallSum / Double(recallCount) : -1
                 let accuracy = Double(correct) / Double(max(batch.count, 1))
                 let name = RunCommand.methodName(m)
                 if json {
-                    emit("{\"task\":\"\(kind.rawValue)\",\"length\":\(length),\"method\":\"\(name)\",\"samples\":\(batch.count),\"correct\":\(correct),\"accuracy\":\(accuracy),\"meanPromptTokens\":\(promptTokens / max(batch.count, 1)),\"meanSeconds\":\(seconds / Double(max(batch.count, 1))),\"seed\":\(seed)}")
+                    emit("{\"task\":\"\(kind.rawValue)\",\"length\":\(length),\"method\":\"\(name)\",\"samples\":\(batch.count),\"correct\":\(correct),\"accuracy\":\(accuracy),\"meanPromptTokens\":\(promptTokens / max(batch.count, 1)),\"meanSeconds\":\(seconds / Double(max(batch.count, 1))),\"attentionRecall\":\(recall),\"seed\":\(seed)}")
                 } else {
-                    emit(String(format: "%@ %6d tokens  %-13@ %d/%d = %.2f  (mean %.1f s/sample)", kind.rawValue, length, name, correct, batch.count, accuracy,
-                                 seconds / Double(max(batch.count, 1))))
+                    emit(String(format: "%@ %6d tokens  %-13@ %d/%d = %.2f  attention recall %.3f  (mean %.1f s/sample)", kind.rawValue, length, name,
+                                correct, batch.count, accuracy, recall, seconds / Double(max(batch.count, 1))))
                 }
             }
         }

@@ -151,7 +151,7 @@ struct RunCommand: AsyncParsableCommand {
                 "blocksStored": c.blocksStored, "blocksAcknowledged": c.blocksAcknowledged, "blocksFetched": c.blocksFetched,
                 "bytesFetched": c.bytesFetched, "cacheHits": c.cacheHits, "retrieveRequests": c.retrieveRequests,
                 "checkpoints": c.checkpoints, "peakWorkerKVBytes": s.peakResidentKVBytes, "peakRSSBytes": rss,
-                "session": s.sessionName ?? "", "stoppedAfterPrefill": s.stoppedAfterPrefill,
+                "session": s.sessionName ?? "", "stoppedAfterPrefill": s.stoppedAfterPrefill, "resumedFromSafePoint": s.resumedFromSafePoint,
                 "generated": s.generated.map { Int($0) },
             ]
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
@@ -161,6 +161,6 @@ struct RunCommand: AsyncParsableCommand {
                       method, s.promptTokens, c.computedTokens, c.reusedTokens, s.generated.count, s.prefillSeconds, s.decodeSeconds,
                       c.blocksStored, c.blocksAcknowledged, c.blocksFetched, Double(c.bytesFetched) / 1e6, c.cacheHits, c.retrieveRequests,
                       Double(s.peakResidentKVBytes) / 1e6, Double(rss) / 1_048_576,
-                      s.sessionName.map { "; session \($0)" } ?? "")
+                      (s.sessionName.map { "; session \($0)" } ?? "") + (s.resumedFromSafePoint ? " (resumed from the safe point)" : ""))
     }
 }

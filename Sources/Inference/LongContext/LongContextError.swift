@@ -18,6 +18,10 @@ public enum LongContextError: Error, Sendable, CustomStringConvertible {
     case model(ModelError)
     /// A stored session cannot be reused for this input.
     case sessionMismatch(String)
+    /// `--resume`: the run session holds more blocks (`stored`, per layer) than its last
+    /// checkpoint closed (`checkpoint`) — a worker died after appending past it — and no safe
+    /// point (the session's copy taken at that checkpoint) exists to restore.
+    case blocksBeyondCheckpoint(session: String, stored: Int, checkpoint: Int)
 
     /// Stable numeric code.
     public var code: UInt16 {
@@ -29,6 +33,7 @@ public enum LongContextError: Error, Sendable, CustomStringConvertible {
         case .checkpointMismatch: 705
         case .model: 706
         case .sessionMismatch: 707
+        case .blocksBeyondCheckpoint: 708
         }
     }
 
@@ -45,6 +50,8 @@ public enum LongContextError: Error, Sendable, CustomStringConvertible {
         case .checkpointMismatch(let m): return "checkpoint unusable: \(m)"
         case .model(let e): return "model error: \(e)"
         case .sessionMismatch(let m): return "session mismatch: \(m)"
+        case .blocksBeyondCheckpoint(let name, let stored, let checkpoint):
+            return "cannot resume session \(name): it holds \(stored) blocks per layer but its last checkpoint covers \(checkpoint), and its safe point \(LongContextSession.safePointName(of: name)) is missing. Rerun without --resume (the stored document prefix is still reused)."
         }
     }
 }

@@ -45,6 +45,10 @@ public struct LongContextSummary: Sendable {
     public var stoppedAfterPrefill = false
     /// Largest resident K/V of the worker seen during the run, bytes.
     public var peakResidentKVBytes = 0
+    /// What the last prompt token's query attended (block methods; nil when resumed after prefill).
+    public var finalPromptAttended: AttendedTokens?
+    /// `--resume` found blocks stored past the last checkpoint and restarted from the safe point.
+    public var resumedFromSafePoint = false
 }
 
 /// Drives a ``LongContextSession`` over a prompt: shared-prefix reuse, checkpoints, greedy decoding.
@@ -82,19 +86,36 @@ public enum LongContextRunner {
             if let base = request.sessionName {
                 let runName = base + "~" + runHash(prompt: request.layout, settings: settings, fingerprint: fingerprint)
                 if request.resume {
-                    let (s, extra) = try await LongContextSession.resume(model: model, settings: settings, fingerprint: fingerprint,
-                                                                          client: client, sessionName: runName)
+                    let resumed: (session: LongContextSession, extra: [UInt8])
+                    do {
+                        resumed = try await LongContextSession.resume(model: model, settings: settings, fingerprint: fingerprint,
+                                                                      client: client, sessionName: runName)
+                    } catch {
+                        // A worker died after appending past the last checkpoint: go back to the safe point.
+                        guard case .blocksBeyondCheckpoint = error else { throw error }
+                        try await LongContextSession.restoreFromSafePoint(client: client, sessionName: runName, original: error)
+                        resumed = try await LongContextSession.resume(model: model, settings: settings, fingerprint: fingerprint,
+                                                                      client: client, sessionName: runName)
+                        summary.resumedFromSafePoint = true
+                    }
+                    let (s, extra) = resumed
                     generated = try decodeExtra(extra, promptCount: n)
                     guard Array(s.tokens) == Array((prompt + generated).prefix(s.tokens.count)) else {
                         throw .sessionMismatch("session \(runName) was built from other tokens than this input")
                     }
                     session = s
+                    session.safePoint = LongContextSession.safePointName(of: runName)
                 } else {
-                    do { try await client.dropSession(runName) } catch where error.code == .sessionNotFound {} catch {
-                        throw .daemon(operation: "dropSession \(runName)", error)
+                    for name in [runName, LongContextSession.safePointName(of: runName)] {
+                        do { try await client.dropSession(name) } catch where error.code == .sessionNotFound {} catch {
+                            throw .daemon(operation: "dropSession \(name)", error)
+                        }
                     }
                     session = try await prefixSession(model: model, settings: settings, fingerprint: fingerprint, client: client,
                                                       descriptor: descriptor, base: base, runName: runName, layout: request.layout)
+                    session.safePoint = LongContextSession.safePointName(of: runName)
+                    // The fresh run session holds exactly its checkpoint's blocks (if it has one): keep a safe point of it.
+                    if session.position > 0 { try await session.markSafePoint() }
                 }
             } else {
                 let name = "actqkv-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
@@ -117,7 +138,10 @@ public enum LongContextRunner {
             try await session.process(prompt[session.position..<end], mode: .prefill, logits: false)
             peak = max(peak, session.residentKVBytes)
             chunksSinceCheckpoint += 1
-            if session.client != nil, settings.checkpointEveryChunks > 0, chunksSinceCheckpoint >= settings.checkpointEveryChunks, request.sessionName != nil {
+            // Not inside the question span: the checkpoint would carry the span's rotated queries of every layer.
+            let insideQuestion = session.questionSpan.map { $0.lowerBound < session.position && session.position < $0.upperBound } ?? false
+            if session.client != nil, settings.checkpointEveryChunks > 0, chunksSinceCheckpoint >= settings.checkpointEveryChunks,
+               request.sessionName != nil, !insideQuestion {
                 try await session.checkpoint(extra: encodeExtra(promptCount: n, generated: []))
                 chunksSinceCheckpoint = 0
             }
@@ -126,6 +150,7 @@ public enum LongContextRunner {
         var stopped = false
         if session.position == n - 1 {
             logits = try await session.process(prompt[(n - 1)...], mode: .prefill, logits: true)
+            summary.finalPromptAttended = session.lastAttended
             let first = Sampler.argmax(logits)
             generated.append(first)
             stopped = request.stopTokens.contains(first) || request.maxTokens <= 0 || !onToken(first)
@@ -184,11 +209,17 @@ public enum LongContextRunner {
         do { _ = try await client.openSession(base) } catch where error.code == .sessionNotFound { baseExists = false } catch {
             throw .daemon(operation: "openSession \(base)", error)
         }
+        var found: Checkpoint?
         if baseExists {
-            let stored: Checkpoint
-            do { stored = try await client.getCheckpoint(session: base) } catch {
+            do { found = try await client.getCheckpoint(session: base) } catch where error.code == .checkpointNotFound {
+                // A worker died while computing the prefix (it is checkpointed once complete): start it again.
+                do { try await client.dropSession(base) } catch { throw .daemon(operation: "dropSession \(base) (incomplete prefix)", error) }
+                baseExists = false
+            } catch {
                 throw .daemon(operation: "getCheckpoint \(base) (the stored prefix)", error)
             }
+        }
+        if baseExists, let stored = found {
             let state = try WorkerCheckpoint(decoding: Array(stored.workerState))
             guard state.fingerprint == fingerprint, state.method == settings.method.rawValue else {
                 throw .sessionMismatch("session \(base) was stored with another model or method; use another --session name or drop it (kvctl drop \(base))")

@@ -18,6 +18,44 @@ extension LongContextSession {
             try await client.putCheckpoint(session: sessionName, chunkSequence: chunkSequence, tokenCount: UInt64(position), workerState: state[...])
         } catch { throw .daemon(operation: "putCheckpoint", error) }
         counters.checkpoints += 1
+        try await markSafePoint()
+    }
+
+    /// The safe point of run session `name`: a fork of it (blocks by reference, checkpoint slot
+    /// copied) taken right after each checkpoint, so that it holds exactly the blocks the
+    /// checkpoint covers.
+    public static func safePointName(of name: String) -> String { name + "@checkpoint" }
+
+    /// When ``safePoint`` is set, replaces it by a fork of this session as it is now (just after a
+    /// checkpoint, every append acknowledged): drop the old one, fork with the checkpoint, close.
+    /// A crash between the drop and the fork leaves no safe point, but then the session itself
+    /// holds exactly its checkpoint's blocks (nothing is appended in between).
+    func markSafePoint() async throws(LongContextError) {
+        guard let client, let safe = safePoint else { return }
+        do { try await client.dropSession(safe) } catch where error.code == .sessionNotFound {} catch {
+            throw .daemon(operation: "dropSession \(safe)", error)
+        }
+        do { _ = try await client.forkSession(from: sessionName, to: safe, copyCheckpoint: true) } catch {
+            throw .daemon(operation: "forkSession \(sessionName) → \(safe)", error)
+        }
+        do { try await client.closeSession(safe) } catch { throw .daemon(operation: "closeSession \(safe)", error) }
+    }
+
+    /// Makes run session `name` resumable again after a worker died past its last checkpoint:
+    /// replaces it by a fork of its safe point (``safePointName(of:)``), which holds exactly the
+    /// checkpoint's blocks, its checkpoint slot and kvd's retrieval state at that checkpoint.
+    /// - Throws: ``LongContextError/blocksBeyondCheckpoint(session:stored:checkpoint:)`` (the
+    ///   caller's `original`) when there is no safe point.
+    static func restoreFromSafePoint(client: KVClient, sessionName name: String, original: LongContextError) async throws(LongContextError) {
+        let safe = safePointName(of: name)
+        do { _ = try await client.openSession(safe) } catch where error.code == .sessionNotFound { throw original } catch {
+            throw .daemon(operation: "openSession \(safe)", error)
+        }
+        do { try await client.dropSession(name) } catch { throw .daemon(operation: "dropSession \(name)", error) }
+        do { _ = try await client.forkSession(from: safe, to: name, copyCheckpoint: true) } catch {
+            throw .daemon(operation: "forkSession \(safe) → \(name)", error)
+        }
+        do { try await client.closeSession(safe) } catch { throw .daemon(operation: "closeSession \(safe)", error) }
     }
 
     /// Continues the kvd session `sessionName` from its checkpoint: kvd rewinds its retrieval
@@ -26,7 +64,8 @@ extension LongContextSession {
     ///
     /// - Returns: the session and the caller's `extra` bytes stored with the checkpoint.
     /// - Throws: ``LongContextError/checkpointMismatch(_:)`` when the checkpoint belongs to another
-    ///   model, method or configuration, or the session holds blocks beyond it.
+    ///   model, method or configuration; ``LongContextError/blocksBeyondCheckpoint(session:stored:checkpoint:)``
+    ///   when the session holds blocks beyond it (see ``restoreFromSafePoint(client:sessionName:original:)``).
     public static func resume(model: LlamaModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient,
                               sessionName: String) async throws(LongContextError) -> (session: LongContextSession, extra: [UInt8]) {
         let info: SessionInfo
@@ -61,7 +100,7 @@ extension LongContextSession {
         session.counters.reusedTokens = state.tokens.count
         let closed = session.closedBlocks
         if let extraBlocks = info.blockCounts.first(where: { Int($0) != closed }) {
-            throw .checkpointMismatch("session \(sessionName) holds \(extraBlocks) blocks in some layer but its checkpoint covers \(closed): blocks were stored after the last checkpoint; rerun without --resume")
+            throw .blocksBeyondCheckpoint(session: sessionName, stored: Int(extraBlocks), checkpoint: closed)
         }
         return (session, state.extra)
     }

@@ -36,6 +36,10 @@ public final class LongContextSession {
     public internal(set) var chunkSequence: UInt64 = 0
     /// The marked question span (absolute token positions), if any.
     public internal(set) var questionSpan: Range<Int>?
+    /// Session refreshed after every checkpoint with a fork of this one (named runs; nil: none).
+    public var safePoint: String?
+    /// What the last execution chunk attended (nil for dense or before the first chunk).
+    public internal(set) var lastAttended: AttendedTokens?
 
     let shape: AttentionShape
     let rope: ActQKV.RotaryEmbedding
@@ -137,6 +141,10 @@ public final class LongContextSession {
         let chunkHash = hasher
         var records: [BlockRecord] = []
         let layerCount = model.config.layerCount
+        if dense == nil, let m = memories.first {
+            lastAttended = AttendedTokens(sinkCount: m.sinkCount, blockSize: settings.retrieval.blockSize, closedBlocks: m.closedBlocks,
+                                          recentStart: m.recentStart, recalled: Array(repeating: [], count: layerCount))
+        }
         for layer in 0..<layerCount {
             let inputs = model.attentionInputs(layer: layer, hidden: hidden, tokenCount: n)
             var attended = [Float](repeating: 0, count: n * model.config.embeddingLength)
@@ -161,7 +169,7 @@ public final class LongContextSession {
                 let closed: [ClosedBlock]
                 do {
                     (attended, closed) = try memories[layer].process(queries: inputs.queries, keys: inputs.keys, values: inputs.values,
-                                                                      count: n, recalled: recalled)
+                                                                      count: n, recalled: recalled, engine: BLASJointAttention())
                 } catch { throw .attention(error) }
                 for block in closed { records.append(record(block, layer: layer, chunkHash: chunkHash)) }
                 try updateQuestion(layer: layer, rotated: rotated, chunkStart: p0, count: n)
@@ -196,6 +204,7 @@ public final class LongContextSession {
         let result: RetrieveResult
         do { result = try await client.retrieve(request) } catch { throw .daemon(operation: "retrieve (layer \(layer))", error) }
         let positions = result.chosen.map { UInt64($0.position) }
+        lastAttended?.recalled[layer] = positions.map { Int($0) }
         let plan: BlockCache<[UInt16]>.Plan
         do { plan = try caches[layer].admit(positions) } catch {
             throw .inconsistentReply("\(positions.count) blocks chosen for a cache of \(settings.retrieval.blockCacheCapacity) (code \(error.code))")

@@ -35,7 +35,7 @@ public enum SyntheticTask: String, Sendable, CaseIterable {
             let cut = filler.index(filler.startIndex, offsetBy: Int(Double(filler.count) * depth))
             let at = filler[cut...].firstIndex(of: " ") ?? cut
             let doc = intro + filler[..<at] + needle + filler[at...]
-            return Sample(document: String(doc), question: "What is the pass key? The pass key is", expected: "\(key)", depth: depth)
+            return Sample(document: String(doc), question: "What is the pass key? Answer with the number only.", expected: "\(key)", depth: depth)
         case .kvRetrieval:
             var pairs: [(String, String)] = []
             let intro = "Extract the value corresponding to the specified key in the JSON object below.\n\nJSON data:\n{"
