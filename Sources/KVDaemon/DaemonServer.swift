@@ -195,6 +195,7 @@ public final class DaemonServer: Sendable {
         let wrapped: NIOAsyncChannel<InboundFrame, ByteBuffer>
         do {
             wrapped = try await channel.eventLoop.submit { [logger] in
+                try channel.pipeline.syncOperations.addHandler(TrafficCounter(metrics: dispatcher.metrics))
                 try channel.pipeline.syncOperations.addHandler(
                     ByteToMessageHandler(NIOFrameDecoder(maximumFrameBytes: UInt32(maximumFrameBytes)))
                 )

@@ -214,6 +214,10 @@ extension EndToEnd {
         let appendedBytes = second.filter { $0.key.hasPrefix("kvd_bytes_appended") }.values.reduce(0, +)
             - first.filter { $0.key.hasPrefix("kvd_bytes_appended") }.values.reduce(0, +)
         #expect(appendedBytes >= Double(5 * Int(shape.payloadBytes)), "bytes in moved: \(appendedBytes)")
+        let received = (second["kvd_bytes_received_total{}"] ?? 0) - (first["kvd_bytes_received_total{}"] ?? 0)
+        let sent = (second["kvd_bytes_sent_total{}"] ?? 0) - (first["kvd_bytes_sent_total{}"] ?? 0)
+        #expect(received > appendedBytes, "socket bytes in: \(received)")
+        #expect(sent > 0, "socket bytes out: \(sent)")
         let histogramCount = #"kvd_request_duration_seconds_count{type="appendBlocks"}"#
         #expect(second[histogramCount] == second[appends])
     }

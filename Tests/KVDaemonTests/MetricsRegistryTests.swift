@@ -40,6 +40,14 @@ struct MetricsRegistryTests {
         let counters = Dictionary(uniqueKeysWithValues: stats.counters.map { ($0.name, $0.value) })
         #expect(counters["library.events"] == 7)
         #expect(counters["blocks.appended"] == 3)
+        // Three appended blocks' payloads and keys came in; replies went out.
+        let payloadBytes = UInt64(Shapes.tiny.payloadBytes), keyBytes = UInt64(Shapes.tiny.vectorDimension * 4)
+        #expect((counters["bytes.received"] ?? 0) > 3 * (payloadBytes + keyBytes))
+        #expect((counters["bytes.sent"] ?? 0) > 0)
+        let before = counters["bytes.sent"] ?? 0
+        let again = try await client.stats()
+        let sent = again.counters.first { $0.name == "bytes.sent" }?.value ?? 0
+        #expect(sent > before, "the first stats reply was counted as sent")
         #expect(stats.connections == 1)
         #expect(stats.requests >= 3, "hello, createSession, appendBlocks")
         let append = try #require(stats.histograms.first { $0.name == "latency.appendBlocks" })
