@@ -19,34 +19,20 @@ extension EndToEnd {
 
         // Writers append one or two blocks per request, each to its own layer, until the daemon dies.
         let writers = 4
-        let acknowledgedBox = Locked([Int](repeating: 0, count: writers))
-        let group = DispatchGroup()
-        for writer in 0..<writers {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                guard let client = try? TestClient(socketPath: daemon.socketPath) else { return }
-                var position = 0
-                while true {
-                    let count = 1 + position % 2
-                    let blocks = (position..<position + count).map { ModelShapes.block(shape, layer: writer, position: $0, seed: 77) }
-                    guard (try? client.append("stream", blocks)) != nil else { return }
-                    position += count
-                    acknowledgedBox.withLock { $0[writer] = position }
-                }
-            }.start()
-        }
+        let streams = AppendStreams(
+            socketPath: daemon.socketPath, session: "stream", shape: shape, writers: writers, seed: 77,
+            blocksPerAppend: { 1 + $0 % 2 })
         // Let the stream run, then kill the daemon without warning.
         var waited = 0
         while waited < 100 {
             usleep(20_000)
             waited += 1
-            let total = acknowledgedBox.current.reduce(0, +)
+            let total = streams.acknowledged.reduce(0, +)
             if total >= 200 && waited >= 25 { break }
         }
         try daemon.stop(signal: SIGKILL)
-        group.wait()
-        let acknowledged = acknowledgedBox.current
+        streams.wait()
+        let acknowledged = streams.acknowledged
         #expect(acknowledged.allSatisfy { $0 > 0 }, "every writer had appends acknowledged: \(acknowledged)")
 
         try daemon.start()

@@ -97,31 +97,15 @@ extension EndToEnd {
         setup.close()
 
         let writers = 3
-        let acknowledged = Locked([Int](repeating: 0, count: writers))
-        let stop = Locked(false)
-        let group = DispatchGroup()
-        for writer in 0..<writers {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                guard let client = try? TestClient(socketPath: daemon.socketPath) else { return }
-                defer { client.close() }
-                var position = 0
-                while !stop.current {
-                    let blocks = (position..<position + 2).map { ModelShapes.block(shape, layer: writer, position: $0, seed: 91) }
-                    guard (try? client.append("hot", blocks)) != nil else { return }
-                    position += 2
-                    acknowledged.withLock { $0[writer] = position }
-                }
-            }.start()
-        }
-        #expect(Self.waitUntil { acknowledged.current.allSatisfy { $0 >= 40 } }, "appends did not start: \(acknowledged.current)")
-        let before = acknowledged.current
+        let streams = AppendStreams(
+            socketPath: daemon.socketPath, session: "hot", shape: shape, writers: writers, seed: 91, blocksPerAppend: { _ in 2 })
+        #expect(Self.waitUntil { streams.acknowledged.allSatisfy { $0 >= 40 } }, "appends did not start: \(streams.acknowledged)")
+        let before = streams.acknowledged
         let backupPath = daemon.root.appendingPathComponent("backup").path
         let backup = try Kvctl.run(["--socket", daemon.socketPath, "backup", backupPath, "--json"])
-        let during = acknowledged.current
-        stop.withLock { $0 = true }
-        group.wait()
+        let during = streams.acknowledged
+        streams.stop()
+        streams.wait()
         #expect(backup.status == 0, "kvctl backup: \(backup.output)")
         #expect(during.reduce(0, +) > before.reduce(0, +), "appends continued while the backup ran: \(before) → \(during)")
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(backup.output.utf8)) as? [String: Any], "\(backup.output)")
@@ -233,38 +217,17 @@ extension EndToEnd {
         try setup.createSession("load", shape)
         setup.close()
         let writers = 4
-        let acknowledged = Locked([Int](repeating: 0, count: writers))
-        let endings = Locked([String]())
-        let group = DispatchGroup()
-        for writer in 0..<writers {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                guard let client = try? TestClient(socketPath: daemon.socketPath) else { return }
-                defer { client.close() }
-                var position = 0
-                while true {
-                    let blocks = (position..<position + 3).map { ModelShapes.block(shape, layer: writer, position: $0, seed: 17) }
-                    do {
-                        _ = try client.append("load", blocks)
-                    } catch {
-                        endings.withLock { $0.append("\(error)") }
-                        return
-                    }
-                    position += 3
-                    acknowledged.withLock { $0[writer] = position }
-                }
-            }.start()
-        }
-        #expect(Self.waitUntil { acknowledged.current.allSatisfy { $0 >= 30 } })
+        let streams = AppendStreams(
+            socketPath: daemon.socketPath, session: "load", shape: shape, writers: writers, seed: 17, blocksPerAppend: { _ in 3 })
+        #expect(Self.waitUntil { streams.acknowledged.allSatisfy { $0 >= 30 } })
         #expect(try daemon.stop(signal: SIGTERM) == 0, "log:\n\(daemon.log_())")
-        group.wait()
+        streams.wait()
         // Every writer's stream ended in a typed refusal (`shuttingDown` by its id, or the
         // connection-level notice with id 0) or a closed connection, never a malformed reply or
         // a hang.
-        #expect(endings.current.count == writers)
+        #expect(streams.endings.count == writers)
         let clean = ["shuttingDown", "connection closed", "reply id 0 ", "errno 32", "errno 104"]
-        for ending in endings.current {
+        for ending in streams.endings {
             #expect(clean.contains { ending.contains($0) }, "unclean ending: \(ending)")
         }
         #expect(daemon.log_().contains("shutting down"))
@@ -276,8 +239,8 @@ extension EndToEnd {
         defer { client.close() }
         for writer in 0..<writers {
             let stored = try client.allBlocks("load", layer: writer, dimension: shape.vectorDimension)
-            #expect(stored.count >= acknowledged.current[writer])
-            for position in 0..<min(stored.count, acknowledged.current[writer]) {
+            #expect(stored.count >= streams.acknowledged[writer])
+            for position in 0..<min(stored.count, streams.acknowledged[writer]) {
                 #expect(stored[position].payload == Array(ModelShapes.block(shape, layer: writer, position: position, seed: 17).payload))
             }
         }
