@@ -7,7 +7,8 @@
 # Usage: scripts/compare-llamacpp.sh [runs (default 3)] [decode tokens (default 64)]
 # Environment: ACTQKV_MODEL (model file), ACTQKV_CACHE (venv location), THREADS (default: nproc),
 # ACTQKV_BIN (an already built actqkv binary; default: build the release product),
-# ACTQKV_BASELINE_BIN (an older actqkv binary measured alongside, for before/after ratios).
+# ACTQKV_BASELINE_BIN (an older actqkv binary measured alongside, for before/after ratios),
+# F32=1 (also measure actqkv with --activations f32).
 # llama.cpp runs with Float32 K/V cache (type_k = type_v = 0), flash attention off, n_batch 512.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,11 +19,14 @@ model=${ACTQKV_MODEL:-$(scripts/fetch-model.sh)}
 cache=${ACTQKV_CACHE:-$HOME/.cache/actqkv}
 venv="$cache/llamacpp-venv"
 
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import llama_cpp" 2>/dev/null; then
+if python3 -c "import llama_cpp" 2>/dev/null; then
+  python=python3  # already installed for this interpreter
+elif [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import llama_cpp" 2>/dev/null; then
   echo "compare-llamacpp: installing llama-cpp-python 0.3.36 into $venv (builds llama.cpp)" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "llama-cpp-python==0.3.36"
 fi
+python=${python:-$venv/bin/python}
 
 if [ -n "${ACTQKV_BIN:-}" ]; then
   actqkv=$ACTQKV_BIN
@@ -35,7 +39,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The prompts: the Apache-2.0 licence prompt of the llama.cpp fixtures, repeated to length.
 fixture=${ACTQKV_FIXTURES:-$(cd .. && pwd)/shared/fixtures}/llamacpp-smollm2/logits/long.json
-"$venv/bin/python" - "$fixture" "$work" <<'PY'
+"$python" - "$fixture" "$work" <<'PY'
 import json, sys
 ids = json.load(open(sys.argv[1]))["ids"]
 for n in (512, 2048):
@@ -43,5 +47,5 @@ for n in (512, 2048):
     open(f"{sys.argv[2]}/ids{n}.txt", "w").write(" ".join(map(str, seq)))
 PY
 
-exec "$venv/bin/python" scripts/compare_llamacpp.py --model "$model" --actqkv "$actqkv" --work "$work" \
-  --runs "$runs" --decode "$decode" --threads "$threads" ${ACTQKV_BASELINE_BIN:+--baseline "$ACTQKV_BASELINE_BIN"}
+exec "$python" scripts/compare_llamacpp.py --model "$model" --actqkv "$actqkv" --work "$work" \
+  --runs "$runs" --decode "$decode" --threads "$threads" ${ACTQKV_BASELINE_BIN:+--baseline "$ACTQKV_BASELINE_BIN"} ${F32:+--f32}

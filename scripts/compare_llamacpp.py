@@ -10,6 +10,7 @@ p.add_argument("--runs", type=int, default=3)
 p.add_argument("--decode", type=int, default=64)
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--baseline", help="an older actqkv binary, measured alongside as 'actqkv baseline'")
+p.add_argument("--f32", action="store_true", help="also measure actqkv with --activations f32 ('actqkv f32')")
 a = p.parse_args()
 
 LLAMA = r'''
@@ -45,9 +46,9 @@ def run_llama(n):
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     return n / r["prefill_s"], r["decode_ms"], r["peak_mb"]
 
-def run_actqkv(n, binary=None):
+def run_actqkv(n, binary=None, extra=()):
     err = subprocess.run([binary or a.actqkv, "generate", "--model", a.model, "--input-ids", f"{a.work}/ids{n}.txt",
-                          "--max-tokens", str(a.decode + 1), "--ignore-eos", "--timings"],
+                          "--max-tokens", str(a.decode + 1), "--ignore-eos", "--timings", *extra],
                          check=True, capture_output=True, text=True).stderr
     m = re.search(r"prefill [0-9.]+ s \(([0-9.]+) tokens/s\); decode (\d+) tokens, ([0-9.]+) ms/token; peak memory (\d+) MB", err)
     if not m:
@@ -61,11 +62,15 @@ for n in (512, 2048):
     res = {"llama.cpp": [], "actqkv": []}
     if a.baseline:
         res["actqkv baseline"] = []
+    if a.f32:
+        res["actqkv f32"] = []
     for _ in range(a.runs):
         res["llama.cpp"].append(run_llama(n))
         res["actqkv"].append(run_actqkv(n))
         if a.baseline:
             res["actqkv baseline"].append(run_actqkv(n, a.baseline))
+        if a.f32:
+            res["actqkv f32"].append(run_actqkv(n, extra=("--activations", "f32")))
     med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in res.items()}
     rows.append((n, med, res))
 
@@ -83,6 +88,9 @@ for n, med, _ in rows:
         print(f"; actqkv vs baseline: prefill {med['actqkv'][0] / med['actqkv baseline'][0]:.2f}x, "
               f"decode time {med['actqkv'][1] / med['actqkv baseline'][1]:.2f}x, "
               f"peak RSS {med['actqkv'][2] / med['actqkv baseline'][2]:.2f}x", end="")
+    if a.f32:
+        print(f"; actqkv f32/llama.cpp: prefill {med['actqkv f32'][0] / med['llama.cpp'][0]:.2f}x, "
+              f"decode time {med['actqkv f32'][1] / med['llama.cpp'][1]:.2f}x", end="")
 print()
 print("\nall runs (prefill tok/s, decode ms/token, peak MB):")
 for n, _, res in rows:

@@ -1,39 +1,4 @@
-#include "CInferenceKernels.h"
-#include <math.h>
-#include <stdint.h>
-#include <string.h>
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define AQK_X86 1
-#else
-#define AQK_X86 0
-#endif
-
-// ---- portable helpers ------------------------------------------------------------------------
-
-static inline float f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1F, mant = h & 0x3FF, bits;
-    if (exp == 0) {
-        if (mant == 0) {
-            bits = sign;
-        } else {  // subnormal
-            float f = (float)mant * (1.0f / 16777216.0f);  // mant · 2^-24
-            memcpy(&bits, &f, 4);
-            bits |= sign;
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7F800000u | (mant << 13);
-    } else {
-        bits = sign | ((exp + 112) << 23) | (mant << 13);
-    }
-    float out;
-    memcpy(&out, &bits, 4);
-    return out;
-}
-
-static inline uint16_t load_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+#include "internal.h"
 
 static float dot_q4_1_scalar(const uint8_t *row, int blocks, const float *x, const float *sums) {
     float acc = 0;
@@ -82,19 +47,6 @@ static inline float exp_scalar(float x) {
 // ---- AVX2 / FMA ------------------------------------------------------------------------------
 
 #if AQK_X86
-#define AQK_TARGET __attribute__((target("avx2,fma,f16c")))
-
-AQK_TARGET static inline float hsum256(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    return _mm_cvtss_f32(lo);
-}
-
-AQK_TARGET static inline float f16_avx(const uint8_t *p) {
-    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(load_u16(p))));
-}
 
 AQK_TARGET static float dot_q4_1_avx2(const uint8_t *row, int blocks, const float *x, const float *sums) {
     __m256 acc = _mm256_setzero_ps();

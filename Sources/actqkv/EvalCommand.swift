@@ -20,6 +20,9 @@ struct EvalCommand: AsyncParsableCommand {
     var task: String
     @Option(help: "GGUF model file (default: $ACTQKV_MODEL or ~/.cache/actqkv/models/\(DefaultModel.fileName)).")
     var model: String?
+
+    @Option(help: activationsHelp)
+    var activations: ActivationPrecision = .int8
     @Option(help: "Document lengths in tokens, e.g. 2k,4k,8k.")
     var lengths = "2k,4k"
     @Option(help: "Samples per length.")
@@ -57,8 +60,8 @@ struct EvalCommand: AsyncParsableCommand {
         let lengths = try self.lengths.split(separator: ",").map(Self.parseLength)
         let methods = try method.split(separator: ",").map { try RunCommand.parseMethod(String($0)) }
         let path = model ?? DefaultModel.path
-        let text = try TextModel(path: path, prefillChunk: 256)
-        let fingerprint = try ModelFingerprint.of(path: path)
+        let text = try TextModel(path: path, prefillChunk: 256, activations: activations)
+        let fingerprint = try ModelFingerprint.of(path: path, activations: activations)
         let natural = try fillerFile.map { try String(contentsOfFile: $0, encoding: .utf8) }
         let settingsBase = RetrievalConfig()
         var embedded: EmbeddedDaemon?

@@ -17,6 +17,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "GGUF model file (default: $ACTQKV_MODEL or ~/.cache/actqkv/models/\(DefaultModel.fileName)).")
     var model: String?
 
+    @Option(help: activationsHelp)
+    var activations: ActivationPrecision = .int8
+
     @Option(help: "Prompt text.")
     var prompt: String?
 
@@ -57,7 +60,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let path = model ?? DefaultModel.path
-        let runner = try TextModel(path: path)
+        let runner = try TextModel(path: path, activations: activations)
         let ids: [Int32]
         if let inputIDs {
             ids = try Self.readIDs(inputIDs)

@@ -22,6 +22,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(help: "GGUF model file (default: $ACTQKV_MODEL or ~/.cache/actqkv/models/\(DefaultModel.fileName)).")
     var model: String?
+
+    @Option(help: activationsHelp)
+    var activations: ActivationPrecision = .int8
     @Option(help: "File holding the document (UTF-8).")
     var input: String
     @Option(help: "The question; its tokens are marked as the question span.")
@@ -93,8 +96,8 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let path = model ?? DefaultModel.path
         let settings = try self.settings
-        let text = try TextModel(path: path, prefillChunk: settings.retrieval.chunkTokens)
-        let fingerprint = try ModelFingerprint.of(path: path)
+        let text = try TextModel(path: path, prefillChunk: settings.retrieval.chunkTokens, activations: activations)
+        let fingerprint = try ModelFingerprint.of(path: path, activations: activations)
         let document = try String(contentsOfFile: input, encoding: .utf8)
         let layout = PromptLayout(document: document, question: question, tokenizer: text.tokenizer, template: chat ? text.chatTemplate : nil)
 

@@ -5,6 +5,7 @@
 // value j+16 high)}, 20 bytes per 32 values; Q8_0 = {f16 d, 32 int8}, 34 bytes per 32 values.
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -17,6 +18,35 @@ void aqk_matvec_q4_1(const void *rows, int row_count, int blocks, const float *x
 
 /// y[r] (+)= row r · x for `rows` consecutive Q8_0 rows of `blocks` blocks each.
 void aqk_matvec_q8_0(const void *rows, int row_count, int blocks, const float *x, float *y, int accumulate);
+
+/// One 32-value block of an activation row rounded to 8 bits, as llama.cpp's CPU backend rounds
+/// activations before a product with Q4_1 (its Q8_1 block) or Q8_0 weights: value j ≈ d · q[j].
+typedef struct {
+    /// Scale max|x|/127, rounded to Float16 (kept widened to Float32).
+    float d;
+    /// (max|x|/127) · Σ q, rounded to Float16: the term a Q4_1 minimum multiplies.
+    float s;
+    /// Codes round(x · 127/max|x|), ties to even, in −127…127.
+    int8_t q[32];
+} AQKActivationBlock;
+
+/// Rounds `blocks` blocks of 32 activations x[0 ..< 32·blocks] to 8 bits (see AQKActivationBlock).
+void aqk_quantize_activations(const float *x, int blocks, AQKActivationBlock *out);
+
+/// The activations as the 8-bit products see them: out[i] = d · q[i] of x's block (out may equal x).
+void aqk_round_activations(const float *x, int blocks, float *out);
+
+/// y[r] (+)= Σ_blocks (d_w·d_x·Σ code·q + m_w·s_x) for `row_count` Q4_1 rows against quantised
+/// activations `x` (`blocks` blocks): llama.cpp's Q4_1 × Q8_1 product.
+void aqk_matvec_q4_1_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
+                        int accumulate);
+
+/// y[r] (+)= Σ_blocks d_w·d_x·Σ code·q for `row_count` Q8_0 rows: llama.cpp's Q8_0 × Q8_0 product.
+void aqk_matvec_q8_0_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
+                        int accumulate);
+
+/// IEEE single → half (round to nearest even) and back, as the kernels round scales (for tests).
+float aqk_round_to_half(float x);
 
 /// Dequantises `blocks` consecutive Q4_1 blocks (32 values each) to out[0 ..< 32·blocks]:
 /// value = d·nibble + m, exactly as the Float32 loader does.

@@ -1,4 +1,5 @@
 import CBLAS
+import CInferenceKernels
 
 /// A linear map y = W·x with W of `outputCount` rows × `inputCount` columns, stored row-major
 /// in Float32 (the GGUF layout: a row is `inputCount` consecutive floats).
@@ -67,10 +68,26 @@ public struct LinearWeight: Sendable {
 
     /// Y = X·Wᵀ (or Y += X·Wᵀ when `accumulate`) for `rows` tokens: X is `rows × inputCount`
     /// with row stride `inputStride`, Y is `rows × outputCount` with row stride `outputStride`.
+    /// With ``ActivationPrecision/int8`` and block-quantised weights, X enters as llama.cpp's CPU
+    /// backend sees it: rounded to 8 bits per 32-value block (X itself is not modified).
     public func apply(
         _ x: UnsafePointer<Float>, rows: Int, inputStride: Int? = nil,
-        into y: UnsafeMutablePointer<Float>, outputStride: Int? = nil, accumulate: Bool = false
+        into y: UnsafeMutablePointer<Float>, outputStride: Int? = nil, accumulate: Bool = false,
+        activations: ActivationPrecision = .float32
     ) {
+        if activations == .int8, let quantized, quantized.isBlockQuantized {
+            if rows == 1 {
+                quantized.multiplyInt8(x, into: y, accumulate: accumulate)
+                return
+            }
+            // Batches: BLAS over the rounded activations (the same values the integer products use).
+            let k = inputCount, stride = inputStride ?? inputCount
+            let rounded = UnsafeMutablePointer<Float>.allocate(capacity: rows * k)
+            defer { rounded.deallocate() }
+            for r in 0..<rows { aqk_round_activations(x + r * stride, Int32(k / 32), rounded + r * k) }
+            apply(rounded, rows: rows, into: y, outputStride: outputStride, accumulate: accumulate, activations: .float32)
+            return
+        }
         let lda = Int32(inputStride ?? inputCount)
         let ldc = Int32(outputStride ?? outputCount)
         if rows == 1, let quantized {

@@ -133,15 +133,20 @@ extension LlamaWeights {
 }
 
 extension LlamaModel {
-    /// Loads a `llama` GGUF model (see ``LlamaWeights/init(gguf:keepFloat32:)``).
-    public convenience init(gguf file: GGUFFile, prefillChunk: Int = 512, keepFloat32: Bool = false) throws(ModelError) {
-        self.init(weights: try LlamaWeights(gguf: file, keepFloat32: keepFloat32), prefillChunk: prefillChunk)
+    /// Loads a `llama` GGUF model (see ``LlamaWeights/init(gguf:keepFloat32:)`` and
+    /// ``LlamaModel/init(weights:prefillChunk:activations:)``).
+    public convenience init(
+        gguf file: GGUFFile, prefillChunk: Int = 512, keepFloat32: Bool = false, activations: ActivationPrecision = .int8
+    ) throws(ModelError) {
+        self.init(weights: try LlamaWeights(gguf: file, keepFloat32: keepFloat32), prefillChunk: prefillChunk, activations: activations)
     }
 
-    /// Opens and loads the GGUF model at `path` (see ``LlamaWeights/init(gguf:keepFloat32:)``).
-    public convenience init(path: String, prefillChunk: Int = 512, keepFloat32: Bool = false) throws(ModelError) {
+    /// Opens and loads the GGUF model at `path` (see ``init(gguf:prefillChunk:keepFloat32:activations:)``).
+    public convenience init(
+        path: String, prefillChunk: Int = 512, keepFloat32: Bool = false, activations: ActivationPrecision = .int8
+    ) throws(ModelError) {
         let file: GGUFFile
         do throws(GGUFError) { file = try GGUFFile(path: path) } catch { throw .fileUnreadable(path: path, reason: error.description) }
-        try self.init(gguf: file, prefillChunk: prefillChunk, keepFloat32: keepFloat32)
+        try self.init(gguf: file, prefillChunk: prefillChunk, keepFloat32: keepFloat32, activations: activations)
     }
 }

@@ -37,15 +37,20 @@ public final class LlamaModel: Sendable {
     public let rope: RotaryEmbedding
     /// Tokens per prefill chunk (bounds activation memory to ≈ 6 · chunk · feedForwardLength floats).
     public let prefillChunk: Int
+    /// How activations enter the products with block-quantised weights.
+    public let activations: ActivationPrecision
 
-    /// Creates a model over `weights`; prefill runs in chunks of `prefillChunk` tokens (default 512).
-    public init(weights: LlamaWeights, prefillChunk: Int = 512) {
+    /// Creates a model over `weights`; prefill runs in chunks of `prefillChunk` tokens (default
+    /// 512); products with block-quantised weights take `activations` (default
+    /// ``ActivationPrecision/int8``, llama.cpp's arithmetic).
+    public init(weights: LlamaWeights, prefillChunk: Int = 512, activations: ActivationPrecision = .int8) {
         precondition(prefillChunk > 0)
         ComputeThreads.configure()
         self.config = weights.config
         self.weights = weights
         self.rope = RotaryEmbedding(config: weights.config)
         self.prefillChunk = prefillChunk
+        self.activations = activations
     }
 
     /// A dense KV cache for `capacity` tokens (default: the model's context length).
@@ -128,7 +133,7 @@ public final class LlamaModel: Sendable {
             }
         }
         normed.withUnsafeBufferPointer { x in
-            qkv.withUnsafeMutableBufferPointer { y in w.qkv.apply(x.baseAddress!, rows: n, into: y.baseAddress!) }
+            qkv.withUnsafeMutableBufferPointer { y in w.qkv.apply(x.baseAddress!, rows: n, into: y.baseAddress!, activations: activations) }
         }
         var q = [Float](repeating: 0, count: n * e)
         var k = [Float](repeating: 0, count: n * kvw)
@@ -157,7 +162,7 @@ public final class LlamaModel: Sendable {
         let e = config.embeddingLength, f = config.feedForwardLength
         attentionOutput.withUnsafeBufferPointer { a in
             hidden.withUnsafeMutableBufferPointer { h in
-                w.attentionOutput.apply(a.baseAddress!, rows: n, into: h.baseAddress!, accumulate: true)
+                w.attentionOutput.apply(a.baseAddress!, rows: n, into: h.baseAddress!, accumulate: true, activations: activations)
             }
         }
         var normed = [Float](repeating: 0, count: n * e)
@@ -170,7 +175,7 @@ public final class LlamaModel: Sendable {
         }
         var gateUp = [Float](repeating: 0, count: n * 2 * f)
         normed.withUnsafeBufferPointer { x in
-            gateUp.withUnsafeMutableBufferPointer { y in w.gateUp.apply(x.baseAddress!, rows: n, into: y.baseAddress!) }
+            gateUp.withUnsafeMutableBufferPointer { y in w.gateUp.apply(x.baseAddress!, rows: n, into: y.baseAddress!, activations: activations) }
         }
         var activated = [Float](repeating: 0, count: n * f)
         gateUp.withUnsafeBufferPointer { gu in
@@ -184,7 +189,7 @@ public final class LlamaModel: Sendable {
         }
         activated.withUnsafeBufferPointer { a in
             hidden.withUnsafeMutableBufferPointer { h in
-                w.down.apply(a.baseAddress!, rows: n, into: h.baseAddress!, accumulate: true)
+                w.down.apply(a.baseAddress!, rows: n, into: h.baseAddress!, accumulate: true, activations: activations)
             }
         }
     }
@@ -204,7 +209,7 @@ public final class LlamaModel: Sendable {
             }
         }
         normed.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { y in weights.output.apply(x.baseAddress!, rows: rows.count, into: y.baseAddress!) }
+            out.withUnsafeMutableBufferPointer { y in weights.output.apply(x.baseAddress!, rows: rows.count, into: y.baseAddress!, activations: activations) }
         }
         return out
     }

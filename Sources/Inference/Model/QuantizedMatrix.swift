@@ -84,8 +84,42 @@ public struct QuantizedMatrix: @unchecked Sendable {
             for j in 0..<32 { s += x[b * 32 + j] }
             sums[b] = s
         }
-        let tasks = (outputCount + Self.rowsPerTask - 1) / Self.rowsPerTask
         let xs = UnsafeSendablePointer(x), ys = UnsafeSendableMutablePointer(y), ss = UnsafeSendablePointer(UnsafePointer(sums))
+        forEachRowRange { seg, rows, firstOutput in
+            Self.multiplyRows(seg, rows: rows, x: xs.pointer, blockSums: ss.pointer, into: ys.pointer + firstOutput, accumulate: accumulate)
+        }
+    }
+
+    /// True when every segment is in a block format (Q4_1 or Q8_0): the matrices whose products
+    /// take 8-bit activations under ``ActivationPrecision/int8``.
+    public var isBlockQuantized: Bool { segments.allSatisfy { $0.format != .f32 } }
+
+    /// y = W·x̃ (or y += W·x̃ when `accumulate`) where x̃ is x rounded to 8 bits per 32-value block
+    /// (``ActivationPrecision/int8``), with integer dot products per block: llama.cpp's Q4_1 × Q8_1
+    /// and Q8_0 × Q8_0 products. Needs ``isBlockQuantized``. Splits rows over the available cores.
+    public func multiplyInt8(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        precondition(isBlockQuantized, "8-bit activations need block-quantised rows")
+        let blocks = inputCount / 32
+        let quantized = UnsafeMutablePointer<AQKActivationBlock>.allocate(capacity: blocks)
+        defer { quantized.deallocate() }
+        aqk_quantize_activations(x, Int32(blocks), quantized)
+        let xs = UnsafeSendablePointer(UnsafePointer(quantized)), ys = UnsafeSendableMutablePointer(y)
+        forEachRowRange { seg, rows, firstOutput in
+            let start = seg.base + rows.lowerBound * seg.format.rowBytes(columns: seg.columns)
+            let out = ys.pointer + firstOutput
+            switch seg.format {
+            case .q4_1: aqk_matvec_q4_1_q8(start, Int32(rows.count), Int32(blocks), xs.pointer, out, accumulate ? 1 : 0)
+            case .q8_0: aqk_matvec_q8_0_q8(start, Int32(rows.count), Int32(blocks), xs.pointer, out, accumulate ? 1 : 0)
+            case .f32: preconditionFailure("unreachable: checked by isBlockQuantized")
+            }
+        }
+    }
+
+    /// Calls `body(segment, rows of the segment, index of the first output row)` for every run of
+    /// at most ``rowsPerTask`` rows, spread over the cores; the runs cover each row exactly once.
+    private func forEachRowRange(_ body: @escaping @Sendable (QuantizedRows, Range<Int>, Int) -> Void) {
+        let tasks = (outputCount + Self.rowsPerTask - 1) / Self.rowsPerTask
+        let segments = self.segments, outputCount = self.outputCount
         let run: @Sendable (Int) -> Void = { task in
             let first = task * Self.rowsPerTask
             let last = min(outputCount, first + Self.rowsPerTask)
@@ -93,10 +127,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
             for seg in segments {
                 let segEnd = segmentStart + seg.rows
                 let lo = max(first, segmentStart), hi = min(last, segEnd)
-                if lo < hi {
-                    Self.multiplyRows(seg, rows: (lo - segmentStart)..<(hi - segmentStart), x: xs.pointer, blockSums: ss.pointer,
-                                      into: ys.pointer + lo, accumulate: accumulate)
-                }
+                if lo < hi { body(seg, (lo - segmentStart)..<(hi - segmentStart), lo) }
                 segmentStart = segEnd
                 if segmentStart >= last { break }
             }

@@ -11,12 +11,13 @@ public final class TextModel: Sendable {
     /// Tokens that end generation (end-of-sequence and end-of-turn tokens).
     public var stopTokens: Set<Int32> { tokenizer.endOfGeneration }
 
-    /// Opens the GGUF file at `path` and loads model and tokenizer.
+    /// Opens the GGUF file at `path` and loads model and tokenizer; products with block-quantised
+    /// weights take `activations` (see ``ActivationPrecision``).
     /// - Throws: ``ModelError`` (model file) or ``TokenizerError`` (tokenizer metadata).
-    public init(path: String, prefillChunk: Int = 512) throws {
+    public init(path: String, prefillChunk: Int = 512, activations: ActivationPrecision = .int8) throws {
         let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch { throw ModelError.fileUnreadable(path: path, reason: error.description) }
-        model = try LlamaModel(gguf: file, prefillChunk: prefillChunk)
+        model = try LlamaModel(gguf: file, prefillChunk: prefillChunk, activations: activations)
         tokenizer = try Tokenizer(gguf: file)
         if let text = tokenizer.chatTemplateText {
             chatTemplate = try ChatTemplate(jinja: text)

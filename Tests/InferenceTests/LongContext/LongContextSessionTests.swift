@@ -31,7 +31,7 @@ struct LongContextSessionTests {
 
     @Test("every block recalled: infllm and actqkv logits equal clamped-RoPE dense attention over fp16-rounded block K/V (Float64) within 1e-4")
     func allBlocksRecalledEqualsClampedDense() async throws {
-        let model = try ModelTestSupport.loadRealModel()
+        let model = try ModelTestSupport.loadRealModel(activations: .float32)
         let prompt = try LongContextTestSupport.longPromptIDs()
         #expect(prompt.count == 1391)
         let config = Self.smallConfig
@@ -71,7 +71,7 @@ struct LongContextSessionTests {
 
     @Test("window ≥ sequence: the block-memory path equals the true dense forward pass within 1e-4")
     func windowCoveringTheSequenceEqualsDense() async throws {
-        let model = try ModelTestSupport.loadRealModel()
+        let model = try ModelTestSupport.loadRealModel(activations: .float32)
         let prompt = try LongContextTestSupport.longPromptIDs()
         let config = RetrievalConfig(localWindow: 2048, chunkTokens: 256)
         let dense = try LongContextTestSupport.scheduledForward(model: model, prompt: prompt, chunk: 256, decode: [13],

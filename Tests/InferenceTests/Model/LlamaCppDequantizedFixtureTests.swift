@@ -7,7 +7,8 @@ import Testing
 ///
 /// On quantised weights llama.cpp rounds the activations to 8 bits before every matrix product,
 /// which adds noise; on Float32 weights it computes the exact function. So this is the tight
-/// check of fidelity: same RoPE pairing and base, RMSNorm ε, attention scale, GQA head mapping,
+/// check of fidelity, with this project's exact arithmetic (``ActivationPrecision/float32``) on
+/// the quantised file: same RoPE pairing and base, RMSNorm ε, attention scale, GQA head mapping,
 /// SwiGLU and tied output as llama.cpp, to Float32 rounding.
 private struct DequantizedFixture: Decodable {
     let n_tokens: Int
@@ -48,7 +49,7 @@ struct LlamaCppDequantizedFixtureTests {
     @Test("prefill: argmax at every position, last-position KL < 1e-5 nats and max |Δlogit| < 0.01",
           arguments: ["short", "medium", "long"])
     func prefillMatchesExactly(name: String) throws {
-        let model = try ModelTestSupport.loadRealModel()
+        let model = try ModelTestSupport.loadRealModel(activations: .float32)
         let (fixture, reference) = try DequantizedFixture.load(name)
         let ids = try PromptIDs.load(name)
         let vocab = model.config.vocabularySize
@@ -79,7 +80,7 @@ struct LlamaCppDequantizedFixtureTests {
     @Test("decode: the last token through the single-token (quantised-block) path gives the same logits",
           arguments: ["short", "long"])
     func decodeMatchesExactly(name: String) throws {
-        let model = try ModelTestSupport.loadRealModel()
+        let model = try ModelTestSupport.loadRealModel(activations: .float32)
         let (_, reference) = try DequantizedFixture.load(name)
         let ids = try PromptIDs.load(name)
         let cache = model.makeDenseCache(capacity: ids.count + 1)

@@ -29,23 +29,32 @@ private struct LogitsFixture: Decodable {
 
 @Suite("Llama forward pass against llama.cpp (SmolLM2-135M-Instruct Q4_1)")
 struct LlamaCppFixtureTests {
-    /// KL(llama.cpp ‖ ours) bounds. These are looser than issue 4's literal criteria (KL < 0.01,
-    /// top-5 overlap ≥ 4, argmax ≥ 98 %) on purpose, because those criteria cannot be met by an exact
-    /// computation: llama.cpp rounds the activations to 8 bits (Q8_1/Q8_0 blocks) before every
-    /// product with Q4_1/Q8_0 weights, and that noise alone moves it this far from the exact function.
-    /// Evidence: (1) on the same model dequantised to Float32, llama.cpp and this forward pass agree to
-    /// KL ≈ 5e-11 and the same argmax at all 1 836 positions (``LlamaCppDequantizedFixtureTests``);
-    /// (2) an independent Float64 NumPy implementation (scripts/llama_reference.py) gets the same
-    /// numbers as ours here (short 0.0155, medium 0.0089 nats); (3) emulating the 8-bit activations
-    /// in the output projection alone brings llama.cpp's logits from 0.24 to 2e-5 max |Δ| on most rows.
-    /// Measured here: short 0.0155, medium 0.0089, long 0.0061 nats; argmax 36/37, 400/408,
-    /// 1343/1391 (96.5 %), and 100 % (minus one) where our top-2 margin is ≥ 0.5.
-    static let klBound: [String: Double] = ["short": 0.02, "medium": 0.01, "long": 0.01]
+    /// The model runs with its default 8-bit activations (``ActivationPrecision/int8``), the
+    /// arithmetic llama.cpp uses on Q4_1/Q8_0 weights. Issue 4's criteria are checked literally
+    /// (top-5 overlap ≥ 4, KL(llama.cpp ‖ ours) < 0.01 nats, last-position argmax equal unless
+    /// llama.cpp's own top-2 are within 0.5, the fixtures' near-tie rule), except the
+    /// per-position argmax share, which is bounded at the level llama.cpp itself reaches:
+    ///
+    /// 8-bit rounding makes the computation chaotic: a Float32 difference anywhere upstream flips
+    /// a few roundings, and the flips compound over 30 layers. llama.cpp 0.3.36 run on this
+    /// machine (AVX2) against these fixtures (made by the same version on an AVX-512 machine),
+    /// `scripts/llamacpp_selfcheck.py`, 2026-12-05: KL 0.0099 / 0.0068 / 0.0059 nats and argmax
+    /// agreement 37/37, 398/408 (97.5 %), 1333/1391 (95.8 %) for short / medium / long. An
+    /// independent Float64 NumPy implementation of the same arithmetic
+    /// (`scripts/llama_reference.py --quantize-activations`): KL 0.0042 / 0.0069, argmax 37/37,
+    /// 398/408. This forward pass: KL 0.0063 / 0.0037 / 0.0073, argmax 36/37, 396/408, 1345/1391
+    /// (96.7 %), and every position where our top-2 margin is ≥ 0.5 agrees. The 98 % of the
+    /// issue's text is therefore above what llama.cpp reproduces of itself across CPUs; the
+    /// bound here is llama.cpp's own 95.8 % rounded up, plus agreement wherever the decision is
+    /// not a near-tie. (With exact Float32 activations the KL is 0.0155 / 0.0089 / 0.0061;
+    /// ``LlamaCppDequantizedFixtureTests`` checks that arithmetic to KL < 1e-5.)
+    static let argmaxShare = 0.96
 
-    @Test("prefill logits match llama.cpp: last-position argmax, top-5, KL, per-position argmax",
+    @Test("prefill logits match llama.cpp: last-position argmax, top-5, KL < 0.01, per-position argmax",
           arguments: ["short", "medium", "long"])
     func prefillMatchesLlamaCpp(name: String) throws {
         let model = try ModelTestSupport.loadRealModel()
+        #expect(model.activations == .int8)
         let (fixture, reference) = try LogitsFixture.load(name)
         let vocab = model.config.vocabularySize
         #expect(reference.count == vocab)
@@ -77,33 +86,28 @@ struct LlamaCppFixtureTests {
         let agree = pairs.filter { $0 == $1 }.count
         let confident = pairs.indices.filter { margins[$0] >= 0.5 }
         let confidentAgree = confident.filter { pairs[$0].0 == pairs[$0].1 }.count
-        #expect(Double(agree) >= 0.95 * Double(pairs.count), "argmax agrees at \(agree) of \(pairs.count) positions")
+        #expect(Double(agree) >= Self.argmaxShare * Double(pairs.count), "argmax agrees at \(agree) of \(pairs.count) positions")
         #expect(Double(confidentAgree) >= 0.99 * Double(confident.count),
                 "argmax agrees at \(confidentAgree) of \(confident.count) positions without a near-tie")
 
-        // Last position: the argmax equals llama.cpp's unless llama.cpp's own top-2 are a near-tie
-        // (< 0.5 apart, the fixtures' README rule); then it must be one of the tied tokens.
-        let theirs = fixture.last_top20.map { (token: Int($0[0]), logit: $0[1]) }
-        let ours = ModelTestSupport.argmax(last[...])
-        #expect(ModelTestSupport.argmax(reference[...]) == theirs[0].token)
-        if theirs[0].logit - theirs[1].logit >= 0.5 {
-            #expect(ours == theirs[0].token)
+        // Last position: the same argmax — unless llama.cpp's own top-2 are a near-tie (< 0.5
+        // apart, the fixtures' README rule; short's are 0.057 apart), then one of the tied tokens —
+        // at least 4 of the same top 5, and KL below 0.01 nats.
+        let ours = ModelTestSupport.argmax(last[...]), theirs = ModelTestSupport.argmax(reference[...])
+        let top = fixture.last_top20.map { (token: Int($0[0]), logit: $0[1]) }
+        #expect(theirs == top[0].token)
+        if top[0].logit - top[1].logit >= 0.5 {
+            #expect(ours == theirs, "last-position argmax: ours \(ours), llama.cpp \(theirs)")
         } else {
-            #expect(theirs.filter { theirs[0].logit - $0.logit < 0.5 }.map(\.token).contains(ours),
+            #expect(top.filter { top[0].logit - $0.logit < 0.5 }.map(\.token).contains(ours),
                     "ours \(ours) is not among llama.cpp's near-tied best tokens")
         }
-
-        // Top-5: at least 4 of ours among llama.cpp's top 5, where a token tied (within 0.05) with
-        // llama.cpp's 5th counts as top 5.
-        let fifth = theirs[4].logit
-        let theirTop5 = Set(theirs.filter { $0.logit >= fifth - 0.05 }.map(\.token))
-        let ourTop5 = Set(ModelTestSupport.topK(last, 5))
-        #expect(ourTop5.intersection(theirTop5).count >= 4, "top-5 ours \(ourTop5) llama.cpp \(theirTop5)")
-
+        let overlap = Set(ModelTestSupport.topK(last, 5)).intersection(Set(ModelTestSupport.topK(reference, 5))).count
+        #expect(overlap >= 4, "top-5 overlap \(overlap)")
         let kl = ModelTestSupport.klDivergence(reference: reference, candidate: last)
-        #expect(kl < Self.klBound[name]!, "KL(llama.cpp ‖ ours) = \(kl) nats")
+        #expect(kl < 0.01, "KL(llama.cpp ‖ ours) = \(kl) nats")
         let maxDelta = zip(last, reference).map { abs($0 - $1) }.max()!
-        print("fixture \(name): \(pairs.count) tokens, argmax agreement \(agree)/\(pairs.count) (\(confidentAgree)/\(confident.count) without near-tie), KL \(kl) nats, max |Δlogit| \(maxDelta), top-5 overlap \(ourTop5.intersection(Set(theirs.prefix(5).map(\.token))).count)")
+        print("fixture \(name): \(pairs.count) tokens, argmax agreement \(agree)/\(pairs.count) (\(confidentAgree)/\(confident.count) without near-tie), KL \(kl) nats, max |Δlogit| \(maxDelta), top-5 overlap \(overlap)")
     }
 
     @Test("greedy continuation (single-token decoding on quantised weights) matches llama.cpp except at near-ties",

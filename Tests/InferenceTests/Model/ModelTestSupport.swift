@@ -16,17 +16,22 @@ enum ModelTestSupport {
         return root.deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
     }
 
-    /// The real model, loaded once per test process.
-    static let realModel: Result<LlamaModel, ModelError> = {
+    /// The real model with the default 8-bit activations, loaded once per test process.
+    static let realModel = load(activations: .int8)
+    /// The real model with Float32 activations (the exact product of the stored weights).
+    static let realModelExact = load(activations: .float32)
+
+    private static func load(activations: ActivationPrecision) -> Result<LlamaModel, ModelError> {
         guard FileManager.default.fileExists(atPath: modelPath) else {
             return .failure(.fileUnreadable(path: modelPath, reason: "model file missing: run scripts/fetch-model.sh or set ACTQKV_MODEL"))
         }
-        return Result { () throws(ModelError) in try LlamaModel(path: modelPath, prefillChunk: 256) }
-    }()
+        return Result { () throws(ModelError) in try LlamaModel(path: modelPath, prefillChunk: 256, activations: activations) }
+    }
 
-    /// The real model, or a test failure explaining why it is unavailable.
-    static func loadRealModel() throws -> LlamaModel {
-        switch realModel {
+    /// The real model run with `activations` (default: the model's default, 8-bit), or a test
+    /// failure explaining why it is unavailable.
+    static func loadRealModel(activations: ActivationPrecision = .int8) throws -> LlamaModel {
+        switch activations == .int8 ? realModel : realModelExact {
         case .success(let m): return m
         case .failure(let e):
             Issue.record("the real model could not be loaded: \(e)")

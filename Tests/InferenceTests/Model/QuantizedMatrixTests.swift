@@ -2,8 +2,9 @@ import CInferenceKernels
 import Testing
 @testable import Inference
 
-/// Builds random rows in a block format by hand (ggml layout) together with their exact values.
-private func makeRows(_ format: QuantizedFormat, rows: Int, columns: Int, seed: UInt64) -> (bytes: [UInt8], values: [Double]) {
+/// Builds random rows in a block format by hand (ggml layout) together with their exact values
+/// (shared with ``ActivationQuantizationTests``).
+func makeRows(_ format: QuantizedFormat, rows: Int, columns: Int, seed: UInt64) -> (bytes: [UInt8], values: [Double]) {
     var g = SplitMix64(seed: seed)
     var bytes = [UInt8](), values = [Double]()
     func f16(_ v: Float) -> (UInt16, Double) { let h = Float16(v); return (h.bitPattern, Double(Float(h))) }

@@ -87,14 +87,22 @@ private func relativeError(_ ours: [Float], _ reference: [[Double]]) -> Double {
 @Suite("Llama forward pass on a tiny GGUF model against a Float64 reference")
 struct TinyLlamaTests {
     /// Block-format weights run both with a Float32 copy for prefill and dequantised on demand.
+    /// With exact Float32 activations the logits equal the Float64 reference within 1e-4. With
+    /// 8-bit activations on block weights they cannot: the rounding decisions of Float32 and
+    /// Float64 activations differ wherever a value sits near a rounding boundary, and the flips
+    /// compound (the kernels' exact rounding semantics are checked in
+    /// ``ActivationQuantizationTests``); there the logits must stay within the 8-bit noise level
+    /// of the exact ones (10 %) and visibly differ from them. F32 weights ignore the setting.
     @Test("logits at every position equal the Float64 reference (prefill in chunks, then decode)",
-          arguments: [(GGMLType.f32, false, false), (.f32, true, false), (.q8_0, true, false), (.q8_0, true, true),
-                      (.q4_1, false, false), (.q4_1, false, true)])
-    func forwardMatchesReference(type: GGMLType, tied: Bool, keepFloat32: Bool) throws {
+          arguments: [(GGMLType.f32, false, false, ActivationPrecision.float32), (.f32, true, false, .int8),
+                      (.q8_0, true, false, .float32), (.q8_0, true, true, .float32), (.q8_0, true, false, .int8),
+                      (.q4_1, false, false, .float32), (.q4_1, false, true, .float32), (.q4_1, false, false, .int8),
+                      (.q4_1, false, true, .int8)])
+    func forwardMatchesReference(type: GGMLType, tied: Bool, keepFloat32: Bool, activations: ActivationPrecision) throws {
         let tiny = TinyLlama(seed: 1234, tiedOutput: tied)
-        let path = try tiny.write(matrixType: type, name: "tiny-\(type)-\(tied)")
+        let path = try tiny.write(matrixType: type, name: "tiny-\(type)-\(tied)-\(keepFloat32)-\(activations)")
         let file = try GGUFFile(path: path)
-        let model = try LlamaModel(gguf: file, prefillChunk: 5, keepFloat32: keepFloat32)
+        let model = try LlamaModel(gguf: file, prefillChunk: 5, keepFloat32: keepFloat32, activations: activations)
         if type != .f32 {
             #expect(model.weights.layers[0].gateUp.dequantizesOnDemand == !keepFloat32)
             #expect(model.weights.tokenEmbedding.isEmpty == !keepFloat32)
@@ -109,20 +117,23 @@ struct TinyLlamaTests {
         var g = SplitMix64(seed: 99)
         let tokens = (0..<23).map { _ in Int32(g.next() % UInt64(TinyLlama.vocab)) }
         let reference = try TinyLlama.reference(file, config: config).logits(tokens: tokens)
+        let rounded = activations == .int8 && type != .f32
+        let bound = rounded ? 0.1 : 1e-4
         #expect(reference.flatMap { $0 }.map(abs).max()! > 1, "the test model must produce non-trivial logits")
 
         // 1. Prefill of everything (chunks of 5 through BLAS).
         let cache = model.makeDenseCache(capacity: 32)
         let all = try model.forward(tokens: tokens, attention: cache, logits: .all)
         let prefillError = relativeError(all, reference)
-        #expect(prefillError < 1e-4, "prefill relative error \(prefillError)")
+        #expect(prefillError < bound, "prefill relative error \(prefillError)")
+        if rounded { #expect(prefillError > 1e-3, "8-bit activations moved the logits by \(prefillError) only") }
 
         // 2. Prefill of 9 tokens, then single-token decoding (matrix–vector on encoded weights).
         let cache2 = model.makeDenseCache(capacity: 32)
         var mixed = try model.forward(tokens: Array(tokens[0..<9]), attention: cache2, logits: .all)
         for t in tokens[9...] { mixed += try model.forward(tokens: [t], attention: cache2, logits: .all) }
         let decodeError = relativeError(mixed, reference)
-        #expect(decodeError < 1e-4, "decode relative error \(decodeError)")
+        #expect(decodeError < bound, "decode relative error \(decodeError)")
         #expect(cache2.position == tokens.count)
     }
 

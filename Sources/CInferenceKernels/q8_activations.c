@@ -1,0 +1,203 @@
+// 8-bit activations for products with block-quantised weights: the arithmetic of llama.cpp's CPU
+// backend (activations quantised per 32-value block, integer dot products per block), written
+// from the block formats' definitions.
+#include "internal.h"
+
+// ---- quantisation of an activation row ------------------------------------------------------
+
+static inline void quantize_block(const float *x, AQKActivationBlock *out) {
+    float amax = 0;
+    for (int j = 0; j < 32; j++) {
+        float a = fabsf(x[j]);
+        amax = a > amax ? a : amax;
+    }
+    const float d = amax / 127.0f;
+    const float id = amax != 0 ? 127.0f / amax : 0.0f;
+    int sum = 0;
+    for (int j = 0; j < 32; j++) {
+        const float v = x[j] * id;
+        // Round half to even (as vroundps with mode 0); |v| ≤ 127 by construction, NaN → 0.
+        const int q = v >= 127.0f ? 127 : v <= -127.0f ? -127 : v == v ? (int)nearbyintf(v) : 0;
+        out->q[j] = (int8_t)q;
+        sum += q;
+    }
+    out->d = f16_to_f32(f32_to_f16(d));
+    out->s = f16_to_f32(f32_to_f16(d * (float)sum));
+}
+
+#if AQK_X86
+// The same block rounding with AVX2: identical results (vroundps with mode 0 rounds half to even).
+AQK_TARGET static void quantize_block_avx2(const float *x, AQKActivationBlock *out) {
+    __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8), v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                             _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    const float amax = _mm_cvtss_f32(h);
+    const float d = amax / 127.0f;
+    const __m256 id = _mm256_set1_ps(amax != 0 ? 127.0f / amax : 0.0f);
+#define AQK_ROUND_EVEN (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+    __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, id), AQK_ROUND_EVEN));
+    __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, id), AQK_ROUND_EVEN));
+    __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v2, id), AQK_ROUND_EVEN));
+    __m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v3, id), AQK_ROUND_EVEN));
+    __m256i total = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(total), _mm256_extracti128_si256(total, 1));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(1, 0, 3, 2)));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, _MM_SHUFFLE(2, 3, 0, 1)));
+    const int sum = _mm_cvtsi128_si32(t);
+    // Packing works per 128-bit lane; the permutation puts the 4-byte groups back in order.
+    __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+    bytes = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)out->q, bytes);
+    out->d = f16_to_f32(f32_to_f16(d));
+    out->s = f16_to_f32(f32_to_f16(d * (float)sum));
+}
+#endif
+
+void aqk_quantize_activations(const float *x, int blocks, AQKActivationBlock *out) {
+#if AQK_X86
+    if (aqk_uses_avx2()) {
+        for (int b = 0; b < blocks; b++) quantize_block_avx2(x + 32 * b, out + b);
+        return;
+    }
+#endif
+    for (int b = 0; b < blocks; b++) quantize_block(x + 32 * b, out + b);
+}
+
+void aqk_round_activations(const float *x, int blocks, float *out) {
+    AQKActivationBlock blk;
+    for (int b = 0; b < blocks; b++) {
+        aqk_quantize_activations(x + 32 * b, 1, &blk);
+        for (int j = 0; j < 32; j++) out[32 * b + j] = blk.d * (float)blk.q[j];
+    }
+}
+
+// ---- portable dot products -------------------------------------------------------------------
+
+static float dot_q4_1_q8_scalar(const uint8_t *row, int blocks, const AQKActivationBlock *x) {
+    float acc = 0, mins = 0;
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *blk = row + 20 * b;
+        const int8_t *q = x[b].q;
+        int sum = 0;
+        for (int j = 0; j < 16; j++) sum += (blk[4 + j] & 0x0F) * q[j] + (blk[4 + j] >> 4) * q[j + 16];
+        acc += f16_to_f32(load_u16(blk)) * x[b].d * (float)sum;
+        mins += f16_to_f32(load_u16(blk + 2)) * x[b].s;
+    }
+    return acc + mins;
+}
+
+static float dot_q8_0_q8_scalar(const uint8_t *row, int blocks, const AQKActivationBlock *x) {
+    float acc = 0;
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *blk = row + 34 * b;
+        const int8_t *w = (const int8_t *)(blk + 2), *q = x[b].q;
+        int sum = 0;
+        for (int j = 0; j < 32; j++) sum += w[j] * q[j];
+        acc += f16_to_f32(load_u16(blk)) * x[b].d * (float)sum;
+    }
+    return acc;
+}
+
+// ---- AVX2: 32 byte products per block with vpmaddubsw ------------------------------------------
+
+#if AQK_X86
+AQK_TARGET static inline __m256i sum_pairs_i32(__m256i unsigned_bytes, __m256i signed_bytes) {
+    // u8 × s8 products summed in pairs to int16 (|sum| ≤ 2·255·127, no saturation for our
+    // operands: ≤ 2·15·127 for nibbles, ≤ 2·127·127 for |q8|), then in pairs again to int32.
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(unsigned_bytes, signed_bytes), _mm256_set1_epi16(1));
+}
+
+AQK_TARGET static float dot_q4_1_q8_avx2(const uint8_t *row, int blocks, const AQKActivationBlock *x) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    float mins = 0;
+    const __m128i low4 = _mm_set1_epi8(0x0F);
+    int b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        const uint8_t *w0 = row + 20 * b, *w1 = w0 + 20;
+        __m128i v0 = _mm_loadu_si128((const __m128i *)(w0 + 4)), v1 = _mm_loadu_si128((const __m128i *)(w1 + 4));
+        __m256i n0 = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(v0, low4)),
+                                             _mm_and_si128(_mm_srli_epi16(v0, 4), low4), 1);
+        __m256i n1 = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(v1, low4)),
+                                             _mm_and_si128(_mm_srli_epi16(v1, 4), low4), 1);
+        __m256i s0 = sum_pairs_i32(n0, _mm256_loadu_si256((const __m256i *)x[b].q));
+        __m256i s1 = sum_pairs_i32(n1, _mm256_loadu_si256((const __m256i *)x[b + 1].q));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16_avx(w0) * x[b].d), _mm256_cvtepi32_ps(s0), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(f16_avx(w1) * x[b + 1].d), _mm256_cvtepi32_ps(s1), acc1);
+        mins += f16_avx(w0 + 2) * x[b].s + f16_avx(w1 + 2) * x[b + 1].s;
+    }
+    for (; b < blocks; b++) {
+        const uint8_t *w = row + 20 * b;
+        __m128i v = _mm_loadu_si128((const __m128i *)(w + 4));
+        __m256i n = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(v, low4)),
+                                            _mm_and_si128(_mm_srli_epi16(v, 4), low4), 1);
+        __m256i s = sum_pairs_i32(n, _mm256_loadu_si256((const __m256i *)x[b].q));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16_avx(w) * x[b].d), _mm256_cvtepi32_ps(s), acc0);
+        mins += f16_avx(w + 2) * x[b].s;
+    }
+    return hsum256(_mm256_add_ps(acc0, acc1)) + mins;
+}
+
+AQK_TARGET static float dot_q8_0_q8_avx2(const uint8_t *row, int blocks, const AQKActivationBlock *x) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int b = 0;
+    // Signed × signed through vpmaddubsw: |w| × (q with w's sign).
+    for (; b + 2 <= blocks; b += 2) {
+        const uint8_t *w0 = row + 34 * b, *w1 = w0 + 34;
+        __m256i q0 = _mm256_loadu_si256((const __m256i *)(w0 + 2)), q1 = _mm256_loadu_si256((const __m256i *)(w1 + 2));
+        __m256i a0 = _mm256_loadu_si256((const __m256i *)x[b].q), a1 = _mm256_loadu_si256((const __m256i *)x[b + 1].q);
+        __m256i s0 = sum_pairs_i32(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(a0, q0));
+        __m256i s1 = sum_pairs_i32(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(a1, q1));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16_avx(w0) * x[b].d), _mm256_cvtepi32_ps(s0), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(f16_avx(w1) * x[b + 1].d), _mm256_cvtepi32_ps(s1), acc1);
+    }
+    for (; b < blocks; b++) {
+        const uint8_t *w = row + 34 * b;
+        __m256i q = _mm256_loadu_si256((const __m256i *)(w + 2));
+        __m256i s = sum_pairs_i32(_mm256_sign_epi8(q, q), _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)x[b].q), q));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(f16_avx(w) * x[b].d), _mm256_cvtepi32_ps(s), acc0);
+    }
+    return hsum256(_mm256_add_ps(acc0, acc1));
+}
+#endif
+
+// ---- row loops -------------------------------------------------------------------------------
+
+void aqk_matvec_q4_1_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
+                        int accumulate) {
+    const uint8_t *base = (const uint8_t *)rows;
+    const int fast = aqk_uses_avx2();
+    for (int r = 0; r < row_count; r++) {
+        const uint8_t *row = base + (size_t)r * 20 * blocks;
+        float v;
+#if AQK_X86
+        v = fast ? dot_q4_1_q8_avx2(row, blocks, x) : dot_q4_1_q8_scalar(row, blocks, x);
+#else
+        (void)fast;
+        v = dot_q4_1_q8_scalar(row, blocks, x);
+#endif
+        y[r] = accumulate ? y[r] + v : v;
+    }
+}
+
+void aqk_matvec_q8_0_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
+                        int accumulate) {
+    const uint8_t *base = (const uint8_t *)rows;
+    const int fast = aqk_uses_avx2();
+    for (int r = 0; r < row_count; r++) {
+        const uint8_t *row = base + (size_t)r * 34 * blocks;
+        float v;
+#if AQK_X86
+        v = fast ? dot_q8_0_q8_avx2(row, blocks, x) : dot_q8_0_q8_scalar(row, blocks, x);
+#else
+        (void)fast;
+        v = dot_q8_0_q8_scalar(row, blocks, x);
+#endif
+        y[r] = accumulate ? y[r] + v : v;
+    }
+}
+
+float aqk_round_to_half(float x) { return f16_to_f32(f32_to_f16(x)); }
