@@ -93,7 +93,7 @@ import Testing
     /// word cache) and the queue alone give exactly what the textbook merge loop gives, on text made of random tokens (long, unusual words) and on the fixtures.
     @Test func queueBPEEqualsTheTextbookMergeLoop() throws {
         let tokenizer = try tokenizer
-        var generator = TokenizerBenchmark.SplitMix64(seed: 42)
+        var generator = SplitMix64(seed: 42)
         var ids: [Int32] = []
         while ids.count < 4000 {
             let id = Int32(truncatingIfNeeded: generator.next() % UInt64(tokenizer.tokenCount))
@@ -120,7 +120,7 @@ import Testing
     /// all unassigned).
     @Test func randomUnicodeRoundTrips() throws {
         let tokenizer = try tokenizer
-        var generator = TokenizerBenchmark.SplitMix64(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let droppedBytes: Set<UInt32> = [0x04, 0x06, 0x13, 0x14, 0x16, 0x1D]
         for _ in 0..<50 {
             var scalars = String.UnicodeScalarView()
