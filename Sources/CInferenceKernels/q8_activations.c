@@ -166,38 +166,33 @@ AQK_TARGET static float dot_q8_0_q8_avx2(const uint8_t *row, int blocks, const A
 
 // ---- row loops -------------------------------------------------------------------------------
 
-void aqk_matvec_q4_1_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
-                        int accumulate) {
+typedef float (*dot_q8_fn)(const uint8_t *row, int blocks, const AQKActivationBlock *x);
+
+static void matvec_q8(dot_q8_fn dot, const void *rows, size_t row_bytes, int row_count, int blocks,
+                      const AQKActivationBlock *x, float *y, int accumulate) {
     const uint8_t *base = (const uint8_t *)rows;
-    const int fast = aqk_uses_avx2();
     for (int r = 0; r < row_count; r++) {
-        const uint8_t *row = base + (size_t)r * 20 * blocks;
-        float v;
-#if AQK_X86
-        v = fast ? dot_q4_1_q8_avx2(row, blocks, x) : dot_q4_1_q8_scalar(row, blocks, x);
-#else
-        (void)fast;
-        v = dot_q4_1_q8_scalar(row, blocks, x);
-#endif
+        const float v = dot(base + (size_t)r * row_bytes, blocks, x);
         y[r] = accumulate ? y[r] + v : v;
     }
 }
 
+void aqk_matvec_q4_1_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
+                        int accumulate) {
+    dot_q8_fn dot = dot_q4_1_q8_scalar;
+#if AQK_X86
+    if (aqk_uses_avx2()) dot = dot_q4_1_q8_avx2;
+#endif
+    matvec_q8(dot, rows, (size_t)20 * blocks, row_count, blocks, x, y, accumulate);
+}
+
 void aqk_matvec_q8_0_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
                         int accumulate) {
-    const uint8_t *base = (const uint8_t *)rows;
-    const int fast = aqk_uses_avx2();
-    for (int r = 0; r < row_count; r++) {
-        const uint8_t *row = base + (size_t)r * 34 * blocks;
-        float v;
+    dot_q8_fn dot = dot_q8_0_q8_scalar;
 #if AQK_X86
-        v = fast ? dot_q8_0_q8_avx2(row, blocks, x) : dot_q8_0_q8_scalar(row, blocks, x);
-#else
-        (void)fast;
-        v = dot_q8_0_q8_scalar(row, blocks, x);
+    if (aqk_uses_avx2()) dot = dot_q8_0_q8_avx2;
 #endif
-        y[r] = accumulate ? y[r] + v : v;
-    }
+    matvec_q8(dot, rows, (size_t)34 * blocks, row_count, blocks, x, y, accumulate);
 }
 
 float aqk_round_to_half(float x) { return f16_to_f32(f32_to_f16(x)); }
