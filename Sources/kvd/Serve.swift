@@ -31,7 +31,7 @@ struct Serve: AsyncParsableCommand {
     var mapSize: Int = 64 << 30
 
     @Option(name: .long, help: "zstd compression level of block payloads.")
-    var compressionLevel: Int = 3
+    var compressionLevel: Int = 1
 
     @Option(name: .long, help: "Socket file mode, octal.")
     var socketMode: String = "660"
