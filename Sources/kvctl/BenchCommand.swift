@@ -19,7 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Blocks per append request.") var batch = 32
     @Option(name: .long, help: "Connections appending in parallel (one layer each) for the parallel append figure.") var appendConnections = 4
     @Option(name: .long, help: "Blocks each parallel appender writes.") var parallelBlocks = 512
-    @Option(name: .long, help: "Append requests one connection keeps in flight for the pipelined append figure (it writes --append-connections × --parallel-blocks blocks to one layer), as the worker's submitAppendBlocks does.") var pipeline = 4
+    @Option(name: .long, help: "Append requests one connection keeps in flight for the pipelined append figure (it writes as many payload bytes as the raw LMDB ceiling, --raw-bytes, to one layer), as the worker's submitAppendBlocks does.") var pipeline = 4
     @Option(name: .long, help: "Bytes written for the raw LMDB ceiling.") var rawBytes = 256 << 20
     @Option(name: .long, help: "Scratch directory for the raw LMDB ceiling (same file system as kvd's data, ideally).") var scratch = "/tmp"
 
@@ -114,9 +114,10 @@ struct BenchCommand: AsyncParsableCommand {
         }
 
         // One connection keeping `pipeline` appends in flight (submitted without waiting; the
-        // oldest reply is awaited when the window is full), to the last layer.
+        // oldest reply is awaited when the window is full), to the last layer; as many bytes
+        // as the raw LMDB ceiling writes.
         let pipelineLayer = Int(descriptor.layers) - 1
-        let pipelineTotal = min(appendConnections, Int(descriptor.layers) - 1) * parallelBlocks
+        let pipelineTotal = max(64, rawBytes / descriptor.payloadBytes)
         var inFlight: [PendingReply<[BlockID]>] = []
         let pipelineStart = BenchMeasurements.now()
         var pipelined = 0
