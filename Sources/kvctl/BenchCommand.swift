@@ -33,15 +33,20 @@ struct BenchCommand: AsyncParsableCommand {
             default: throw ValidationError("unknown shape \(shape)")
             }
             let data = BenchData(descriptor: descriptor)
+            // The raw ceiling is measured after each run (the disk's speed drifts during a bench)
+            // and reported as the median, like every other figure.
             var perRun: [ShapeRun] = []
-            for run in 0..<runs {
-                perRun.append(try await measure(shape: shape, run: run, data: data, sizes: sizes, bandwidth: bandwidth))
-            }
+            var rawRuns: [(putMBps: Double, getMBps: Double)] = []
             let rawDirectory = scratch + "/kvctl-bench-raw-\(getpid())"
             defer { try? FileManager.default.removeItem(atPath: rawDirectory) }
-            let raw = try RawLMDBCeiling.measure(
-                directory: rawDirectory, valueBytes: descriptor.payloadBytes,
-                count: max(64, rawBytes / descriptor.payloadBytes))
+            for run in 0..<runs {
+                perRun.append(try await measure(shape: shape, run: run, data: data, sizes: sizes, bandwidth: bandwidth))
+                rawRuns.append(try RawLMDBCeiling.measure(
+                    directory: rawDirectory, valueBytes: descriptor.payloadBytes,
+                    count: max(64, rawBytes / descriptor.payloadBytes)))
+            }
+            let raw = (
+                putMBps: BenchMeasurements.median(rawRuns.map(\.putMBps)), getMBps: BenchMeasurements.median(rawRuns.map(\.getMBps)))
             results.append(summary(shape: shape, descriptor: descriptor, runs: perRun, raw: raw, bandwidth: bandwidth))
         }
         let report: [String: Any] = [
