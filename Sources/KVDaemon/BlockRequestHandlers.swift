@@ -4,6 +4,14 @@ import Protocol
 
 extension RequestDispatcher {
     func appendBlocks(_ request: AppendBlocks, connection: ConnectionState) async throws -> Message {
+        try await appended(submitAppend(request, connection: connection))
+    }
+
+    /// Checks an append against the session and the peer's rights, encodes its payloads and
+    /// queues it in the store (in the order of calls: see ``KVStore/submit(_:)``); returns
+    /// without waiting for the commit. Throws the typed error of an invalid request (nothing
+    /// queued then).
+    func submitAppend(_ request: AppendBlocks, connection: ConnectionState) async throws -> QueuedAppend {
         let record = try visibleSession(request.session, connection: connection)
         let descriptor = record.descriptor
         var blocks: [NewBlock] = []
@@ -25,9 +33,16 @@ extension RequestDispatcher {
                 layer: Int(block.layer), position: Int(block.position), prefixHash: StoreBlockID(prefix: block.prefixHash),
                 representativeKey: block.representativeKey, payload: Array(block.payload)))
         }
-        let ids = try await store.append(session: record.name, blocks: blocks)
+        let prepared = try await store.prepareAppend(session: record.name, blocks: blocks)
+        return QueuedAppend(write: store.submit(prepared), rawBytes: prepared.rawBytes)
+    }
+
+    /// Waits for the commit of an append queued by ``submitAppend(_:connection:)``, counts it
+    /// and returns its reply; throws what the append failed with.
+    func appended(_ queued: QueuedAppend) async throws -> Message {
+        let ids = try await queued.write.appendedIDs()
         metrics.add("blocks.appended", UInt64(ids.count))
-        metrics.add("bytes.appended", UInt64(blocks.count * descriptor.payloadBytes))
+        metrics.add("bytes.appended", UInt64(queued.rawBytes))
         return .appended(Appended(ids: ids.map(\.wire)))
     }
 

@@ -19,6 +19,11 @@ public struct DaemonConfiguration: Sendable {
     /// Largest frame accepted from a client, in bytes after the length field, 64 KiB…1 GiB
     /// (the range the handshake allows). Default 64 MiB.
     public var maximumFrameBytes: Int = 64 << 20
+    /// Requests of one connection the daemon takes up before the reply of the first is
+    /// written, at most (``RequestLoop``): `appendBlocks` requests are checked, encoded and
+    /// queued in the store while earlier ones commit; any other request still waits for every
+    /// earlier reply. 1…64; 1 handles one request at a time. Default 4.
+    public var appendPipelineDepth: Int = 4
     /// Number of NIO event-loop threads doing socket I/O. Default 1 (store work runs on the
     /// Swift concurrency pool, never on an event loop).
     public var eventLoopThreads: Int = 1
@@ -73,5 +78,8 @@ public struct DaemonConfiguration: Sendable {
             throw DaemonError.invalidConfiguration("top-K \(topK): \(error)")
         }
         if eventLoopThreads < 1 { throw DaemonError.invalidConfiguration("event loop threads < 1") }
+        if !(1...64).contains(appendPipelineDepth) {
+            throw DaemonError.invalidConfiguration("--append-pipeline \(appendPipelineDepth) is outside 1…64")
+        }
     }
 }

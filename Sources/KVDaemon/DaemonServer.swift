@@ -10,8 +10,8 @@ import Glibc
 import Musl
 #endif
 
-/// The kvd server: a Unix-domain socket listener (SwiftNIO), one sequential request loop per
-/// connection, and graceful shutdown. NIO event loops never leave this type; store work runs on
+/// The kvd server: a Unix-domain socket listener (SwiftNIO), one request loop per connection
+/// (``RequestLoop``: replies in request order, appends pipelined), and graceful shutdown. NIO event loops never leave this type; store work runs on
 /// the Swift concurrency pool.
 ///
 /// Life cycle: `run()` prepares the socket file (replacing a stale one, refusing a live one),
@@ -27,8 +27,9 @@ public final class DaemonServer: Sendable {
     private struct ListenerState: ~Copyable {
         var listener: (any Channel)? = nil
         var connections: [ObjectIdentifier: any Channel] = [:]
-        /// Connections whose request loop is executing a request (decode → store → reply written).
-        var busy: Set<ObjectIdentifier> = []
+        /// Requests each connection's request loop has taken up and not yet answered (taken up →
+        /// store → reply written); a connection absent here is idle.
+        var busy: [ObjectIdentifier: Int] = [:]
         var shuttingDown = false
     }
 
@@ -130,7 +131,7 @@ public final class DaemonServer: Sendable {
     public func shutdown() {
         let (listener, idle, total) = state.withLock { state -> ((any Channel)?, [any Channel], Int) in
             state.shuttingDown = true
-            let idle = state.connections.filter { !state.busy.contains($0.key) }.map(\.value)
+            let idle = state.connections.filter { state.busy[$0.key] == nil }.map(\.value)
             return (state.listener, idle, state.connections.count)
         }
         logger.info("kvd: shutting down", metadata: ["connections": "\(total)", "idle": "\(idle.count)"])
@@ -151,22 +152,24 @@ public final class DaemonServer: Sendable {
         return ByteBuffer(bytes: (try? Message.error(error).encodeFrame(requestID: requestID)) ?? [])
     }
 
-    /// Marks the connection busy before it executes a request; false when the server is
-    /// shutting down (then the request must be refused with `shuttingDown`).
+    /// Counts one more request of the connection in flight before it is executed; false when
+    /// the server is shutting down (then the request must be refused with `shuttingDown`).
     private func beginRequest(_ id: ObjectIdentifier) -> Bool {
         state.withLock { state in
             guard !state.shuttingDown else { return false }
-            state.busy.insert(id)
+            state.busy[id, default: 0] += 1
             return true
         }
     }
 
-    /// Marks the connection idle after its reply was written; true when the server started
-    /// shutting down meanwhile (then the connection must be closed after the notice).
-    private func endRequest(_ id: ObjectIdentifier) -> Bool {
+    /// Counts a request of the connection answered after its reply was written; returns whether
+    /// the server started shutting down meanwhile (then the connection must be closed after the
+    /// notice once nothing is in flight) and how many requests remain in flight.
+    private func endRequest(_ id: ObjectIdentifier) -> (shuttingDown: Bool, inFlight: Int) {
         state.withLock { state in
-            state.busy.remove(id)
-            return state.shuttingDown
+            let remaining = max(0, (state.busy[id] ?? 0) - 1)
+            state.busy[id] = remaining == 0 ? nil : remaining
+            return (state.shuttingDown, remaining)
         }
     }
 
@@ -185,7 +188,7 @@ public final class DaemonServer: Sendable {
         defer {
             state.withLock { state in
                 state.connections.removeValue(forKey: id)
-                state.busy.remove(id)
+                state.busy.removeValue(forKey: id)
             }
         }
         let maximumFrameBytes = configuration.maximumFrameBytes
@@ -204,7 +207,8 @@ public final class DaemonServer: Sendable {
                         !state.withLock { $0.shuttingDown }
                     })
                 // At most two decoded frames wait for the request loop; then the socket is not
-                // read, so a connection holds at most ~3 frames (≤ 3 × the frame limit) in memory.
+                // read, so a connection holds at most the loop's pipeline depth + 2 frames (each
+                // ≤ the frame limit) in memory (RequestLoop).
                 return try NIOAsyncChannel<InboundFrame, ByteBuffer>(
                     wrappingChannelSynchronously: channel,
                     configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2))
@@ -218,34 +222,13 @@ public final class DaemonServer: Sendable {
         logger.debug("connection opened")
         dispatcher.metrics.connectionOpened()
         defer { dispatcher.metrics.connectionClosed() }
+        let loop = RequestLoop(
+            dispatcher: dispatcher, connection: connection, logger: logger,
+            pipelineDepth: configuration.appendPipelineDepth,
+            beginRequest: { [self] in beginRequest(id) }, endRequest: { [self] in endRequest(id) })
         do {
             try await wrapped.executeThenClose { inbound, outbound in
-                do {
-                    for try await frame in inbound {
-                        guard beginRequest(id) else {
-                            // Arrived during shutdown: refuse it by its id, then close.
-                            dispatcher.metrics.error(code: "\(ErrorCode.shuttingDown)", countsAsRequest: true)
-                            try? await outbound.write(Self.shutdownNotice(requestID: frame.requestID))
-                            break
-                        }
-                        let reply = await dispatcher.handle(frame, connection: connection, logger: logger)
-                        var written = true
-                        do {
-                            for buffer in reply.frames { try await outbound.write(buffer) }
-                        } catch {
-                            written = false
-                        }
-                        if endRequest(id) {
-                            if written && !reply.closeConnection { try? await outbound.write(Self.shutdownNotice(requestID: 0)) }
-                            break
-                        }
-                        if !written || reply.closeConnection { break }
-                    }
-                } catch let error as ProtocolError {
-                    // The byte stream cannot be split into frames: answer once, then close.
-                    logger.notice("malformed stream, closing connection", metadata: ["error": "\(error)"])
-                    try? await outbound.write(dispatcher.replyToFramingError(error))
-                }
+                await loop.run(inbound: inbound, outbound: outbound)
             }
         } catch {
             logger.debug("connection ended with error", metadata: ["error": "\(error)"])

@@ -47,7 +47,7 @@ public final class RequestDispatcher: Sendable {
         } catch {
             outcome = .failure(error)
         }
-        return finish(frame, outcome, started: started, connection: connection, logger: logger)
+        return finish(type: frame.type, requestID: frame.requestID, outcome, started: started, connection: connection, logger: logger)
     }
 
     /// Request types whose handler never suspends and costs microseconds (handshake, open of a
@@ -77,7 +77,7 @@ public final class RequestDispatcher: Sendable {
         } catch {
             outcome = .failure(error)
         }
-        return finish(frame, outcome, started: started, connection: connection, logger: logger)
+        return finish(type: frame.type, requestID: frame.requestID, outcome, started: started, connection: connection, logger: logger)
     }
 
     /// False for a retrieve that wants payloads or scores more than ``inlineRetrieveKeyBytes``;
@@ -91,18 +91,19 @@ public final class RequestDispatcher: Sendable {
         return record.blocksPerLayer[Int(request.layer)] * record.descriptor.keyDimension * 4 <= Self.inlineRetrieveKeyBytes
     }
 
-    /// Encodes the answer or the typed error of one request, logs and counts it.
-    private func finish(
-        _ frame: InboundFrame, _ outcome: Result<Message, any Error>, started: ContinuousClock.Instant,
+    /// Encodes the answer or the typed error of one request (message `type`, `requestID`),
+    /// logs and counts it; `started` is when the request was taken up (its latency metric).
+    func finish(
+        type: UInt16, requestID: UInt64, _ outcome: Result<Message, any Error>, started: ContinuousClock.Instant,
         connection: ConnectionState, logger: Logger
     ) -> Reply {
-        let name = Self.typeNames[frame.type] ?? "unknown"
+        let name = Self.typeNames[type] ?? "unknown"
         var failure: (any Error)?
         var reply: Reply?
         switch outcome {
         case .success(let answer):
             do {
-                reply = Reply(frames: [try encode(answer, requestID: frame.requestID, connection: connection)], closeConnection: false)
+                reply = Reply(frames: [try encode(answer, requestID: requestID, connection: connection)], closeConnection: false)
             } catch {
                 failure = error
             }
@@ -117,7 +118,7 @@ public final class RequestDispatcher: Sendable {
                 logger.debug("request rejected", metadata: ["type": "\(name)", "error": "\(protocolError)"])
             }
             metrics.error(code: "\(protocolError.code)")
-            reply = errorReply(protocolError, requestID: frame.requestID, connection: connection)
+            reply = errorReply(protocolError, requestID: requestID, connection: connection)
         }
         metrics.request(name, seconds: (ContinuousClock.now - started).seconds, failed: failure != nil)
         return reply!
@@ -149,7 +150,7 @@ public final class RequestDispatcher: Sendable {
 
     // MARK: - Decoding, encoding, errors
 
-    private func decode(_ frame: InboundFrame, connection: ConnectionState) throws(ProtocolError) -> Message {
+    func decode(_ frame: InboundFrame, connection: ConnectionState) throws(ProtocolError) -> Message {
         guard let type = MessageType(rawValue: frame.type) else {
             throw ProtocolError(.unknownMessageType, "message type 0x\(String(frame.type, radix: 16)) is unknown")
         }

@@ -154,7 +154,19 @@ public final class KVStore: Sendable {
     /// size, key dimension and position errors throw and write nothing; the call is atomic.
     /// On return the blocks are committed and durable per the configured ``Durability``.
     /// Re-sending a block already stored at its position (same id) is an idempotent no-op.
+    /// The same as ``prepareAppend(session:blocks:)``, ``submit(_:)``, then waiting.
     public func append(session name: String, blocks: [NewBlock]) async throws(StoreError) -> [BlockID] {
+        let prepared = try await prepareAppend(session: name, blocks: blocks)
+        return try await submit(prepared).appendedIDs()
+    }
+
+    /// The first half of ``append(session:blocks:)``: validates the blocks against the session
+    /// and encodes their payloads (byte shuffle + zstd, pure CPU work on the calling task; a
+    /// call of at least ``parallelEncodingMinimumBlocks`` blocks is split over the cores).
+    /// Nothing is queued or written. Throws `.sessionNotFound`, `.closed`, `.badLayer`,
+    /// `.wrongSize`, `.wrongKeyDimension`, `.badPosition` (negative or above `UInt32.max`).
+    /// Positions against the layer's count are checked by the writer, at commit.
+    public func prepareAppend(session name: String, blocks: [NewBlock]) async throws(StoreError) -> PreparedAppend {
         guard let descriptor = core.state.withLock({ $0.sessions[name]?.record.descriptor }) else {
             throw core.state.withLock({ $0.closing }) ? .closed : .sessionNotFound
         }
@@ -167,9 +179,8 @@ public final class KVStore: Sendable {
             }
             guard b.position >= 0, b.position <= UInt32.max else { throw .badPosition(expected: 0, got: b.position) }
         }
-        if blocks.isEmpty { return [] }
         let level = core.configuration.compressionLevel
-        let prepared = blocks.map { b in
+        let prepare: @Sendable (NewBlock) -> PreparedBlock = { b in
             let stored = PayloadCodec.encode(b.payload, level: level)
             return PreparedBlock(
                 layer: b.layer, position: b.position,
@@ -177,10 +188,43 @@ public final class KVStore: Sendable {
                 key: b.representativeKey, stored: stored, rawLength: b.payload.count,
                 checksum: stored.withUnsafeBytes { ByteCoding.uint32($0, at: 8) })
         }
-        guard case let .ids(ids) = try await core.write(.append(session: name, descriptor: descriptor, blocks: prepared)) else {
-            throw .corrupt
+        let parts = min(ProcessInfo.processInfo.activeProcessorCount, blocks.count / (Self.parallelEncodingMinimumBlocks / 2))
+        guard parts > 1 else {
+            return PreparedAppend(session: name, descriptor: descriptor, blocks: blocks.map(prepare))
         }
-        return ids
+        // Contiguous slices, one task each; concatenated in order.
+        let chunk = (blocks.count + parts - 1) / parts
+        let prepared = await withTaskGroup(of: (Int, [PreparedBlock]).self) { group in
+            for part in 0..<parts {
+                let slice = blocks[(part * chunk)..<min(blocks.count, (part + 1) * chunk)]
+                group.addTask { (part, slice.map(prepare)) }
+            }
+            var results = [[PreparedBlock]](repeating: [], count: parts)
+            for await (part, encoded) in group { results[part] = encoded }
+            return results.flatMap { $0 }
+        }
+        return PreparedAppend(session: name, descriptor: descriptor, blocks: prepared)
+    }
+
+    /// Appends of at least this many blocks are encoded on several cores (two tasks from this
+    /// many blocks on, at most one per core and one per half of this many blocks).
+    public static let parallelEncodingMinimumBlocks = 8
+
+    /// The second half of ``append(session:blocks:)``: queues the prepared append for the writer
+    /// **before returning** and returns the handle of its commit. Appends submitted one after
+    /// another are applied in that order (the writer's queue is FIFO; several may share one
+    /// group commit), so a caller may submit the next append of a layer before the previous one
+    /// committed. ``PendingWrite/appendedIDs()`` returns the ids once the transaction holding
+    /// the append committed (durable per the configured ``Durability``), or throws what it
+    /// failed with (`.badPosition`, `.sessionNotFound`, `.descriptorMismatch`, `.mapFull`, …;
+    /// nothing of it written then). An empty append completes with no ids.
+    public func submit(_ append: PreparedAppend) -> PendingWrite {
+        if append.blocks.isEmpty {
+            let done = PendingWrite()
+            done.complete(.success(.ids([])))
+            return done
+        }
+        return core.submit(.append(session: append.session, descriptor: append.descriptor, blocks: append.blocks))
     }
 
     /// Calls `body` with the representative keys of (`session`, `layer`): N×D contiguous

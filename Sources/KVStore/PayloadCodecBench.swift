@@ -2,7 +2,8 @@ import CZstd
 import Foundation
 
 /// Throughput and compression ratio of the payload codec (byte shuffle + zstd) on
-/// ``ModelLikeData``, single-threaded, in process — for `kvctl bench`.
+/// ``ModelLikeData`` or on given payloads (`kvctl codec`: a real store's), single-threaded,
+/// in process.
 public enum PayloadCodecBench {
     /// One measurement.
     public struct Result: Sendable {
@@ -25,6 +26,13 @@ public enum PayloadCodecBench {
     /// decoded payload differs from the original.
     public static func run(descriptor: ModelDescriptor, blocks: Int, level: Int32) throws(StoreError) -> Result {
         let payloads = (0..<max(1, blocks)).map { ModelLikeData.payload(descriptor: descriptor, seed: UInt64($0) &+ 1) }
+        return try run(payloads: payloads, level: level)
+    }
+
+    /// Encodes then decodes the given raw payloads (fp16/bf16 K/V, e.g. read from a real store
+    /// with ``KVStore/payloads(_:)``) at zstd `level`, one block at a time as the store does;
+    /// wall-clock time around each phase. Fails (`.corrupt`) if a decoded payload differs.
+    public static func run(payloads: [[UInt8]], level: Int32) throws(StoreError) -> Result {
         let raw = payloads.reduce(0) { $0 + $1.count }
 
         let t0 = DispatchTime.now().uptimeNanoseconds

@@ -44,13 +44,18 @@ final class StoreCore: Sendable {
         state.withLock { $0.activeReaders -= 1 }
     }
 
+    /// Queues `operation` for the writer now (FIFO) and returns the handle of its result; a
+    /// closing store completes it at once with `.closed`.
+    func submit(_ operation: WriteOperation) -> PendingWrite {
+        let pending = PendingWrite()
+        let accepted = state.withLock { !$0.closing } && queue.submit(
+            WriteRequest(operation: operation, complete: { pending.complete($0) }))
+        if !accepted { pending.complete(.failure(.closed)) }
+        return pending
+    }
+
     /// Submits `operation` to the writer and waits for its commit.
     func write(_ operation: WriteOperation) async throws(StoreError) -> WriteOutcome {
-        let result: Result<WriteOutcome, StoreError> = await withCheckedContinuation { continuation in
-            let accepted = state.withLock { !$0.closing } && queue.submit(
-                WriteRequest(operation: operation, complete: { continuation.resume(returning: $0) }))
-            if !accepted { continuation.resume(returning: .failure(.closed)) }
-        }
-        return try result.get()
+        try await submit(operation).outcome().get()
     }
 }

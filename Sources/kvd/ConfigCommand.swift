@@ -52,6 +52,7 @@ struct PrintConfig: AsyncParsableCommand {
             case "socket-group": c.socketGroup.map { "\($0)" }
             case "max-frame-bytes": "\(c.maximumFrameBytes)"
             case "event-loop-threads": "\(c.eventLoopThreads)"
+            case "append-pipeline": "\(c.appendPipelineDepth)"
             case "top-k": "\(c.topK)"
             case "metrics": s.metrics
             case "log-level": s.logLevel.rawValue

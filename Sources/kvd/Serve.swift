@@ -31,7 +31,7 @@ struct Serve: AsyncParsableCommand {
     var mapSize: Int = 64 << 30
 
     @Option(name: .long, help: "zstd compression level of block payloads.")
-    var compressionLevel: Int = 3
+    var compressionLevel: Int = 1
 
     @Option(name: .long, help: "Socket file mode, octal.")
     var socketMode: String = "660"
@@ -47,6 +47,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .long, help: "Number of NIO event-loop threads for socket I/O.")
     var eventLoopThreads: Int = 1
+
+    @Option(name: .long, help: "Requests of one connection taken up before the first is answered (1…64): appends are encoded and queued while earlier ones commit; other requests wait for every earlier reply. 1: one request at a time.")
+    var appendPipeline: Int = 4
 
     @Option(name: .long, help: "K of the retrieval algorithm: blocks per layer of `infllm`, and each layer's share of the ActQKV pool (K·L blocks per chunk).")
     var topK: Int = 46
@@ -107,6 +110,8 @@ struct Serve: AsyncParsableCommand {
         guard topK >= 1 else { throw DaemonError.invalidConfiguration("--top-k \(topK): must be ≥ 1 blocks") }
         guard eventLoopThreads >= 1 else { throw DaemonError.invalidConfiguration("--event-loop-threads \(eventLoopThreads): must be ≥ 1") }
         configuration.topK = topK
+        guard (1...64).contains(appendPipeline) else { throw DaemonError.invalidConfiguration("--append-pipeline \(appendPipeline): must be 1…64") }
+        configuration.appendPipelineDepth = appendPipeline
         guard syncIntervalMs > 0 else { throw DaemonError.invalidConfiguration("--sync-interval-ms \(syncIntervalMs): must be > 0") }
         configuration.store.durability = switch durability {
         case .sync: .sync

@@ -69,7 +69,7 @@ extension EndToEnd {
         #expect(bench.status == 0, "\(bench.output)")
         let report = try #require(try Self.json(bench.output) as? [String: Any])
         let shape = try #require((report["shapes"] as? [[String: Any]])?.first)
-        for key in ["appendMBps", "parallelAppendMBps", "rawLMDBPutMBps", "rawLMDBGetMBps", "compressionRatio", "tinyRoundTripP50Us"] {
+        for key in ["appendMBps", "pipelinedAppendMBps", "parallelAppendMBps", "rawLMDBPutMBps", "rawLMDBGetMBps", "compressionRatio", "tinyRoundTripP50Us"] {
             let value = try #require(shape[key] as? Double, "\(key) missing")
             #expect(value > 0 && value.isFinite, "\(key) = \(value)")
         }

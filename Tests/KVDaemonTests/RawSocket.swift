@@ -41,6 +41,12 @@ final class RawSocket: @unchecked Sendable {
 
     /// The next frame decoded, or nil when the daemon closed the connection.
     func receive() async throws -> Message? {
+        try await receiveWithID()?.message
+    }
+
+    /// The next frame's request id and decoded message, or nil when the daemon closed the
+    /// connection.
+    func receiveWithID() async throws -> (requestID: UInt64, message: Message)? {
         try await withCheckedThrowingContinuation { continuation in
             Thread {
                 do {
@@ -52,10 +58,10 @@ final class RawSocket: @unchecked Sendable {
         }
     }
 
-    private func receiveBlocking() throws -> Message? {
+    private func receiveBlocking() throws -> (requestID: UInt64, message: Message)? {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            if let frame = try splitter.next() { return try Message.decode(frame) }
+            if let frame = try splitter.next() { return (frame.requestID, try Message.decode(frame)) }
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n == 0 { return nil }
             guard n > 0 else { throw DaemonTestError("recv: errno \(errno)") }
