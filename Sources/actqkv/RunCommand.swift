@@ -55,6 +55,17 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("cache-blocks"), help: "Block cache C per layer (≥ 2K).") var cacheBlocks = 128
     @Option(name: .customLong("checkpoint-every"), help: "Checkpoint every N execution chunks of prefill (named sessions).")
     var checkpointEvery = 32
+    @Option(name: .customLong("statistics-scope"), help: "Activation statistics: shared (one set for all layers) or per-layer.")
+    var statisticsScope = "shared"
+    @Option(name: .customLong("warmup-unit"), help: "Statistics warm-up counted in calls (reference) or tokens.")
+    var warmupUnit = "calls"
+    @Option(help: "Statistics warm-up (calls or tokens, see --warmup-unit).") var warmup = 1000
+    @Option(name: .customLong("prompt-ids"), help: "Write the prompt's token ids (space-separated) to this file.")
+    var promptIDs: String?
+    @Option(help: "Diagnostics: write JSON lines to this file: the prompt (tokens, question span), every retrieve's chosen blocks, and with --trace-dense the dense attention mass of the last prompt token per layer and block.")
+    var trace: String?
+    @Flag(name: .customLong("trace-dense"), help: "With --trace: also run a dense pass recording the last prompt token's attention (costs a dense prefill).")
+    var traceDense = false
 
     static func parseMethod(_ text: String) throws -> ActQKV.RetrievalMethod {
         switch text {
@@ -77,17 +88,38 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
+    static func parseScope(_ text: String) throws -> StatisticsScope {
+        switch text {
+        case "shared": .shared
+        case "per-layer": .perLayer
+        default: throw ValidationError("unknown --statistics-scope '\(text)' (shared, per-layer)")
+        }
+    }
+
+    static func parseWarmupUnit(_ text: String) throws -> WarmupUnit {
+        switch text {
+        case "calls": .calls
+        case "tokens": .tokens
+        default: throw ValidationError("unknown --warmup-unit '\(text)' (calls, tokens)")
+        }
+    }
+
     func validate() throws {
         _ = try Self.parseMethod(method)
         if resume && session == nil { throw ValidationError("--resume needs --session") }
         if method == "dense" && (session != nil || resume) { throw ValidationError("--method dense keeps everything in the worker: no --session/--resume") }
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be ≥ 1") }
+        _ = try Self.parseScope(statisticsScope)
+        _ = try Self.parseWarmupUnit(warmupUnit)
+        if traceDense && trace == nil { throw ValidationError("--trace-dense needs --trace") }
     }
 
     var settings: LongContextSettings {
         get throws {
             let config = RetrievalConfig(sinkTokens: sink, localWindow: window, chunkTokens: chunk, blockSize: block, topK: topK,
-                                         maxBlocks: 2 * topK, blockCacheCapacity: cacheBlocks)
+                                         maxBlocks: 2 * topK, statisticsWarmup: warmup,
+                                         blockCacheCapacity: cacheBlocks, statisticsScope: try Self.parseScope(statisticsScope),
+                                         warmupUnit: try Self.parseWarmupUnit(warmupUnit))
             do { try config.validate() } catch { throw ValidationError("\(error) (code \(error.code))") }
             return LongContextSettings(method: try Self.parseMethod(method), retrieval: config, checkpointEveryChunks: checkpointEvery)
         }
@@ -100,6 +132,17 @@ struct RunCommand: AsyncParsableCommand {
         let fingerprint = try ModelFingerprint.of(path: path, activations: activations)
         let document = try String(contentsOfFile: input, encoding: .utf8)
         let layout = PromptLayout(document: document, question: question, tokenizer: text.tokenizer, template: chat ? text.chatTemplate : nil)
+
+        if let promptIDs {
+            try Data((layout.tokens.map(String.init).joined(separator: " ") + "\n").utf8).write(to: URL(fileURLWithPath: promptIDs))
+        }
+        let tracer = try trace.map { try RunTrace(path: $0) }
+        tracer?.prompt(layout)
+        if let tracer, traceDense, settings.method != .dense {
+            let mass = DenseAttentionMass(model: text.model, capacity: layout.tokens.count, target: layout.tokens.count - 1)
+            _ = try text.model.forward(tokens: layout.tokens, attention: mass, logits: .none)
+            tracer.denseMass(mass, retrieval: settings.retrieval)
+        }
 
         var embedded: EmbeddedDaemon?
         var client: KVClient?
@@ -117,8 +160,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         var decoder = StreamingDecoder(tokenizer: text.tokenizer)
         let out = FileHandle.standardOutput
-        let request = LongContextRequest(layout: layout, maxTokens: maxTokens, stopTokens: text.stopTokens, sessionName: session,
+        var request = LongContextRequest(layout: layout, maxTokens: maxTokens, stopTokens: text.stopTokens, sessionName: session,
                                          resume: resume, stopAfterPrefill: stopAfterPrefill)
+        if let tracer { request.onRetrieve = { tracer.retrieve($0) } }
         let summary: LongContextSummary
         do {
             summary = try await LongContextRunner.run(model: text.model, settings: settings, fingerprint: fingerprint, client: client,
@@ -133,6 +177,7 @@ struct RunCommand: AsyncParsableCommand {
             Self.fail("\(error) (code \(error.code))")
         }
         out.write(Data((decoder.finish() + "\n").utf8))
+        tracer?.answer(summary.generated)
         client?.close()
         await embedded?.stop()
         FileHandle.standardError.write(Data((Self.summaryLine(summary, method: method, json: json) + "\n").utf8))
@@ -165,5 +210,61 @@ struct RunCommand: AsyncParsableCommand {
                       c.blocksStored, c.blocksAcknowledged, c.blocksFetched, Double(c.bytesFetched) / 1e6, c.cacheHits, c.retrieveRequests,
                       Double(s.peakResidentKVBytes) / 1e6, Double(rss) / 1_048_576,
                       (s.sessionName.map { "; session \($0)" } ?? "") + (s.resumedFromSafePoint ? " (resumed from the safe point)" : ""))
+    }
+}
+
+/// `actqkv run --trace FILE`: JSON lines for diagnosing retrieval (which blocks each retrieve
+/// chose, and where the dense model's attention of the last prompt token is).
+final class RunTrace: @unchecked Sendable {
+    private let handle: FileHandle
+
+    init(path: String) throws {
+        FileManager.default.createFile(atPath: path, contents: nil)
+        guard let h = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write --trace file \(path)") }
+        handle = h
+    }
+
+    private func line(_ object: [String: Any]) {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        handle.write(data + Data("\n".utf8))
+    }
+
+    func prompt(_ layout: PromptLayout) {
+        var o: [String: Any] = ["type": "prompt", "tokens": layout.tokens.map { Int($0) }, "sharedPrefix": layout.sharedPrefixCount]
+        if let span = layout.questionSpan { o["questionSpan"] = [span.lowerBound, span.upperBound] }
+        line(o)
+    }
+
+    func retrieve(_ t: RetrieveTrace) {
+        line(["type": "retrieve", "chunk": Int(t.chunk), "start": t.start, "count": t.count, "layer": t.layer,
+              "mode": t.mode == .prefill ? "prefill" : "decode", "question": t.questionTerm, "k": t.k, "totalBlocks": t.totalBlocks,
+              "chosen": t.chosen])
+    }
+
+    /// Per layer: the dense probability mass (mean over heads) on the sink, on each block of b
+    /// tokens after the sink (as the block memory would close them), and on the rest.
+    func denseMass(_ mass: DenseAttentionMass, retrieval r: RetrievalConfig) {
+        for (layer, heads) in mass.probabilities.enumerated() where !heads.isEmpty {
+            let n = heads[0].count
+            let blocks = max(0, (n - 1 - r.sinkTokens - r.localWindow) / r.blockSize)
+            var blockMass = [Double](repeating: 0, count: blocks)
+            var sink = 0.0, rest = 0.0
+            var perHeadTop: [[Int]] = []
+            for probs in heads {
+                var headBlocks = [Double](repeating: 0, count: blocks)
+                for (t, p) in probs.enumerated() {
+                    let w = p / Double(heads.count)
+                    if t < r.sinkTokens { sink += w; continue }
+                    let b = (t - r.sinkTokens) / r.blockSize
+                    if b < blocks { blockMass[b] += w; headBlocks[b] += p } else { rest += w }
+                }
+                perHeadTop.append(Array(headBlocks.indices.sorted { headBlocks[$0] > headBlocks[$1] }.prefix(3)))
+            }
+            line(["type": "dense", "layer": layer, "sink": sink, "rest": rest, "blockMass": blockMass, "headTopBlocks": perHeadTop])
+        }
+    }
+
+    func answer(_ tokens: [Int32]) {
+        line(["type": "answer", "tokens": tokens.map { Int($0) }])
     }
 }

@@ -18,6 +18,8 @@ public struct LongContextRequest: Sendable {
     public var resume: Bool
     /// Stop (after checkpointing) once the prompt is processed and the first token is chosen.
     public var stopAfterPrefill: Bool
+    /// Called after every `retrieve` (diagnostics; nil: none).
+    public var onRetrieve: (@Sendable (RetrieveTrace) -> Void)?
 
     /// Creates a request.
     public init(layout: PromptLayout, maxTokens: Int = 64, stopTokens: Set<Int32> = [], sessionName: String? = nil,
@@ -124,6 +126,7 @@ public enum LongContextRunner {
                 session = try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: client, sessionName: name)
             }
         }
+        session.onRetrieve = request.onRetrieve
         if let span = request.layout.questionSpan, session.questionSpan == nil, span.lowerBound >= session.position {
             try session.markQuestion(span)
         }

@@ -40,6 +40,8 @@ public final class LongContextSession {
     public var safePoint: String?
     /// What the last execution chunk attended (nil for dense or before the first chunk).
     public internal(set) var lastAttended: AttendedTokens?
+    /// Called after every `retrieve` with what kvd chose (diagnostics: `actqkv run --trace`).
+    public var onRetrieve: ((RetrieveTrace) -> Void)?
 
     let shape: AttentionShape
     let rope: ActQKV.RotaryEmbedding
@@ -205,6 +207,9 @@ public final class LongContextSession {
         do { result = try await client.retrieve(request) } catch { throw .daemon(operation: "retrieve (layer \(layer))", error) }
         let positions = result.chosen.map { UInt64($0.position) }
         lastAttended?.recalled[layer] = positions.map { Int($0) }
+        onRetrieve?(RetrieveTrace(chunk: chunkSequence, start: position - n, count: n, layer: layer, mode: mode,
+                                  questionTerm: question != nil, k: Int(result.k), totalBlocks: Int(result.totalBlocks),
+                                  chosen: positions.map { Int($0) }))
         let plan: BlockCache<[UInt16]>.Plan
         do { plan = try caches[layer].admit(positions) } catch {
             throw .inconsistentReply("\(positions.count) blocks chosen for a cache of \(settings.retrieval.blockCacheCapacity) (code \(error.code))")
@@ -290,4 +295,20 @@ public final class LongContextSession {
         for c in caches { total += c.count * shape.kvWidth * settings.retrieval.blockSize * 2 * 2 }
         return total
     }
+}
+
+/// One `retrieve` of a ``LongContextSession``, as reported to ``LongContextSession/onRetrieve``.
+public struct RetrieveTrace: Sendable, Hashable {
+    /// The execution chunk's sequence number, first position and length.
+    public var chunk: UInt64, start: Int, count: Int
+    /// The layer.
+    public var layer: Int
+    /// Prefill or decode.
+    public var mode: ActQKV.RetrievalMode
+    /// Whether the request carried the question vector.
+    public var questionTerm: Bool
+    /// Blocks granted (k_ℓ) and blocks in the layer (N).
+    public var k: Int, totalBlocks: Int
+    /// Chosen block indices, best score first (block i covers S + i·b ..< S + (i+1)·b).
+    public var chosen: [Int]
 }

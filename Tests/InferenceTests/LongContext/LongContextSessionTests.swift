@@ -86,4 +86,48 @@ struct LongContextSessionTests {
             #expect(error < 1e-4, "logits \(i): relative error \(error)")
         }
     }
+
+    @Test("retrieve trace: one per layer and chunk on the worker's schedule; the question term only after the span, in prefill (ALGORITHM.md A §3)")
+    func retrieveTraceAndQuestionTerm() async throws {
+        let model = try ModelTestSupport.loadRealModel(activations: .float32)
+        let prompt = try LongContextTestSupport.longPromptIDs()
+        // K = 8 of ≥ 30 blocks: a partial selection, so the chosen lists carry information.
+        let config = RetrievalConfig(sinkTokens: 32, localWindow: 256, chunkTokens: 128, blockSize: 32, topK: 8,
+                                     minBlocks: 4, maxBlocks: 16, blockCacheCapacity: 128)
+        let n = prompt.count
+        let span = (n - 40)..<(n - 20)  // in the last chunk before the last token, ending before it
+        let layout = PromptLayout(tokens: prompt, questionSpan: span, sharedPrefixCount: span.lowerBound)
+        let kvd = try await InProcessKVD(fixedTopK: 8)
+        defer { Task { await kvd.stop() } }
+        let client = try await kvd.connect()
+        final class Traces: @unchecked Sendable {
+            let lock = NSLock()
+            var items: [RetrieveTrace] = []
+            func add(_ t: RetrieveTrace) { lock.lock(); items.append(t); lock.unlock() }
+        }
+        let traces = Traces()
+        var request = LongContextRequest(layout: layout, maxTokens: 3)
+        request.onRetrieve = { traces.add($0) }
+        let summary = try await LongContextRunner.run(model: model, settings: LongContextSettings(method: .actqkv, retrieval: config),
+                                                      fingerprint: 0xF00D, client: client, request: request) { _ in true }
+        let layers = model.config.layerCount
+        let items = traces.items
+        #expect(items.count == summary.counters.retrieveRequests)
+        #expect(items.count == layers * ((n - 1 + config.chunkTokens - 1) / config.chunkTokens + 1 + summary.generated.count - 1))
+        // Chunks: multiples of E up to the last prompt token, then the last token, then one per decode step.
+        var expectedStarts = Array(stride(from: 0, to: n - 1, by: config.chunkTokens)) + [n - 1]
+        expectedStarts += (0..<(summary.generated.count - 1)).map { n + $0 }
+        let starts = stride(from: 0, to: items.count, by: layers).map { items[$0].start }
+        #expect(starts == expectedStarts)
+        for (i, t) in items.enumerated() {
+            #expect(t.layer == i % layers)
+            #expect(t.chosen.count == min(t.k, t.totalBlocks) && Set(t.chosen).count == t.chosen.count)
+            #expect(t.chosen.allSatisfy { (0..<t.totalBlocks).contains($0) })
+            // The question vector exists once its span was processed: from the chunk after the span's last one.
+            let afterSpan = t.start >= span.upperBound
+            #expect(t.questionTerm == (afterSpan && t.mode == .prefill), "chunk at \(t.start), layer \(t.layer), mode \(t.mode)")
+        }
+        #expect(items.contains { $0.questionTerm } && items.contains { $0.mode == .decode })
+        #expect(items.contains { $0.totalBlocks > $0.k }, "the selection should be partial")
+    }
 }
