@@ -27,16 +27,7 @@ struct CodecCommand: AsyncParsableCommand {
     private var parsedLevels: [Int32] { levels.split(separator: ",").compactMap { Int32($0) } }
 
     func run() async throws {
-        let store: KVStore
-        do {
-            store = try KVStore(configuration: StoreConfiguration(directory: data))
-        } catch .locked {
-            FileHandle.standardError.write(Data("kvctl: a kvd is serving \(data); stop it first\n".utf8))
-            throw ExitCode(1)
-        } catch {
-            FileHandle.standardError.write(Data("kvctl: cannot open the store: \(error)\n".utf8))
-            throw ExitCode(1)
-        }
+        let store = try openStoppedStore(data, remedy: "stop it first")
         var payloads: [[UInt8]] = []
         var stored = 0
         do {

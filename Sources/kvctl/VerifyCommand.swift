@@ -75,16 +75,7 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 
     private func offline(_ data: String) async throws -> Outcome {
-        let store: KVStore
-        do {
-            store = try KVStore(configuration: StoreConfiguration(directory: data))
-        } catch .locked {
-            FileHandle.standardError.write(Data("kvctl: a kvd is serving \(data); run `kvctl verify` without --data to verify through it\n".utf8))
-            throw ExitCode(1)
-        } catch {
-            FileHandle.standardError.write(Data("kvctl: cannot open the store: \(error)\n".utf8))
-            throw ExitCode(1)
-        }
+        let store = try openStoppedStore(data, remedy: "run `kvctl verify` without --data to verify through it")
         let report = store.verify()
         await store.close()
         return Outcome(
