@@ -62,7 +62,8 @@ final class RetrievalEngine: Sendable {
                     do {
                         return try state.select(
                             layer: Int(request.layer), chunk: request.chunkSequence, mode: mode, method: method,
-                            probe: probe, question: question, keys: keys, count: count)
+                            probe: probe, question: question, questionWeight: request.question?.weight,
+                            keys: keys, count: count)
                     } catch let error as SelectionError {
                         throw Self.protocolError(for: error)
                     }

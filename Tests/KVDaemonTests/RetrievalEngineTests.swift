@@ -56,6 +56,26 @@ struct RetrievalEngineTests {
         }
     }
 
+    /// The λ a `retrieve` carries is the one the daemon scores with: λ = 0 chooses as no question
+    /// does, a large λ puts the block the question points at first, a negative λ is refused.
+    @Test func theQuestionWeightOfTheRequestIsUsed() throws {
+        let engine = RetrievalEngine(topK: 5)
+        func chosen(_ session: String, _ term: QuestionTerm?) throws -> [Int] {
+            var r = RetrieveRequest(session: session, layer: 0, method: .actqkv, mode: .prefill, chunkSequence: 0, probe: probe)
+            r.question = term
+            return try keys.withUnsafeBufferPointer {
+                try engine.select(session: session, layers: 2, blockSize: 4, request: r, keys: $0, count: 40).chosen
+            }
+        }
+        let plain = try chosen("plain", nil)
+        let target = try #require((0..<40).first { !plain.contains($0) })
+        let question = Array(keys[(target * Self.dimension)..<((target + 1) * Self.dimension)])
+        #expect(try chosen("zero", QuestionTerm(vector: question, weight: 0)) == plain)
+        let heavy = try chosen("heavy", QuestionTerm(vector: question, weight: 1000))
+        #expect(heavy.contains(target), "λ = 1000 chooses the block the question points at")
+        #expect(throws: ProtocolError.self) { try chosen("negative", QuestionTerm(vector: question, weight: -1)) }
+    }
+
     @Test func invalidTopKIsRefused() {
         #expect(throws: (any Error).self) { try RetrievalEngine(topK: 0).validate() }
         #expect(throws: Never.self) { try RetrievalEngine(topK: 1).validate() }
