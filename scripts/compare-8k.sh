@@ -17,7 +17,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 model=${ACTQKV_MODEL:-$(scripts/fetch-model.sh)}
-python3 -c "import llama_cpp" 2>/dev/null || { echo "compare-8k: needs llama-cpp-python (scripts/compare-llamacpp.sh installs it)" >&2; exit 2; }
+case ",${METHODS:-dense,actqkv,llama.cpp}," in
+  *,llama.cpp*) python3 -c "import llama_cpp" 2>/dev/null ||
+    { echo "compare-8k: the llama.cpp methods need llama-cpp-python (scripts/compare-llamacpp.sh installs it)" >&2; exit 2; } ;;
+esac
 if [ -n "${ACTQKV_BIN:-}" ]; then actqkv=$ACTQKV_BIN; else
   flock /tmp/cpu.lock swift build -c release --product actqkv >&2
   actqkv=$(swift build -c release --show-bin-path)/actqkv
