@@ -1,7 +1,7 @@
 """Time to answer over one long document: `actqkv run` (dense and block methods, embedded kvd,
 fresh data directory per run) and llama.cpp dense (llama-cpp-python) on the same token ids,
 alternating, each run under `flock /tmp/cpu.lock`. Called by scripts/compare-8k.sh."""
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import argparse, fcntl, json, os, statistics, subprocess, sys, tempfile, time
 
 p = argparse.ArgumentParser()
 p.add_argument("--actqkv", required=True)
@@ -47,7 +47,7 @@ ids_file = f"{a.work}/prompt-ids.txt"
 
 def run_actqkv(method):
     data = tempfile.mkdtemp(dir=a.work, prefix=f"kvd-{method}-")
-    cmd = ["flock", a.lock, a.actqkv, "run", "--model", a.model, "--input", a.input, "--question", a.question, "--chat",
+    cmd = [a.actqkv, "run", "--model", a.model, "--input", a.input, "--question", a.question, "--chat",
            "--max-tokens", str(a.max_tokens), "--method", method, "--data-dir", data, "--json", "--prompt-ids", ids_file]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -61,7 +61,7 @@ def run_llama(variant):
     # "llama.cpp": Float32 K/V cache, flash attention off (as scripts/compare_llamacpp.py);
     # "llama.cpp-f16-fa": llama.cpp's own defaults for long prompts, F16 K/V cache and flash attention.
     kv, flash = ("1", "1") if variant == "llama.cpp-f16-fa" else ("0", "0")
-    cmd = ["flock", a.lock, sys.executable, "-c", LLAMA, a.model, ids_file, str(a.max_tokens), str(a.threads), kv, flash]
+    cmd = [sys.executable, "-c", LLAMA, a.model, ids_file, str(a.max_tokens), str(a.threads), kv, flash]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit("llama.cpp run failed:\n" + proc.stderr[-3000:])
@@ -73,9 +73,11 @@ order = [m for m in methods if not m.startswith("llama.cpp")] + [m for m in meth
 results = {m: [] for m in order}
 for i in range(a.runs):
     for m in order:
-        before = uptime()
-        r = run_llama(m) if m.startswith("llama.cpp") else run_actqkv(m)
-        r["load"] = f"{before} → {uptime()}"
+        with open(a.lock, "a") as lock:  # the same flock(2) lock as flock(1): the load is read holding it
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            before = uptime()
+            r = run_llama(m) if m.startswith("llama.cpp") else run_actqkv(m)
+            r["load"] = f"{before} → {uptime()}"
         r["total"] = r["prefill"] + r["decode"]
         results[m].append(r)
         print(f"run {i + 1} {m}: prefill {r['prefill']:.2f} s, total {r['total']:.2f} s, {r['tokens']} tokens "
