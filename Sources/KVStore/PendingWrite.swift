@@ -49,9 +49,4 @@ public final class PendingWrite: Sendable {
         guard case let .ids(ids) = try await outcome().get() else { throw .corrupt }
         return ids
     }
-
-    /// Waits for the commit (or failure) without returning the result.
-    public func waitUntilComplete() async {
-        _ = await outcome()
-    }
 }
