@@ -7,7 +7,8 @@ import Testing
 import Glibc
 #endif
 
-/// Plain HTTP/1.1 requests over a Unix or loopback TCP socket (blocking; run off the test pool).
+/// Plain HTTP/1.1 requests over a Unix or loopback TCP socket (blocking: call through
+/// `onDedicatedThread`).
 enum HTTPProbe {
     /// Sends `request` verbatim and returns everything the server sends until it closes.
     static func exchange(unixPath: String? = nil, tcpPort: Int? = nil, request: String) throws -> String {
@@ -80,28 +81,28 @@ struct MetricsEndpointTests {
         let tcp = try await MetricsEndpoint.start(address: .tcp(host: "127.0.0.1", port: 0), group: group, render: render)
         let port = try #require(tcp.port)
 
-        let first = try await Task.detached {
+        let first = try await onDedicatedThread {
             try HTTPProbe.exchange(unixPath: path, request: "GET /metrics HTTP/1.1\r\nHost: kvd\r\n\r\n")
-        }.value
+        }
         let (status, body) = HTTPProbe.split(first)
         #expect(status == "HTTP/1.1 200 OK")
         #expect(first.contains("Content-Type: text/plain; version=0.0.4"))
         #expect(try PrometheusParser.parse(body).value("kvd_probe_total") == 1)
 
-        let second = try await Task.detached {
+        let second = try await onDedicatedThread {
             try HTTPProbe.exchange(tcpPort: port, request: "GET /metrics?x=1 HTTP/1.1\r\nHost: kvd\r\n\r\n")
-        }.value
+        }
         #expect(try PrometheusParser.parse(HTTPProbe.split(second).body).value("kvd_probe_total") == 2, "re-rendered on every scrape")
 
-        let notFound = try await Task.detached { try HTTPProbe.exchange(tcpPort: port, request: "GET / HTTP/1.1\r\n\r\n") }.value
+        let notFound = try await onDedicatedThread { try HTTPProbe.exchange(tcpPort: port, request: "GET / HTTP/1.1\r\n\r\n") }
         #expect(HTTPProbe.split(notFound).status == "HTTP/1.1 404 Not Found")
-        let post = try await Task.detached { try HTTPProbe.exchange(tcpPort: port, request: "POST /metrics HTTP/1.1\r\n\r\n") }.value
+        let post = try await onDedicatedThread { try HTTPProbe.exchange(tcpPort: port, request: "POST /metrics HTTP/1.1\r\n\r\n") }
         #expect(HTTPProbe.split(post).status == "HTTP/1.1 405 Method Not Allowed")
-        let garbage = try await Task.detached { try HTTPProbe.exchange(tcpPort: port, request: "\u{1}\u{2}\r\n\r\n") }.value
+        let garbage = try await onDedicatedThread { try HTTPProbe.exchange(tcpPort: port, request: "\u{1}\u{2}\r\n\r\n") }
         #expect(HTTPProbe.split(garbage).status == "HTTP/1.1 400 Bad Request")
-        let huge = try await Task.detached {
+        let huge = try await onDedicatedThread {
             try HTTPProbe.exchange(tcpPort: port, request: "GET /metrics HTTP/1.1\r\nX: " + String(repeating: "a", count: 20000))
-        }.value
+        }
         #expect(HTTPProbe.split(huge).status == "HTTP/1.1 431 Request Header Fields Too Large")
         #expect(calls.value == 2, "only real GET /metrics renders")
 

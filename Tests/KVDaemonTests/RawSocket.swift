@@ -47,15 +47,7 @@ final class RawSocket: @unchecked Sendable {
     /// The next frame's request id and decoded message, or nil when the daemon closed the
     /// connection.
     func receiveWithID() async throws -> (requestID: UInt64, message: Message)? {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                do {
-                    continuation.resume(returning: try self.receiveBlocking())
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }.start()
-        }
+        try await onDedicatedThread { try self.receiveBlocking() }
     }
 
     private func receiveBlocking() throws -> (requestID: UInt64, message: Message)? {
