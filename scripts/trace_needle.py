@@ -2,25 +2,22 @@
 blocks holding a needle (default: the passkey 71942 of scripts/compare-8k.sh's document) were
 recalled at the last prompt token (rank among the chosen, best first), at each decode step and in
 the question's chunk, next to the dense model's attention mass on them (with --trace-dense).
-Default parameters S 64, b 32. Needs llama-cpp-python (only to detokenize).
+Default parameters S 64, b 32. The token texts come from the trace itself.
 
-Usage: python3 scripts/trace_needle.py TRACE [--needle 71942] [--model FILE]"""
-import argparse, collections, json, os
-from llama_cpp import Llama
+Usage: python3 scripts/trace_needle.py TRACE [--needle 71942]"""
+import argparse, collections, json
 ap = argparse.ArgumentParser()
 ap.add_argument("trace")
 ap.add_argument("--needle", default="71942")
-ap.add_argument("--model", default=os.environ.get("ACTQKV_MODEL", os.path.expanduser("~/.cache/actqkv/models/SmolLM2-135M-Instruct.Q4_1.gguf")))
 ap.add_argument("--sink", type=int, default=64)
 ap.add_argument("--block", type=int, default=32)
 args = ap.parse_args()
 S, B = args.sink, args.block
-llm = Llama(model_path=args.model, vocab_only=True, verbose=False)
 lines = [json.loads(l) for l in open(args.trace)]
 prompt = next(l for l in lines if l["type"] == "prompt")
 toks = prompt["tokens"]; n = len(toks); qs = prompt.get("questionSpan")
 # passkey location
-pieces = [llm.detokenize([t]).decode("utf-8", "replace") for t in toks]
+pieces = prompt["pieces"]
 text = ""; starts = []
 for p in pieces: starts.append(len(text)); text += p
 j = text.find(args.needle)
@@ -60,4 +57,4 @@ for s in sorted(dec): print(f"decode pos {s}: layers recalling digit block {sum(
 qc = [r for r in ret if r["start"] <= qs[0] < r["start"] + r["count"] and r["mode"] == "prefill" and r["count"] > 1]
 print(f"question chunk(s) start {sorted({r['start'] for r in qc})}: layers recalling digit block {sum(any(b in r['chosen'] for b in dblocks) for r in qc)}/{len(qc)}, question term {set(r['question'] for r in qc)}")
 ans = next((l for l in lines if l["type"] == "answer"), None)
-if ans: print("answer:", repr(llm.detokenize(ans["tokens"]).decode()))
+if ans: print("answer:", repr(ans["text"]))

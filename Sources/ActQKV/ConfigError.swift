@@ -37,3 +37,21 @@ public enum ConfigError: Error, Sendable, Hashable {
         }
     }
 }
+
+extension ConfigError: CustomStringConvertible {
+    /// One line naming the parameter(s) and the offending value(s), e.g.
+    /// `questionWeight = -1.0 is out of range (finite, ≥ 0)`.
+    public var description: String {
+        switch self {
+        case .notPositive(let p, let v): "\(p) = \(v) must be ≥ 1"
+        case .negative(let p, let v): "\(p) = \(v) must be ≥ 0"
+        case .invalidReal(.varianceFloorFraction, let v): "varianceFloorFraction = \(v) is out of range (finite, > 0)"
+        case .invalidReal(let p, let v): "\(p) = \(v) is out of range (finite, ≥ 0)"
+        case .representativeTokensExceedBlockSize(let r, let b): "representativeTokens = \(r) exceeds blockSize = \(b)"
+        case .minBlocksExceedMaxBlocks(let lo, let hi): "minBlocks = \(lo) exceeds maxBlocks = \(hi)"
+        case .topKExceedsMaxBlocks(let k, let hi): "topK = \(k) exceeds maxBlocks = \(hi)"
+        case .cacheSmallerThanMaxBlocks(let c, let hi): "blockCacheCapacity = \(c) is below maxBlocks = \(hi) (one selection must fit)"
+        case .tooLarge(let p, let v, let limit): "\(p) = \(v) exceeds the limit \(limit)"
+        }
+    }
+}

@@ -45,6 +45,9 @@ struct EvalCommand: AsyncParsableCommand {
     var printAnswers = false
     @Flag(help: "Print one JSON object per (length, method) line.")
     var json = false
+    @Option(name: .customLong("write-samples"), help: "Write every sample's document to DIR/<task>-<length>-<index>.txt and its question to the same name ending .question.txt (to rerun one with `actqkv run --chat --trace`).")
+    var writeSamples: String?
+    @OptionGroup(title: "Retrieval") var retrieval: RetrievalOptions
 
     private func emit(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
@@ -55,15 +58,25 @@ struct EvalCommand: AsyncParsableCommand {
         return v
     }
 
+    /// Writes each sample's document and question as UTF-8 files named by task, length and index.
+    static func write(_ batch: [SyntheticTask.Sample], task: SyntheticTask, length: Int, to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for (i, s) in batch.enumerated() {
+            let base = "\(directory)/\(task.rawValue)-\(length)-\(i)"
+            try Data(s.document.utf8).write(to: URL(fileURLWithPath: base + ".txt"))
+            try Data(s.question.utf8).write(to: URL(fileURLWithPath: base + ".question.txt"))
+        }
+    }
+
     func run() async throws {
         guard let kind = SyntheticTask(rawValue: task) else { throw ValidationError("unknown task '\(task)' (passkey, kv-retrieval)") }
         let lengths = try self.lengths.split(separator: ",").map(Self.parseLength)
         let methods = try method.split(separator: ",").map { try RunCommand.parseMethod(String($0)) }
         let path = model ?? DefaultModel.path
-        let text = try TextModel(path: path, prefillChunk: 256, activations: activations)
+        let settingsBase = try retrieval.config
+        let text = try TextModel(path: path, prefillChunk: settingsBase.chunkTokens, activations: activations)
         let fingerprint = try ModelFingerprint.of(path: path, activations: activations)
         let natural = try fillerFile.map { try String(contentsOfFile: $0, encoding: .utf8) }
-        let settingsBase = RetrievalConfig()
         var embedded: EmbeddedDaemon?
         var client: KVClient?
         if methods.contains(where: { $0 != .dense }) {
@@ -78,6 +91,7 @@ struct EvalCommand: AsyncParsableCommand {
         let count: (String) -> Int = { text.tokenizer.encode($0).count }
         for length in lengths {
             let batch = (0..<samples).map { kind.sample(tokens: length, seed: seed, index: $0, naturalFiller: natural, countTokens: count) }
+            if let writeSamples { try Self.write(batch, task: kind, length: length, to: writeSamples) }
             let layouts = batch.map { PromptLayout(document: $0.document, question: $0.question, tokenizer: text.tokenizer, template: text.chatTemplate) }
             // Dense attention at the last prompt token, for the attention recall of the block methods.
             var masses: [DenseAttentionMass?] = Array(repeating: nil, count: batch.count)

@@ -47,19 +47,9 @@ struct RunCommand: AsyncParsableCommand {
     var stopAfterPrefill = false
     @Flag(help: "Print the summary as one JSON object on standard error instead of text.")
     var json = false
-    @Option(help: "Sink tokens S.") var sink = 64
-    @Option(help: "Local window W, tokens.") var window = 512
-    @Option(help: "Execution chunk E, tokens.") var chunk = 256
-    @Option(help: "Tokens per block b.") var block = 32
-    @Option(name: .customLong("top-k"), help: "Nominal blocks per layer K.") var topK = 46
-    @Option(name: .customLong("cache-blocks"), help: "Block cache C per layer (≥ 2K).") var cacheBlocks = 128
+    @OptionGroup(title: "Retrieval") var retrieval: RetrievalOptions
     @Option(name: .customLong("checkpoint-every"), help: "Checkpoint every N execution chunks of prefill (named sessions).")
     var checkpointEvery = 32
-    @Option(name: .customLong("statistics-scope"), help: "Activation statistics: shared (one set for all layers) or per-layer.")
-    var statisticsScope = "shared"
-    @Option(name: .customLong("warmup-unit"), help: "Statistics warm-up counted in calls (reference) or tokens.")
-    var warmupUnit = "calls"
-    @Option(help: "Statistics warm-up (calls or tokens, see --warmup-unit).") var warmup = 1000
     @Option(name: .customLong("prompt-ids"), help: "Write the prompt's token ids (space-separated) to this file.")
     var promptIDs: String?
     @Option(help: "Diagnostics: write JSON lines to this file: the prompt (tokens, question span), every retrieve's chosen blocks, and with --trace-dense the dense attention mass of the last prompt token per layer and block.")
@@ -88,40 +78,17 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    static func parseScope(_ text: String) throws -> StatisticsScope {
-        switch text {
-        case "shared": .shared
-        case "per-layer": .perLayer
-        default: throw ValidationError("unknown --statistics-scope '\(text)' (shared, per-layer)")
-        }
-    }
-
-    static func parseWarmupUnit(_ text: String) throws -> WarmupUnit {
-        switch text {
-        case "calls": .calls
-        case "tokens": .tokens
-        default: throw ValidationError("unknown --warmup-unit '\(text)' (calls, tokens)")
-        }
-    }
-
     func validate() throws {
         _ = try Self.parseMethod(method)
         if resume && session == nil { throw ValidationError("--resume needs --session") }
         if method == "dense" && (session != nil || resume) { throw ValidationError("--method dense keeps everything in the worker: no --session/--resume") }
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be ≥ 1") }
-        _ = try Self.parseScope(statisticsScope)
-        _ = try Self.parseWarmupUnit(warmupUnit)
         if traceDense && trace == nil { throw ValidationError("--trace-dense needs --trace") }
     }
 
     var settings: LongContextSettings {
         get throws {
-            let config = RetrievalConfig(sinkTokens: sink, localWindow: window, chunkTokens: chunk, blockSize: block, topK: topK,
-                                         maxBlocks: 2 * topK, statisticsWarmup: warmup,
-                                         blockCacheCapacity: cacheBlocks, statisticsScope: try Self.parseScope(statisticsScope),
-                                         warmupUnit: try Self.parseWarmupUnit(warmupUnit))
-            do { try config.validate() } catch { throw ValidationError("\(error) (code \(error.code))") }
-            return LongContextSettings(method: try Self.parseMethod(method), retrieval: config, checkpointEveryChunks: checkpointEvery)
+            LongContextSettings(method: try Self.parseMethod(method), retrieval: try retrieval.config, checkpointEveryChunks: checkpointEvery)
         }
     }
 
@@ -137,7 +104,7 @@ struct RunCommand: AsyncParsableCommand {
             try Data((layout.tokens.map(String.init).joined(separator: " ") + "\n").utf8).write(to: URL(fileURLWithPath: promptIDs))
         }
         let tracer = try trace.map { try RunTrace(path: $0) }
-        tracer?.prompt(layout)
+        tracer?.prompt(layout, tokenizer: text.tokenizer)
         if let tracer, traceDense, settings.method != .dense {
             let mass = DenseAttentionMass(model: text.model, capacity: layout.tokens.count, target: layout.tokens.count - 1)
             _ = try text.model.forward(tokens: layout.tokens, attention: mass, logits: .none)
@@ -177,7 +144,7 @@ struct RunCommand: AsyncParsableCommand {
             Self.fail("\(error) (code \(error.code))")
         }
         out.write(Data((decoder.finish() + "\n").utf8))
-        tracer?.answer(summary.generated)
+        tracer?.answer(summary.generated, tokenizer: text.tokenizer)
         client?.close()
         await embedded?.stop()
         FileHandle.standardError.write(Data((Self.summaryLine(summary, method: method, json: json) + "\n").utf8))
@@ -229,8 +196,12 @@ final class RunTrace: @unchecked Sendable {
         handle.write(data + Data("\n".utf8))
     }
 
-    func prompt(_ layout: PromptLayout) {
-        var o: [String: Any] = ["type": "prompt", "tokens": layout.tokens.map { Int($0) }, "sharedPrefix": layout.sharedPrefixCount]
+    /// The prompt: token ids, each token's text (bytes decoded lossily as UTF-8, so a token
+    /// splitting a character shows U+FFFD) and the question span.
+    func prompt(_ layout: PromptLayout, tokenizer: Tokenizer) {
+        let pieces = layout.tokens.map { String(decoding: (try? tokenizer.decodeBytes([$0])) ?? [], as: UTF8.self) }
+        var o: [String: Any] = ["type": "prompt", "tokens": layout.tokens.map { Int($0) }, "pieces": pieces,
+                                "sharedPrefix": layout.sharedPrefixCount]
         if let span = layout.questionSpan { o["questionSpan"] = [span.lowerBound, span.upperBound] }
         line(o)
     }
@@ -264,7 +235,7 @@ final class RunTrace: @unchecked Sendable {
         }
     }
 
-    func answer(_ tokens: [Int32]) {
-        line(["type": "answer", "tokens": tokens.map { Int($0) }])
+    func answer(_ tokens: [Int32], tokenizer: Tokenizer) {
+        line(["type": "answer", "tokens": tokens.map { Int($0) }, "text": (try? tokenizer.decode(tokens, renderSpecial: false)) ?? ""])
     }
 }

@@ -45,4 +45,13 @@ struct RetrievalConfigTests {
             _ = try RetrievalState(config: RetrievalConfig(blockCacheCapacity: 10), layers: 30)
         }
     }
+
+    @Test("each error reads as one line naming the parameter and the value")
+    func descriptions() {
+        #expect(ConfigError.invalidReal(.questionWeight, value: -1).description == "questionWeight = -1.0 is out of range (finite, ≥ 0)")
+        #expect(ConfigError.invalidReal(.varianceFloorFraction, value: 0).description.contains("> 0"))
+        #expect(ConfigError.notPositive(.localWindow, value: 0).description == "localWindow = 0 must be ≥ 1")
+        #expect(ConfigError.cacheSmallerThanMaxBlocks(capacity: 91, maxBlocks: 92).description.contains("blockCacheCapacity = 91"))
+        #expect(ConfigError.tooLarge(.blockSize, value: 1 << 25, limit: 1 << 24).description == "blockSize = 33554432 exceeds the limit 16777216")
+    }
 }

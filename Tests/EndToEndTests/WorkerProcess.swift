@@ -30,8 +30,9 @@ enum WorkerProcess {
         var generated: [Int] { (summary?["generated"] as? [NSNumber])?.map(\.intValue) ?? [] }
     }
 
-    /// Starts `actqkv run` with `arguments` (model added); returns the process and its output files.
-    static func start(_ arguments: [String], directory: URL) throws -> (Process, URL, URL) {
+    /// Starts `actqkv <command>` (default `run`) with `arguments` (model added); returns the process
+    /// and its output files.
+    static func start(_ arguments: [String], command: String = "run", directory: URL) throws -> (Process, URL, URL) {
         guard FileManager.default.fileExists(atPath: modelPath) else {
             throw HarnessError("model missing at \(modelPath): run scripts/fetch-model.sh or set ACTQKV_MODEL")
         }
@@ -42,7 +43,7 @@ enum WorkerProcess {
         FileManager.default.createFile(atPath: err.path, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: actqkvPath)
-        p.arguments = ["run", "--model", modelPath] + arguments
+        p.arguments = [command, "--model", modelPath] + arguments
         p.standardOutput = FileHandle(forWritingAtPath: out.path)!
         p.standardError = FileHandle(forWritingAtPath: err.path)!
         try p.run()
@@ -50,14 +51,14 @@ enum WorkerProcess {
     }
 
     /// Runs to completion (fails the test after `timeout` seconds instead of hanging).
-    static func run(_ arguments: [String], directory: URL, timeout: Double = 900) throws -> Result {
-        let (p, out, err) = try start(arguments, directory: directory)
+    static func run(_ arguments: [String], command: String = "run", directory: URL, timeout: Double = 900) throws -> Result {
+        let (p, out, err) = try start(arguments, command: command, directory: directory)
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { usleep(50_000) }
         if p.isRunning {
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
-            throw HarnessError("actqkv run did not finish within \(timeout) s: \(arguments)")
+            throw HarnessError("actqkv \(command) did not finish within \(timeout) s: \(arguments)")
         }
         return Result(status: p.terminationStatus, stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
                       stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
