@@ -162,7 +162,7 @@ struct RunCommand: AsyncParsableCommand {
             let object: [String: Any] = [
                 "method": method, "promptTokens": s.promptTokens, "generatedTokens": s.generated.count,
                 "computedTokens": c.computedTokens, "reusedTokens": c.reusedTokens,
-                "prefillSeconds": s.prefillSeconds, "decodeSeconds": s.decodeSeconds,
+                "prefillSeconds": s.prefillSeconds, "firstTokenSeconds": s.firstTokenSeconds, "decodeSeconds": s.decodeSeconds,
                 "blocksStored": c.blocksStored, "blocksAcknowledged": c.blocksAcknowledged, "blocksFetched": c.blocksFetched,
                 "bytesFetched": c.bytesFetched, "cacheHits": c.cacheHits, "retrieveRequests": c.retrieveRequests,
                 "checkpoints": c.checkpoints, "peakWorkerKVBytes": s.peakResidentKVBytes, "peakRSSBytes": rss,
@@ -172,8 +172,8 @@ struct RunCommand: AsyncParsableCommand {
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
             return String(decoding: data, as: UTF8.self)
         }
-        return String(format: "actqkv run: %@; prompt %d tokens (computed %d, reused %d), answer %d tokens; prefill %.2f s, decode %.2f s; blocks stored %d (acknowledged %d); fetched %d blocks, %.1f MB (cache hits %d, %d retrieve requests); worker K/V peak %.1f MB; peak RSS %.0f MB%@",
-                      method, s.promptTokens, c.computedTokens, c.reusedTokens, s.generated.count, s.prefillSeconds, s.decodeSeconds,
+        return String(format: "actqkv run: %@; prompt %d tokens (computed %d, reused %d), answer %d tokens; prefill %.2f s (first token at %.2f s), decode %.2f s; blocks stored %d (acknowledged %d); fetched %d blocks, %.1f MB (cache hits %d, %d retrieve requests); worker K/V peak %.1f MB; peak RSS %.0f MB%@",
+                      method, s.promptTokens, c.computedTokens, c.reusedTokens, s.generated.count, s.prefillSeconds, s.firstTokenSeconds, s.decodeSeconds,
                       c.blocksStored, c.blocksAcknowledged, c.blocksFetched, Double(c.bytesFetched) / 1e6, c.cacheHits, c.retrieveRequests,
                       Double(s.peakResidentKVBytes) / 1e6, Double(rss) / 1_048_576,
                       (s.sessionName.map { "; session \($0)" } ?? "") + (s.resumedFromSafePoint ? " (resumed from the safe point)" : ""))

@@ -27,6 +27,7 @@ enum WorkerProcess {
             return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
         }
         func int(_ key: String) -> Int { (summary?[key] as? NSNumber)?.intValue ?? -1 }
+        func double(_ key: String) -> Double { (summary?[key] as? NSNumber)?.doubleValue ?? -1 }
         var generated: [Int] { (summary?["generated"] as? [NSNumber])?.map(\.intValue) ?? [] }
     }
 

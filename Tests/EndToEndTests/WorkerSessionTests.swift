@@ -57,6 +57,10 @@ struct WorkerSessionTests {
         #expect(shared > second.int("promptTokens") - 200, "nearly the whole document is reused (\(shared) of \(second.int("promptTokens")))")
         #expect((0...1).contains(second.int("computedTokens") - (second.int("promptTokens") - shared) - (second.generated.count - 1)))
         #expect(separate.int("reusedTokens") == 0)
+        for run in [first, second, separate] {
+            // The first token is handed out before the checkpoint that follows it is stored.
+            #expect(run.double("firstTokenSeconds") > 0 && run.double("firstTokenSeconds") <= run.double("prefillSeconds"))
+        }
         #expect(second.generated == separate.generated, "shared \(second.generated) vs separate \(separate.generated)")
         #expect(second.stdout == separate.stdout)
     }

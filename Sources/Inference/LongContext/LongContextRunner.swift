@@ -35,8 +35,13 @@ public struct LongContextSummary: Sendable {
     public var promptTokens = 0
     /// The answer's tokens (greedy), without the stop token.
     public var generated: [Int32] = []
-    /// Seconds from the start of the run to the end of prefill (first token chosen).
+    /// Seconds from the start of the run to the end of prefill: the first token chosen and, for a
+    /// named session, the checkpoint after it stored.
     public var prefillSeconds = 0.0
+    /// Seconds from the start of the run to the moment the first answer token was handed to the
+    /// caller (before the checkpoint that follows it); equal to ``prefillSeconds`` when this
+    /// process chose no first token (a resumed run past it).
+    public var firstTokenSeconds = 0.0
     /// Seconds of decoding after the first token.
     public var decodeSeconds = 0.0
     /// The session's counters (computed vs reused tokens, blocks stored, bytes fetched, …).
@@ -157,11 +162,13 @@ public enum LongContextRunner {
             let first = Sampler.argmax(logits)
             generated.append(first)
             stopped = request.stopTokens.contains(first) || request.maxTokens <= 0 || !onToken(first)
+            summary.firstTokenSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             if request.sessionName != nil, session.client != nil {
                 try await session.checkpoint(extra: encodeExtra(promptCount: n, generated: generated))
             }
         }
         summary.prefillSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if summary.firstTokenSeconds == 0 { summary.firstTokenSeconds = summary.prefillSeconds }
         if request.stopAfterPrefill {
             summary.stoppedAfterPrefill = true
             summary.generated = generated.filter { !request.stopTokens.contains($0) }

@@ -221,10 +221,7 @@ public final class LongContextSession {
             guard Int(p.index) < positions.count, p.payload.count == expectedBytes else {
                 throw .inconsistentReply("payload #\(p.index) of \(p.payload.count) bytes (expected \(expectedBytes))")
             }
-            var halves = [UInt16](repeating: 0, count: expectedBytes / 2)
-            p.payload.withUnsafeBytes { raw in
-                for i in 0..<halves.count { halves[i] = UInt16(raw[2 * i]) | UInt16(raw[2 * i + 1]) << 8 }
-            }
+            let halves = Self.halves(fromLittleEndian: p.payload)
             do { try caches[layer].store(positions[Int(p.index)], payload: halves) } catch {
                 throw .inconsistentReply("payload for a block not chosen (code \(error.code))")
             }
@@ -240,10 +237,36 @@ public final class LongContextSession {
                 throw .inconsistentReply("kvd sent no payload for chosen block \(p) of layer \(layer) that the worker does not hold")
             }
             var k = [Float](repeating: 0, count: half), v = [Float](repeating: 0, count: half)
-            for i in 0..<half { k[i] = HalfConversion.float(fromFP16: halves[i]); v[i] = HalfConversion.float(fromFP16: halves[half + i]) }
+            halves.withUnsafeBufferPointer { h in
+                k.withUnsafeMutableBufferPointer { HalfConversion.floats(fromFP16: h.baseAddress!, into: $0.baseAddress!, count: half) }
+                v.withUnsafeMutableBufferPointer { HalfConversion.floats(fromFP16: h.baseAddress! + half, into: $0.baseAddress!, count: half) }
+            }
             recalled.append(BlockKV(tokens: settings.retrieval.blockSize, keys: k, values: v))
         }
         return recalled
+    }
+
+    /// fp16 values from their little-endian wire bytes (`bytes.count` even).
+    static func halves(fromLittleEndian bytes: ArraySlice<UInt8>) -> [UInt16] {
+        var halves = [UInt16](repeating: 0, count: bytes.count / 2)
+        #if _endian(little)
+        bytes.withUnsafeBytes { src in
+            halves.withUnsafeMutableBytes { dst in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[..<dst.count])) }
+        }
+        #else
+        let b = Array(bytes)
+        for i in 0..<halves.count { halves[i] = UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8 }
+        #endif
+        return halves
+    }
+
+    /// The little-endian wire bytes of fp16 values.
+    static func littleEndianBytes(of halves: [UInt16]) -> [UInt8] {
+        #if _endian(little)
+        return halves.withUnsafeBytes { Array($0) }
+        #else
+        return halves.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8(truncatingIfNeeded: $0 >> 8)] }
+        #endif
     }
 
     /// The wire record of a closed block: fp16 K then V, its representative key, and a prefix
@@ -252,13 +275,12 @@ public final class LongContextSession {
         var h = chunkHash
         h.absorb64(UInt64(block.index))
         let count = block.kv.keys.count
-        var payload = [UInt8](repeating: 0, count: 4 * count)
-        for (base, array) in [(0, block.kv.keys), (2 * count, block.kv.values)] {
-            for i in 0..<count {
-                let b = HalfConversion.fp16(from: array[i])
-                payload[base + 2 * i] = UInt8(truncatingIfNeeded: b); payload[base + 2 * i + 1] = UInt8(truncatingIfNeeded: b >> 8)
-            }
+        var halves = [UInt16](repeating: 0, count: 2 * count)
+        halves.withUnsafeMutableBufferPointer { h in
+            block.kv.keys.withUnsafeBufferPointer { HalfConversion.fp16(fromFloats: $0.baseAddress!, into: h.baseAddress!, count: count) }
+            block.kv.values.withUnsafeBufferPointer { HalfConversion.fp16(fromFloats: $0.baseAddress!, into: h.baseAddress! + count, count: count) }
         }
+        let payload = Self.littleEndianBytes(of: halves)
         return BlockRecord(layer: UInt16(layer), position: UInt32(block.index), prefixHash: PrefixHash(high: h.high, low: h.low),
                            representativeKey: block.key, payload: payload[...])
     }

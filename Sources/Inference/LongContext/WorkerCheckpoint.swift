@@ -1,3 +1,5 @@
+import ActQKV
+
 /// The worker's half of a session checkpoint (PROTOCOL.md §6.4 `workerState`, opaque to kvd),
 /// taken at an execution-chunk boundary after every appended block was acknowledged:
 ///
@@ -42,7 +44,7 @@ struct WorkerCheckpoint: Sendable, Equatable {
         w.blob(retrieval)
         for l in layers { w.blob(l) }
         w.blob(extra)
-        w.u32(CRC32IEEE.checksum(w.buffer))
+        w.u32(CRC32.checksum(w.buffer))
         return w.buffer
     }
 
@@ -58,7 +60,7 @@ struct WorkerCheckpoint: Sendable, Equatable {
         let body = Array(bytes[..<(bytes.count - 4)])
         var r = CheckpointReader(bytes: bytes, end: bytes.count - 4)
         let crc = UInt32(bytes[bytes.count - 4]) | UInt32(bytes[bytes.count - 3]) << 8 | UInt32(bytes[bytes.count - 2]) << 16 | UInt32(bytes[bytes.count - 1]) << 24
-        guard CRC32IEEE.checksum(body) == crc else { throw .checkpointMismatch("worker state checksum mismatch") }
+        guard CRC32.checksum(body) == crc else { throw .checkpointMismatch("worker state checksum mismatch") }
         guard try r.bytes(4) == Self.magic else { throw .checkpointMismatch("not a worker checkpoint (bad magic)") }
         let version = try r.u16()
         guard version == Self.version else { throw .checkpointMismatch("worker checkpoint version \(version) (this build reads \(Self.version))") }
@@ -135,18 +137,3 @@ struct CheckpointReader {
     mutating func blob() throws(LongContextError) -> [UInt8] { try bytes(try count(UInt64(try u32()), each: 1)) }
 }
 
-/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320).
-enum CRC32IEEE {
-    static let table: [UInt32] = (0..<256).map { i -> UInt32 in
-        var c = UInt32(i)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-    static func checksum(_ bytes: [UInt8]) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        table.withUnsafeBufferPointer { t in
-            for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-        }
-        return c ^ 0xFFFF_FFFF
-    }
-}
