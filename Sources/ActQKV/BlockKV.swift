@@ -29,11 +29,26 @@ public struct KVBlock16: Sendable, Hashable {
     /// K then V as 16-bit bit patterns.
     public let storage: [UInt16]
 
-    /// Rounds a Float32 block to 16 bits (nearest even).
+    /// Rounds a Float32 block to 16 bits (nearest even; the bulk kernels of ``HalfConversion``,
+    /// bit-identical to its scalar forms).
     public init(_ block: BlockKV, as type: KVElementType) {
         elementType = type; tokens = block.tokens
-        let conv: (Float) -> UInt16 = type == .fp16 ? { HalfConversion.fp16(from: $0) } : { HalfConversion.bf16(from: $0) }
-        storage = block.keys.map(conv) + block.values.map(conv)
+        var out = [UInt16](repeating: 0, count: block.keys.count + block.values.count)
+        out.withUnsafeMutableBufferPointer { o in
+            Self.narrow(block.keys, as: type, into: UnsafeMutableBufferPointer(rebasing: o[..<block.keys.count]))
+            Self.narrow(block.values, as: type, into: UnsafeMutableBufferPointer(rebasing: o[block.keys.count...]))
+        }
+        storage = out
+    }
+
+    private static func narrow(_ values: [Float], as type: KVElementType, into dst: UnsafeMutableBufferPointer<UInt16>) {
+        values.withUnsafeBufferPointer { v in
+            guard let src = v.baseAddress, let d = dst.baseAddress else { return }
+            switch type {
+            case .fp16: HalfConversion.fp16(fromFloats: src, into: d, count: v.count)
+            case .bf16: HalfConversion.bf16(fromFloats: src, into: d, count: v.count)
+            }
+        }
     }
 
     /// Reads a serialised payload of `2 · kvHeads · tokens · headDim` little-endian 16-bit elements.
@@ -42,16 +57,42 @@ public struct KVBlock16: Sendable, Hashable {
         let n = 2 * shape.kvWidth * tokens
         guard bytes.count == 2 * n else { throw .payloadSizeMismatch(expected: 2 * n, actual: bytes.count) }
         elementType = type; self.tokens = tokens
+        #if _endian(little)
+        var out = [UInt16](repeating: 0, count: n)
+        out.withUnsafeMutableBytes { $0.copyMemory(from: bytes) }
+        storage = out
+        #else
         storage = (0..<n).map { UInt16(bytes[2 * $0]) | UInt16(bytes[2 * $0 + 1]) << 8 }
+        #endif
     }
 
     /// The serialised payload (little-endian 16-bit elements).
-    public var bytes: [UInt8] { storage.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8(truncatingIfNeeded: $0 >> 8)] } }
+    public var bytes: [UInt8] {
+        #if _endian(little)
+        storage.withUnsafeBytes { Array($0) }
+        #else
+        storage.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8(truncatingIfNeeded: $0 >> 8)] }
+        #endif
+    }
 
-    /// Widens to Float32 (exact).
+    /// Widens to Float32 with the bulk kernels of ``HalfConversion``: exact for every number and
+    /// ±∞; a NaN stays NaN (F16C sets the quiet bit of a signalling fp16 NaN).
     public func float() -> BlockKV {
-        let conv: (UInt16) -> Float = elementType == .fp16 ? { HalfConversion.float(fromFP16: $0) } : { HalfConversion.float(fromBF16: $0) }
         let half = storage.count / 2
-        return BlockKV(tokens: tokens, keys: storage[..<half].map(conv), values: storage[half...].map(conv))
+        var keys = [Float](repeating: 0, count: half), values = [Float](repeating: 0, count: half)
+        storage.withUnsafeBufferPointer { s in
+            guard let src = s.baseAddress else { return }
+            keys.withUnsafeMutableBufferPointer { widen(src, into: $0) }
+            values.withUnsafeMutableBufferPointer { widen(src + half, into: $0) }
+        }
+        return BlockKV(tokens: tokens, keys: keys, values: values)
+    }
+
+    private func widen(_ src: UnsafePointer<UInt16>, into dst: UnsafeMutableBufferPointer<Float>) {
+        guard let d = dst.baseAddress else { return }
+        switch elementType {
+        case .fp16: HalfConversion.floats(fromFP16: src, into: d, count: dst.count)
+        case .bf16: HalfConversion.floats(fromBF16: src, into: d, count: dst.count)
+        }
     }
 }

@@ -46,7 +46,7 @@ public final class LongContextSession {
     let shape: AttentionShape
     let rope: ActQKV.RotaryEmbedding
     var memories: [LayerMemory]
-    var caches: [BlockCache<[UInt16]>]
+    var caches: [BlockCache<KVBlock16>]
     var cachedIDs: [[UInt64: BlockID]]
     var retrieval: RetrievalState
     var questionVectors: [[Float]?]
@@ -210,19 +210,19 @@ public final class LongContextSession {
         onRetrieve?(RetrieveTrace(chunk: chunkSequence, start: position - n, count: n, layer: layer, mode: mode,
                                   questionTerm: question != nil, k: Int(result.k), totalBlocks: Int(result.totalBlocks),
                                   chosen: positions.map { Int($0) }))
-        let plan: BlockCache<[UInt16]>.Plan
+        let plan: BlockCache<KVBlock16>.Plan
         do { plan = try caches[layer].admit(positions) } catch {
             throw .inconsistentReply("\(positions.count) blocks chosen for a cache of \(settings.retrieval.blockCacheCapacity) (code \(error.code))")
         }
         for id in plan.evicted { cachedIDs[layer][id] = nil }
         for c in result.chosen { cachedIDs[layer][UInt64(c.position)] = c.id }
-        let expectedBytes = 2 * shape.kvWidth * settings.retrieval.blockSize * 2
+        let b = settings.retrieval.blockSize
         for p in result.payloads {
-            guard Int(p.index) < positions.count, p.payload.count == expectedBytes else {
-                throw .inconsistentReply("payload #\(p.index) of \(p.payload.count) bytes (expected \(expectedBytes))")
-            }
-            let halves = Self.halves(fromLittleEndian: p.payload)
-            do { try caches[layer].store(positions[Int(p.index)], payload: halves) } catch {
+            let unexpected = LongContextError.inconsistentReply("payload #\(p.index) of \(p.payload.count) bytes (expected \(2 * shape.kvWidth * b * 2))")
+            guard Int(p.index) < positions.count else { throw unexpected }
+            let block: KVBlock16
+            do { block = try p.payload.withUnsafeBytes { try KVBlock16(bytes: $0, as: .fp16, shape: shape, tokens: b) } } catch { throw unexpected }
+            do { try caches[layer].store(positions[Int(p.index)], payload: block) } catch {
                 throw .inconsistentReply("payload for a block not chosen (code \(error.code))")
             }
             counters.blocksFetched += 1
@@ -231,42 +231,13 @@ public final class LongContextSession {
         counters.cacheHits += positions.count - result.payloads.count
         var recalled: [BlockKV] = []
         recalled.reserveCapacity(positions.count)
-        let half = shape.kvWidth * settings.retrieval.blockSize
         for p in positions {
-            guard let halves = caches[layer].payload(p) else {
+            guard let block = caches[layer].payload(p) else {
                 throw .inconsistentReply("kvd sent no payload for chosen block \(p) of layer \(layer) that the worker does not hold")
             }
-            var k = [Float](repeating: 0, count: half), v = [Float](repeating: 0, count: half)
-            halves.withUnsafeBufferPointer { h in
-                k.withUnsafeMutableBufferPointer { HalfConversion.floats(fromFP16: h.baseAddress!, into: $0.baseAddress!, count: half) }
-                v.withUnsafeMutableBufferPointer { HalfConversion.floats(fromFP16: h.baseAddress! + half, into: $0.baseAddress!, count: half) }
-            }
-            recalled.append(BlockKV(tokens: settings.retrieval.blockSize, keys: k, values: v))
+            recalled.append(block.float())
         }
         return recalled
-    }
-
-    /// fp16 values from their little-endian wire bytes (`bytes.count` even).
-    static func halves(fromLittleEndian bytes: ArraySlice<UInt8>) -> [UInt16] {
-        var halves = [UInt16](repeating: 0, count: bytes.count / 2)
-        #if _endian(little)
-        bytes.withUnsafeBytes { src in
-            halves.withUnsafeMutableBytes { dst in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[..<dst.count])) }
-        }
-        #else
-        let b = Array(bytes)
-        for i in 0..<halves.count { halves[i] = UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8 }
-        #endif
-        return halves
-    }
-
-    /// The little-endian wire bytes of fp16 values.
-    static func littleEndianBytes(of halves: [UInt16]) -> [UInt8] {
-        #if _endian(little)
-        return halves.withUnsafeBytes { Array($0) }
-        #else
-        return halves.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8(truncatingIfNeeded: $0 >> 8)] }
-        #endif
     }
 
     /// The wire record of a closed block: fp16 K then V, its representative key, and a prefix
@@ -274,13 +245,7 @@ public final class LongContextSession {
     func record(_ block: ClosedBlock, layer: Int, chunkHash: PrefixHasher) -> BlockRecord {
         var h = chunkHash
         h.absorb64(UInt64(block.index))
-        let count = block.kv.keys.count
-        var halves = [UInt16](repeating: 0, count: 2 * count)
-        halves.withUnsafeMutableBufferPointer { h in
-            block.kv.keys.withUnsafeBufferPointer { HalfConversion.fp16(fromFloats: $0.baseAddress!, into: h.baseAddress!, count: count) }
-            block.kv.values.withUnsafeBufferPointer { HalfConversion.fp16(fromFloats: $0.baseAddress!, into: h.baseAddress! + count, count: count) }
-        }
-        let payload = Self.littleEndianBytes(of: halves)
+        let payload = KVBlock16(block.kv, as: .fp16).bytes
         return BlockRecord(layer: UInt16(layer), position: UInt32(block.index), prefixHash: PrefixHash(high: h.high, low: h.low),
                            representativeKey: block.key, payload: payload[...])
     }
