@@ -57,10 +57,9 @@ struct WorkerCheckpoint: Sendable, Equatable {
 
     init(decoding bytes: [UInt8]) throws(LongContextError) {
         guard bytes.count >= 10 else { throw .checkpointMismatch("worker state of \(bytes.count) bytes is truncated") }
-        let body = Array(bytes[..<(bytes.count - 4)])
         var r = CheckpointReader(bytes: bytes, end: bytes.count - 4)
         let crc = UInt32(bytes[bytes.count - 4]) | UInt32(bytes[bytes.count - 3]) << 8 | UInt32(bytes[bytes.count - 2]) << 16 | UInt32(bytes[bytes.count - 1]) << 24
-        guard CRC32.checksum(body) == crc else { throw .checkpointMismatch("worker state checksum mismatch") }
+        guard CRC32.checksum(bytes[..<(bytes.count - 4)]) == crc else { throw .checkpointMismatch("worker state checksum mismatch") }
         guard try r.bytes(4) == Self.magic else { throw .checkpointMismatch("not a worker checkpoint (bad magic)") }
         let version = try r.u16()
         guard version == Self.version else { throw .checkpointMismatch("worker checkpoint version \(version) (this build reads \(Self.version))") }
