@@ -59,6 +59,9 @@ public enum ErrorCode: UInt16, Sendable, Hashable, CaseIterable, CustomStringCon
     case capacityExceeded = 21
     /// The storage engine reported an error; nothing of the request was written.
     case storageError = 22
+    /// The owner's quota (`--owner-quota`) is reached and none of its own unpinned sessions can
+    /// be evicted; nothing of the request was written.
+    case quotaExceeded = 23
 
     // MARK: Arguments (30–39)
 
@@ -72,6 +75,12 @@ public enum ErrorCode: UInt16, Sendable, Hashable, CaseIterable, CustomStringCon
     case shuttingDown = 40
     /// The server has too many requests in flight on this connection; retry later.
     case overloaded = 41
+    /// The daemon's connection limit (global or for the peer's uid) is reached; the connection
+    /// is closed after this notice (request id 0).
+    case tooManyConnections = 42
+    /// The connection sent no `hello` within the handshake timeout, or no request within the
+    /// idle timeout; it is closed after this notice (request id 0).
+    case connectionTimedOut = 43
 
     // MARK: Other (50)
 
@@ -101,19 +110,24 @@ public enum ErrorCode: UInt16, Sendable, Hashable, CaseIterable, CustomStringCon
         case .storageFull: "storageFull"
         case .capacityExceeded: "capacityExceeded"
         case .storageError: "storageError"
+        case .quotaExceeded: "quotaExceeded"
         case .badArgument: "badArgument"
         case .shuttingDown: "shuttingDown"
         case .overloaded: "overloaded"
+        case .tooManyConnections: "tooManyConnections"
+        case .connectionTimedOut: "connectionTimedOut"
         case .internal: "internal"
         }
     }
 
     /// Whether the connection is closed after an error of this code is sent. Framing errors
     /// (`frameTooLarge`, a length field below the header size), handshake failures and
-    /// `shuttingDown` close the connection; all others leave it open.
+    /// `shuttingDown`, `tooManyConnections` and `connectionTimedOut` close the connection; all
+    /// others leave it open.
     public var closesConnection: Bool {
         switch self {
-        case .frameTooLarge, .unsupportedVersion, .badMagic, .handshakeRequired, .shuttingDown:
+        case .frameTooLarge, .unsupportedVersion, .badMagic, .handshakeRequired, .shuttingDown, .tooManyConnections,
+            .connectionTimedOut:
             true
         default:
             false

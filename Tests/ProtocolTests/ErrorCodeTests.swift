@@ -10,7 +10,8 @@ struct ErrorCodeTests {
             .handshakeRequired: 6, .unexpectedMessage: 7, .limitExceeded: 8, .sessionNotFound: 10,
             .sessionExists: 11, .permissionDenied: 12, .descriptorMismatch: 13, .wrongDimensions: 14,
             .badPosition: 15, .blockNotFound: 16, .checkpointNotFound: 17, .sessionBusy: 18, .storageFull: 20,
-            .capacityExceeded: 21, .storageError: 22, .badArgument: 30, .shuttingDown: 40, .overloaded: 41,
+            .capacityExceeded: 21, .storageError: 22, .quotaExceeded: 23, .badArgument: 30, .shuttingDown: 40, .overloaded: 41,
+            .tooManyConnections: 42, .connectionTimedOut: 43,
             .internal: 50,
         ]
         #expect(documented.count == ErrorCode.allCases.count)
