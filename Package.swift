@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "kvd", targets: ["kvd"]),
         .executable(name: "kvctl", targets: ["kvctl"]),
         .executable(name: "actqkv", targets: ["actqkv"]),
+        .executable(name: "kvstress", targets: ["kvstress"]),
         .library(name: "KVClient", targets: ["KVClient"]),
         .library(name: "ActQKV", targets: ["ActQKV"]),
     ],
@@ -69,6 +70,14 @@ let package = Package(
             name: "kvctl",
             dependencies: [
                 "KVClient", "KVStore", "Protocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Reliability drivers (crash cycles, random frames, soak): commands, not tests.
+        .executableTarget(
+            name: "kvstress",
+            dependencies: [
+                "KVClient", "Protocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
