@@ -60,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "kvd",
             dependencies: [
-                "KVDaemon",
+                "KVDaemon", "KVStore",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,7 +96,10 @@ let package = Package(
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
         .testTarget(
             name: "KVDaemonTests",
-            dependencies: ["KVDaemon", "KVClient", "Protocol", "KVStore", .product(name: "CoreMetrics", package: "swift-metrics")]
+            dependencies: [
+                "KVDaemon", "KVClient", "Protocol", "KVStore", .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "KVClientTests",

@@ -41,16 +41,21 @@ extension RequestDispatcher {
     /// and returns its reply; throws what the append failed with.
     func appended(_ queued: QueuedAppend) async throws -> Message {
         let ids = try await queued.write.appendedIDs()
+        forgetEvictedSessions()
         metrics.add("blocks.appended", UInt64(ids.count))
         metrics.add("bytes.appended", UInt64(queued.rawBytes))
         return .appended(Appended(ids: ids.map(\.wire)))
     }
 
     func retrieve(_ request: RetrieveRequest, connection: ConnectionState) async throws -> Message {
-        var (result, chosenIDs) = try select(request, connection: connection)
+        var (result, chosenIDs, payloadBytes) = try select(request, connection: connection)
         if request.wantPayloads {
             let held = Set(request.heldIDs)
             let missing = result.chosen.indices.filter { !held.contains(result.chosen[$0].id) }
+            // Refuse a reply the client cannot take before reading and decoding any payload.
+            try checkReplySize(
+                blocks: missing.count, bytesPerBlock: payloadBytes + Self.perPayloadOverhead,
+                fixed: result.chosen.count * Self.perChosenOverhead, what: "retrieve with payloads", connection: connection)
             if !missing.isEmpty {
                 let bytes = try await self.payloads(missing.map { chosenIDs[$0] })
                 result.payloads = zip(missing, bytes).map { RecalledPayload(index: UInt32($0), payload: $1[...]) }
@@ -68,8 +73,10 @@ extension RequestDispatcher {
     }
 
     /// Scores the layer's blocks and chooses (checks, selection, counts); the reply without
-    /// payloads, and the stored ids of the chosen blocks.
-    private func select(_ request: RetrieveRequest, connection: ConnectionState) throws -> (result: RetrieveResult, chosenIDs: [StoreBlockID]) {
+    /// payloads, the stored ids of the chosen blocks and the session's payload bytes per block.
+    private func select(
+        _ request: RetrieveRequest, connection: ConnectionState
+    ) throws -> (result: RetrieveResult, chosenIDs: [StoreBlockID], payloadBytes: Int) {
         let record = try visibleSession(request.session, connection: connection)
         let descriptor = record.descriptor
         guard Int(request.layer) < descriptor.layers else {
@@ -93,7 +100,7 @@ extension RequestDispatcher {
                     "dense retrieve of layer \(request.layer): \(keys.count) blocks exceed maxBlocksPerRequest \(maximumChosen)")
             }
             let selection = try retrieval.select(
-                session: record.name, layers: descriptor.layers, blockSize: descriptor.blockSize, request: request,
+                session: record.id, layers: descriptor.layers, blockSize: descriptor.blockSize, request: request,
                 keys: keys.keys, count: keys.count)
             return (selection, keys.count, selection.chosen.map { keys.ids[$0] })
         }
@@ -107,7 +114,36 @@ extension RequestDispatcher {
         let result = RetrieveResult(
             k: UInt32(clamping: selection.k), entropy: selection.entropy, density: selection.density,
             totalBlocks: UInt32(clamping: total), chosen: chosen, payloads: [])
-        return (result, chosenIDs)
+        return (result, chosenIDs, descriptor.payloadBytes)
+    }
+
+    /// Wire bytes of a reply beyond a payload's own bytes, per payload (index, length) and per
+    /// chosen block (id, position), rounded up; and per fetched block beyond its payload and key.
+    static let perPayloadOverhead = 16
+    static let perChosenOverhead = 32
+    static let perFetchedOverhead = 64
+
+    /// Throws `limitExceeded` when a reply of `blocks` × `bytesPerBlock` + `fixed` bytes would
+    /// exceed the largest frame the client accepts — checked before any payload is read, so a
+    /// request for more than the client can take costs the daemon nothing.
+    func checkReplySize(blocks: Int, bytesPerBlock: Int, fixed: Int, what: String, connection: ConnectionState) throws {
+        let limit = Int(connection.clientMaximumFrameBytes ?? ProtocolLimits.defaultMaxFrameBytes)
+        let size = blocks * bytesPerBlock + fixed + 64
+        guard size <= limit else {
+            throw ProtocolError(
+                .limitExceeded,
+                "\(what): \(blocks) blocks of \(bytesPerBlock) bytes make a \(size)-byte reply, above the client's frame limit of \(limit) bytes; ask for fewer")
+        }
+    }
+
+    /// Drops the retrieval states of sessions the store evicted (their ids never come back).
+    func forgetEvictedSessions() {
+        let evictions = store.evictionCount
+        guard seenEvictions.withLock({ seen in
+            defer { seen = evictions }
+            return seen != evictions
+        }) else { return }
+        retrieval.forgetAll(except: Set(store.sessions().map(\.id)))
     }
 }
 
@@ -138,6 +174,12 @@ extension RequestDispatcher {
         let descriptor = record.descriptor
         let dimension = descriptor.keyDimension
         let wanted = Set(request.ids.map { StoreBlockID(wire: $0) })
+        guard wanted.count == request.ids.count else {
+            throw ProtocolError(.badArgument, "fetchBlocks names \(request.ids.count - wanted.count) ids more than once; name each block once")
+        }
+        try checkReplySize(
+            blocks: wanted.count, bytesPerBlock: descriptor.payloadBytes + 4 * dimension + Self.perFetchedOverhead, fixed: 0,
+            what: "fetchBlocks", connection: connection)
         var found: [StoreBlockID: (layer: Int, position: Int, key: [Float])] = [:]
         for layer in 0..<descriptor.layers where found.count < wanted.count && record.blocksPerLayer[layer] > 0 {
             try store.withRepresentativeKeys(session: record.name, layer: layer) { keys in
@@ -149,7 +191,7 @@ extension RequestDispatcher {
         }
         let ids = request.ids.map { StoreBlockID(wire: $0) }
         for id in ids where found[id] == nil {
-            throw ProtocolError(.blockNotFound, "block \(id) is not in session \"\(record.name)\"")
+            throw ProtocolError(.blockNotFound, "block \(id) is not in session \"\(SessionName.printable(request.session))\"")
         }
         let payloads = try store.payloads(ids)
         let prefixes = try ids.map { id in try store.blockInfo(id)?.prefixHash ?? StoreBlockID(high: 0, low: 0) }

@@ -10,6 +10,17 @@
 struct CheckpointSlot: Sendable, Equatable {
     static let magic: [UInt8] = Array("KVCS".utf8)
     static let version: UInt16 = 1
+    /// Bytes of the head that holds the chunk sequence (magic, version, sequence).
+    static let headBytes = 14
+
+    /// The chunk sequence of a slot from its first ``headBytes`` bytes, without reading the
+    /// rest (a checkpoint may be tens of MiB); nil when the head is not a slot's.
+    static func chunkSequence(head: [UInt8]) -> UInt64? {
+        guard head.count >= headBytes, Array(head[0..<4]) == magic, UInt16(head[4]) | UInt16(head[5]) << 8 == version else {
+            return nil
+        }
+        return head[6..<14].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
 
     /// Sequence number of the next execution chunk after the checkpoint.
     var chunkSequence: UInt64

@@ -56,6 +56,7 @@ public final class DaemonServer: Sendable {
         } catch .locked {
             throw DaemonError.invalidConfiguration("data directory \(configuration.dataDirectory) is in use by another kvd")
         }
+        try await qualifyLegacyNames(store)
         let dispatcher = RequestDispatcher(store: store, configuration: configuration, registry: metricsRegistry)
         logger.info("store open", metadata: ["data": "\(configuration.dataDirectory)", "durability": "\(configuration.store.durability)"])
 
@@ -121,6 +122,26 @@ public final class DaemonServer: Sendable {
         if activated == nil { SocketFile.remove(path: path) }
         try? await group.shutdownGracefully()
         logger.info("kvd stopped")
+    }
+
+    /// Moves sessions stored before owners had their own namespaces into them, before serving;
+    /// closes the store and throws `DaemonError.invalidConfiguration` when that fails.
+    private func qualifyLegacyNames(_ store: KVStore) async throws {
+        let outcome: Result<Int, StoreError>
+        do {
+            outcome = .success(try await SessionAddress.qualifyLegacyNames(in: store))
+        } catch {
+            outcome = .failure(error)
+        }
+        switch outcome {
+        case .success(let moved) where moved > 0:
+            logger.notice("moved sessions into their owners' namespaces", metadata: ["sessions": "\(moved)"])
+        case .success:
+            break
+        case .failure(let error):
+            await store.close()
+            throw DaemonError.invalidConfiguration("cannot move stored sessions into their owners' namespaces: \(error)")
+        }
     }
 
     /// Starts a graceful shutdown: stops accepting; an idle connection is sent a `shuttingDown`

@@ -60,10 +60,10 @@ extension RequestDispatcher {
     func inspectSession(_ request: InspectSessionRequest, connection: ConnectionState) throws -> Message {
         let record = try visibleSession(request.name, connection: connection)
         guard let usage = try store.sessionUsage(named: record.name) else {
-            throw ProtocolError(.sessionNotFound, "no session \"\(request.name)\"")
+            throw ProtocolError(.sessionNotFound, "no session \"\(SessionName.printable(request.name))\"")
         }
         return .sessionDetail(SessionDetail(
-            info: try info(usage.record), openConnections: UInt32(clamping: usage.pins),
+            info: try info(usage.record, connection: connection), openConnections: UInt32(clamping: usage.pins),
             sharedBlocks: UInt64(usage.sharedReferences), rawBytes: UInt64(usage.rawBytes),
             layerStoredBytes: usage.layerStoredBytes.map { UInt64($0) }))
     }

@@ -2,6 +2,7 @@ import KVStore
 import Logging
 import NIOCore
 import Protocol
+import Synchronization
 
 /// What the connection loop does after a request: frames to write, then maybe close.
 struct Reply: Sendable {
@@ -20,6 +21,8 @@ public final class RequestDispatcher: Sendable {
     let retrieval: RetrievalEngine
     let pins = PinRegistry()
     let metrics: DaemonMetrics
+    /// The store's eviction count when evicted sessions' retrieval states were last forgotten.
+    let seenEvictions = Mutex(0)
 
     /// Creates a dispatcher over an open store.
     /// - Parameters:

@@ -15,7 +15,9 @@ final class RetrievalEngine: Sendable {
     /// K: blocks per layer of the fixed top-K method and the per-layer share of the ActQKV pool
     /// (K·L per chunk).
     let topK: Int
-    private let sessions = Mutex([String: SessionRetrieval]())
+    /// Keyed by the store's session id, never reused: a session dropped or evicted and created
+    /// again under the same name (by anyone) starts with a fresh state.
+    private let sessions = Mutex([UInt64: SessionRetrieval]())
 
     /// One session's state behind its own lock.
     private final class SessionRetrieval: Sendable {
@@ -43,7 +45,7 @@ final class RetrievalEngine: Sendable {
     /// Chooses blocks of one layer among `count` representative keys (`count × D` floats,
     /// row-major, D = the probe's length), updating the session's state.
     func select(
-        session: String, layers: Int, blockSize: Int, request: RetrieveRequest, keys: UnsafeBufferPointer<Float>, count: Int
+        session: UInt64, layers: Int, blockSize: Int, request: RetrieveRequest, keys: UnsafeBufferPointer<Float>, count: Int
     ) throws -> LayerSelection {
         let entry = try sessions.withLock { map -> SessionRetrieval in
             if let entry = map[session] { return entry }
@@ -73,13 +75,13 @@ final class RetrievalEngine: Sendable {
     }
 
     /// Snapshot of a session's retrieval state (empty when it has none yet).
-    func snapshot(session: String) -> [UInt8] {
+    func snapshot(session: UInt64) -> [UInt8] {
         guard let entry = sessions.withLock({ $0[session] }) else { return [] }
         return entry.state.withLock { $0.encoded() }
     }
 
     /// Replaces a session's retrieval state with a snapshot (an empty snapshot forgets it).
-    func restore(session: String, state bytes: [UInt8]) throws {
+    func restore(session: UInt64, state bytes: [UInt8]) throws {
         guard !bytes.isEmpty else { return forget(session: session) }
         let state: RetrievalState
         do {
@@ -91,7 +93,15 @@ final class RetrievalEngine: Sendable {
     }
 
     /// Forgets a dropped session.
-    func forget(session: String) { _ = sessions.withLock { $0.removeValue(forKey: session) } }
+    func forget(session: UInt64) { _ = sessions.withLock { $0.removeValue(forKey: session) } }
+
+    /// Forgets every session not in `live` (sessions the store evicted).
+    func forgetAll(except live: Set<UInt64>) {
+        sessions.withLock { map in map = map.filter { live.contains($0.key) } }
+    }
+
+    /// Sessions with a retrieval state.
+    var count: Int { sessions.withLock { $0.count } }
 
     private static func withOptionalBuffer<R>(_ values: [Float]?, _ body: (UnsafeBufferPointer<Float>?) throws -> R) rethrows -> R {
         guard let values else { return try body(nil) }

@@ -2,25 +2,40 @@ import KVStore
 import Protocol
 
 extension RequestDispatcher {
-    /// The session `name` if the peer may access it; otherwise `sessionNotFound` (the names of
-    /// other uids' sessions do not leak).
+    /// The session a request names (``SessionAddress``) if the peer may access it; otherwise
+    /// `sessionNotFound` (whether another owner's session exists does not leak). The record's
+    /// `name` is the store's name.
     func visibleSession(_ name: String, connection: ConnectionState) throws -> SessionRecord {
-        guard let record = store.session(named: name),
+        let address = try SessionAddress.resolve(name, peer: connection.peer, policy: policy)
+        guard let record = store.session(named: address.storeName),
               policy.mayAccess(sessionOwnedBy: record.owner, peer: connection.peer)
         else {
-            throw ProtocolError(.sessionNotFound, "no session \"\(name)\"")
+            throw ProtocolError(.sessionNotFound, "no session \"\(SessionName.printable(name))\"")
         }
         return record
     }
 
-    /// The wire description of a stored session.
-    func info(_ record: SessionRecord) throws -> SessionInfo {
+    /// The store's name of a session the peer creates (in its own namespace), after checking
+    /// the name against the alphabet of new names.
+    func newSessionName(_ name: String, connection: ConnectionState) throws -> String {
+        try SessionName.validateNew(name)
+        return SessionAddress(owner: connection.peer.uid, name: name).storeName
+    }
+
+    /// The name `connection`'s peer knows a stored session by (``SessionAddress/displayName(for:)``).
+    func displayName(_ record: SessionRecord, connection: ConnectionState) -> String {
+        SessionAddress(storeName: record.name)?.displayName(for: connection.peer) ?? record.name
+    }
+
+    /// The wire description of a stored session. Reads only the head of its checkpoint (the
+    /// chunk sequence), never the whole of it: this runs on the event loop.
+    func info(_ record: SessionRecord, connection: ConnectionState) throws -> SessionInfo {
         var sequence: UInt64? = nil
-        if record.hasCheckpoint, let bytes = try store.checkpoint(session: record.name), let slot = CheckpointSlot(decoding: bytes) {
-            sequence = slot.chunkSequence
+        if record.hasCheckpoint, let head = try store.checkpointPrefix(session: record.name, count: CheckpointSlot.headBytes) {
+            sequence = CheckpointSlot.chunkSequence(head: head)
         }
         return SessionInfo(
-            name: record.name, ownerUID: record.owner, descriptor: record.descriptor.wire,
+            name: displayName(record, connection: connection), ownerUID: record.owner, descriptor: record.descriptor.wire,
             checkpointSequence: sequence, storedBytes: UInt64(record.storedBytes),
             createdAtMillis: record.createdAt * 1000, lastUsedAtMillis: record.lastUsed * 1000,  // the store keeps Unix seconds
             blockCounts: record.blocksPerLayer.map { UInt32(clamping: $0) })
@@ -38,13 +53,13 @@ extension RequestDispatcher {
     }
 
     func createSession(_ request: CreateSession, connection: ConnectionState) async throws -> Message {
-        try SessionName.validate(request.name)
+        let name = try newSessionName(request.name, connection: connection)
         try request.descriptor.validate(limits: limits)
         let record = try await store.createSession(
-            name: request.name, owner: connection.peer.uid, descriptor: StoreDescriptor(wire: request.descriptor))
+            name: name, owner: connection.peer.uid, descriptor: StoreDescriptor(wire: request.descriptor))
         try await hold(record.name, connection: connection)
         metrics.add("sessions.created")
-        return .sessionInfo(try info(record))
+        return .sessionInfo(try info(record, connection: connection))
     }
 
     /// Opens (holds) a visible session. Synchronous and cheap, so it may run on the event loop.
@@ -52,13 +67,13 @@ extension RequestDispatcher {
         let record = try visibleSession(request.name, connection: connection)
         if connection.open(record.name), pins.acquire(record.name) { store.pin(session: record.name) }
         store.touch(session: record.name)
-        return .sessionInfo(try info(record))
+        return .sessionInfo(try info(record, connection: connection))
     }
 
     func closeSession(_ request: SessionRequest, connection: ConnectionState) async throws -> Message {
-        _ = try visibleSession(request.name, connection: connection)
-        if connection.close(request.name), pins.release(request.name) {
-            await unpinInStore(request.name)
+        let record = try visibleSession(request.name, connection: connection)
+        if connection.close(record.name), pins.release(record.name) {
+            await unpinInStore(record.name)
         }
         return .ok
     }
@@ -68,12 +83,15 @@ extension RequestDispatcher {
             throw ProtocolError(.limitExceeded, "listSessions limit \(request.limit) exceeds \(limits.maxSessionsPerList)")
         }
         let limit = request.limit == 0 ? Int(limits.maxSessionsPerList) : Int(request.limit)
+        // Paged by the names the peer sees (its own plain, others' `UID/NAME` for administrators).
         let visible = store.sessions()
             .filter { policy.mayAccess(sessionOwnedBy: $0.owner, peer: connection.peer) }
-            .filter { request.after.isEmpty || Array(request.after.utf8).lexicographicallyPrecedes(Array($0.name.utf8)) }
-            .sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
+            .map { (name: Array(displayName($0, connection: connection).utf8), record: $0) }
+            .filter { request.after.isEmpty || Array(request.after.utf8).lexicographicallyPrecedes($0.name) }
+            .sorted { $0.name.lexicographicallyPrecedes($1.name) }
         let page = visible.prefix(limit)
-        return .sessionList(SessionList(sessions: try page.map(info), hasMore: visible.count > page.count))
+        return .sessionList(SessionList(
+            sessions: try page.map { try info($0.record, connection: connection) }, hasMore: visible.count > page.count))
     }
 
     func dropSession(_ request: SessionRequest, connection: ConnectionState) async throws -> Message {
@@ -81,19 +99,19 @@ extension RequestDispatcher {
         let heldHere = connection.holds(record.name)
         let holders = pins.holderCount(record.name)
         guard holders == 0 || (holders == 1 && heldHere) else {
-            throw ProtocolError(.sessionBusy, "session \"\(record.name)\" is held open by another connection")
+            throw ProtocolError(.sessionBusy, "session \"\(SessionName.printable(request.name))\" is held open by another connection")
         }
         if heldHere, connection.close(record.name), pins.release(record.name) {
             await unpinInStore(record.name)
         }
         try await store.dropSession(named: record.name)
-        retrieval.forget(session: record.name)
+        retrieval.forget(session: record.id)
         metrics.add("sessions.dropped")
         return .ok
     }
 
     func forkSession(_ request: ForkSession, connection: ConnectionState) async throws -> Message {
-        try SessionName.validate(request.target)
+        let target = try newSessionName(request.target, connection: connection)
         let source = try visibleSession(request.source, connection: connection)
         var slot: [UInt8]? = nil
         if request.copyCheckpoint {
@@ -101,7 +119,7 @@ extension RequestDispatcher {
                 throw ProtocolError(.badArgument, "copyCheckpoint requires forking every block")
             }
             guard let bytes = try store.checkpoint(session: source.name) else {
-                throw ProtocolError(.checkpointNotFound, "session \"\(source.name)\" has no checkpoint")
+                throw ProtocolError(.checkpointNotFound, "session \"\(SessionName.printable(request.source))\" has no checkpoint")
             }
             slot = bytes
         }
@@ -109,13 +127,13 @@ extension RequestDispatcher {
         let shortest = source.blocksPerLayer.min() ?? 0
         let perLayer = request.blockCount == ForkSession.allBlocks ? shortest : min(Int(request.blockCount), shortest)
         let record = try await store.forkSession(
-            source: source.name, into: request.target, owner: connection.peer.uid, blocksPerLayer: perLayer)
+            source: source.name, into: target, owner: connection.peer.uid, blocksPerLayer: perLayer)
         if let slot {
             try await store.putCheckpoint(session: record.name, bytes: slot)
-            try retrieval.restore(session: record.name, state: retrieval.snapshot(session: source.name))
+            try retrieval.restore(session: record.id, state: retrieval.snapshot(session: source.id))
         }
         try await hold(record.name, connection: connection)
         metrics.add("sessions.forked")
-        return .sessionInfo(try info(store.session(named: record.name) ?? record))
+        return .sessionInfo(try info(store.session(named: record.name) ?? record, connection: connection))
     }
 }

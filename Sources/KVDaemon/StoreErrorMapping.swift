@@ -13,9 +13,10 @@ enum StoreErrorMapping {
         case .blockNotFound: .blockNotFound
         case .mapFull, .diskFull: .storageFull
         case .capacityExceeded: .capacityExceeded
+        case .quotaExceeded: .quotaExceeded
         case .closed: .shuttingDown
-        case .invalidName, .invalidDescriptor: .badArgument
-        case .corrupt, .lmdb, .io, .unsupportedFormat, .locked: .storageError
+        case .invalidName, .invalidDescriptor, .invalidSharing: .badArgument
+        case .corrupt, .lmdb, .io, .unsupportedFormat, .locked, .idConflict: .storageError
         }
         return ProtocolError(code, error.description)
     }

@@ -29,7 +29,8 @@ public final class KVStore: Sendable {
                 directory: configuration.directory, mapSize: configuration.mapSize,
                 maxReaders: configuration.maxReaders, noSync: configuration.durability != .sync)
             do throws(StoreError) {
-                (state, counters) = try StoreLoader.load(lmdb)
+                try StoreLoader.upgrade(lmdb, sharing: configuration.blockSharing)
+                (state, counters) = try StoreLoader.load(lmdb, sharing: configuration.blockSharing)
             } catch {
                 lmdb.close()
                 throw error
@@ -167,9 +168,10 @@ public final class KVStore: Sendable {
     /// `.wrongSize`, `.wrongKeyDimension`, `.badPosition` (negative or above `UInt32.max`).
     /// Positions against the layer's count are checked by the writer, at commit.
     public func prepareAppend(session name: String, blocks: [NewBlock]) async throws(StoreError) -> PreparedAppend {
-        guard let descriptor = core.state.withLock({ $0.sessions[name]?.record.descriptor }) else {
+        guard let (descriptor, owner) = core.state.withLock({ s in s.sessions[name].map { ($0.record.descriptor, $0.record.owner) } }) else {
             throw core.state.withLock({ $0.closing }) ? .closed : .sessionNotFound
         }
+        let namespace = core.configuration.blockSharing.namespace(of: owner)
         let payloadBytes = descriptor.payloadBytes, dimension = descriptor.keyDimension
         for b in blocks {
             guard b.layer >= 0, b.layer < descriptor.layers else { throw .badLayer }
@@ -184,13 +186,14 @@ public final class KVStore: Sendable {
             let stored = PayloadCodec.encode(b.payload, level: level)
             return PreparedBlock(
                 layer: b.layer, position: b.position,
-                id: BlockID.derive(descriptor: descriptor, layer: b.layer, prefixHash: b.prefixHash), prefixHash: b.prefixHash,
+                id: BlockID.derive(namespace: namespace, descriptor: descriptor, layer: b.layer, prefixHash: b.prefixHash),
+                prefixHash: b.prefixHash,
                 key: b.representativeKey, stored: stored, rawLength: b.payload.count,
                 checksum: stored.withUnsafeBytes { ByteCoding.uint32($0, at: 8) })
         }
         let parts = min(ProcessInfo.processInfo.activeProcessorCount, blocks.count / (Self.parallelEncodingMinimumBlocks / 2))
         guard parts > 1 else {
-            return PreparedAppend(session: name, descriptor: descriptor, blocks: blocks.map(prepare))
+            return PreparedAppend(session: name, descriptor: descriptor, namespace: namespace, blocks: blocks.map(prepare))
         }
         // Contiguous slices, one task each; concatenated in order.
         let chunk = (blocks.count + parts - 1) / parts
@@ -203,7 +206,7 @@ public final class KVStore: Sendable {
             for await (part, encoded) in group { results[part] = encoded }
             return results.flatMap { $0 }
         }
-        return PreparedAppend(session: name, descriptor: descriptor, blocks: prepared)
+        return PreparedAppend(session: name, descriptor: descriptor, namespace: namespace, blocks: prepared)
     }
 
     /// Appends of at least this many blocks are encoded on several cores (two tasks from this
@@ -224,7 +227,8 @@ public final class KVStore: Sendable {
             done.complete(.success(.ids([])))
             return done
         }
-        return core.submit(.append(session: append.session, descriptor: append.descriptor, blocks: append.blocks))
+        return core.submit(.append(
+            session: append.session, descriptor: append.descriptor, namespace: append.namespace, blocks: append.blocks))
     }
 
     /// Calls `body` with the representative keys of (`session`, `layer`): N×D contiguous
@@ -264,7 +268,9 @@ public final class KVStore: Sendable {
     // MARK: - Checkpoints
 
     /// Stores (replacing) the session's checkpoint: opaque worker state, any length the map
-    /// can hold. Durable per mode on return. Not counted against the capacity.
+    /// can hold. Durable per mode on return. Counted against the capacity and the owner's quota
+    /// (a larger checkpoint may evict the owner's other sessions; `.quotaExceeded`,
+    /// `.capacityExceeded` when it cannot fit).
     public func putCheckpoint(session name: String, bytes: [UInt8]) async throws(StoreError) {
         _ = try await core.write(.checkpoint(session: name, bytes: bytes))
     }
@@ -277,6 +283,30 @@ public final class KVStore: Sendable {
             let session = try SessionValue.decode(v)
             return try txn.get(core.lmdb.checkpoints, StorageKeys.checkpoint(session: session.id)).map { Array($0) }
         }
+    }
+
+    /// The first `count` bytes of the session's checkpoint (fewer when it is shorter), or nil if
+    /// none was stored; reads only those bytes, however large the checkpoint. Throws
+    /// `.sessionNotFound`.
+    public func checkpointPrefix(session name: String, count: Int) throws(StoreError) -> [UInt8]? {
+        try core.withRead { (txn) throws(StoreError) in
+            guard Self.isValid(name: name),
+                  let v = try txn.get(core.lmdb.sessions, StorageKeys.session(name)) else { throw .sessionNotFound }
+            let session = try SessionValue.decode(v)
+            return try txn.get(core.lmdb.checkpoints, StorageKeys.checkpoint(session: session.id)).map {
+                Array(UnsafeRawBufferPointer(rebasing: $0.prefix(max(0, count))))
+            }
+        }
+    }
+
+    // MARK: - Names
+
+    /// Renames sessions (each `from` → `to`) in one transaction: all or nothing. Blocks,
+    /// checkpoints, pins and use order stay with the session. Throws `.sessionNotFound`,
+    /// `.sessionExists` (a target taken, or named twice), `.invalidName`.
+    public func renameSessions(_ pairs: [(from: String, to: String)]) async throws(StoreError) {
+        guard !pairs.isEmpty else { return }
+        _ = try await core.write(.rename(pairs))
     }
 
     // MARK: - Use, pins
@@ -312,25 +342,36 @@ public final class KVStore: Sendable {
 
     // MARK: - Inspection
 
+    /// Sessions evicted (for capacity or quota) since the store was opened; cheap.
+    public var evictionCount: Int { core.state.withLock { $0.evictions } }
+
     /// Counters of the store.
     public func stats() -> StoreStats {
         let mapUsed = (try? core.withRead { (_) throws(StoreError) in core.lmdb.mapBytesUsed }) ?? 0
         return core.state.withLock { s in
             StoreStats(
                 sessions: s.sessions.count, blocks: s.totals.blocks, rawBytes: s.totals.rawBytes,
-                storedBytes: s.totals.storedBytes, mapBytesUsed: mapUsed, mapSize: core.lmdb.mapSize,
+                storedBytes: s.totals.storedBytes, checkpointBytes: s.totals.checkpointBytes,
+                mapBytesUsed: mapUsed, mapSize: core.lmdb.mapSize,
                 evictions: s.evictions, commits: s.commits, writeRequests: s.writeRequests,
                 pinnedSessions: s.sessions.values.filter { $0.pins > 0 }.count, flushes: s.flushes)
         }
+    }
+
+    /// Bytes charged to the owner namespace `namespace` (``BlockSharing/namespace(of:)``): the
+    /// stored bytes of the distinct blocks written in it plus its owners' checkpoints — what
+    /// `StoreConfiguration.ownerQuota` limits.
+    public func usage(ofNamespace namespace: UInt32) -> Int {
+        core.state.withLock { $0.usage[namespace] ?? 0 }
     }
 
     static func validate(name: String) throws(StoreError) {
         guard isValid(name: name) else { throw .invalidName }
     }
 
-    /// Whether `name` can name a session: 1...255 UTF-8 bytes, no NUL.
+    /// Whether `name` can name a session: 1...511 UTF-8 bytes (LMDB's key limit), no NUL.
     static func isValid(name: String) -> Bool {
         let bytes = name.utf8
-        return !bytes.isEmpty && bytes.count <= 255 && !bytes.contains(0)
+        return !bytes.isEmpty && bytes.count <= 511 && !bytes.contains(0)
     }
 }

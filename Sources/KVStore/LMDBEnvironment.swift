@@ -22,8 +22,12 @@ final class LMDBEnvironment: @unchecked Sendable {
     let pageSize: Int
     let directory: String
 
-    /// On-disk format version written to `meta["format"]`.
-    static let formatVersion: UInt32 = 1
+    /// On-disk format version written to `meta["format"]`: 2 since block records carry their
+    /// owner namespace (version-3 `BlockMeta`). A store of format 1 opens and is upgraded by
+    /// ``StoreLoader/upgrade(_:sharing:)``.
+    static let formatVersion: UInt32 = 2
+    /// The format the store had when opened (before any upgrade).
+    let openedFormat: UInt32
 
     init(directory: String, mapSize: Int, maxReaders: Int, noSync: Bool) throws(StoreError) {
         do {
@@ -81,11 +85,13 @@ final class LMDBEnvironment: @unchecked Sendable {
                 if let value = try txn.get(meta, key) {
                     guard value.count == 4 else { throw StoreError.corrupt }
                     let version = ByteCoding.uint32(value, at: 0)
-                    guard version == LMDBEnvironment.formatVersion else { throw StoreError.unsupportedFormat(version: version) }
+                    guard (1...LMDBEnvironment.formatVersion).contains(version) else { throw StoreError.unsupportedFormat(version: version) }
+                    openedFormat = version
                 } else {
                     var w = ByteWriter()
                     w.u32(LMDBEnvironment.formatVersion)
                     try txn.put(meta, key, w.bytes)
+                    openedFormat = LMDBEnvironment.formatVersion
                 }
                 try txn.commit()
             } catch {

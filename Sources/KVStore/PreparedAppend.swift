@@ -6,6 +6,8 @@ public struct PreparedAppend: Sendable {
     /// The session the blocks go to.
     public let session: String
     let descriptor: ModelDescriptor
+    /// The owner namespace the blocks' ids were derived in.
+    let namespace: UInt32
     let blocks: [PreparedBlock]
 
     /// Number of blocks.

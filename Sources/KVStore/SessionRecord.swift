@@ -1,7 +1,10 @@
 /// What the store knows about one session (a snapshot; it does not change under you).
 public struct SessionRecord: Sendable, Equatable {
-    /// Unique session name (1...255 UTF-8 bytes, no NUL).
+    /// Unique session name (1...511 UTF-8 bytes, no NUL). kvd stores `"<owner uid>/<name>"`.
     public var name: String
+    /// The store's id of the session: unique for the store's lifetime, never reused (a session
+    /// dropped or evicted and created again under the same name gets a new id).
+    public var id: UInt64
     /// Owning user id.
     public var owner: UInt32
     /// The model the session's blocks belong to.
@@ -20,10 +23,11 @@ public struct SessionRecord: Sendable, Equatable {
 
     /// Memberwise initialiser.
     public init(
-        name: String, owner: UInt32, descriptor: ModelDescriptor, blocksPerLayer: [Int],
+        name: String, id: UInt64 = 0, owner: UInt32, descriptor: ModelDescriptor, blocksPerLayer: [Int],
         createdAt: UInt64, lastUsed: UInt64, storedBytes: Int, hasCheckpoint: Bool
     ) {
         self.name = name
+        self.id = id
         self.owner = owner
         self.descriptor = descriptor
         self.blocksPerLayer = blocksPerLayer

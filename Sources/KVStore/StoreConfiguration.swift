@@ -8,9 +8,20 @@ public struct StoreConfiguration: Sendable {
     public var mapSize: Int = 64 << 30
     /// When acknowledged writes reach disk. Default `.sync`.
     public var durability: Durability = .sync
-    /// Byte limit on stored (compressed) block payloads; beyond it least-recently-used unpinned
-    /// sessions are evicted. Default `nil` (unlimited).
+    /// Byte limit on everything stored: compressed block payloads and checkpoints. A write that
+    /// would exceed it first evicts least-recently-used unpinned sessions *of the writer's own
+    /// namespace* (never another owner's), else fails with `.capacityExceeded`.
+    /// Default `nil` (unlimited).
     public var capacity: Int? = nil
+    /// Byte limit per owner namespace (``BlockSharing``: a uid, or a sharing group): the stored
+    /// bytes of the distinct blocks its sessions wrote plus its checkpoints. A write that would
+    /// exceed it first evicts the namespace's own least-recently-used unpinned sessions (not the
+    /// one written to), else fails with `.quotaExceeded`. Pinned (open) sessions count too, so
+    /// no owner can hold more than its quota. Default `nil` (unlimited; with several users set it,
+    /// e.g. to `capacity / users`, so no owner can fill the store for the others).
+    public var ownerQuota: Int? = nil
+    /// Which uids share blocks (an administrator's explicit grant). Default: none.
+    public var blockSharing = BlockSharing()
     /// zstd compression level of the payload codec (1...19 sensible; zstd clamps). Default 1:
     /// on real SmolLM2 K/V it compresses as well as level 3 (ratio 1.1554 against 1.1554) and
     /// encodes ≈ 13 % faster (docs/BENCHMARKS.md `## kvd`).

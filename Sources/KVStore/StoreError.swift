@@ -26,8 +26,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The file system is full (ENOSPC/EDQUOT) while committing; nothing of the call was
     /// acknowledged. Code 9.
     case diskFull
-    /// The append does not fit the configured byte capacity even after evicting every
-    /// evictable (unpinned, least-recently-used) session. Code 10.
+    /// The write does not fit the configured byte capacity even after evicting every
+    /// evictable (unpinned, least-recently-used) session of the writer's namespace. Code 10.
     case capacityExceeded
     /// Stored bytes fail to decode or do not match their checksum, or a record is malformed. Code 11.
     case corrupt
@@ -47,6 +47,16 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedFormat(version: UInt32)
     /// Another open store (in this or another process) holds the data directory. Code 19.
     case locked
+    /// The write would take the owner namespace past `StoreConfiguration.ownerQuota` even after
+    /// evicting every one of its own evictable sessions. Code 20.
+    case quotaExceeded
+    /// A block's derived id and all its alternatives are taken by blocks with other bytes (only
+    /// possible inside a sharing group, by a writer planting blocks on purpose). Code 21.
+    case idConflict
+    /// A `BlockSharing` configuration is inconsistent: `uid` is in two groups, or its group has
+    /// fewer than two distinct uids. Code 22. (A trivial payload: a `String` here makes the
+    /// compiler crash on typed `catch` patterns of this enum.)
+    case invalidSharing(uid: UInt32)
 
     /// Stable numeric code of this error (see docs/STORAGE.md, "Error codes").
     public var code: UInt16 {
@@ -70,6 +80,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .io: 17
         case .unsupportedFormat: 18
         case .locked: 19
+        case .quotaExceeded: 20
+        case .idConflict: 21
+        case .invalidSharing: 22
         }
     }
 
@@ -95,6 +108,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .io(errno): "I/O error (errno \(errno))"
         case let .unsupportedFormat(version): "unsupported store format version \(version)"
         case .locked: "the data directory is in use by another open store"
+        case .quotaExceeded: "owner quota exceeded (none of its own sessions evictable)"
+        case .idConflict: "every id for this block is taken by blocks with other bytes"
+        case let .invalidSharing(uid): "invalid block sharing: uid \(uid) is in two groups, or in a group of fewer than two uids"
         }
     }
 }

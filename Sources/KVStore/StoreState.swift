@@ -33,10 +33,14 @@ struct StoreState {
         var blocks = 0
         var rawBytes = 0
         var storedBytes = 0
+        /// Bytes of all checkpoints (counted against the capacity with `storedBytes`).
+        var checkpointBytes = 0
     }
 
     var sessions: [String: Session] = [:]
     var totals = Totals()
+    /// Bytes charged to each owner namespace (``StoreWriter/Counters/usage``), as of the last commit.
+    var usage: [UInt32: Int] = [:]
     var evictions = 0
     var commits = 0
     var flushes = 0
@@ -65,6 +69,7 @@ enum StoreEvent {
     case forked(id: UInt64, record: SessionRecord, source: String, blocksPerLayer: Int)
     case appended(record: SessionRecord, blocks: [(layer: Int, id: BlockID, key: [Float])])
     case updated(record: SessionRecord)
+    case renamed(from: String, record: SessionRecord)
     case dropped(name: String, evicted: Bool)
 }
 
@@ -109,6 +114,10 @@ extension StoreState {
             guard var s = sessions[record.name] else { return }
             s.record = merged(record, into: s)
             s.useTick = nextTick()
+            sessions[record.name] = s
+        case let .renamed(from, record):
+            guard var s = sessions.removeValue(forKey: from) else { return }
+            s.record.name = record.name
             sessions[record.name] = s
         case let .dropped(name, evicted):
             if sessions.removeValue(forKey: name) != nil, evicted { evictions += 1 }

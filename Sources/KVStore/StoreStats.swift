@@ -7,8 +7,10 @@ public struct StoreStats: Sendable, Equatable {
     /// Raw (decoded) payload bytes of the distinct blocks.
     public var rawBytes: Int
     /// Stored (encoded, incl. codec header) payload bytes of the distinct blocks; what
-    /// `StoreConfiguration.capacity` limits.
+    /// `StoreConfiguration.capacity` limits together with ``checkpointBytes``.
     public var storedBytes: Int
+    /// Bytes of all stored checkpoints.
+    public var checkpointBytes: Int
     /// Bytes of the LMDB map in use (pages up to the last used page).
     public var mapBytesUsed: Int
     /// Bytes of the LMDB map (its configured size).

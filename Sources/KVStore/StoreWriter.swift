@@ -10,6 +10,9 @@ final class StoreWriter: @unchecked Sendable {
     struct Counters {
         var totals = StoreState.Totals()
         var nextSessionID: UInt64 = 1
+        /// Bytes charged to each owner namespace: stored bytes of the distinct blocks written in
+        /// it plus the checkpoints of its owners' sessions (what `ownerQuota` limits).
+        var usage: [UInt32: Int] = [:]
     }
 
     private let core: StoreCore
@@ -149,10 +152,11 @@ final class StoreWriter: @unchecked Sendable {
         }
 
         flusher?.markDirty()
-        let totals = counters.totals
+        let totals = counters.totals, usage = counters.usage
         core.state.withLock { s in
             for e in events { s.apply(e) }
             s.totals = totals
+            s.usage = usage
             s.commits += 1
         }
         return results
@@ -193,7 +197,7 @@ final class StoreWriter: @unchecked Sendable {
             let id = try allocateSessionID(txn)
             let now = StoreCore.now()
             let record = SessionRecord(
-                name: name, owner: owner, descriptor: descriptor,
+                name: name, id: id, owner: owner, descriptor: descriptor,
                 blocksPerLayer: Array(repeating: 0, count: descriptor.layers),
                 createdAt: now, lastUsed: now, storedBytes: 0, hasCheckpoint: false)
             try txn.put(core.lmdb.sessions, StorageKeys.session(name), SessionValue(id: id, record: record, useSequence: nextUse()).encoded())
@@ -224,24 +228,45 @@ final class StoreWriter: @unchecked Sendable {
             }
             let now = StoreCore.now()
             let record = SessionRecord(
-                name: name, owner: owner, descriptor: src.record.descriptor,
+                name: name, id: id, owner: owner, descriptor: src.record.descriptor,
                 blocksPerLayer: Array(repeating: n, count: src.record.descriptor.layers),
                 createdAt: now, lastUsed: now, storedBytes: stored, hasCheckpoint: false)
             try txn.put(core.lmdb.sessions, StorageKeys.session(name), SessionValue(id: id, record: record, useSequence: nextUse()).encoded())
             events.append(.forked(id: id, record: record, source: source, blocksPerLayer: n))
             return .record(record)
 
-        case let .append(name, descriptor, blocks):
-            return try append(name, descriptor: descriptor, blocks: blocks, txn: txn, events: &events, dropped: &dropped)
+        case let .append(name, descriptor, namespace, blocks):
+            return try append(
+                name, descriptor: descriptor, namespace: namespace, blocks: blocks, txn: txn, events: &events, dropped: &dropped)
 
         case let .checkpoint(name, bytes):
             var session = try loadSession(name, txn: txn)
-            try txn.put(core.lmdb.checkpoints, StorageKeys.checkpoint(session: session.id), bytes)
+            let key = StorageKeys.checkpoint(session: session.id)
+            let previous = try txn.get(core.lmdb.checkpoints, key)?.count ?? 0
+            try txn.put(core.lmdb.checkpoints, key, bytes)
+            let namespace = core.configuration.blockSharing.namespace(of: session.record.owner)
+            counters.totals.checkpointBytes += bytes.count - previous
+            counters.usage[namespace, default: 0] += bytes.count - previous
+            if bytes.count > previous {
+                try makeRoom(in: namespace, protecting: name, txn: txn, events: &events, dropped: &dropped)
+            }
             session.record.hasCheckpoint = true
             session.record.lastUsed = max(session.record.lastUsed, StoreCore.now())
             session.useSequence = nextUse()
             try txn.put(core.lmdb.sessions, StorageKeys.session(name), session.encoded())
             events.append(.updated(record: session.record))
+            return .done
+
+        case let .rename(pairs):
+            for (from, to) in pairs {
+                var session = try loadSession(from, txn: txn)
+                try Self.checkName(to)
+                guard try txn.get(core.lmdb.sessions, StorageKeys.session(to)) == nil else { throw .sessionExists }
+                try txn.delete(core.lmdb.sessions, StorageKeys.session(from))
+                session.record.name = to
+                try txn.put(core.lmdb.sessions, StorageKeys.session(to), session.encoded())
+                events.append(.renamed(from: from, record: session.record))
+            }
             return .done
 
         case let .persistUse(marks):
@@ -256,59 +281,60 @@ final class StoreWriter: @unchecked Sendable {
     }
 
     private func append(
-        _ name: String, descriptor: ModelDescriptor, blocks: [PreparedBlock], txn: Transaction,
+        _ name: String, descriptor: ModelDescriptor, namespace: UInt32, blocks: [PreparedBlock], txn: Transaction,
         events: inout [StoreEvent], dropped: inout Set<String>
     ) throws(StoreError) -> WriteOutcome {
         var session = try loadSession(name, txn: txn)
-        guard session.record.descriptor == descriptor else { throw .descriptorMismatch }
+        // The session may have been dropped and created again (by another owner) since the
+        // append was prepared: its ids were derived for the old descriptor and namespace.
+        guard session.record.descriptor == descriptor,
+              core.configuration.blockSharing.namespace(of: session.record.owner) == namespace
+        else { throw .descriptorMismatch }
         var counts = session.record.blocksPerLayer
         var ids: [BlockID] = []
         ids.reserveCapacity(blocks.count)
         var appended: [(layer: Int, id: BlockID, key: [Float])] = []
-        let storedBefore = counters.totals.storedBytes
+        let usageBefore = counters.usage[namespace] ?? 0
         for block in blocks {
             let count = counts[block.layer]
             if block.position == count {
+                let (id, meta) = try resolveID(of: block, namespace: namespace, txn: txn)
                 try txn.put(
                     core.lmdb.layers, StorageKeys.layerEntry(session: session.id, layer: block.layer, position: count),
-                    block.id.bytes)
-                let key: [Float]
-                if let existing = try txn.get(core.lmdb.blocks, StorageKeys.block(block.id)) {
-                    var meta = try BlockMeta.decode(existing)
-                    guard meta.rawLength == block.rawLength, meta.key.count == block.key.count else {
-                        throw .descriptorMismatch
-                    }
+                    id.bytes)
+                if var meta {
                     meta.refcount += 1
-                    try txn.put(core.lmdb.blocks, StorageKeys.block(block.id), meta.encoded())
+                    try txn.put(core.lmdb.blocks, StorageKeys.block(id), meta.encoded())
                     session.record.storedBytes += meta.storedLength
-                    key = meta.key
                 } else {
                     let meta = BlockMeta(
                         codec: block.stored[0], refcount: 1, layer: UInt32(block.layer), rawLength: block.rawLength,
-                        storedLength: block.stored.count, checksum: block.checksum, key: block.key, prefixHash: block.prefixHash)
-                    try txn.put(core.lmdb.blocks, StorageKeys.block(block.id), meta.encoded())
-                    try txn.put(core.lmdb.payloads, StorageKeys.block(block.id), block.stored)
+                        storedLength: block.stored.count, checksum: block.checksum, key: block.key, prefixHash: block.prefixHash,
+                        namespace: namespace)
+                    try txn.put(core.lmdb.blocks, StorageKeys.block(id), meta.encoded())
+                    try txn.put(core.lmdb.payloads, StorageKeys.block(id), block.stored)
                     counters.totals.blocks += 1
                     counters.totals.rawBytes += block.rawLength
                     counters.totals.storedBytes += block.stored.count
+                    counters.usage[namespace, default: 0] += block.stored.count
                     session.record.storedBytes += block.stored.count
-                    key = block.key
                 }
                 counts[block.layer] = count + 1
-                appended.append((block.layer, block.id, key))
+                appended.append((block.layer, id, block.key))
+                ids.append(id)
             } else if block.position < count, block.position >= 0,
                       let v = try txn.get(core.lmdb.layers, StorageKeys.layerEntry(session: session.id, layer: block.layer, position: block.position)),
-                      v.count == 16, BlockID(bytes: v) == block.id {
-                // Idempotent retry of an already stored block: nothing to write.
+                      v.count == 16, Self.candidates(for: block.id).contains(BlockID(bytes: v)),
+                      try sameContent(BlockID(bytes: v), block, namespace: namespace, txn: txn) != nil {
+                // Idempotent retry of an already stored block (same bytes at that position): nothing to write.
+                ids.append(BlockID(bytes: v))
             } else {
                 throw .badPosition(expected: count, got: block.position)
             }
-            ids.append(block.id)
         }
 
-        if let capacity = core.configuration.capacity, counters.totals.storedBytes > capacity,
-           counters.totals.storedBytes > storedBefore {
-            try evict(toFit: capacity, protecting: name, txn: txn, events: &events, dropped: &dropped)
+        if (counters.usage[namespace] ?? 0) > usageBefore {
+            try makeRoom(in: namespace, protecting: name, txn: txn, events: &events, dropped: &dropped)
         }
 
         session.record.blocksPerLayer = counts
@@ -319,19 +345,71 @@ final class StoreWriter: @unchecked Sendable {
         return .ids(ids)
     }
 
-    /// Drops least-recently-used unpinned sessions (never `protected`) until the stored bytes fit
-    /// `capacity`; `.capacityExceeded` if they cannot.
-    private func evict(
-        toFit capacity: Int, protecting protected: String, txn: Transaction,
+    /// Alternatives tried for a block whose derived id holds other bytes, at most.
+    static let maximumAlternatives: UInt32 = 16
+
+    /// The derived id of a block, then its alternatives (``BlockID/alternative(_:)``).
+    static func candidates(for id: BlockID) -> [BlockID] {
+        [id] + (1...maximumAlternatives).map { id.alternative($0) }
+    }
+
+    /// The id a new block is stored under and the metadata of the identical block already
+    /// stored there (nil: the id is free). A derived id that holds a block with other bytes, of
+    /// another namespace or an older record is never reused: the next alternative is tried.
+    /// Throws `.idConflict` when every candidate holds other bytes.
+    private func resolveID(
+        of block: PreparedBlock, namespace: UInt32, txn: Transaction
+    ) throws(StoreError) -> (BlockID, BlockMeta?) {
+        for id in Self.candidates(for: block.id) {
+            guard try txn.get(core.lmdb.blocks, StorageKeys.block(id)) != nil else { return (id, nil) }
+            if let meta = try sameContent(id, block, namespace: namespace, txn: txn) { return (id, meta) }
+        }
+        throw .idConflict
+    }
+
+    /// The metadata of stored block `id` when it holds exactly `block`'s bytes (same namespace,
+    /// raw length, checksum, bit-identical key and payload); nil when it holds anything else.
+    private func sameContent(
+        _ id: BlockID, _ block: PreparedBlock, namespace: UInt32, txn: Transaction
+    ) throws(StoreError) -> BlockMeta? {
+        guard let v = try txn.get(core.lmdb.blocks, StorageKeys.block(id)) else { return nil }
+        let meta = try BlockMeta.decode(v)
+        guard meta.namespace == namespace, meta.rawLength == block.rawLength, meta.checksum == block.checksum,
+              meta.key.count == block.key.count,
+              zip(meta.key, block.key).allSatisfy({ $0.bitPattern == $1.bitPattern }),
+              let stored = try txn.get(core.lmdb.payloads, StorageKeys.block(id))
+        else { return nil }
+        let identical = block.stored.withUnsafeBytes { new in
+            new.count == stored.count && (new.count == 0 || memcmp(new.baseAddress!, stored.baseAddress!, new.count) == 0)
+        }
+        if identical { return meta }
+        // Same raw bytes encoded differently (another compression level): compare decoded.
+        let old = try PayloadCodec.decode(stored)
+        let new = try PayloadCodec.decode(block.stored)
+        return old == new ? meta : nil
+    }
+
+    /// After a write that charged `namespace` more bytes: while the namespace is over
+    /// `ownerQuota` or the store over `capacity`, drops the namespace's own least-recently-used
+    /// unpinned sessions (never `protected`, never another namespace's); `.quotaExceeded` or
+    /// `.capacityExceeded` if that is not enough (the nested transaction is then aborted, so
+    /// nothing was dropped).
+    private func makeRoom(
+        in namespace: UInt32, protecting protected: String, txn: Transaction,
         events: inout [StoreEvent], dropped: inout Set<String>
     ) throws(StoreError) {
+        let quota = core.configuration.ownerQuota, capacity = core.configuration.capacity
+        func overQuota() -> Bool { quota.map { (counters.usage[namespace] ?? 0) > $0 } ?? false }
+        func overCapacity() -> Bool { capacity.map { counters.totals.storedBytes + counters.totals.checkpointBytes > $0 } ?? false }
+        guard overQuota() || overCapacity() else { return }
+        let sharing = core.configuration.blockSharing
         let candidates: [String] = core.state.withLock { s in
             s.sessions.values
-                .filter { $0.pins == 0 && $0.record.name != protected }
+                .filter { $0.pins == 0 && $0.record.name != protected && sharing.namespace(of: $0.record.owner) == namespace }
                 .sorted { ($0.useTick, $0.record.name) < ($1.useTick, $1.record.name) }
                 .map(\.record.name)
         }
-        for name in candidates where counters.totals.storedBytes > capacity {
+        for name in candidates where overQuota() || overCapacity() {
             guard !dropped.contains(name), try txn.get(core.lmdb.sessions, StorageKeys.session(name)) != nil else { continue }
             // Re-check the pin just before deciding (a connection may have pinned it meanwhile).
             let pinned = core.state.withLock { $0.sessions[name]?.pins ?? 0 } > 0
@@ -340,7 +418,8 @@ final class StoreWriter: @unchecked Sendable {
             dropped.insert(name)
             events.append(.dropped(name: name, evicted: true))
         }
-        guard counters.totals.storedBytes <= capacity else { throw .capacityExceeded }
+        if overQuota() { throw .quotaExceeded }
+        if overCapacity() { throw .capacityExceeded }
     }
 
     // MARK: - Helpers
@@ -355,6 +434,10 @@ final class StoreWriter: @unchecked Sendable {
         guard KVStore.isValid(name: name),
               let v = try txn.get(core.lmdb.sessions, StorageKeys.session(name)) else { throw .sessionNotFound }
         return try SessionValue.decode(v)
+    }
+
+    private static func checkName(_ name: String) throws(StoreError) {
+        guard KVStore.isValid(name: name) else { throw .invalidName }
     }
 
     private func allocateSessionID(_ txn: Transaction) throws(StoreError) -> UInt64 {
@@ -385,6 +468,7 @@ final class StoreWriter: @unchecked Sendable {
             counters.totals.blocks -= 1
             counters.totals.rawBytes -= meta.rawLength
             counters.totals.storedBytes -= meta.storedLength
+            counters.usage[meta.namespace ?? 0, default: 0] -= meta.storedLength
         } else {
             meta.refcount -= 1
             try txn.put(core.lmdb.blocks, StorageKeys.block(id), meta.encoded())
@@ -404,7 +488,11 @@ final class StoreWriter: @unchecked Sendable {
             try txn.delete(core.lmdb.layers, key)
             try release(block, txn: txn)
         }
-        try txn.delete(core.lmdb.checkpoints, StorageKeys.checkpoint(session: session.id))
+        if let checkpoint = try txn.get(core.lmdb.checkpoints, StorageKeys.checkpoint(session: session.id))?.count {
+            counters.totals.checkpointBytes -= checkpoint
+            counters.usage[core.configuration.blockSharing.namespace(of: session.record.owner), default: 0] -= checkpoint
+            try txn.delete(core.lmdb.checkpoints, StorageKeys.checkpoint(session: session.id))
+        }
         try txn.delete(core.lmdb.sessions, StorageKeys.session(name))
     }
 }

@@ -94,7 +94,7 @@ struct SessionValue: Equatable {
         return SessionValue(
             id: id,
             record: SessionRecord(
-                name: name, owner: owner, descriptor: d, blocksPerLayer: counts, createdAt: createdAt,
+                name: name, id: id, owner: owner, descriptor: d, blocksPerLayer: counts, createdAt: createdAt,
                 lastUsed: lastUsed, storedBytes: stored, hasCheckpoint: flags & 1 != 0),
             useSequence: sequence)
     }
@@ -102,9 +102,11 @@ struct SessionValue: Equatable {
 
 /// A `blocks` value: metadata of one stored block.
 ///
-/// `version u8 (1) ‖ codec u8 ‖ 0 u16 ‖ refcount u32 ‖ layer u32 ‖ rawLength u32 ‖
+/// `version u8 (3) ‖ codec u8 ‖ 0 u16 ‖ refcount u32 ‖ layer u32 ‖ rawLength u32 ‖
 /// storedLength u32 ‖ checksum u32 (CRC-32C of the raw payload) ‖ keyDimension u32 ‖
-/// keyDimension × Float32` (the representative key).
+/// keyDimension × Float32 (the representative key) ‖ prefixHash 16 bytes ‖ namespace u32`.
+/// Version 1 ends after the key, version 2 after the prefix hash; both still decode (a store
+/// opened by this version upgrades them to 3, `StoreLoader`).
 struct BlockMeta {
     var codec: UInt8
     var refcount: UInt32
@@ -116,13 +118,16 @@ struct BlockMeta {
     /// The prefix hash the block was appended with (zero for records of version 1, which did
     /// not keep it; the block id is a one-way hash of it).
     var prefixHash: BlockID
+    /// The owner namespace the block was written in and is charged to (``BlockSharing``); nil
+    /// for records of versions 1 and 2, which did not keep it.
+    var namespace: UInt32?
 
     static let fixedBytes = 28
 
-    /// Version 2 appends the 16-byte prefix hash after the key; version 1 records still decode.
+    /// Always encodes version 3 (a nil namespace as 0).
     func encoded() -> [UInt8] {
-        var w = ByteWriter(capacity: BlockMeta.fixedBytes + key.count * 4 + 16)
-        w.u8(2)
+        var w = ByteWriter(capacity: BlockMeta.fixedBytes + key.count * 4 + 20)
+        w.u8(3)
         w.u8(codec)
         w.u16(0)
         w.u32(refcount)
@@ -134,6 +139,7 @@ struct BlockMeta {
         for f in key { w.f32(f) }
         w.u64(prefixHash.high)
         w.u64(prefixHash.low)
+        w.u32(namespace ?? 0)
         return w.bytes
     }
 
@@ -141,20 +147,22 @@ struct BlockMeta {
     static func decodeHeader(_ b: UnsafeRawBufferPointer) throws(StoreError) -> (meta: BlockMeta, keyDimension: Int) {
         var r = ByteReader(b)
         let version = try r.u8()
-        guard version == 1 || version == 2 else { throw .corrupt }
+        guard (1...3).contains(version) else { throw .corrupt }
         let codec = try r.u8()
         _ = try r.u16()
         let refcount = try r.u32(), layer = try r.u32()
         let raw = Int(try r.u32()), stored = Int(try r.u32())
         let checksum = try r.u32()
         let dim = Int(try r.u32())
-        let trailer = version == 2 ? 16 : 0
+        let trailer = [0, 16, 20][Int(version) - 1]
         guard r.remaining == dim * 4 + trailer else { throw .corrupt }
-        let prefix = version == 2
-            ? BlockID(high: ByteCoding.uint64(b, at: fixedBytes + dim * 4), low: ByteCoding.uint64(b, at: fixedBytes + dim * 4 + 8))
+        let end = fixedBytes + dim * 4
+        let prefix = version >= 2
+            ? BlockID(high: ByteCoding.uint64(b, at: end), low: ByteCoding.uint64(b, at: end + 8))
             : BlockID(high: 0, low: 0)
+        let namespace = version >= 3 ? ByteCoding.uint32(b, at: end + 16) : nil
         return (BlockMeta(codec: codec, refcount: refcount, layer: layer, rawLength: raw, storedLength: stored,
-                          checksum: checksum, key: [], prefixHash: prefix), dim)
+                          checksum: checksum, key: [], prefixHash: prefix, namespace: namespace), dim)
     }
 
     static func decode(_ b: UnsafeRawBufferPointer) throws(StoreError) -> BlockMeta {

@@ -19,8 +19,11 @@ enum WriteOperation: Sendable {
     case create(name: String, owner: UInt32, descriptor: ModelDescriptor)
     case drop(name: String)
     case fork(source: String, name: String, owner: UInt32, blocksPerLayer: Int)
-    case append(session: String, descriptor: ModelDescriptor, blocks: [PreparedBlock])
+    /// `namespace`: the owner namespace the ids were derived in (re-checked at commit).
+    case append(session: String, descriptor: ModelDescriptor, namespace: UInt32, blocks: [PreparedBlock])
     case checkpoint(session: String, bytes: [UInt8])
+    /// Renames sessions (each `from` → `to`), all or nothing.
+    case rename([(from: String, to: String)])
     /// Persists in-memory use marks (`touch`).
     case persistUse([String: UseMark])
 }
@@ -46,7 +49,7 @@ struct WriteRequest: Sendable {
     /// Bytes this request writes, roughly (payloads and checkpoints); bounds a group commit.
     var weight: Int {
         switch operation {
-        case let .append(_, _, blocks): blocks.reduce(0) { $0 + $1.stored.count + 4 * $1.key.count + 64 }
+        case let .append(_, _, _, blocks): blocks.reduce(0) { $0 + $1.stored.count + 4 * $1.key.count + 64 }
         case let .checkpoint(_, bytes): bytes.count
         default: 64
         }

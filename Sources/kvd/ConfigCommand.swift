@@ -40,12 +40,19 @@ struct PrintConfig: AsyncParsableCommand {
                 for uid in c.adminUIDs.sorted() { result.append((option, "\(uid)")) }
                 continue
             }
+            if option == "share-blocks" {
+                let groups = c.store.blockSharing.groups
+                if groups.isEmpty { result.append(("# " + option, "(none)")) }
+                for group in groups { result.append((option, group.map(String.init).joined(separator: ","))) }
+                continue
+            }
             let value: String? = switch option {
             case "socket": c.socketPath
             case "data": c.dataDirectory
             case "durability": s.durability.rawValue
             case "sync-interval-ms": "\(s.syncIntervalMs)"
             case "capacity": s.capacity.map { "\($0)" }
+            case "owner-quota": s.ownerQuota.map { "\($0)" }
             case "map-size": "\(c.store.mapSize)"
             case "compression-level": "\(c.store.compressionLevel)"
             case "socket-mode": String(c.socketMode, radix: 8)

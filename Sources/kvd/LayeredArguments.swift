@@ -5,13 +5,13 @@ import Foundation
 ///
 /// - Environment: `KVD_<OPTION>` with the option's long name upper-cased and `-` → `_`
 ///   (`KVD_SOCKET`, `KVD_DURABILITY`, `KVD_SYNC_INTERVAL_MS`, …). Repeatable options
-///   (`admin-uid`) take a comma-separated list.
+///   take a list: `admin-uid` comma-separated, `share-blocks` groups separated by `;`.
 /// - Config file: `--config PATH` or `KVD_CONFIG`; lines `option = value` (long name without
 ///   dashes), `#` starts a comment; a repeated key repeats the option.
 enum LayeredArguments {
     /// Long option names of `kvd serve` that may come from the environment or a config file.
     static let options = [
-        "socket", "data", "durability", "sync-interval-ms", "capacity", "map-size", "compression-level",
+        "socket", "data", "durability", "sync-interval-ms", "capacity", "owner-quota", "share-blocks", "map-size", "compression-level",
         "socket-mode", "socket-group", "admin-uid", "max-frame-bytes", "event-loop-threads", "append-pipeline", "top-k", "metrics", "log-level",
     ]
 
@@ -30,7 +30,11 @@ enum LayeredArguments {
             let key = "KVD_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
             let values: [String]
             if let value = environment[key] {
-                values = option == "admin-uid" ? value.split(separator: ",").map(String.init) : [value]
+                values = switch option {
+                case "admin-uid": value.split(separator: ",").map(String.init)
+                case "share-blocks": value.split(separator: ";").map(String.init)
+                default: [value]
+                }
             } else if let fromFile = file[option] {
                 values = fromFile
             } else {

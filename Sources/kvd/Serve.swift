@@ -1,6 +1,7 @@
 import ArgumentParser
 import CoreMetrics
 import KVDaemon
+import KVStore
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -24,8 +25,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Milliseconds between syncs with --durability periodic.")
     var syncIntervalMs: Int = 100
 
-    @Option(name: .long, help: "Byte limit on stored data; least-recently-used sessions not held open are evicted above it. Default: no limit.")
+    @Option(name: .long, help: "Byte limit on stored data (blocks and checkpoints); above it a write evicts the writer's own least-recently-used sessions not held open, never another owner's. Default: no limit.")
     var capacity: Int?
+
+    @Option(name: .long, help: "Byte limit per owner (uid, or sharing group): its distinct blocks and checkpoints, open sessions included; above it a write evicts the owner's own least-recently-used sessions not held open, else fails with quotaExceeded. Default: no limit (set it, e.g. to capacity / users, when several users share kvd).")
+    var ownerQuota: Int?
+
+    @Option(name: .long, parsing: .singleValue, help: "Uids whose sessions may share stored blocks, comma-separated (repeatable, one group each; KVD_SHARE_BLOCKS separates groups with ';'). Default: none — no two uids share a block.")
+    var shareBlocks: [String] = []
 
     @Option(name: .long, help: "LMDB map size in bytes (the largest the environment may grow).")
     var mapSize: Int = 64 << 30
@@ -120,6 +127,9 @@ struct Serve: AsyncParsableCommand {
         }
         if let capacity, capacity <= 0 { throw DaemonError.invalidConfiguration("--capacity \(capacity): must be > 0 bytes") }
         configuration.store.capacity = capacity
+        if let ownerQuota, ownerQuota <= 0 { throw DaemonError.invalidConfiguration("--owner-quota \(ownerQuota): must be > 0 bytes") }
+        configuration.store.ownerQuota = ownerQuota
+        configuration.store.blockSharing = try Self.blockSharing(shareBlocks)
         guard mapSize > 0 else { throw DaemonError.invalidConfiguration("--map-size \(mapSize): must be > 0 bytes") }
         configuration.store.mapSize = mapSize
         guard (1...22).contains(compressionLevel) else { throw DaemonError.invalidConfiguration("--compression-level \(compressionLevel): must be 1…22") }
@@ -133,6 +143,25 @@ struct Serve: AsyncParsableCommand {
         }
         try configuration.validate()
         return configuration
+    }
+}
+
+extension Serve {
+    /// The sharing groups of `--share-blocks` values (each a comma-separated list of uids).
+    static func blockSharing(_ values: [String]) throws -> BlockSharing {
+        var groups: [[UInt32]] = []
+        for value in values {
+            let uids = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let group = Optional(uids.compactMap { UInt32($0) }), group.count == uids.count else {
+                throw DaemonError.invalidConfiguration("--share-blocks \(value): must be uids separated by commas, e.g. 1000,1001")
+            }
+            groups.append(group)
+        }
+        do {
+            return try BlockSharing(groups: groups)
+        } catch {
+            throw DaemonError.invalidConfiguration("--share-blocks: \(error)")
+        }
     }
 }
 

@@ -16,9 +16,9 @@ struct RetrievalEngineTests {
     @Test func denseChoosesEveryBlockInfLLMChoosesTheTopKByInnerProduct() throws {
         let engine = RetrievalEngine(topK: 5)
         try keys.withUnsafeBufferPointer { buffer in
-            let dense = try engine.select(session: "s", layers: 2, blockSize: 4, request: request(.dense), keys: buffer, count: 40)
+            let dense = try engine.select(session: 1, layers: 2, blockSize: 4, request: request(.dense), keys: buffer, count: 40)
             #expect(dense.chosen.count == 40)
-            let top = try engine.select(session: "s", layers: 2, blockSize: 4, request: request(.infllm), keys: buffer, count: 40)
+            let top = try engine.select(session: 1, layers: 2, blockSize: 4, request: request(.infllm), keys: buffer, count: 40)
             #expect(top.chosen.count == 5)
             let scores = (0..<40).map { row in (0..<Self.dimension).reduce(0.0) { $0 + Double(keys[row * Self.dimension + $1]) * Double(probe[$1]) } }
             let threshold = top.chosen.map { scores[$0] }.min()!
@@ -28,30 +28,30 @@ struct RetrievalEngineTests {
 
     @Test func actqkvStateIsKeptPerSessionSnapshottedAndRestored() throws {
         let engine = RetrievalEngine(topK: 5)
-        #expect(engine.snapshot(session: "s").isEmpty)
+        #expect(engine.snapshot(session: 1).isEmpty)
         try keys.withUnsafeBufferPointer { buffer in
-            let selection = try engine.select(session: "s", layers: 2, blockSize: 4, request: request(.actqkv), keys: buffer, count: 40)
+            let selection = try engine.select(session: 1, layers: 2, blockSize: 4, request: request(.actqkv), keys: buffer, count: 40)
             #expect(!selection.chosen.isEmpty)
             #expect(selection.density > 0 && selection.density <= 1)
         }
-        let snapshot = engine.snapshot(session: "s")
+        let snapshot = engine.snapshot(session: 1)
         #expect(!snapshot.isEmpty, "the density history of layer 0 was recorded")
-        #expect(engine.snapshot(session: "other").isEmpty)
-        engine.forget(session: "s")
-        #expect(engine.snapshot(session: "s").isEmpty)
-        try engine.restore(session: "s", state: snapshot)
-        #expect(engine.snapshot(session: "s") == snapshot)
-        #expect(throws: ProtocolError.self) { try engine.restore(session: "s", state: [1, 2, 3]) }
+        #expect(engine.snapshot(session: 2).isEmpty)
+        engine.forget(session: 1)
+        #expect(engine.snapshot(session: 1).isEmpty)
+        try engine.restore(session: 1, state: snapshot)
+        #expect(engine.snapshot(session: 1) == snapshot)
+        #expect(throws: ProtocolError.self) { try engine.restore(session: 1, state: [1, 2, 3]) }
     }
 
     @Test func badLayerAndSizesAreTypedErrors() throws {
         let engine = RetrievalEngine(topK: 5)
         keys.withUnsafeBufferPointer { buffer in
             #expect(throws: ProtocolError(.badPosition, "\(ActQKVErrorText.layer)")) {
-                try engine.select(session: "s", layers: 2, blockSize: 4, request: request(.infllm, layer: 7), keys: buffer, count: 40)
+                try engine.select(session: 1, layers: 2, blockSize: 4, request: request(.infllm, layer: 7), keys: buffer, count: 40)
             }
             #expect(throws: ProtocolError.self) {
-                try engine.select(session: "s", layers: 2, blockSize: 4, request: request(.infllm), keys: buffer, count: 41)
+                try engine.select(session: 1, layers: 2, blockSize: 4, request: request(.infllm), keys: buffer, count: 41)
             }
         }
     }
@@ -64,7 +64,7 @@ struct RetrievalEngineTests {
             var r = RetrieveRequest(session: session, layer: 0, method: .actqkv, mode: .prefill, chunkSequence: 0, probe: probe)
             r.question = term
             return try keys.withUnsafeBufferPointer {
-                try engine.select(session: session, layers: 2, blockSize: 4, request: r, keys: $0, count: 40).chosen
+                try engine.select(session: session.utf8.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1) },  layers: 2, blockSize: 4, request: r, keys: $0, count: 40).chosen
             }
         }
         let plain = try chosen("plain", nil)

@@ -24,14 +24,19 @@ struct BlockMetaTests {
         await reopened.close()
     }
 
-    @Test("a version-1 record (no prefix hash) still decodes, with a zero prefix hash; a bad length is corrupt")
+    @Test("version-1 and -2 records (no prefix hash, no namespace) still decode; a bad length is corrupt")
     func versionOneStillDecodes() throws {
         let key: [Float] = [0.5, -1.25, 3]
         let meta = BlockMeta(
             codec: 1, refcount: 2, layer: 7, rawLength: 100, storedLength: 60, checksum: 0xDEAD_BEEF, key: key,
-            prefixHash: BlockID(high: 11, low: 12))
-        var v2 = meta.encoded()
-        #expect(v2[0] == 2)
+            prefixHash: BlockID(high: 11, low: 12), namespace: 4242)
+        let v3 = meta.encoded()
+        #expect(v3[0] == 3)
+        #expect(try v3.withUnsafeBytes { try BlockMeta.decode($0) }.namespace == 4242)
+        // The same record as version 2 wrote it: no trailing namespace.
+        var v2 = Array(v3.dropLast(4))
+        v2[0] = 2
+        #expect(try v2.withUnsafeBytes { try BlockMeta.decode($0) }.namespace == nil)
         // The same record as version 1 wrote it: no trailing prefix hash.
         var v1 = Array(v2.dropLast(16))
         v1[0] = 1
@@ -42,7 +47,7 @@ struct BlockMetaTests {
         #expect(new.prefixHash == BlockID(high: 11, low: 12) && new.key == key)
         v2.removeLast()
         #expect(throws: StoreError.corrupt) { try v2.withUnsafeBytes { _ = try BlockMeta.decode($0) } }
-        v1[0] = 3
+        v1[0] = 4
         #expect(throws: StoreError.corrupt) { try v1.withUnsafeBytes { _ = try BlockMeta.decode($0) } }
     }
 }

@@ -58,7 +58,7 @@ struct ConcurrencyTests {
         for name in distinct + shared {
             #expect(store.session(named: name)?.blocksPerLayer == Array(repeating: positions, count: d.layers))
             let blocks = testBlocks(d, stream: stream(name), positions: 0..<positions)
-            let ids = blocks.map { BlockID.derive(descriptor: d, layer: $0.layer, prefixHash: $0.prefixHash) }
+            let ids = blocks.map { BlockID.derive(namespace: 1, descriptor: d, layer: $0.layer, prefixHash: $0.prefixHash) }
             #expect(try store.payloads(ids) == blocks.map(\.payload))
         }
         let stats = store.stats()

@@ -91,7 +91,7 @@ struct DurabilityTests {
         #expect(stored > lastAck)
         #expect(record.blocksPerLayer == Array(repeating: stored, count: d.layers))
         let blocks = (0..<stored).flatMap { Self.blocks(d, position: $0) }
-        let ids = blocks.map { BlockID.derive(descriptor: d, layer: $0.layer, prefixHash: $0.prefixHash) }
+        let ids = blocks.map { BlockID.derive(namespace: 1, descriptor: d, layer: $0.layer, prefixHash: $0.prefixHash) }
         #expect(try store.payloads(ids) == blocks.map(\.payload))
         #expect(store.verify().isOK)
         print("durability \(mode): killed after \(lastAck + 1) acknowledgements; \(stored) positions stored")

@@ -22,7 +22,7 @@ struct KVStorePersistenceTests {
             #expect(ids.count == blocks.count)
             #expect(Set(ids).count == blocks.count)
             for (b, id) in zip(blocks, ids) {
-                #expect(id == BlockID.derive(descriptor: d, layer: b.layer, prefixHash: b.prefixHash))
+                #expect(id == BlockID.derive(namespace: 1000, descriptor: d, layer: b.layer, prefixHash: b.prefixHash))
             }
             let payloads = try store.payloads(ids)
             #expect(payloads == blocks.map(\.payload))

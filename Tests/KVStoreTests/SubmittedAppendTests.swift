@@ -27,7 +27,7 @@ struct SubmittedAppendTests {
             }
             let ids = try await write.appendedIDs()
             #expect(ids == testBlocks(d, stream: 5, positions: positions, layers: [1]).map {
-                BlockID.derive(descriptor: d, layer: 1, prefixHash: $0.prefixHash)
+                BlockID.derive(namespace: 1, descriptor: d, layer: 1, prefixHash: $0.prefixHash)
             })
             committed += ids
         }
@@ -53,7 +53,7 @@ struct SubmittedAppendTests {
         // Block by block: layer, position, id and the encoded bytes equal a sequential encoding.
         for (block, encoded) in zip(blocks, prepared.blocks) {
             #expect(encoded.layer == block.layer && encoded.position == block.position)
-            #expect(encoded.id == BlockID.derive(descriptor: d, layer: block.layer, prefixHash: block.prefixHash))
+            #expect(encoded.id == BlockID.derive(namespace: 1, descriptor: d, layer: block.layer, prefixHash: block.prefixHash))
             #expect(encoded.stored == PayloadCodec.encode(block.payload, level: store.configuration.compressionLevel))
         }
         let ids = try await store.submit(prepared).appendedIDs()

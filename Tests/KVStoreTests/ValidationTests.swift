@@ -89,7 +89,7 @@ struct ValidationTests {
         let (store, d, blocks) = try await Self.prepared(dir)
         let before = try Snapshot(store)
         let ids = try await store.append(session: "s", blocks: blocks)
-        #expect(ids == blocks.map { BlockID.derive(descriptor: d, layer: $0.layer, prefixHash: $0.prefixHash) })
+        #expect(ids == blocks.map { BlockID.derive(namespace: 7, descriptor: d, layer: $0.layer, prefixHash: $0.prefixHash) })
         #expect(try Snapshot(store) == before)
 
         var other = blocks[0]
@@ -122,7 +122,7 @@ struct ValidationTests {
         #expect(throws: StoreError.sessionNotFound) { try store.withRepresentativeKeys(session: "nope", layer: 0) { $0.count } }
         #expect(throws: StoreError.badLayer) { try store.withRepresentativeKeys(session: "s", layer: 3) { $0.count } }
         await #expect(throws: StoreError.sessionExists) { _ = try await store.createSession(name: "s", owner: 1, descriptor: d) }
-        for name in ["", String(repeating: "x", count: 256), "a\u{0}b"] {
+        for name in ["", String(repeating: "x", count: 512), "a\u{0}b"] {
             await #expect(throws: StoreError.invalidName) { _ = try await store.createSession(name: name, owner: 1, descriptor: d) }
         }
         var bad = d
@@ -139,7 +139,11 @@ struct ValidationTests {
             layer: 0, position: 2, id: BlockID(high: 1, low: 2), prefixHash: BlockID(high: 3, low: 4), key: testKey(d, seed: 1),
             stored: PayloadCodec.encode(blocks[0].payload, level: 1), rawLength: d.payloadBytes, checksum: 0)
         await #expect(throws: StoreError.descriptorMismatch) {
-            _ = try await store.core.write(.append(session: "s", descriptor: other, blocks: [prepared]))
+            _ = try await store.core.write(.append(session: "s", descriptor: other, namespace: 7, blocks: [prepared]))
+        }
+        // … or by another owner: the ids were derived in the old owner's namespace.
+        await #expect(throws: StoreError.descriptorMismatch) {
+            _ = try await store.core.write(.append(session: "s", descriptor: d, namespace: 8, blocks: [prepared]))
         }
         #expect(try Snapshot(store) == before)
         #expect(store.sessions().map(\.name) == ["s"])
@@ -151,7 +155,7 @@ struct ValidationTests {
         let dir = TempDirectory()
         defer { dir.cleanup() }
         let (store, d, blocks) = try await Self.prepared(dir)
-        let id = BlockID.derive(descriptor: d, layer: 0, prefixHash: blocks[0].prefixHash)
+        let id = BlockID.derive(namespace: 7, descriptor: d, layer: 0, prefixHash: blocks[0].prefixHash)
         await store.close()
         await store.close()  // idempotent
         await #expect(throws: StoreError.closed) { _ = try await store.append(session: "s", blocks: blocks) }
