@@ -55,8 +55,10 @@ extension EndToEnd {
         try root.createSession("root-doc", ModelShapes.tiny)
         root.close()
         let list = try Kvctl.run(["--socket", daemon.socketPath, "sessions"], prefix: Self.nobody)
-        #expect(list.output.contains("root-doc"), "\(list.output)")
-        let drop = try Kvctl.run(["--socket", daemon.socketPath, "drop", "root-doc"], prefix: Self.nobody)
+        #expect(list.output.contains("0/root-doc"), "an administrator sees another owner's session as UID/NAME: \(list.output)")
+        let plain = try Kvctl.run(["--socket", daemon.socketPath, "drop", "root-doc"], prefix: Self.nobody)
+        #expect(plain.status == 1 && plain.output.contains("sessionNotFound"), "a plain name is the caller's own: \(plain.output)")
+        let drop = try Kvctl.run(["--socket", daemon.socketPath, "drop", "0/root-doc"], prefix: Self.nobody)
         #expect(drop.status == 0, "\(drop.output)")
         let again = try TestClient(socketPath: daemon.socketPath)
         defer { again.close() }
@@ -72,6 +74,50 @@ extension EndToEnd {
         let stats = try Kvctl.run(["--socket", daemon.socketPath, "stats"], prefix: Self.nobody)
         #expect(stats.status == 1)
         #expect(stats.output.contains("Permission denied"), "\(stats.output)")
+    }
+
+    @Test("two uids run the worker over the same document with the same session name: each gets its own sessions and blocks, neither reuses the other's")
+    func workersOfTwoUIDsShareNothing() throws {
+        try #require(getuid() == 0, "must run as root")
+        let daemon = try DaemonProcess(extraArguments: ["--socket-group", "65534"])
+        defer { daemon.cleanUp() }
+        chmod(daemon.root.path, 0o711)
+        try daemon.start()
+        // nobody must read the model and the document: copies in the daemon's directory.
+        let model = daemon.root.appendingPathComponent("model.gguf").path
+        try FileManager.default.copyItem(atPath: WorkerProcess.modelPath, toPath: model)
+        chmod(model, 0o644)
+        let doc = daemon.root.appendingPathComponent("doc.txt")
+        try WorkerProcess.passkeyDocument(key: 31337, sentences: 40, depth: 0.5).write(to: doc, atomically: true, encoding: .utf8)
+        chmod(doc.path, 0o644)
+        let common = ["--input", doc.path, "--question", "What is the pass key?", "--chat", "--max-tokens", "6",
+                      "--socket", daemon.socketPath, "--session", "doc", "--json"] + WorkerProcess.smallConfig
+        let root = try WorkerProcess.run(common, directory: daemon.root, model: model)
+        #expect(root.status == 0, "\(root.stderr)")
+        let nobody = try WorkerProcess.run(common, directory: daemon.root, model: model, prefix: Self.nobody)
+        #expect(nobody.status == 0, "\(nobody.stderr)")
+        #expect(nobody.int("reusedTokens") == 0, "nobody cannot reuse root's stored document")
+        #expect(nobody.generated == root.generated, "the same document and question give the same answer")
+
+        // Root (an administrator) sees both owners' sessions of the same names.
+        let admin = try TestClient(socketPath: daemon.socketPath)
+        defer { admin.close() }
+        guard case .sessionList(let list) = try admin.call(.listSessions(ListSessions())) else { throw HarnessError("listSessions") }
+        let rootNames = list.sessions.filter { $0.ownerUID == 0 }.map(\.name).sorted()
+        let nobodyNames = list.sessions.filter { $0.ownerUID == 65534 }.map(\.name).sorted()
+        #expect(!rootNames.isEmpty && nobodyNames == rootNames.map { "65534/" + $0 }, "\(list.sessions.map(\.name))")
+        // Their blocks are distinct, though both wrote the same prefixes of the same model.
+        func ids(_ session: String) throws -> Set<BlockID> {
+            let info = try admin.openSession(session)
+            let result = try admin.retrieve(RetrieveRequest(
+                session: session, layer: 0, method: .dense, mode: .decode, chunkSequence: 0,
+                probe: [Float](repeating: 0, count: Int(info.descriptor.vectorDimension)), wantPayloads: false))
+            return Set(result.chosen.map(\.id))
+        }
+        let run = try #require(rootNames.first { $0.contains("~") && !$0.hasSuffix("@checkpoint") })
+        let mine = try ids(run), theirs = try ids("65534/" + run)
+        #expect(!mine.isEmpty && !theirs.isEmpty)
+        #expect(mine.isDisjoint(with: theirs))
     }
 }
 }

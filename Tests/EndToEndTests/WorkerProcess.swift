@@ -33,7 +33,11 @@ enum WorkerProcess {
 
     /// Starts `actqkv <command>` (default `run`) with `arguments` (model added); returns the process
     /// and its output files.
-    static func start(_ arguments: [String], command: String = "run", directory: URL) throws -> (Process, URL, URL) {
+    /// `prefix` runs it through another program first (e.g. `setpriv --reuid=…` to run it as
+    /// another uid).
+    static func start(_ arguments: [String], command: String = "run", directory: URL, model: String? = nil,
+                      prefix: [String] = []) throws -> (Process, URL, URL) {
+        let modelPath = model ?? Self.modelPath
         guard FileManager.default.fileExists(atPath: modelPath) else {
             throw HarnessError("model missing at \(modelPath): run scripts/fetch-model.sh or set ACTQKV_MODEL")
         }
@@ -43,8 +47,9 @@ enum WorkerProcess {
         FileManager.default.createFile(atPath: out.path, contents: nil)
         FileManager.default.createFile(atPath: err.path, contents: nil)
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: actqkvPath)
-        p.arguments = [command, "--model", modelPath] + arguments
+        let line = prefix + [actqkvPath, command, "--model", modelPath] + arguments
+        p.executableURL = URL(fileURLWithPath: line[0])
+        p.arguments = Array(line.dropFirst())
         p.standardOutput = FileHandle(forWritingAtPath: out.path)!
         p.standardError = FileHandle(forWritingAtPath: err.path)!
         try p.run()
@@ -52,8 +57,9 @@ enum WorkerProcess {
     }
 
     /// Runs to completion (fails the test after `timeout` seconds instead of hanging).
-    static func run(_ arguments: [String], command: String = "run", directory: URL, timeout: Double = 900) throws -> Result {
-        let (p, out, err) = try start(arguments, command: command, directory: directory)
+    static func run(_ arguments: [String], command: String = "run", directory: URL, timeout: Double = 900,
+                    model: String? = nil, prefix: [String] = []) throws -> Result {
+        let (p, out, err) = try start(arguments, command: command, directory: directory, model: model, prefix: prefix)
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { usleep(50_000) }
         if p.isRunning {
