@@ -76,7 +76,17 @@ struct RequestDispatcherTests {
         _ = try await client.createSession("one", descriptor: Shapes.tiny)
         _ = try await client.createSession("two", descriptor: Shapes.tiny)
         let ids = try await client.appendBlocks(session: "one", blocks: [Shapes.block(layer: 0, position: 0)])
-        await #expect(throws: KVClientError.self) { try await client.fetchBlocks(session: "two", ids: ids) }
+        // The block exists and its own session serves it …
+        #expect(try await client.fetchBlocks(session: "one", ids: ids).map(\.id) == ids)
+        // … but through another session it does not exist: blockNotFound naming that session,
+        // as a server reply (not a lost connection or a client-side refusal).
+        let error = await #expect(throws: KVClientError.self) { try await client.fetchBlocks(session: "two", ids: ids) }
+        if case .server(let reply)? = error {
+            #expect(reply.code == .blockNotFound, "\(reply)")
+            #expect(reply.message.hasSuffix("is not in session \"two\""), "\(reply)")
+        } else {
+            Issue.record("expected a server error reply, got \(String(describing: error))")
+        }
         client.close()
         try await daemon.stop()
     }
