@@ -90,7 +90,7 @@ extension EndToEnd {
         defer { check.close() }
         let stored = try check.allBlocks("g", layer: 3, dimension: shape.vectorDimension)
         #expect(stored.count >= acknowledged.current)
-        for position in 0..<acknowledged.current {
+        for position in 0..<min(acknowledged.current, stored.count) {
             #expect(stored[position].payload == Array(ModelShapes.block(shape, layer: 3, position: position, seed: 8).payload))
         }
     }
