@@ -13,6 +13,10 @@ public enum DaemonError: Error, Sendable, Equatable, CustomStringConvertible {
     case peerCredentialsUnavailable
     /// The configuration is invalid (message says which field).
     case invalidConfiguration(String)
+    /// kvd runs in a user namespace that maps only `mappedUIDs` uids (fewer than 2³² − 1), so
+    /// every peer whose uid is outside the map appears as `overflowUID` and they would all own
+    /// the same sessions (``UserNamespaceMap``). Overridden by `--allow-partial-uid-map`.
+    case partialUserNamespace(mappedUIDs: UInt64, overflowUID: UInt32)
 
     /// Stable numeric code.
     public var code: UInt16 {
@@ -23,6 +27,7 @@ public enum DaemonError: Error, Sendable, Equatable, CustomStringConvertible {
         case .socketFile: 4
         case .peerCredentialsUnavailable: 5
         case .invalidConfiguration: 6
+        case .partialUserNamespace: 7
         }
     }
 
@@ -34,6 +39,11 @@ public enum DaemonError: Error, Sendable, Equatable, CustomStringConvertible {
         case .socketFile(let path, let operation, let errno): "\(operation)(\(path)) failed: errno \(errno)"
         case .peerCredentialsUnavailable: "could not read SO_PEERCRED of a connection"
         case .invalidConfiguration(let message): "invalid configuration: \(message)"
+        case .partialUserNamespace(let mapped, let overflow):
+            "kvd runs in a user namespace that maps \(mapped) uid\(mapped == 1 ? "" : "s") (/proc/self/uid_map; PrivateUsers=yes?); "
+                + "peers outside it all appear as uid \(overflow) and would share one owner; "
+                + "run kvd without a private user namespace (remove PrivateUsers= from its unit), "
+                + "or pass --allow-partial-uid-map if every client runs inside this namespace"
         }
     }
 }

@@ -13,7 +13,7 @@ import Foundation
 /// - Layout, codec, block identity, durability and eviction rules: docs/STORAGE.md.
 public final class KVStore: Sendable {
     let core: StoreCore
-    private let writer: StoreWriter
+    let writer: StoreWriter
 
     /// Opens (creating if needed) the store in `configuration.directory` and rebuilds the
     /// in-memory representative-key tables from LMDB.

@@ -14,6 +14,16 @@ final class PeriodicFlusher: @unchecked Sendable {
     private var dirty = false
     private var stopping = false
     private var finished = false
+    private var waitingForCommit = false
+
+    /// Whether the thread is blocked until the next ``markDirty()`` (it has flushed everything
+    /// committed so far), so it cannot flush again before another commit. For tests, which wait
+    /// for this state instead of watching the clock.
+    var isWaitingForCommit: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return waitingForCommit
+    }
 
     /// Starts the thread; `flushed` runs after each successful flush.
     init(interval: TimeInterval, lmdb: LMDBEnvironment, flushed: @escaping @Sendable () -> Void) {
@@ -47,7 +57,9 @@ final class PeriodicFlusher: @unchecked Sendable {
         condition.lock()
         while !stopping {
             if !dirty {
+                waitingForCommit = true
                 condition.wait()
+                waitingForCommit = false
                 continue
             }
             let due = lastFlush.addingTimeInterval(interval)

@@ -18,7 +18,7 @@ final class StoreWriter: @unchecked Sendable {
     private let core: StoreCore
     private var counters: Counters
     /// The background flusher in `.periodic` mode.
-    private let flusher: PeriodicFlusher?
+    let flusher: PeriodicFlusher?
     private let finished = NSCondition()
     private var isFinished = false
 

@@ -63,6 +63,7 @@ struct PrintConfig: AsyncParsableCommand {
             case "top-k": "\(c.topK)"
             case "metrics": s.metrics
             case "log-level": s.logLevel.rawValue
+            case "allow-partial-uid-map": "\(s.allowPartialUidMap)"
             default: nil
             }
             if let value {

@@ -5,7 +5,9 @@ import Foundation
 ///
 /// - Environment: `KVD_<OPTION>` with the option's long name upper-cased and `-` → `_`
 ///   (`KVD_SOCKET`, `KVD_DURABILITY`, `KVD_SYNC_INTERVAL_MS`, …). Repeatable options
-///   take a list: `admin-uid` comma-separated, `share-blocks` groups separated by `;`.
+///   take a list: `admin-uid` comma-separated, `share-blocks` groups separated by `;`. Flags
+///   without a value (``flags``) take `true`/`false` (also `yes`/`no`, `1`/`0`, `on`/`off`)
+///   here and in the config file.
 /// - Config file: `--config PATH` or `KVD_CONFIG`; lines `option = value` (long name without
 ///   dashes), `#` starts a comment; a repeated key repeats the option.
 enum LayeredArguments {
@@ -13,7 +15,22 @@ enum LayeredArguments {
     static let options = [
         "socket", "data", "durability", "sync-interval-ms", "capacity", "owner-quota", "share-blocks", "map-size", "compression-level",
         "socket-mode", "socket-group", "admin-uid", "max-frame-bytes", "event-loop-threads", "append-pipeline", "top-k", "metrics", "log-level",
+        "allow-partial-uid-map",
     ]
+
+    /// The ``options`` that are flags without a value on the command line.
+    static let flags: Set<String> = ["allow-partial-uid-map"]
+
+    /// The command-line form of flag `option` set to `value` from the environment or a config
+    /// file: `[--option]` for true, `[]` for false; throws for anything else (`KVDCommand`
+    /// appends where the value came from).
+    static func flagArguments(_ option: String, _ value: String) throws -> [String] {
+        switch value.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "true", "yes", "1", "on": return ["--\(option)"]
+        case "false", "no", "0", "off": return []
+        default: throw ConfigFileError("--\(option): \(value) is not true or false")
+        }
+    }
 
     /// `arguments` (without the program name) with the missing `serve` options appended.
     static func resolve(_ arguments: [String], environment: [String: String]) throws -> [String] {
@@ -38,6 +55,11 @@ enum LayeredArguments {
             } else if let fromFile = file[option] {
                 values = fromFile
             } else {
+                continue
+            }
+            if flags.contains(option) {
+                // The last value counts, as a repeated option's last value does.
+                if let last = values.last { result += try flagArguments(option, last) }
                 continue
             }
             for value in values { result += ["--\(option)", value.trimmingCharacters(in: .whitespaces)] }

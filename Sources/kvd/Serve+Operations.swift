@@ -24,6 +24,19 @@ extension Serve {
         configuration.systemdNotifier = SystemdNotifier(environment: environment)
     }
 
+    /// Refuses to serve (`DaemonError.partialUserNamespace`) in a user namespace whose uid map
+    /// does not cover every uid: there `SO_PEERCRED` reports every peer outside the map as the
+    /// overflow uid, so they would all own the same sessions. With `--allow-partial-uid-map` it
+    /// only warns. Nothing to check on a kernel without user namespaces.
+    func checkUserNamespace(logger: Logger) throws {
+        guard let map = try UserNamespaceMap.current() else { return }
+        let overflow = UserNamespaceMap.overflowUID()
+        if try map.check(allowPartial: allowPartialUidMap, overflowUID: overflow) {
+            logger.warning("--allow-partial-uid-map: kvd runs in a user namespace that does not map every uid; every peer outside it appears as uid \(overflow) and they share one owner",
+                           metadata: ["mappedUIDs": "\(map.mappedUIDs)"])
+        }
+    }
+
     /// Re-resolves the command line, environment and config file (same precedence as at start)
     /// and returns the log level they now say; nil (the reason written to stderr) when they no
     /// longer parse.

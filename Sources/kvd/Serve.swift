@@ -70,6 +70,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (SIGHUP re-reads it).")
     var logLevel: LogLevelOption = .info
 
+    @Flag(name: .long, help: "Start even in a user namespace that does not map every uid (systemd's PrivateUsers=yes, unshare -U), where every peer outside the map appears as uid 65534 and all of them share one owner's sessions. Only when every client runs inside kvd's namespace. Default: off (kvd refuses to start there). Environment/config file: true or false.")
+    var allowPartialUidMap = false
+
     func run() async throws {
         let level = ReloadableLogLevel(logLevel.level, reread: { Self.reloadLogLevel() })
         level.install()
@@ -77,6 +80,8 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "kvd")
 
         var configuration = try makeConfiguration()
+        // Before anything is bound: sessions are owned by the peers' uids.
+        try checkUserNamespace(logger: logger)
         try applyOperations(to: &configuration, logger: logger)
 
         let server = DaemonServer(configuration: configuration, logger: logger)

@@ -156,7 +156,19 @@ extension EndToEnd {
                 try good.append("s", [ModelShapes.block(ModelShapes.tiny, layer: 1, position: (round - 40) / 50, seed: 9)])
             }
         }
-        usleep(200_000)
+        // Measure once the daemon has finished with every bad connection: only `good` is open
+        // (polled through its own stats, bounded).
+        func openConnections() throws -> UInt32 {
+            guard case .stats(let stats) = try good.call(.statsRequest) else { throw HarnessError("stats: unexpected reply") }
+            return stats.connections
+        }
+        let settled = Date().addingTimeInterval(20)
+        var open = try openConnections()
+        while open != 1 && Date() < settled {
+            usleep(20_000)
+            open = try openConnections()
+        }
+        #expect(open == 1, "connections still open after the bad clients left: \(open)")
         let after = try daemon.residentKiB()
         #expect(after - before < 16 * 1024, "RSS grew from \(before) KiB to \(after) KiB over 400 rounds of bad connections")
         #expect(try good.openSession("s").blockCounts == [0, 8])

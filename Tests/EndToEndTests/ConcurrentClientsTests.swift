@@ -19,6 +19,7 @@ extension EndToEnd {
         setup.close()
 
         let errors = Locked([String]())
+        let completed = Locked(0)
         let group = DispatchGroup()
         for index in 0..<clients {
             group.enter()
@@ -45,13 +46,21 @@ extension EndToEnd {
                             throw HarnessError("client \(index) round \(round): \(result.totalBlocks) blocks, \(result.chosen.count) chosen")
                         }
                     }
-                    let stored = try client.allBlocks(own, layer: 0, dimension: shape.vectorDimension)
-                    for (position, block) in stored.enumerated() {
-                        let expected = ModelShapes.block(shape, layer: 0, position: position, seed: UInt64(index))
-                        guard block.payload == Array(expected.payload) else {
-                            throw HarnessError("client \(index): block \(position) differs")
+                    // Every round's block of every layer is stored, in order, with its payload
+                    // (an empty or short answer is a failure, not a pass).
+                    for layer in 0..<Int(shape.layers) {
+                        let stored = try client.allBlocks(own, layer: layer, dimension: shape.vectorDimension)
+                        guard stored.map(\.position) == (0..<UInt32(rounds)).map({ $0 }) else {
+                            throw HarnessError("client \(index) layer \(layer): positions \(stored.map(\.position)), expected 0..<\(rounds)")
+                        }
+                        for (position, block) in stored.enumerated() {
+                            let expected = ModelShapes.block(shape, layer: layer, position: position, seed: UInt64(index))
+                            guard block.payload == Array(expected.payload) else {
+                                throw HarnessError("client \(index) layer \(layer): block \(position) differs")
+                            }
                         }
                     }
+                    completed.withLock { $0 += 1 }
                 } catch {
                     errors.withLock { $0.append("client \(index): \(error)") }
                 }
@@ -60,11 +69,30 @@ extension EndToEnd {
         }
         group.wait()
         #expect(errors.current.isEmpty, "\(errors.current)")
+        #expect(completed.current == clients, "clients that checked every block they wrote")
         let check = try TestClient(socketPath: daemon.socketPath)
         defer { check.close() }
+        #expect(shape.layers == 2, "shared sessions are written on layers 0 and 1")
         for j in 0..<(clients / 4) {
             #expect(try check.openSession("shared-\(j)").blockCounts == [UInt32(rounds), UInt32(rounds)])
+            // Each layer holds its one writer's blocks, in order.
+            for layer in 0..<2 {
+                let writer = 4 * j + layer
+                let stored = try check.allBlocks("shared-\(j)", layer: layer, dimension: shape.vectorDimension)
+                #expect(stored.map(\.position) == (0..<UInt32(rounds)).map { $0 }, "shared-\(j) layer \(layer)")
+                #expect(stored.enumerated().allSatisfy { position, block in
+                    block.payload == Array(ModelShapes.block(shape, layer: layer, position: position, seed: 1000 + UInt64(writer)).payload)
+                }, "shared-\(j) layer \(layer) holds client \(writer)'s payloads")
+            }
         }
+        guard case .stats(let stats) = try check.call(.statsRequest) else {
+            Issue.record("no stats reply")
+            return
+        }
+        // own: clients × layers × rounds; shared: clients/4 sessions × 2 layers × rounds.
+        let ownBlocks = clients * Int(shape.layers) * rounds
+        let sharedBlocks = (clients / 4) * 2 * rounds
+        #expect(stats.blocks == UInt64(ownBlocks + sharedBlocks))
     }
 }
 }

@@ -45,13 +45,16 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     /// Starts kvd and waits until its socket accepts connections (at most `timeout` seconds).
-    func start(arguments: [String] = [], environment: [String: String] = [:], timeout: Double = 20) throws {
+    /// `launcher`: a command that execs kvd in place (e.g. `unshare -U --map-root-user`), so
+    /// `pid` is still kvd's.
+    func start(arguments: [String] = [], environment: [String: String] = [:], timeout: Double = 20, launcher: [String] = []) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.kvdPath) else {
             throw HarnessError("kvd binary not found at \(Self.kvdPath); build the package first")
         }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.kvdPath)
-        process.arguments = ["serve", "--socket", socketPath, "--data", dataPath] + extraArguments + arguments
+        let command = launcher + [Self.kvdPath, "serve", "--socket", socketPath, "--data", dataPath] + extraArguments + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Protocol
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -64,17 +65,27 @@ extension EndToEnd {
         #expect(!FileManager.default.fileExists(atPath: first.socketPath + "-2"))
     }
 
+    /// An idle client is told why its connection ends — a `shuttingDown` error with request id
+    /// 0 — and then sees end-of-stream, instead of a silent cut or a connection left open.
     @Test(arguments: [SIGTERM, SIGINT])
     func signalStopsCleanlyAndRemovesSocket(signal: Int32) throws {
         let daemon = try DaemonProcess()
         defer { daemon.cleanUp() }
         try daemon.start()
-        let idle = try RawConnection(path: daemon.socketPath)
+        // The handshake's reply proves the daemon has accepted and registered the connection,
+        // so the shutdown finds it (a connection still in the listen backlog is only reset).
+        let idle = try TestClient(socketPath: daemon.socketPath)
         defer { idle.close() }
         let status = try daemon.stop(signal: signal)
         #expect(status == 0, "log:\n\(daemon.log_())")
         #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
-        #expect(try idle.drainUntilClosed() >= 0)
+        let notice = try idle.receiveReply(id: 0)
+        guard case .error(let error) = notice else {
+            Issue.record("expected the shuttingDown notice, got \(notice)")
+            return
+        }
+        #expect(error.code == .shuttingDown, "\(error)")
+        #expect(try idle.connection.drainUntilClosed() == 0, "nothing after the notice, then end-of-stream")
     }
 
     @Test func flagsOverrideEnvironmentOverrideConfigFile() throws {

@@ -50,6 +50,18 @@ extension EndToEnd {
         ] {
             #expect(service.split(separator: "\n").contains { $0 == line }, "kvd.service lacks \(line)")
         }
+        // No private user namespace: in one, SO_PEERCRED reports every client other than root
+        // and kvd as uid 65534, so all users would share one owner's sessions (and kvd refuses
+        // to start there, UserNamespaceTests).
+        let lines = service.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(!lines.contains { $0.hasPrefix("PrivateUsers=") }, "kvd.service must not set PrivateUsers=")
+        #expect(!lines.contains { $0.hasPrefix("ExecStart=") && $0.contains("--allow-partial-uid-map") })
+        for line in [
+            "PrivateDevices=yes", "PrivateNetwork=yes", "CapabilityBoundingSet=", "ProtectKernelTunables=yes",
+            "ProtectControlGroups=yes", "RestrictNamespaces=yes", "SystemCallFilter=@system-service",
+        ] {
+            #expect(lines.contains(line), "kvd.service lacks \(line)")
+        }
         #expect(socket.contains("ListenStream=/run/kvd/kvd.sock"))
         #expect(socket.contains("FileDescriptorName=kvd"))
     }

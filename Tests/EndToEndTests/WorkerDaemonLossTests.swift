@@ -20,8 +20,19 @@ struct WorkerDaemonLossTests {
         let (worker, out, err) = try WorkerProcess.start(
             ["--input", doc.path, "--question", "What is the pass key?", "--socket", daemon.socketPath, "--max-tokens", "32", "--json"],
             directory: dir)
-        // Let it load the model and start storing blocks, then kill kvd without warning.
-        usleep(4_000_000)
+        // Kill kvd without warning once the worker is storing blocks in it (it has loaded the
+        // model and is mid-prefill), polled through kvd's own stats; bounded by a deadline.
+        let observer = try TestClient(socketPath: daemon.socketPath)
+        var stored: UInt64 = 0
+        let storing = Date().addingTimeInterval(300)
+        while stored == 0 && worker.isRunning && Date() < storing {
+            guard case .stats(let stats) = try observer.call(.statsRequest) else { throw HarnessError("stats: unexpected reply") }
+            stored = stats.blocks
+            if stored == 0 { usleep(20_000) }
+        }
+        observer.close()
+        if stored == 0 && worker.isRunning { kill(worker.processIdentifier, SIGKILL); worker.waitUntilExit() }
+        try #require(stored > 0, "the worker stored no block in kvd (running: \(worker.isRunning)):\n\((try? String(contentsOf: err, encoding: .utf8)) ?? "")")
         #expect(worker.isRunning, "the worker finished before kvd was killed; use a longer document")
         _ = try daemon.stop(signal: SIGKILL)
         let deadline = Date().addingTimeInterval(120)

@@ -20,22 +20,23 @@ struct ConnectionLossTests {
             let start = UInt32(i / 4) * 40
             return client.submitAppendBlocks(session: "big", blocks: makeBlocks(layer: layer, positions: start..<(start + 40), seed: 3))
         }
+        // The server is taken away as soon as the first reply arrives: the connection worked,
+        // and the other 63 requests are still queued or unanswered (the server takes up at most
+        // its pipeline depth of them before it refuses the rest).
+        let shutdown = OneShot()
         let results = try await withHangGuard(seconds: 60) {
             await withTaskGroup(of: Result<[BlockID], KVClientError>.self) { group in
                 for reply in pending {
                     group.addTask {
+                        let result: Result<[BlockID], KVClientError>
                         do throws(KVClientError) {
-                            return .success(try await reply.value())
+                            result = .success(try await reply.value())
                         } catch {
-                            return .failure(error)
+                            result = .failure(error)
                         }
+                        if shutdown.claim() { daemon.server.shutdown() }
+                        return result
                     }
-                }
-                group.addTask {
-                    // Let a few requests through, then take the server away.
-                    try? await Task.sleep(for: .milliseconds(30))
-                    daemon.server.shutdown()
-                    return .success([])
                 }
                 var all: [Result<[BlockID], KVClientError>] = []
                 for await r in group { all.append(r) }
@@ -72,23 +73,24 @@ struct ConnectionLossTests {
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         daemon.watch(client)
         _ = try await client.createSession("c", descriptor: testDescriptor)
+        // The client is closed by the first call that gets an answer (the connection worked);
+        // the others are then waiting or not yet made.
+        let closing = OneShot()
         let results = try await withHangGuard(seconds: 60) {
             await withTaskGroup(of: KVClientError?.self) { group in
                 for i in 0..<32 {
                     group.addTask {
                         let blocks = makeBlocks(layer: 0, positions: UInt32(i * 40)..<UInt32(i * 40 + 40), seed: 4)
+                        let outcome: KVClientError?
                         do throws(KVClientError) {
                             _ = try await client.appendBlocks(session: "c", blocks: blocks)
-                            return nil
+                            outcome = nil
                         } catch {
-                            return error
+                            outcome = error
                         }
+                        if outcome?.isConnectionLoss != true, closing.claim() { client.close() }
+                        return outcome
                     }
-                }
-                group.addTask {
-                    try? await Task.sleep(for: .milliseconds(20))
-                    client.close()
-                    return nil
                 }
                 var errors: [KVClientError?] = []
                 for await e in group { errors.append(e) }
@@ -99,6 +101,8 @@ struct ConnectionLossTests {
             // Appends that raced past the close may be rejected for their position; the rest were cut off.
             #expect(error.isConnectionLoss || error.code == .badPosition, "\(error)")
         }
+        #expect(closing.isClaimed, "no call was answered before the close")
+        #expect(results.contains { $0?.isConnectionLoss == true }, "close() cut off no waiting call: \(results)")
         do throws(KVClientError) {
             _ = try await client.stats()
             Issue.record("a call after close() succeeded")
@@ -130,19 +134,26 @@ struct ConnectionLossTests {
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         daemon.watch(client)
         _ = try await client.createSession("x", descriptor: testDescriptor)
+        // Large appends, one after another, until a call ends with an error: the task is
+        // cancelled once the first one has been acknowledged (the connection works), so a call
+        // is waiting or about to be made when the cancellation lands. The bound (far more
+        // appends than can finish before the cancel arrives) only keeps a broken cancellation
+        // from running forever; it then ends with nil and the test fails.
+        let acknowledged = OneShot()
         let task = Task { () -> KVClientError? in
-            // Large appends queue behind each other; cancel while they wait.
             do throws(KVClientError) {
-                for i in 0..<50 {
+                for i in 0..<500 {
                     let blocks = makeBlocks(layer: 1, positions: UInt32(i * 40)..<UInt32(i * 40 + 40), seed: 5)
                     _ = try await client.appendBlocks(session: "x", blocks: blocks)
+                    _ = acknowledged.claim()
                 }
                 return nil
             } catch {
                 return error
             }
         }
-        try await Task.sleep(for: .milliseconds(50))
+        for _ in 0..<3000 where !acknowledged.isClaimed { try await Task.sleep(for: .milliseconds(10)) }
+        try #require(acknowledged.isClaimed, "no append was acknowledged within 30 s")
         task.cancel()
         let error = try await withHangGuard(seconds: 30) { await task.value }
         #expect(error == .cancelled, "\(String(describing: error))")

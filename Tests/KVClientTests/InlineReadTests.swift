@@ -45,6 +45,7 @@ struct InlineReadTests {
             waited += 1
         }
         #expect(!client.isConnected, "still connected 5 s after the daemon stopped")
-        await #expect(throws: KVClientError.self) { try await client.stats() }
+        let error = await #expect(throws: KVClientError.self) { try await client.stats() }
+        #expect(error?.isConnectionLoss == true, "a call on the hung-up connection is a connection loss: \(String(describing: error))")
     }
 }

@@ -117,3 +117,19 @@ struct HangError: Error, CustomStringConvertible {
     var description: String { "the operation hung" }
 }
 
+
+/// A flag claimed once: `claim()` is true for its first caller only. Tests fire an event (a
+/// shutdown, a kill, a close, a cancel) from whichever task first sees the condition it waits
+/// for, instead of after a fixed delay.
+final class OneShot: Sendable {
+    private let claimed = Locked(false)
+
+    func claim() -> Bool {
+        claimed.withLock { claimed in
+            defer { claimed = true }
+            return !claimed
+        }
+    }
+
+    var isClaimed: Bool { claimed.withLock { $0 } }
+}

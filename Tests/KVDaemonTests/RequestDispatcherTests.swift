@@ -15,7 +15,7 @@ struct RequestDispatcherTests {
         }
         try await b.closeSession("doc")
         try await a.dropSession("doc")
-        await #expect(throws: KVClientError.self) { try await b.openSession("doc") }
+        await expectServerError(.sessionNotFound) { _ = try await b.openSession("doc") }
         a.close(); b.close()
         try await daemon.stop()
     }
@@ -30,7 +30,7 @@ struct RequestDispatcherTests {
         let rest = try await client.listSessions(after: "b", limit: 10)
         #expect(rest.sessions.map(\.name) == ["c", "d", "e"])
         #expect(!rest.hasMore)
-        await #expect(throws: KVClientError.self) { try await client.listSessions(after: "", limit: 5000) }
+        await expectServerError(.limitExceeded) { _ = try await client.listSessions(after: "", limit: 5000) }
         client.close()
         try await daemon.stop()
     }
@@ -50,8 +50,8 @@ struct RequestDispatcherTests {
         #expect(Array(checkpoint.workerState) == [1, 2, 3])
         let partial = try await client.forkSession(from: "src", to: "part", blockCount: 2)
         #expect(partial.blockCounts == [2, 2, 2])
-        await #expect(throws: KVClientError.self) {
-            try await client.forkSession(from: "src", to: "bad", blockCount: 2, copyCheckpoint: true)
+        await expectServerError(.badArgument) {
+            _ = try await client.forkSession(from: "src", to: "bad", blockCount: 2, copyCheckpoint: true)
         }
         let id = try await idOf(client, "src", layer: 1, position: 3)
         let fetched = try await client.fetchBlocks(session: "dst", ids: [id])
@@ -76,9 +76,32 @@ struct RequestDispatcherTests {
         _ = try await client.createSession("one", descriptor: Shapes.tiny)
         _ = try await client.createSession("two", descriptor: Shapes.tiny)
         let ids = try await client.appendBlocks(session: "one", blocks: [Shapes.block(layer: 0, position: 0)])
-        await #expect(throws: KVClientError.self) { try await client.fetchBlocks(session: "two", ids: ids) }
+        // The block exists and its own session serves it …
+        #expect(try await client.fetchBlocks(session: "one", ids: ids).map(\.id) == ids)
+        // … but through another session it does not exist: blockNotFound naming that session,
+        // as a server reply (not a lost connection or a client-side refusal).
+        let error = await #expect(throws: KVClientError.self) { try await client.fetchBlocks(session: "two", ids: ids) }
+        if case .server(let reply)? = error {
+            #expect(reply.code == .blockNotFound, "\(reply)")
+            #expect(reply.message.hasSuffix("is not in session \"two\""), "\(reply)")
+        } else {
+            Issue.record("expected a server error reply, got \(String(describing: error))")
+        }
         client.close()
         try await daemon.stop()
+    }
+}
+
+/// Expects `body` to end with the server's error reply of `code` (not a success, a lost
+/// connection or a request the client refused to send).
+func expectServerError(_ code: ErrorCode, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async {
+    do {
+        try await body()
+        Issue.record("succeeded; expected the server error \(code)", sourceLocation: sourceLocation)
+    } catch KVClientError.server(let error) {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected the server error \(code), got \(error)", sourceLocation: sourceLocation)
     }
 }
 
@@ -125,8 +148,8 @@ struct NonFiniteInputTests {
         _ = try await client.createSession("doc", descriptor: Shapes.tiny)
         var bad = Shapes.block(layer: 0, position: 0)
         bad.representativeKey[3] = .nan
-        await #expect(throws: KVClientError.self) {
-            try await client.appendBlocks(session: "doc", blocks: [Shapes.block(layer: 1, position: 0), bad])
+        await expectServerError(.badArgument) {
+            _ = try await client.appendBlocks(session: "doc", blocks: [Shapes.block(layer: 1, position: 0), bad])
         }
         #expect(try await client.stats().blocks == 0, "the request is atomic")
         _ = try await client.appendBlocks(session: "doc", blocks: (0..<8).map { Shapes.block(layer: 0, position: $0) })

@@ -185,8 +185,12 @@ struct ConcurrencyTests {
         }
         holder.start()
         locked.wait()
+        let submittedBefore = store.core.queue.submitted
         let pending = Task { try await store.append(session: "s", blocks: testBlocks(d, stream: 8, positions: 1..<2)) }
-        try await Task.sleep(for: .milliseconds(50))
+        // Wait until the append is in the writer's queue (bounded): from then on it is stuck
+        // behind the held write lock, and the reads below run while it waits.
+        for _ in 0..<10_000 where store.core.queue.submitted == submittedBefore { try await Task.sleep(for: .milliseconds(1)) }
+        try #require(store.core.queue.submitted == submittedBefore + 1, "the append never reached the writer's queue")
         // The append is stuck; every read still answers from the last commit.
         #expect(store.session(named: "s")?.blocksPerLayer == [1, 1])
         #expect(try store.payloads(ids) == first.map(\.payload))
@@ -198,6 +202,15 @@ struct ConcurrencyTests {
         #expect(store.session(named: "s")?.blocksPerLayer == [2, 2])
         await store.close()
     }
+}
+
+/// Which appending tasks had an append acknowledged, and how many ended with `.closed`.
+final class AppendProgress: Sendable {
+    private let state = Mutex((started: Set<Int>(), closed: 0))
+    func started(_ task: Int) { state.withLock { _ = $0.started.insert(task) } }
+    func endedByClose() { state.withLock { $0.closed += 1 } }
+    var startedCount: Int { state.withLock { $0.started.count } }
+    var closedCount: Int { state.withLock { $0.closed } }
 }
 
 /// A thread-safe one-way flag.
@@ -217,29 +230,38 @@ struct ShutdownTests {
         let names = (0..<6).map { "c\($0)" }
         let store = try openStore(dir) { $0.durability = .none }
         for n in names { _ = try await store.createSession(name: n, owner: 1, descriptor: d) }
+        // Every session appends until an append fails; the store is closed once each session
+        // has had one acknowledged, so close() meets appends of every session in progress.
+        // (The bound only keeps a close() that never refuses anything from running forever;
+        // the test then fails on `endedByClose`.)
+        let progress = AppendProgress()
         let acknowledged: [[Int]] = try await withThrowingTaskGroup(of: (Int, [Int]).self) { group in
             for (i, n) in names.enumerated() {
                 group.addTask {
                     var acked: [Int] = []
-                    for p in 0..<1000 {
+                    for p in 0..<100_000 {
                         do throws(StoreError) {
                             _ = try await store.append(session: n, blocks: testBlocks(d, stream: UInt64(200 + i), positions: p..<(p + 1)))
                             acked.append(p)
+                            if p == 0 { progress.started(i) }
                         } catch {
                             #expect(error == .closed)
+                            progress.endedByClose()
                             break
                         }
                     }
                     return (i, acked)
                 }
             }
-            try await Task.sleep(for: .milliseconds(150))
+            for _ in 0..<30_000 where progress.startedCount < names.count { try await Task.sleep(for: .milliseconds(1)) }
+            #expect(progress.startedCount == names.count, "every session had an append acknowledged before close()")
             await store.close()
             var result = Array(repeating: [Int](), count: names.count)
             for try await (i, acked) in group { result[i] = acked }
             return result
         }
-        #expect(acknowledged.contains { !$0.isEmpty })
+        #expect(acknowledged.allSatisfy { !$0.isEmpty })
+        #expect(progress.closedCount == names.count, "every session's appends ended with .closed")
         print("shutdown: acknowledged per session before close: \(acknowledged.map(\.count))")
         let reopened = try openStore(dir)
         for (i, n) in names.enumerated() {

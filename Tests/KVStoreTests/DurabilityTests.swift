@@ -111,23 +111,36 @@ struct DurabilityTests {
             #expect((store.core.lmdb.flags & UInt32(MDB_NOSYNC) != 0) == (mode != "sync"))
             _ = try await store.createSession(name: "s", owner: 1, descriptor: d)
             _ = try await store.append(session: "s", blocks: Self.blocks(d, position: 0))
-            let deadline = Date().addingTimeInterval(5)
             if mode == "periodic" {
-                while store.stats().flushes == 0, Date() < deadline { try await Task.sleep(for: .milliseconds(5)) }
-                #expect(store.stats().flushes >= 1)
-                // Idle (nothing committed since the flushes for the two writes): no more flushes.
-                try await Task.sleep(for: .milliseconds(200))
-                let settled = store.stats().flushes
-                #expect(settled <= 2)
-                try await Task.sleep(for: .milliseconds(200))
-                #expect(store.stats().flushes == settled)
+                let flusher = try #require(store.writer.flusher, "periodic mode has a flusher")
+                /// Polls (bounded, 30 s) until the flusher has flushed everything committed and
+                /// blocks until the next commit — from then on it cannot flush by itself.
+                func waitUntilIdle(after flushes: Int) async throws {
+                    for _ in 0..<6000 where !(store.stats().flushes > flushes && flusher.isWaitingForCommit) {
+                        try await Task.sleep(for: .milliseconds(5))
+                    }
+                    #expect(store.stats().flushes > flushes, "nothing flushed after a commit")
+                    #expect(flusher.isWaitingForCommit, "the flusher does not go idle: it keeps flushing with nothing committed")
+                }
+                try await waitUntilIdle(after: 0)
+                // At most one flush per commit (createSession, append): it flushes only when
+                // something was committed since its last flush.
+                let settled = store.stats()
+                #expect(settled.flushes <= settled.commits)
+                // The next commit wakes it, and it flushes that commit too, then idles again.
+                _ = try await store.append(session: "s", blocks: Self.blocks(d, position: 1))
+                try await waitUntilIdle(after: settled.flushes)
+                let later = store.stats()
+                #expect(later.flushes - settled.flushes <= later.commits - settled.commits)
             } else {
-                try await Task.sleep(for: .milliseconds(100))
+                // No flusher: nothing flushes the map before close() (LMDB's own per-commit
+                // fsync in sync mode is not a flush of the store's).
+                #expect(store.writer.flusher == nil)
                 #expect(store.stats().flushes == 0)
             }
             await store.close()
             let reopened = try openStore(dir)
-            #expect(reopened.session(named: "s")?.blocksPerLayer == [1, 1, 1])
+            #expect(reopened.session(named: "s")?.blocksPerLayer == (mode == "periodic" ? [2, 2, 2] : [1, 1, 1]))
             await reopened.close()
         }
     }

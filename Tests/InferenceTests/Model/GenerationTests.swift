@@ -12,10 +12,23 @@ struct GenerationTests {
         let ids = (json["ids"] as! [Int]).map(Int32.init)
         let expected = (json["greedy_continuation"] as! [Int]).map(Int32.init)
         var produced = [Int32]()
+        let started = DispatchTime.now().uptimeNanoseconds
         let timings = try model.generate(prompt: ids, maxTokens: expected.count) { produced.append($0); return true }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         #expect(produced == expected)
         #expect(timings.promptTokens == ids.count && timings.decodedTokens == expected.count - 1)
-        #expect(timings.prefillSeconds > 0 && timings.decodeSeconds > 0)
+        // What `actqkv generate` prints from the timings (prefill tokens/s, ms per decoded token)
+        // is a real rate, and the two phases are disjoint parts of the call, measured on the
+        // same monotonic clock: together never more than the call took (a phase counted twice
+        // or timed from the wrong start would exceed it).
+        #expect(timings.prefillTokensPerSecond > 0 && timings.prefillTokensPerSecond.isFinite)
+        #expect(timings.decodeMillisecondsPerToken > 0 && timings.decodeMillisecondsPerToken.isFinite)
+        #expect(timings.prefillSeconds + timings.decodeSeconds <= elapsed, "prefill \(timings.prefillSeconds) s + decode \(timings.decodeSeconds) s > call \(elapsed) s")
+        // Only single-token forward passes count as decoding: one produced token (from the
+        // prefill's logits) means no decode time at all.
+        let one = try model.generate(prompt: ids, maxTokens: 1) { _ in true }
+        #expect(one.decodedTokens == 0 && one.decodeSeconds == 0 && one.decodeMillisecondsPerToken == 0)
+        #expect(one.prefillSeconds > 0)
 
         // A stop token ends generation right after it is reported.
         var stopped = [Int32]()
