@@ -22,20 +22,32 @@ struct PowerLoss {
             .appendingPathComponent("PowerLoss/powerloss.c").path
     }
 
-    /// Compiles the interposer with the C compiler on PATH (`cc`) into `directory`.
-    /// - Throws: `HarnessError` with the compiler's output when it fails.
+    /// The C compiler: `cc` on PATH, else `clang` (the Swift toolchain has one).
+    static var compiler: String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for name in ["cc", "clang"] {
+            for directory in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
+                return "\(directory)/\(name)"
+            }
+        }
+        return nil
+    }
+
+    /// Compiles the interposer with ``compiler`` into `directory`.
+    /// - Throws: `HarnessError` with the compiler's output when it fails or there is no compiler.
     static func compile(into directory: URL) throws -> String {
+        guard let compiler else { throw HarnessError("no C compiler (cc or clang) on PATH for \(sourcePath)") }
         let library = directory.appendingPathComponent("powerloss.so").path
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["cc", "-shared", "-fPIC", "-O2", "-o", library, sourcePath, "-ldl", "-lpthread"]
+        process.executableURL = URL(fileURLWithPath: compiler)
+        process.arguments = ["-shared", "-fPIC", "-O2", "-o", library, sourcePath, "-ldl", "-lpthread"]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw HarnessError("cc \(sourcePath) failed:\n\(output)") }
+        guard process.terminationStatus == 0 else { throw HarnessError("\(compiler) \(sourcePath) failed:\n\(output)") }
         return library
     }
 
