@@ -66,6 +66,8 @@ struct CrashCyclesCommand: AsyncParsableCommand {
 
     /// The figures of a run.
     struct Figures {
+        /// Cycles whose kill happened.
+        var cyclesDone = 0
         /// Blocks whose append was acknowledged, all cycles.
         var acknowledged = 0
         /// Blocks stored after the restarts (acknowledged or committed without a reply).
@@ -101,13 +103,21 @@ struct CrashCyclesCommand: AsyncParsableCommand {
             environment: environment, logPath: work + "/kvd.log")
 
         let started = Date()
-        let figures = try await drive(daemon, powerLoss: powerLoss)
+        var figures = Figures()
+        var failure: CrashCycleError?
+        do {
+            try await drive(daemon, powerLoss: powerLoss, figures: &figures)
+        } catch let error as CrashCycleError {
+            // kvd that does not come back after a crash is a finding too: report it with the figures so far.
+            failure = error
+        }
         let seconds = Date().timeIntervalSince(started)
         print(String(
             format: "crash cycles: %d, durability %@%@, blocks acknowledged %d, stored %d, lost %d, differing %d, verify failures %d (%d blocks verified at the end), %.1f s",
-            cycles, durability, powerLoss == nil ? "" : " + power loss", figures.acknowledged, figures.stored, figures.lost,
+            figures.cyclesDone, durability, powerLoss == nil ? "" : " + power loss", figures.acknowledged, figures.stored, figures.lost,
             figures.differing, figures.verifyFailures, figures.verifiedBlocks, seconds))
-        if figures.clean {
+        if let failure { print("stopped: \(failure)") }
+        if figures.clean && failure == nil {
             if workDirectory == nil { try? FileManager.default.removeItem(atPath: work) }
         } else {
             print("kept \(work) (kvd log: \(work)/kvd.log)")
@@ -115,10 +125,9 @@ struct CrashCyclesCommand: AsyncParsableCommand {
         }
     }
 
-    private func drive(_ daemon: CrashDaemon, powerLoss: CrashPowerLoss?) async throws -> Figures {
+    private func drive(_ daemon: CrashDaemon, powerLoss: CrashPowerLoss?, figures: inout Figures) async throws {
         let blocks = CrashBlocks(seed: seed)
         var random = CrashBlocks.Generator(state: seed ^ 0xD1CE)
-        var figures = Figures()
         /// Per cycle: the blocks acknowledged per layer, and the counts found after the restart.
         var acknowledged: [[Int]] = []
         var checkedCounts: [[Int]?] = []
@@ -171,12 +180,12 @@ struct CrashCyclesCommand: AsyncParsableCommand {
             client.close()
             acknowledged.append(acked)
             figures.acknowledged += acked.reduce(0, +)
+            figures.cyclesDone += 1
             try powerLoss?.loseUnflushedWrites()
             if verbose {
                 print("cycle \(cycle): killed after \(delay / 1000) ms, \(acked.reduce(0, +)) blocks acknowledged \(acked)")
             }
         }
-        return figures
     }
 
     /// Appends until the connection fails (kvd killed) or a layer is full; returns the blocks

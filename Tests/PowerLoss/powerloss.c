@@ -8,6 +8,8 @@
 // Environment (both absolute paths; without them the library only passes calls through):
 //   POWERLOSS_DATA_DIR    the directory whose files are tracked (not recursive)
 //   POWERLOSS_SHADOW_DIR  where the durable images live, one file per tracked file, same name
+//   POWERLOSS_DROP_FSYNC  "1": fsync/fdatasync/syncfs/sync/msync make nothing durable — a broken
+//                         flush, for the negative control that shows the harness catches one
 //
 // The model (what the Linux page cache and a disk without a volatile write cache give):
 //   - write, writev, pwrite, pwrite64, pwritev, pwritev64, pwritev2 on a tracked descriptor reach
@@ -73,6 +75,7 @@ struct mapping { void *address; size_t length; off_t offset; int file; };
 static char data_dir[PATH_MAX];
 static char shadow_dir[PATH_MAX];
 static int enabled;
+static int drop_fsync;
 static pthread_mutex_t lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static struct tracked_file files[MAX_FILES];
 static int file_count;
@@ -130,6 +133,8 @@ __attribute__((constructor)) static void powerloss_init(void) {
     }
     snprintf(shadow_dir, sizeof shadow_dir, "%s", shadow);
     mkdir(shadow_dir, 0700);
+    const char *drop = getenv("POWERLOSS_DROP_FSYNC");
+    drop_fsync = drop && strcmp(drop, "1") == 0;
     enabled = 1;
 }
 
@@ -174,6 +179,7 @@ static off_t file_size(int fd) {
 
 /// fsync semantics: the image becomes the file's current content and size.
 static void flush_file(struct tracked_file *f) {
+    if (drop_fsync) return;
     off_t size = file_size(f->read_fd);
     if (f->mapped_writable) {
         copy_range(f->read_fd, f->image_fd, 0, size);
@@ -487,7 +493,7 @@ int munmap(void *address, size_t length) {
 int msync(void *address, size_t length, int flags) {
     RESOLVE(msync);
     int result = real_msync(address, length, flags);
-    if (result != 0 || !enabled || !(flags & MS_SYNC)) return result;
+    if (result != 0 || !enabled || drop_fsync || !(flags & MS_SYNC)) return result;
     pthread_mutex_lock(&lock);
     for (int i = 0; i < MAX_MAPPINGS; i++) {
         struct mapping *m = &mappings[i];
