@@ -5,7 +5,8 @@ import Protocol
 /// session over its own connection, in order, until ``stop()`` is called or an append fails.
 /// Records how many blocks each writer saw acknowledged and the error that ended each stream.
 final class AppendStreams: Sendable {
-    /// Blocks acknowledged so far, per writer (writer w appends to layer w).
+    /// Blocks acknowledged so far, per writer (writer w appends to layer w), counted from
+    /// position 0 (a stream that starts at `startPosition` counts the blocks before it).
     var acknowledged: [Int] { counts.current }
     /// The errors that ended streams, one per stream that ended by a failed append.
     var endings: [String] { ended.current }
@@ -16,19 +17,20 @@ final class AppendStreams: Sendable {
     private let group = DispatchGroup()
 
     /// Starts `writers` streams; `blocksPerAppend(position)` is the size of the append that
-    /// starts at `position`. A writer that cannot connect ends without an ending.
+    /// starts at `position`; each stream's first append is at `startPosition` (the layer's
+    /// stored count). A writer that cannot connect ends without an ending.
     init(
         socketPath: String, session: String, shape: ModelDescriptor, writers: Int, seed: UInt64,
-        blocksPerAppend: @escaping @Sendable (Int) -> Int
+        startPosition: Int = 0, blocksPerAppend: @escaping @Sendable (Int) -> Int
     ) {
-        counts = Locked([Int](repeating: 0, count: writers))
+        counts = Locked([Int](repeating: startPosition, count: writers))
         for writer in 0..<writers {
             group.enter()
             Thread { [self] in
                 defer { group.leave() }
                 guard let client = try? TestClient(socketPath: socketPath) else { return }
                 defer { client.close() }
-                var position = 0
+                var position = startPosition
                 while !stopped.current {
                     let count = blocksPerAppend(position)
                     let blocks = (position..<position + count).map { ModelShapes.block(shape, layer: writer, position: $0, seed: seed) }

@@ -1,0 +1,80 @@
+import Foundation
+import Protocol
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// kvd itself SIGKILLed under a running worker, after the run session's first checkpoint: the
+/// worker stops with its typed "kvd connection lost" error, kvd is restarted on the same data
+/// directory, and `--resume` finishes with exactly the answer of an uninterrupted run.
+@Suite(.serialized)
+struct DaemonKillResumeTests {
+    @Test("kvd SIGKILLed mid-run past a checkpoint, restarted on its data: actqkv run --resume answers exactly as an uninterrupted run")
+    func resumeAfterTheDaemonWasKilled() throws {
+        let dir = try WorkerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let daemon = try DaemonProcess(extraArguments: ["--top-k", "16", "--durability", "sync"])
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let doc = dir.appendingPathComponent("doc.txt")
+        try WorkerProcess.passkeyDocument(key: 27182, sentences: 60, depth: 0.4).write(to: doc, atomically: true, encoding: .utf8)
+        // The same run as WorkerCrashResumeTests: a long answer, so the run session keeps closing
+        // blocks after its checkpoints.
+        let question = "Tell a long story about the pass key, the sky and the sun, in many paragraphs."
+        let common = ["--input", doc.path, "--question", question, "--chat", "--max-tokens", "160", "--socket", daemon.socketPath, "--json",
+                      "--checkpoint-every", "4"] + WorkerProcess.smallConfig
+
+        // Watch kvd until the run session holds 2+ blocks more than its safe point (= its last
+        // checkpoint), then kill kvd — not the worker — without warning.
+        let (worker, _, err) = try WorkerProcess.start(common + ["--session", "crash"], directory: dir)
+        let watcher = try TestClient(socketPath: daemon.socketPath)
+        var killedAt: (run: String, stored: UInt32, covered: UInt32)?
+        let deadline = Date().addingTimeInterval(600)
+        while worker.isRunning && Date() < deadline {
+            if let all = try? WorkerCrashResumeTests.sessions(watcher),
+               let run = all.first(where: { $0.name.hasPrefix("crash~") && !$0.name.hasSuffix("@checkpoint") }),
+               let safe = all.first(where: { $0.name == run.name + "@checkpoint" }),
+               let stored = run.blockCounts.first, let covered = safe.blockCounts.first, stored >= covered + 2 {
+                try daemon.stop(signal: SIGKILL)
+                killedAt = (run.name, stored, covered)
+                break
+            }
+            usleep(20_000)
+        }
+        watcher.close()
+        // The worker notices on its next kvd call: a typed error, no summary, within a bounded time.
+        let exitDeadline = Date().addingTimeInterval(120)
+        while worker.isRunning && Date() < exitDeadline { usleep(20_000) }
+        let hung = worker.isRunning
+        if hung { kill(worker.processIdentifier, SIGKILL) }
+        worker.waitUntilExit()
+        let stderr = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+        let killed = try #require(killedAt, "the worker finished before kvd could be killed past a checkpoint: \(stderr)")
+        #expect(!hung, "the worker hung after kvd died")
+        #expect(worker.terminationStatus != 0)
+        #expect(stderr.contains("kvd connection lost"), "\(stderr)")
+        #expect(!stderr.contains("\"generatedTokens\""), "a failed run must not print a summary")
+
+        // kvd back on the same data directory: the run session and its safe point survived.
+        try daemon.start()
+        let check = try TestClient(socketPath: daemon.socketPath)
+        let all = try WorkerCrashResumeTests.sessions(check)
+        check.close()
+        let stored = try #require(all.first { $0.name == killed.run }?.blockCounts.first, "run session after the restart: \(all.map(\.name))")
+        let covered = try #require(all.first { $0.name == killed.run + "@checkpoint" }?.blockCounts.first)
+        #expect(stored >= killed.stored, "acknowledged blocks survived the kill (\(stored) vs \(killed.stored))")
+        #expect(covered == killed.covered)
+
+        let resumed = try WorkerProcess.run(common + ["--session", "crash", "--resume"], directory: dir)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.summary?["resumedFromSafePoint"] as? Bool == true, "\(resumed.stderr)")
+        let whole = try WorkerProcess.run(common + ["--session", "whole"], directory: dir)
+        #expect(whole.status == 0, "\(whole.stderr)")
+        #expect(whole.generated.count >= 2)
+        #expect(resumed.generated == whole.generated, "resumed \(resumed.generated) vs uninterrupted \(whole.generated)")
+        #expect(resumed.stdout == whole.stdout)
+        #expect(resumed.int("reusedTokens") > 0, "it continued from the checkpoint")
+        #expect(try daemon.stop() == 0)
+    }
+}
