@@ -2,7 +2,7 @@ import Logging
 import NIOCore
 
 /// Answers cheap requests (``RequestDispatcher/inlineTypes``: handshake, open of a session,
-/// list, stats, a retrieve without payloads over a small layer) on the event loop, sparing the hop to the connection's request loop and back —
+/// stats, a retrieve without payloads over a small layer) on the event loop, sparing the hop to the connection's request loop and back —
 /// two thread wake-ups, most of a tiny request's round trip. It answers only while no request
 /// it passed on awaits its reply, so replies keep the order of requests; every other frame goes
 /// on to the request loop unchanged.

@@ -53,13 +53,13 @@ public final class RequestDispatcher: Sendable {
         return finish(type: frame.type, requestID: frame.requestID, outcome, started: started, connection: connection, logger: logger)
     }
 
-    /// Request types whose handler never suspends and costs microseconds (handshake, open of a
-    /// session, list, stats, and a retrieve without payloads over a small layer):
+    /// Request types whose handler never suspends and costs microseconds whatever is stored
+    /// (handshake, open of a session, stats, and a retrieve without payloads over a small
+    /// layer; not `listSessions`, which sorts every session):
     /// ``handleInline(_:connection:logger:)`` may answer them on the event loop, sparing the hop
     /// to the connection's request loop and back.
     static let inlineTypes: Set<UInt16> = [
-        MessageType.hello.rawValue, MessageType.openSession.rawValue, MessageType.listSessions.rawValue,
-        MessageType.stats.rawValue, MessageType.retrieve.rawValue,
+        MessageType.hello.rawValue, MessageType.openSession.rawValue, MessageType.stats.rawValue, MessageType.retrieve.rawValue,
     ]
 
     /// A retrieve runs on the event loop only without payloads and when the layer's
@@ -195,7 +195,8 @@ public final class RequestDispatcher: Sendable {
 
     private func answer(_ message: Message, connection: ConnectionState, logger: Logger) async throws -> Message {
         switch message {
-        case .hello, .openSession, .listSessions, .statsRequest: return try answerInline(message, connection: connection)
+        case .hello, .openSession, .statsRequest: return try answerInline(message, connection: connection)
+        case .listSessions(let request): return try listSessions(request, connection: connection)
         case .createSession(let request): return try await createSession(request, connection: connection)
         case .closeSession(let request): return try await closeSession(request, connection: connection)
         case .dropSession(let request): return try await dropSession(request, connection: connection)
@@ -219,7 +220,6 @@ public final class RequestDispatcher: Sendable {
         switch message {
         case .hello(let hello): return try handshake(hello, connection: connection)
         case .openSession(let request): return try openSession(request, connection: connection)
-        case .listSessions(let request): return try listSessions(request, connection: connection)
         case .statsRequest: return try stats()
         case .retrieve(let request) where !request.wantPayloads: return try retrieveWithoutPayloads(request, connection: connection)
         default: throw ProtocolError(.internal, "\(message.type) is not answered inline")

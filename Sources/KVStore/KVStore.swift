@@ -314,14 +314,19 @@ public final class KVStore: Sendable {
     /// Adds a pin (counted): a pinned session is never evicted. Unknown names are ignored.
     public func pin(session name: String) {
         core.state.withLock { s in
-            s.sessions[name]?.pins += 1
+            guard let pins = s.sessions[name]?.pins else { return }
+            s.sessions[name]?.pins = pins + 1
+            if pins == 0 { s.pinnedSessions += 1 }
         }
     }
 
     /// Removes a pin added by ``pin(session:)`` (never below zero).
     public func unpin(session name: String) {
         core.state.withLock { s in
-            if let p = s.sessions[name]?.pins, p > 0 { s.sessions[name]?.pins = p - 1 }
+            if let p = s.sessions[name]?.pins, p > 0 {
+                s.sessions[name]?.pins = p - 1
+                if p == 1 { s.pinnedSessions -= 1 }
+            }
         }
     }
 
@@ -345,7 +350,7 @@ public final class KVStore: Sendable {
     /// Sessions evicted (for capacity or quota) since the store was opened; cheap.
     public var evictionCount: Int { core.state.withLock { $0.evictions } }
 
-    /// Counters of the store.
+    /// Counters of the store. Constant time (kvd answers `stats` on its event loop).
     public func stats() -> StoreStats {
         let mapUsed = (try? core.withRead { (_) throws(StoreError) in core.lmdb.mapBytesUsed }) ?? 0
         return core.state.withLock { s in
@@ -354,7 +359,7 @@ public final class KVStore: Sendable {
                 storedBytes: s.totals.storedBytes, checkpointBytes: s.totals.checkpointBytes,
                 mapBytesUsed: mapUsed, mapSize: core.lmdb.mapSize,
                 evictions: s.evictions, commits: s.commits, writeRequests: s.writeRequests,
-                pinnedSessions: s.sessions.values.filter { $0.pins > 0 }.count, flushes: s.flushes)
+                pinnedSessions: s.pinnedSessions, flushes: s.flushes)
         }
     }
 

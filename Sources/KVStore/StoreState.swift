@@ -42,6 +42,8 @@ struct StoreState {
     /// Bytes charged to each owner namespace (``StoreWriter/Counters/usage``), as of the last commit.
     var usage: [UInt32: Int] = [:]
     var evictions = 0
+    /// Sessions with at least one pin (kept, so `stats()` does not walk every session).
+    var pinnedSessions = 0
     var commits = 0
     var flushes = 0
     var writeRequests = 0
@@ -120,7 +122,9 @@ extension StoreState {
             s.record.name = record.name
             sessions[record.name] = s
         case let .dropped(name, evicted):
-            if sessions.removeValue(forKey: name) != nil, evicted { evictions += 1 }
+            guard let removed = sessions.removeValue(forKey: name) else { return }
+            if evicted { evictions += 1 }
+            if removed.pins > 0 { pinnedSessions -= 1 }
         }
     }
 
