@@ -14,8 +14,10 @@ import Musl
 /// (``RequestLoop``: replies in request order, appends pipelined), and graceful shutdown. NIO event loops never leave this type; store work runs on
 /// the Swift concurrency pool.
 ///
-/// Life cycle: `run()` prepares the socket file (replacing a stale one, refusing a live one),
-/// binds with the configured mode, serves until `shutdown()` (called from a signal handler),
+/// Life cycle: `run()` checks the socket's and the data directory's permissions, prepares the
+/// socket file (replacing a stale one, refusing a live one), creates it with the configured
+/// mode and group (``SocketFile/bindListening(path:mode:group:backlog:)``), serves until
+/// `shutdown()` (called from a signal handler),
 /// then waits for every connection's in-flight request to finish, closes the store and removes
 /// the socket file before returning.
 public final class DaemonServer: Sendable {
@@ -54,7 +56,11 @@ public final class DaemonServer: Sendable {
         try configuration.validate()
         let path = configuration.socketPath
         let activated = configuration.listeningDescriptor
-        if activated == nil { try SocketFile.prepare(path: path) }
+        if activated == nil {
+            try SocketFile.checkNotWorldWritable(SocketFile.parentDirectory(of: path), what: "socket directory")
+            try SocketFile.prepare(path: path)
+        }
+        try DataDirectory.prepare(configuration.dataDirectory)
         let store: KVStore
         do {
             store = try KVStore(configuration: configuration.store)
@@ -108,12 +114,16 @@ public final class DaemonServer: Sendable {
                 // Socket activation: systemd created, bound and listens on the socket.
                 listener = try await bootstrap.bind(activated, childChannelInitializer: initializer)
             } else {
-                // Create the socket file with the configured mode from the start (no window in
-                // which it is more permissive), then set mode and group explicitly.
-                let previousMask = umask(mode_t(~configuration.socketMode & 0o777))
-                defer { umask(previousMask) }
-                listener = try await bootstrap.bind(unixDomainSocketPath: path, childChannelInitializer: initializer)
-                try SocketFile.applyPermissions(path: path, mode: configuration.socketMode, group: configuration.socketGroup)
+                // The socket appears at `path` already listening, with its final mode and group
+                // (no umask change, nothing applied through a path that could be a symlink).
+                let descriptor = try SocketFile.bindListening(path: path, mode: configuration.socketMode, group: configuration.socketGroup)
+                do {
+                    listener = try await bootstrap.bind(descriptor, childChannelInitializer: initializer)
+                } catch {
+                    // NIO owns (and closed) the descriptor once it tried to serve it.
+                    SocketFile.remove(path: path)
+                    throw error
+                }
             }
             metricsEndpoint = try await startMetricsEndpoint(group: group, dispatcher: dispatcher)
         } catch {

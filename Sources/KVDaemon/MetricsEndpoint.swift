@@ -42,8 +42,15 @@ public final class MetricsEndpoint: Sendable {
         switch address {
         case .unix(let path):
             try SocketFile.prepare(path: path)
-            channel = try await bootstrap.bind(unixDomainSocketPath: path).get()
-            try SocketFile.applyPermissions(path: path, mode: mode, group: nil)
+            // Created with its mode in a private directory and renamed into place (no umask
+            // change, no chmod through a path that could be a symlink).
+            let descriptor = try SocketFile.bindListening(path: path, mode: mode, group: nil, backlog: 64)
+            do {
+                channel = try await bootstrap.withBoundSocket(descriptor).get()
+            } catch {
+                SocketFile.remove(path: path)
+                throw error
+            }
         case .tcp(let host, let port):
             channel = try await bootstrap.bind(host: host, port: port).get()
         }

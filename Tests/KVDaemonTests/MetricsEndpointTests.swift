@@ -71,7 +71,10 @@ struct MetricsEndpointTests {
 
     @Test func servesMetricsOverUnixAndTCP() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let path = "/tmp/kvd-metrics-\(UUID().uuidString.prefix(8)).sock"
+        let pathDirectory = "/tmp/kvd-metrics-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: pathDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: pathDirectory) }
+        let path = pathDirectory + "/metrics.sock"
         let calls = Counter()
         let render: @Sendable () async -> String = {
             let n = calls.next()
