@@ -42,7 +42,7 @@ public final class MetricsEndpoint: Sendable {
         switch address {
         case .unix(let path):
             try SocketFile.prepare(path: path)
-            // Created with its mode in a private directory and renamed into place (no umask
+            // Created with its mode in a private directory and linked into place (no umask
             // change, no chmod through a path that could be a symlink).
             let descriptor = try SocketFile.bindListening(path: path, mode: mode, group: nil, backlog: 64)
             do {

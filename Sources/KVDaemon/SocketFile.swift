@@ -63,7 +63,9 @@ enum SocketFile {
     ///
     /// The socket is bound inside a fresh private directory (`mkdtemp`, mode 0700) next to
     /// `path`, where nobody else can reach it; its mode and group are set there by name
-    /// relative to that directory's descriptor, then it listens and is `rename(2)`d onto `path`.
+    /// relative to that directory's descriptor, then it listens and is hard-linked to `path`
+    /// (`link(2)` never replaces: a socket another daemon bound there meanwhile is
+    /// `DaemonError.socketInUse`) — or `rename(2)`d onto it when `path` is a symlink.
     /// The process umask is never changed, no `chmod`/`chown` is applied to `path` itself (a
     /// symlink planted there is replaced, never followed), and the socket appears at `path`
     /// with its final permissions, already accepting. `prepare(path:)` must have run first.
@@ -102,8 +104,21 @@ enum SocketFile {
                 throw DaemonError.socketFile(path: directPath, operation: "fchmodat", errno: errno)
             }
             guard listen(fd, backlog) == 0 else { throw DaemonError.socketFile(path: path, operation: "listen", errno: errno) }
-            guard renameat(directoryFD, name, AT_FDCWD, path) == 0 else {
-                throw DaemonError.socketFile(path: path, operation: "rename", errno: errno)
+            var existing = stat()
+            if lstat(path, &existing) == 0 && (existing.st_mode & S_IFMT) == S_IFLNK {
+                // A symlink (left by `prepare`): replaced atomically, never followed.
+                guard renameat(directoryFD, name, AT_FDCWD, path) == 0 else {
+                    throw DaemonError.socketFile(path: path, operation: "rename", errno: errno)
+                }
+            } else {
+                // Nothing should be at `path` (`prepare` removed a stale socket): link(2) never
+                // replaces, so a daemon that bound the path meanwhile is refused, not displaced.
+                guard linkat(directoryFD, name, AT_FDCWD, path, 0) == 0 else {
+                    let error = errno
+                    if error == EEXIST { throw DaemonError.socketInUse(path: path) }
+                    throw DaemonError.socketFile(path: path, operation: "link", errno: error)
+                }
+                unlinkat(directoryFD, name, 0)
             }
             return fd
         } catch {

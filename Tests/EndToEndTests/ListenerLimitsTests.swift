@@ -46,6 +46,32 @@ extension EndToEnd {
         throw HarnessError("no connection admitted")
     }
 
+    @Test func theLimitsAreLayeredLikeEveryOtherOption() throws {
+        let daemon = try DaemonProcess()
+        defer { daemon.cleanUp() }
+        let config = daemon.root.appendingPathComponent("kvd.conf").path
+        try "handshake-timeout-seconds = 3\nmax-connections-per-uid = 8\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "KVD_MAX_CONNECTIONS=100", DaemonProcess.kvdPath, "config", "print", "--socket", daemon.socketPath,
+            "--data", daemon.dataPath, "--config", config, "--max-connections-per-uid", "9",
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(output)")
+        let lines = output.split(separator: "\n").map(String.init)
+        func line(_ key: String) -> String { lines.first { $0.hasPrefix(key + " = ") } ?? "" }
+        #expect(line("max-connections").contains("= 100") && line("max-connections").contains("# environment KVD_MAX_CONNECTIONS"), "\(output)")
+        #expect(line("max-connections-per-uid").contains("= 9") && line("max-connections-per-uid").contains("# flag"), "\(output)")
+        #expect(line("handshake-timeout-seconds").contains("= 3") && line("handshake-timeout-seconds").contains("# config file"), "\(output)")
+        #expect(line("idle-timeout-seconds").contains("= 0") && line("idle-timeout-seconds").contains("# default"), "\(output)")
+    }
+
     // MARK: - Back-pressure
 
     @Test func pipelinedStatsWhoseRepliesAreNotReadDoNotGrowMemory() throws {

@@ -79,6 +79,17 @@ final class SocketFileTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix(".kvd-") }.isEmpty)
     }
 
+    @Test func aSocketBoundAtThePathMeanwhileIsNotDisplaced() throws {
+        let path = directory + "/race.sock"
+        try SocketFile.prepare(path: path)
+        // Another daemon binds the path between the check and the link.
+        let other = bound(path, listening: true)
+        defer { close(other) }
+        #expect(throws: DaemonError.socketInUse(path: path)) { try SocketFile.bindListening(path: path, mode: 0o660, group: nil) }
+        #expect(SocketFile.isLive(path: path), "the other socket still serves")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix(".kvd-") }.isEmpty)
+    }
+
     @Test func aLongSocketPathIsBoundThroughTheDirectoryDescriptor() throws {
         // The private directory's name is longer than the socket's: its path would not fit.
         let path = directory + "/" + String(repeating: "k", count: SocketFile.maximumPathLength - directory.utf8.count - 1)
