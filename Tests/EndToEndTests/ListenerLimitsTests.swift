@@ -241,6 +241,42 @@ extension EndToEnd {
         guard case .error(let error) = try client.receiveReply(id: 5) else { throw HarnessError("expected an error reply") }
         #expect(error.code == .unknownMessageType, "a 1 MiB frame after hello is read whole: \(error)")
         guard case .stats = try client.call(.statsRequest) else { throw HarnessError("no stats") }
+
+        // Pipelined right behind the hello, in the same write, it is checked after the hello.
+        let pipelined = try RawConnection(path: daemon.socketPath)
+        try pipelined.send(try Message.hello(Hello()).encodeFrame(requestID: 1) + big)
+        #expect(try pipelined.receiveFrame()?.type == MessageType.helloOK.rawValue)
+        #expect(try Self.nextError(pipelined)?.code == .unknownMessageType)
+    }
+
+    @Test func aLowDescriptorLimitLowersTheConnectionLimitWithAWarning() throws {
+        let daemon = try DaemonProcess()
+        defer { daemon.cleanUp() }
+        let log = FileHandle(forWritingAtPath: daemon.logPath)!
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        process.arguments = ["--nofile=96:96", DaemonProcess.kvdPath, "serve", "--socket", daemon.socketPath, "--data", daemon.dataPath]
+        process.standardError = log
+        process.standardOutput = log
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        var probe: TestClient?
+        for _ in 0..<1000 where probe == nil {
+            probe = try? TestClient(socketPath: daemon.socketPath)
+            if probe == nil { usleep(20_000) }
+        }
+        try #require(probe != nil, "kvd did not start: \(daemon.log_())")
+        probe?.close()
+        #expect(daemon.log_().contains("the descriptor limit cannot hold --max-connections"), "\(daemon.log_())")
+        // 96 − 64 reserved = 32 connections; the 33rd is refused.
+        var clients: [TestClient] = []
+        for _ in 0..<32 { clients.append(try Self.admitted(daemon)) }
+        let over = try RawConnection(path: daemon.socketPath)
+        #expect(try Self.nextError(over)?.code == .tooManyConnections)
+        for client in clients { client.close() }
     }
 
     @Test func connectionsWithoutHelloHoldLittleMemory() throws {
