@@ -60,6 +60,10 @@ public final class DaemonServer: Sendable {
             try SocketFile.checkNotWorldWritable(SocketFile.parentDirectory(of: path), what: "socket directory")
             try SocketFile.prepare(path: path)
         }
+        if case .unix(let metricsPath) = configuration.metricsAddress {
+            // Checked again when the endpoint starts; here, before anything is created.
+            try SocketFile.checkNotWorldWritable(SocketFile.parentDirectory(of: metricsPath), what: "metrics socket directory")
+        }
         try DataDirectory.prepare(configuration.dataDirectory)
         let store: KVStore
         do {

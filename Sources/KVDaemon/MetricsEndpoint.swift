@@ -25,7 +25,8 @@ public final class MetricsEndpoint: Sendable {
     }
 
     /// Binds `address` and starts answering. A stale Unix socket file is replaced; a live one is
-    /// `DaemonError.socketInUse`. The Unix socket file gets `mode`.
+    /// `DaemonError.socketInUse`; a world-writable directory is `DaemonError.invalidConfiguration`.
+    /// The Unix socket file gets `mode` (``SocketFile/bindListening(path:mode:group:backlog:)``).
     public static func start(
         address: MetricsAddress, mode: UInt32 = 0o660, group: any EventLoopGroup,
         render: @escaping @Sendable () async -> String
@@ -41,6 +42,7 @@ public final class MetricsEndpoint: Sendable {
         let channel: any Channel
         switch address {
         case .unix(let path):
+            try SocketFile.checkNotWorldWritable(SocketFile.parentDirectory(of: path), what: "metrics socket directory")
             try SocketFile.prepare(path: path)
             // Created with its mode in a private directory and linked into place (no umask
             // change, no chmod through a path that could be a symlink).
