@@ -266,7 +266,10 @@ final class Connection: Sendable {
             if fds[1].revents != 0 { wakePipe.drain() }
             let events = fds[0].revents
             if events & Int16(POLLOUT) != 0 {
-                if !writeQueued() { break loop }
+                if !writeQueued() {
+                    readLastWords()
+                    break loop
+                }
             }
             if events & (Int16(POLLIN) | Int16(POLLHUP) | Int16(POLLERR)) != 0 {
                 let mayRead = state.withLock { s -> Bool in
@@ -301,6 +304,20 @@ final class Connection: Sendable {
             usleep(20)
         }
         failAll()
+    }
+
+    /// After a failed write: reads what the server sent before it closed — a connection-level
+    /// error such as `tooManyConnections` or `connectionTimedOut`, which then becomes the
+    /// `serverError` of the close — unless a caller holds the reader role (it sees it itself).
+    private func readLastWords() {
+        let mayRead = state.withLock { s -> Bool in
+            guard !s.callerReading else { return false }
+            s.ioReading = true
+            return true
+        }
+        guard mayRead else { return }
+        _ = readAvailable()
+        state.withLock { $0.ioReading = false }
     }
 
     /// Writes queued frames until the socket would block; false when the connection failed.

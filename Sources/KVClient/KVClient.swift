@@ -45,7 +45,9 @@ public final class KVClient: Sendable {
     ///
     /// - Throws: ``KVClientError/connectFailed(path:errno:reason:)`` when nothing listens
     ///   there; ``KVClientError/server(_:)`` when the server refuses the handshake (e.g.
-    ///   `unsupportedVersion`); ``KVClientError/invalidRequest(_:)`` for a
+    ///   `unsupportedVersion`); ``KVClientError/connectionClosed(reason:serverError:)`` with
+    ///   `serverError` `tooManyConnections` when the daemon's connection limit (global or for
+    ///   this uid) is reached; ``KVClientError/invalidRequest(_:)`` for a
     ///   ``KVClientConfiguration/maxFrameBytes`` outside 64 KiB…1 GiB.
     public static func connect(
         socketPath: String, configuration: KVClientConfiguration = KVClientConfiguration()

@@ -10,8 +10,13 @@ public enum KVClientError: Error, Sendable, Hashable, CustomStringConvertible {
     case connectFailed(path: String, errno: Int32, reason: String)
     /// The connection was closed or lost before the reply arrived (the server exited or
     /// closed it, a read or write failed, or ``KVClient/close()`` was called). When the
-    /// server sent a connection-level error before closing, it is in `serverError`. The
-    /// request may or may not have been executed.
+    /// server sent a connection-level error before closing, it is in `serverError` (and in
+    /// ``code``): `shuttingDown`, `tooManyConnections` (a connection limit of the daemon is
+    /// reached — ``KVClient/connect(socketPath:configuration:)`` throws this), or
+    /// `connectionTimedOut` (no `hello` within the daemon's handshake timeout, or no request
+    /// within its idle timeout; ``KVClient/reconnect()`` or
+    /// ``KVClientConfiguration/reconnectAutomatically`` go on). The request may or may not have
+    /// been executed.
     case connectionClosed(reason: String, serverError: ProtocolError?)
     /// The server sent bytes that violate the protocol (malformed frame or body, a reply of
     /// the wrong type, an unusable handshake).

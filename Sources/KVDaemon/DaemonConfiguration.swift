@@ -24,6 +24,29 @@ public struct DaemonConfiguration: Sendable {
     /// queued in the store while earlier ones commit; any other request still waits for every
     /// earlier reply. 1…64; 1 handles one request at a time. Default 4.
     public var appendPipelineDepth: Int = 4
+    /// Connections served at once, at most; one more is sent `tooManyConnections` (request id 0)
+    /// and closed. 1…1 048 576. Default 1024. At start-up kvd raises its soft `RLIMIT_NOFILE`
+    /// toward the hard limit and lowers this (with a warning) when the descriptors cannot
+    /// hold it (``ConnectionLimits/reservedDescriptors`` are kept for the store and the rest).
+    public var maximumConnections: Int = 1024
+    /// Connections of one peer uid (`SO_PEERCRED`) served at once, at most; one more is sent
+    /// `tooManyConnections` and closed. 1…1 048 576 (above `maximumConnections` it is never
+    /// reached). Default 256.
+    public var maximumConnectionsPerUID: Int = 256
+    /// Seconds a new connection may take to complete the handshake (its `hello` answered);
+    /// then it is sent `connectionTimedOut` (request id 0) and closed. 0: no limit. Default 10.
+    public var handshakeTimeoutSeconds: Int = 10
+    /// Seconds a connection may stay without sending a request while none of its requests is
+    /// in flight; then it is sent `connectionTimedOut` (request id 0) and closed (sessions it
+    /// held open are released). 0: no limit. Default 0 — a worker holds its connection and
+    /// sessions open between chunks for as long as it runs, and `KVClient` does not reconnect
+    /// by itself unless configured to (docs/OPERATIONS.md "Limits").
+    public var idleTimeoutSeconds: Int = 0
+    /// Largest frame accepted before the handshake completed, in bytes after the length field
+    /// (a `hello` is 10 bytes of body): a larger length prefix is answered with `frameTooLarge`
+    /// and the connection closed, so a connection that never completes the handshake holds at
+    /// most this much. 64 KiB, the smallest frame limit the handshake allows.
+    public static let handshakeFrameBytes = Int(ProtocolLimits.minimumMaxFrameBytes)
     /// Number of NIO event-loop threads doing socket I/O. Default 1 (store work runs on the
     /// Swift concurrency pool, never on an event loop).
     public var eventLoopThreads: Int = 1
@@ -78,6 +101,18 @@ public struct DaemonConfiguration: Sendable {
             throw DaemonError.invalidConfiguration("top-K \(topK): \(error)")
         }
         if eventLoopThreads < 1 { throw DaemonError.invalidConfiguration("event loop threads < 1") }
+        if !(1...(1 << 20)).contains(maximumConnections) {
+            throw DaemonError.invalidConfiguration("--max-connections \(maximumConnections) is outside 1…1048576")
+        }
+        if !(1...(1 << 20)).contains(maximumConnectionsPerUID) {
+            throw DaemonError.invalidConfiguration("--max-connections-per-uid \(maximumConnectionsPerUID) is outside 1…1048576")
+        }
+        if !(0...86_400).contains(handshakeTimeoutSeconds) {
+            throw DaemonError.invalidConfiguration("--handshake-timeout-seconds \(handshakeTimeoutSeconds) is outside 0…86400 (0: off)")
+        }
+        if !(0...(30 * 86_400)).contains(idleTimeoutSeconds) {
+            throw DaemonError.invalidConfiguration("--idle-timeout-seconds \(idleTimeoutSeconds) is outside 0…2592000 (0: off)")
+        }
         if !(1...64).contains(appendPipelineDepth) {
             throw DaemonError.invalidConfiguration("--append-pipeline \(appendPipelineDepth) is outside 1…64")
         }

@@ -14,8 +14,10 @@ import Musl
 /// (``RequestLoop``: replies in request order, appends pipelined), and graceful shutdown. NIO event loops never leave this type; store work runs on
 /// the Swift concurrency pool.
 ///
-/// Life cycle: `run()` prepares the socket file (replacing a stale one, refusing a live one),
-/// binds with the configured mode, serves until `shutdown()` (called from a signal handler),
+/// Life cycle: `run()` checks the socket's and the data directory's permissions, prepares the
+/// socket file (replacing a stale one, refusing a live one), creates it with the configured
+/// mode and group (``SocketFile/bindListening(path:mode:group:backlog:)``), serves until
+/// `shutdown()` (called from a signal handler),
 /// then waits for every connection's in-flight request to finish, closes the store and removes
 /// the socket file before returning.
 public final class DaemonServer: Sendable {
@@ -31,6 +33,11 @@ public final class DaemonServer: Sendable {
         /// store → reply written); a connection absent here is idle.
         var busy: [ObjectIdentifier: Int] = [:]
         var shuttingDown = false
+        /// Admitted connections against `--max-connections` and `--max-connections-per-uid`
+        /// (replaced in `run()` once the descriptor limit is known).
+        var limits = ConnectionLimits(global: 1, perUID: 1)
+        /// The peer uid of each admitted connection, released from `limits` when it ends.
+        var uids: [ObjectIdentifier: UInt32] = [:]
     }
 
     /// Creates a server; nothing is opened until `run()`.
@@ -49,7 +56,15 @@ public final class DaemonServer: Sendable {
         try configuration.validate()
         let path = configuration.socketPath
         let activated = configuration.listeningDescriptor
-        if activated == nil { try SocketFile.prepare(path: path) }
+        if activated == nil {
+            try SocketFile.checkNotWorldWritable(SocketFile.parentDirectory(of: path), what: "socket directory")
+            try SocketFile.prepare(path: path)
+        }
+        if case .unix(let metricsPath) = configuration.metricsAddress {
+            // Checked again when the endpoint starts; here, before anything is created.
+            try SocketFile.checkNotWorldWritable(SocketFile.parentDirectory(of: metricsPath), what: "metrics socket directory")
+        }
+        try DataDirectory.prepare(configuration.dataDirectory)
         let store: KVStore
         do {
             store = try KVStore(configuration: configuration.store)
@@ -60,6 +75,18 @@ public final class DaemonServer: Sendable {
         let dispatcher = RequestDispatcher(store: store, configuration: configuration, registry: metricsRegistry)
         logger.info("store open", metadata: ["data": "\(configuration.dataDirectory)", "durability": "\(configuration.store.durability)"])
 
+        let descriptorLimit = ConnectionLimits.raiseDescriptorLimit()
+        let maximumConnections = ConnectionLimits.fitting(requested: configuration.maximumConnections, descriptorLimit: descriptorLimit)
+        if maximumConnections < configuration.maximumConnections {
+            logger.warning("the descriptor limit cannot hold --max-connections; serving fewer", metadata: [
+                "requested": "\(configuration.maximumConnections)", "limit": "\(maximumConnections)",
+                "RLIMIT_NOFILE": "\(descriptorLimit)",
+            ])
+        }
+        state.withLock {
+            $0.limits = ConnectionLimits(global: maximumConnections, perUID: configuration.maximumConnectionsPerUID)
+        }
+
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
         let listener: NIOAsyncChannel<AcceptedConnection, Never>
         let metricsEndpoint: MetricsEndpoint?
@@ -67,25 +94,41 @@ public final class DaemonServer: Sendable {
             // Children start with autoRead off: their handlers are added in `serve`, and reading
             // starts only then, so no byte reaches a pipeline without a consumer. A child
             // accepted while the listener closes is registered here and closed by `shutdown()`.
+            // A child over a connection limit is sent `tooManyConnections` and closed unread.
+            // Replies a client has not taken beyond the high water mark make the child
+            // unwritable, and an unwritable child is not read (`serve`).
             let bootstrap = ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .childChannelOption(.autoRead, value: false)
+                .childChannelOption(.writeBufferWaterMark, value: Self.writeBufferWaterMark)
             let initializer: @Sendable (any Channel) -> EventLoopFuture<AcceptedConnection> = { channel in
                 PeerCredentials.read(from: channel).flatMapThrowing { peer in
-                    if self.register(channel) == false { channel.close(promise: nil) }
-                    return AcceptedConnection(channel: channel, peer: peer)
+                    switch self.register(channel, uid: peer.uid) {
+                    case .admitted:
+                        return AcceptedConnection(channel: channel, peer: peer, admitted: true)
+                    case .shuttingDown:
+                        channel.close(promise: nil)
+                        return AcceptedConnection(channel: channel, peer: peer, admitted: true)
+                    case .refused(let reason):
+                        self.refuse(channel, peer: peer, reason: reason, metrics: dispatcher.metrics)
+                        return AcceptedConnection(channel: channel, peer: peer, admitted: false)
+                    }
                 }
             }
             if let activated {
                 // Socket activation: systemd created, bound and listens on the socket.
                 listener = try await bootstrap.bind(activated, childChannelInitializer: initializer)
             } else {
-                // Create the socket file with the configured mode from the start (no window in
-                // which it is more permissive), then set mode and group explicitly.
-                let previousMask = umask(mode_t(~configuration.socketMode & 0o777))
-                defer { umask(previousMask) }
-                listener = try await bootstrap.bind(unixDomainSocketPath: path, childChannelInitializer: initializer)
-                try SocketFile.applyPermissions(path: path, mode: configuration.socketMode, group: configuration.socketGroup)
+                // The socket appears at `path` already listening, with its final mode and group
+                // (no umask change, nothing applied through a path that could be a symlink).
+                let descriptor = try SocketFile.bindListening(path: path, mode: configuration.socketMode, group: configuration.socketGroup)
+                do {
+                    listener = try await bootstrap.bind(descriptor, childChannelInitializer: initializer)
+                } catch {
+                    // NIO owns (and closed) the descriptor once it tried to serve it.
+                    SocketFile.remove(path: path)
+                    throw error
+                }
             }
             metricsEndpoint = try await startMetricsEndpoint(group: group, dispatcher: dispatcher)
         } catch {
@@ -194,22 +237,58 @@ public final class DaemonServer: Sendable {
         }
     }
 
-    /// Records an accepted channel so `shutdown()` can close it; false when already shutting down.
-    private func register(_ channel: any Channel) -> Bool {
+    /// Unanswered reply bytes of a connection above which it is unwritable (and not read),
+    /// and below which it is writable again: 256 KiB / 64 KiB. A single larger reply (a
+    /// retrieve with payloads) is written whole; the next request waits for it.
+    static let writeBufferWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 64 << 10, high: 256 << 10)
+
+    /// What `register` decided for an accepted channel.
+    private enum Registration {
+        case admitted
+        /// Admitted but the server is shutting down: close it.
+        case shuttingDown
+        /// Over a connection limit (the text says which); not registered.
+        case refused(String)
+    }
+
+    /// Records an accepted channel of peer `uid` so `shutdown()` can close it, when the
+    /// connection limits admit it.
+    private func register(_ channel: any Channel, uid: UInt32) -> Registration {
         state.withLock { state in
-            state.connections[ObjectIdentifier(channel)] = channel
-            return !state.shuttingDown
+            switch state.limits.admit(uid: uid) {
+            case .globalLimitReached:
+                return .refused("kvd serves \(state.limits.global) connections, its limit (--max-connections)")
+            case .uidLimitReached:
+                return .refused("uid \(uid) has \(state.limits.perUID) connections, the limit per uid (--max-connections-per-uid)")
+            case .admitted:
+                let id = ObjectIdentifier(channel)
+                state.connections[id] = channel
+                state.uids[id] = uid
+                return state.shuttingDown ? .shuttingDown : .admitted
+            }
         }
+    }
+
+    /// Sends `tooManyConnections` (request id 0) on a connection that was not admitted and
+    /// closes it without reading from it.
+    private func refuse(_ channel: any Channel, peer: PeerCredentials, reason: String, metrics: DaemonMetrics) {
+        metrics.add("connections.rejected")
+        metrics.error(code: "\(ErrorCode.tooManyConnections)")
+        logger.debug("connection refused", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+        let notice = ByteBuffer(bytes: (try? Message.error(ProtocolError(.tooManyConnections, reason)).encodeFrame(requestID: 0)) ?? [])
+        channel.writeAndFlush(notice).whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// Serves one connection to its end; never throws.
     private func serve(_ accepted: AcceptedConnection, dispatcher: RequestDispatcher) async {
+        guard accepted.admitted else { return }
         let channel = accepted.channel
         let id = ObjectIdentifier(channel)
         defer {
             state.withLock { state in
                 state.connections.removeValue(forKey: id)
                 state.busy.removeValue(forKey: id)
+                if let uid = state.uids.removeValue(forKey: id) { state.limits.release(uid: uid) }
             }
         }
         let maximumFrameBytes = configuration.maximumFrameBytes
@@ -218,11 +297,27 @@ public final class DaemonServer: Sendable {
         let connection = ConnectionState(peer: accepted.peer, maximumFrameBytes: maximumFrameBytes)
         let wrapped: NIOAsyncChannel<InboundFrame, ByteBuffer>
         do {
+            let configuration = self.configuration
             wrapped = try await channel.eventLoop.submit { [logger] in
                 try channel.pipeline.syncOperations.addHandler(TrafficCounter(metrics: dispatcher.metrics))
+                // Holds `read()` while the channel is unwritable (replies above the high water
+                // mark): a client that does not read its replies is not read either.
+                try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
                 try channel.pipeline.syncOperations.addHandler(
-                    ByteToMessageHandler(NIOFrameDecoder(maximumFrameBytes: UInt32(maximumFrameBytes)))
+                    ByteToMessageHandler(NIOFrameDecoder(
+                        maximumFrameBytes: UInt32(maximumFrameBytes),
+                        handshakeFrameBytes: UInt32(DaemonConfiguration.handshakeFrameBytes), connection: connection))
                 )
+                try channel.pipeline.syncOperations.addHandler(
+                    ConnectionDeadlineHandler(
+                        connection: connection, handshakeTimeout: configuration.handshakeTimeoutSeconds,
+                        idleTimeout: configuration.idleTimeoutSeconds,
+                        isIdle: { [self] in state.withLock { $0.busy[id] == nil } },
+                        expired: { [logger] expiry in
+                            dispatcher.metrics.add(expiry == .handshake ? "connections.handshakeTimeouts" : "connections.idleTimeouts")
+                            dispatcher.metrics.error(code: "\(ErrorCode.connectionTimedOut)")
+                            logger.debug("connection timed out", metadata: ["deadline": "\(expiry)"])
+                        }))
                 try channel.pipeline.syncOperations.addHandler(
                     InlineRequestHandler(dispatcher: dispatcher, connection: connection, logger: logger) { [self] in
                         !state.withLock { $0.shuttingDown }
@@ -263,4 +358,6 @@ public final class DaemonServer: Sendable {
 struct AcceptedConnection: Sendable {
     let channel: any Channel
     let peer: PeerCredentials
+    /// False when a connection limit refused it (it is being closed and is not served).
+    let admitted: Bool
 }

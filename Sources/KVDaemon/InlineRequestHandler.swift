@@ -7,6 +7,14 @@ import NIOCore
 /// it passed on awaits its reply, so replies keep the order of requests; every other frame goes
 /// on to the request loop unchanged.
 ///
+/// Back-pressure: it answers only while the channel is writable (the replies not yet taken by
+/// the client stay under the write-buffer high water mark). Once they reach it, frames go on to
+/// the request loop like any other, whose writer waits for writability and whose reader takes
+/// up a request only after the previous reply was written; its inbound buffer then fills and
+/// the socket is no longer read. So a client that sends cheap requests and reads no replies
+/// holds at most one read burst of requests and about the high water mark of replies, however
+/// many requests one read delivers.
+///
 /// Sits between the frame decoder and the request loop's `NIOAsyncChannel` handlers; the loop
 /// writes exactly one reply per request, and each write through here settles one passed-on
 /// request.
@@ -34,7 +42,7 @@ final class InlineRequestHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        guard passedOn == 0, RequestDispatcher.inlineTypes.contains(frame.type), mayAnswer() else {
+        guard passedOn == 0, context.channel.isWritable, RequestDispatcher.inlineTypes.contains(frame.type), mayAnswer() else {
             passedOn += 1
             context.fireChannelRead(data)
             return

@@ -25,7 +25,8 @@ public final class MetricsEndpoint: Sendable {
     }
 
     /// Binds `address` and starts answering. A stale Unix socket file is replaced; a live one is
-    /// `DaemonError.socketInUse`. The Unix socket file gets `mode`.
+    /// `DaemonError.socketInUse`; a world-writable directory is `DaemonError.invalidConfiguration`.
+    /// The Unix socket file gets `mode` (``SocketFile/bindListening(path:mode:group:backlog:)``).
     public static func start(
         address: MetricsAddress, mode: UInt32 = 0o660, group: any EventLoopGroup,
         render: @escaping @Sendable () async -> String
@@ -41,9 +42,17 @@ public final class MetricsEndpoint: Sendable {
         let channel: any Channel
         switch address {
         case .unix(let path):
+            try SocketFile.checkNotWorldWritable(SocketFile.parentDirectory(of: path), what: "metrics socket directory")
             try SocketFile.prepare(path: path)
-            channel = try await bootstrap.bind(unixDomainSocketPath: path).get()
-            try SocketFile.applyPermissions(path: path, mode: mode, group: nil)
+            // Created with its mode in a private directory and linked into place (no umask
+            // change, no chmod through a path that could be a symlink).
+            let descriptor = try SocketFile.bindListening(path: path, mode: mode, group: nil, backlog: 64)
+            do {
+                channel = try await bootstrap.withBoundSocket(descriptor).get()
+            } catch {
+                SocketFile.remove(path: path)
+                throw error
+            }
         case .tcp(let host, let port):
             channel = try await bootstrap.bind(host: host, port: port).get()
         }

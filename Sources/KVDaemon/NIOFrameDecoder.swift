@@ -6,19 +6,34 @@ import Protocol
 /// any of the body is buffered, so a 4 GiB prefix costs nothing; at most
 /// `maximumFrameBytes + 4` bytes of one frame are ever held. A bad prefix throws a
 /// `ProtocolError` (`malformedFrame` or `frameTooLarge`); the connection answers it and closes.
+///
+/// Before the connection's handshake completed (``ConnectionState/handshakeDone``) the limit is
+/// `handshakeFrameBytes` (64 KiB) instead, so a connection that never sends a valid `hello`
+/// holds at most that much. Each frame is checked when its length prefix is read, after the
+/// frames before it were delivered (and a `hello` among them answered on the event loop).
 struct NIOFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = InboundFrame
 
     /// Largest accepted value of the length field (bytes after it), in bytes.
     let maximumFrameBytes: UInt32
+    /// Largest accepted value of the length field before the handshake, in bytes
+    /// (≤ `maximumFrameBytes`).
+    let handshakeFrameBytes: UInt32
+    /// The connection whose handshake state selects the limit; nil: always `maximumFrameBytes`.
+    let connection: ConnectionState?
 
-    init(maximumFrameBytes: UInt32) {
+    init(maximumFrameBytes: UInt32, handshakeFrameBytes: UInt32? = nil, connection: ConnectionState? = nil) {
         self.maximumFrameBytes = maximumFrameBytes
+        self.handshakeFrameBytes = min(handshakeFrameBytes ?? maximumFrameBytes, maximumFrameBytes)
+        self.connection = connection
     }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let length = buffer.getInteger(at: buffer.readerIndex, endianness: .little, as: UInt32.self) else {
             return .needMoreData
+        }
+        if let connection, length > handshakeFrameBytes, !connection.handshakeDone {
+            throw ProtocolError(.frameTooLarge, "frame length \(length) exceeds the maximum \(handshakeFrameBytes) before the handshake")
         }
         try FrameHeader.validate(length: length, maxFrameBytes: maximumFrameBytes)
         guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }

@@ -60,6 +60,10 @@ struct PrintConfig: AsyncParsableCommand {
             case "max-frame-bytes": "\(c.maximumFrameBytes)"
             case "event-loop-threads": "\(c.eventLoopThreads)"
             case "append-pipeline": "\(c.appendPipelineDepth)"
+            case "max-connections": "\(c.maximumConnections)"
+            case "max-connections-per-uid": "\(c.maximumConnectionsPerUID)"
+            case "handshake-timeout-seconds": "\(c.handshakeTimeoutSeconds)"
+            case "idle-timeout-seconds": "\(c.idleTimeoutSeconds)"
             case "top-k": "\(c.topK)"
             case "metrics": s.metrics
             case "log-level": s.logLevel.rawValue

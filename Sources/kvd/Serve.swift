@@ -58,6 +58,18 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Requests of one connection taken up before the first is answered (1…64): appends are encoded and queued while earlier ones commit; other requests wait for every earlier reply. 1: one request at a time.")
     var appendPipeline: Int = 4
 
+    @Option(name: .long, help: "Connections served at once; one more gets tooManyConnections (42) and is closed. Lowered with a warning when RLIMIT_NOFILE cannot hold it.")
+    var maxConnections: Int = 1024
+
+    @Option(name: .long, help: "Connections of one peer uid served at once; one more gets tooManyConnections (42) and is closed.")
+    var maxConnectionsPerUid: Int = 256
+
+    @Option(name: .long, help: "Seconds a new connection may take to complete the handshake; then it gets connectionTimedOut (43) and is closed. 0: no limit.")
+    var handshakeTimeoutSeconds: Int = 10
+
+    @Option(name: .long, help: "Seconds a connection may send no request while none is in flight; then it gets connectionTimedOut (43) and is closed, releasing the sessions it held open. 0: no limit.")
+    var idleTimeoutSeconds: Int = 0
+
     @Option(name: .long, help: "K of the retrieval algorithm: blocks per layer of `infllm`, and each layer's share of the ActQKV pool (K·L blocks per chunk).")
     var topK: Int = 46
 
@@ -124,6 +136,22 @@ struct Serve: AsyncParsableCommand {
         configuration.topK = topK
         guard (1...64).contains(appendPipeline) else { throw DaemonError.invalidConfiguration("--append-pipeline \(appendPipeline): must be 1…64") }
         configuration.appendPipelineDepth = appendPipeline
+        guard (1...(1 << 20)).contains(maxConnections) else {
+            throw DaemonError.invalidConfiguration("--max-connections \(maxConnections): must be 1…1048576")
+        }
+        configuration.maximumConnections = maxConnections
+        guard (1...(1 << 20)).contains(maxConnectionsPerUid) else {
+            throw DaemonError.invalidConfiguration("--max-connections-per-uid \(maxConnectionsPerUid): must be 1…1048576")
+        }
+        configuration.maximumConnectionsPerUID = maxConnectionsPerUid
+        guard (0...86_400).contains(handshakeTimeoutSeconds) else {
+            throw DaemonError.invalidConfiguration("--handshake-timeout-seconds \(handshakeTimeoutSeconds): must be 0…86400 (0: no limit)")
+        }
+        configuration.handshakeTimeoutSeconds = handshakeTimeoutSeconds
+        guard (0...(30 * 86_400)).contains(idleTimeoutSeconds) else {
+            throw DaemonError.invalidConfiguration("--idle-timeout-seconds \(idleTimeoutSeconds): must be 0…2592000 (0: no limit)")
+        }
+        configuration.idleTimeoutSeconds = idleTimeoutSeconds
         guard syncIntervalMs > 0 else { throw DaemonError.invalidConfiguration("--sync-interval-ms \(syncIntervalMs): must be > 0") }
         configuration.store.durability = switch durability {
         case .sync: .sync

@@ -36,6 +36,8 @@ final class DaemonProcess: @unchecked Sendable {
     init(extraArguments: [String] = []) throws {
         let base = URL(fileURLWithPath: "/tmp").appendingPathComponent("kvd-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        // kvd refuses a world-writable socket directory; do not depend on the caller's umask.
+        chmod(base.path, 0o755)
         root = base
         socketPath = base.appendingPathComponent("kvd.sock").path
         dataPath = base.appendingPathComponent("data").path

@@ -109,6 +109,80 @@ extension EndToEnd {
         try daemon.stop()
     }
 
+    @Test func socketHasTheConfiguredModeAndGroupAndTheUmaskIsUntouched() throws {
+        try #require(getuid() == 0, "gives the socket to another group and must run as root")
+        let daemon = try DaemonProcess(extraArguments: ["--socket-mode", "640", "--socket-group", "65534"])
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        var info = stat()
+        #expect(lstat(daemon.socketPath, &info) == 0)
+        #expect(info.st_mode & S_IFMT == S_IFSOCK)
+        #expect(info.st_mode & 0o777 == 0o640)
+        #expect(info.st_gid == 65534)
+        // kvd's umask is the one it inherited (it never sets its own).
+        let inherited = umask(0o022)
+        umask(inherited)
+        let status = try String(contentsOfFile: "/proc/\(daemon.pid)/status", encoding: .utf8)
+        let line = status.split(separator: "\n").first { $0.hasPrefix("Umask:") }.map(String.init) ?? ""
+        #expect(UInt32(line.split(separator: "\t").last ?? "", radix: 8) == UInt32(inherited), "\(line)")
+        // No private bind directory is left beside the socket.
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: daemon.root.path).filter { $0.hasPrefix(".kvd-") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    @Test func aSymlinkAtTheSocketPathIsReplacedNotFollowed() throws {
+        let daemon = try DaemonProcess()
+        defer { daemon.cleanUp() }
+        let target = daemon.root.appendingPathComponent("target").path
+        #expect(FileManager.default.createFile(atPath: target, contents: Data("keep".utf8)))
+        chmod(target, 0o604)
+        try #require(symlink(target, daemon.socketPath) == 0)
+        try daemon.start()
+        var info = stat()
+        #expect(lstat(daemon.socketPath, &info) == 0)
+        #expect(info.st_mode & S_IFMT == S_IFSOCK, "the link was replaced by the socket")
+        var targetInfo = stat()
+        #expect(lstat(target, &targetInfo) == 0)
+        #expect(targetInfo.st_mode & S_IFMT == S_IFREG && targetInfo.st_mode & 0o7777 == 0o604, "the target's mode is unchanged")
+        #expect(targetInfo.st_uid == getuid() && targetInfo.st_gid == getgid())
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "keep")
+    }
+
+    @Test func aWorldWritableSocketDirectoryIsRefused() throws {
+        let daemon = try DaemonProcess()
+        defer { daemon.cleanUp() }
+        chmod(daemon.root.path, 0o777)
+        let error = try #require(throws: HarnessError.self) { try daemon.start(timeout: 10) }
+        #expect(error.description.contains("exited with status 1"), "\(error)")
+        #expect(error.description.contains("socket directory \(daemon.root.path) is world-writable"), "\(error)")
+        #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
+    }
+
+    @Test func aWorldWritableOrForeignDataDirectoryIsRefused() throws {
+        let daemon = try DaemonProcess()
+        defer { daemon.cleanUp() }
+        try FileManager.default.createDirectory(atPath: daemon.dataPath, withIntermediateDirectories: false)
+        chmod(daemon.dataPath, 0o777)
+        let open = try #require(throws: HarnessError.self) { try daemon.start(timeout: 10) }
+        #expect(open.description.contains("data directory \(daemon.dataPath) is world-writable"), "\(open)")
+        #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
+        if getuid() == 0 {
+            chmod(daemon.dataPath, 0o700)
+            chown(daemon.dataPath, 65534, 65534)
+            let foreign = try #require(throws: HarnessError.self) { try daemon.start(timeout: 10) }
+            #expect(foreign.description.contains("is owned by uid 65534"), "\(foreign)")
+        }
+    }
+
+    @Test func aMissingDataDirectoryIsCreatedPrivate() throws {
+        let daemon = try DaemonProcess()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        var info = stat()
+        #expect(stat(daemon.dataPath, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o700)
+    }
+
     @Test func regularFileAtSocketPathIsNeverReplaced() throws {
         let daemon = try DaemonProcess()
         defer { daemon.cleanUp() }

@@ -69,9 +69,28 @@ struct MetricsEndpointTests {
         }
     }
 
+    @Test func aWorldWritableMetricsSocketDirectoryIsRefused() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let directory = "/tmp/kvd-metrics-open-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        chmod(directory, 0o777)
+        do {
+            _ = try await MetricsEndpoint.start(address: .unix(path: directory + "/metrics.sock"), group: group) { "" }
+            Issue.record("served metrics from a world-writable directory")
+        } catch let error as DaemonError {
+            #expect(error.description.contains("metrics socket directory \(directory) is world-writable"), "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/metrics.sock"))
+        try await group.shutdownGracefully()
+    }
+
     @Test func servesMetricsOverUnixAndTCP() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let path = "/tmp/kvd-metrics-\(UUID().uuidString.prefix(8)).sock"
+        let pathDirectory = "/tmp/kvd-metrics-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: pathDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: pathDirectory) }
+        let path = pathDirectory + "/metrics.sock"
         let calls = Counter()
         let render: @Sendable () async -> String = {
             let n = calls.next()

@@ -32,7 +32,10 @@ struct SocketActivationTests {
     }
 
     @Test func acceptsOnlyAListeningUnixStreamSocket() throws {
-        let path = "/tmp/kvd-activation-\(UUID().uuidString.prefix(8)).sock"
+        let pathDirectory = "/tmp/kvd-activation-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: pathDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: pathDirectory) }
+        let path = pathDirectory + "/kvd.sock"
         defer { unlink(path) }
         let listening = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(listening) }

@@ -58,13 +58,61 @@ final class SocketFileTests {
         #expect(throws: DaemonError.socketPathTooLong(path: long, limit: 107)) { try SocketFile.prepare(path: long) }
     }
 
-    @Test func permissionsAreApplied() throws {
+    @Test func theSocketIsCreatedListeningWithItsModeAndReplacesASymlink() throws {
         let path = directory + "/mode.sock"
-        let fd = bound(path, listening: true)
+        let target = directory + "/target"
+        #expect(FileManager.default.createFile(atPath: target, contents: Data([9])))
+        chmod(target, 0o644)
+        #expect(symlink(target, path) == 0)
+        try SocketFile.prepare(path: path)
+        let mask = umask(0o077)
+        umask(mask)
+        let fd = try SocketFile.bindListening(path: path, mode: 0o600, group: nil)
         defer { close(fd) }
-        try SocketFile.applyPermissions(path: path, mode: 0o600, group: nil)
+        #expect(umask(mask) == mask, "the umask is untouched")
         var info = stat()
         #expect(lstat(path, &info) == 0)
+        #expect(info.st_mode & S_IFMT == S_IFSOCK)
         #expect(info.st_mode & 0o777 == 0o600)
+        #expect(SocketFile.isLive(path: path), "it listens")
+        #expect(lstat(target, &info) == 0 && info.st_mode & 0o7777 == 0o644 && info.st_mode & S_IFMT == S_IFREG)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix(".kvd-") }.isEmpty)
+    }
+
+    @Test func aSocketBoundAtThePathMeanwhileIsNotDisplaced() throws {
+        let path = directory + "/race.sock"
+        try SocketFile.prepare(path: path)
+        // Another daemon binds the path between the check and the link.
+        let other = bound(path, listening: true)
+        defer { close(other) }
+        #expect(throws: DaemonError.socketInUse(path: path)) { try SocketFile.bindListening(path: path, mode: 0o660, group: nil) }
+        #expect(SocketFile.isLive(path: path), "the other socket still serves")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix(".kvd-") }.isEmpty)
+    }
+
+    @Test func aLongSocketPathIsBoundThroughTheDirectoryDescriptor() throws {
+        // The private directory's name is longer than the socket's: its path would not fit.
+        let path = directory + "/" + String(repeating: "k", count: SocketFile.maximumPathLength - directory.utf8.count - 1)
+        #expect(path.utf8.count == SocketFile.maximumPathLength)
+        let fd = try SocketFile.bindListening(path: path, mode: 0o660, group: nil)
+        defer { close(fd) }
+        #expect(SocketFile.isLive(path: path))
+    }
+
+    @Test func worldWritableDirectoriesAreRefused() throws {
+        let open = directory + "/open"
+        try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: false)
+        chmod(open, 0o777)
+        let error = try #require(throws: DaemonError.self) { try SocketFile.checkNotWorldWritable(open, what: "socket directory") }
+        #expect(error.description.contains("socket directory \(open) is world-writable"), "\(error)")
+        #expect(throws: DaemonError.self) { try DataDirectory.prepare(open) }
+        chmod(open, 0o755)
+        try SocketFile.checkNotWorldWritable(open, what: "socket directory")
+        try DataDirectory.prepare(open)
+        #expect(throws: DaemonError.self) { try DataDirectory.prepare(open, owner: getuid() &+ 1) }
+        let fresh = directory + "/fresh/data"
+        try DataDirectory.prepare(fresh)
+        var info = stat()
+        #expect(stat(fresh, &info) == 0 && info.st_mode & 0o777 == 0o700)
     }
 }

@@ -40,7 +40,10 @@ final class DatagramReceiver {
 
 struct SystemdNotifierTests {
     @Test func sendsReadyToAPathSocket() throws {
-        let path = "/tmp/kvd-notify-\(UUID().uuidString.prefix(8)).sock"
+        let pathDirectory = "/tmp/kvd-notify-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: pathDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: pathDirectory) }
+        let path = pathDirectory + "/notify.sock"
         defer { unlink(path) }
         let receiver = try DatagramReceiver(address: path)
         let notifier = try #require(SystemdNotifier(environment: ["NOTIFY_SOCKET": path]))
@@ -70,7 +73,7 @@ struct SystemdNotifierTests {
         let long = "/" + String(repeating: "x", count: 200)
         #expect(throws: SystemdNotifierError.invalidAddress(long)) { try SystemdNotifier(address: long).notify(["READY=1"]) }
         // Nobody listening: sendto fails with ENOENT / ECONNREFUSED, reported, not crashed.
-        let missing = "/tmp/kvd-notify-missing-\(UUID().uuidString.prefix(8)).sock"
+        let missing = "/tmp/kvd-notify-missing-\(UUID().uuidString.prefix(8))/notify.sock"
         let error = try #require(throws: SystemdNotifierError.self) { try SystemdNotifier(address: missing).notify(["READY=1"]) }
         #expect(error.code == 2)
     }
