@@ -103,13 +103,19 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     /// Resident set size of the daemon, in KiB, from /proc/PID/status (VmRSS).
-    func residentKiB() throws -> Int {
+    func residentKiB() throws -> Int { try status("VmRSS") }
+
+    /// The largest resident set size the daemon has had, in KiB (VmHWM).
+    func peakResidentKiB() throws -> Int { try status("VmHWM") }
+
+    /// A `kB` field of /proc/PID/status.
+    private func status(_ field: String) throws -> Int {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
             let digits = line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
             if let digits { return digits }
         }
-        throw HarnessError("no VmRSS in /proc/\(pid)/status")
+        throw HarnessError("no \(field) in /proc/\(pid)/status")
     }
 
     /// Stops the daemon if running (SIGKILL) and removes the temporary directory.
