@@ -8,6 +8,6 @@ struct KvstressCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kvstress",
         abstract: "Reliability drivers for kvd: crash cycles, random frames, many-client soak.",
-        subcommands: []
+        subcommands: [FramesCommand.self, SoakCommand.self]
     )
 }
