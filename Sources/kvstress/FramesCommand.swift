@@ -159,6 +159,8 @@ struct FramesTally: Sendable {
     var errorCodes: [ErrorCode: Int] = [:]
     /// Structured frames the client's decoder rejected, answered with exactly its code.
     var predictedErrors = 0
+    /// Replies cut off when kvd closed a connection this client had half-closed.
+    var cutOffAfterHalfClose = 0
     var failureCount = 0
     var failures: [String] = []
     var createdSessions: Set<String> = []
@@ -180,6 +182,7 @@ struct FramesTally: Sendable {
         Swift.print("  connection endings: \(list(endings, \.rawValue))")
         Swift.print("replies \(replies): success \(successReplies), errors \(replies - successReplies); structured frames the decoder rejects answered with its code: \(predictedErrors)")
         Swift.print("  error codes seen: \(list(errorCodes) { "\($0)(\($0.rawValue))" })")
+        Swift.print("  replies cut off by kvd's close after this client half-closed (wrongLength/garbage endings): \(cutOffAfterHalfClose)")
     }
 }
 
@@ -240,6 +243,7 @@ struct FramesWorker {
             total.successReplies += counts.successReplies
             total.errorCodes.merge(counts.errorCodes, uniquingKeysWith: +)
             total.predictedErrors += counts.predictedErrors
+            total.cutOffAfterHalfClose += counts.cutOffAfterHalfClose
             total.failureCount += counts.failureCount
             total.failures += counts.failures.prefix(max(0, 100 - total.failures.count))
             total.createdSessions.formUnion(counts.createdSessions)
@@ -247,10 +251,22 @@ struct FramesWorker {
         }
     }
 
-    /// Reads one reply: a well-formed frame (else throws); nil when the daemon closed.
-    private mutating func receive(_ socket: StressSocket, limits: ProtocolLimits) throws(StressError) -> (FrameHeader, Message)? {
+    /// Reads one reply: a well-formed frame (else throws); nil when the daemon closed. A frame
+    /// cut off by the close is a failure, except after this client half-closed
+    /// (`afterHalfClose`): kvd closes a connection as soon as it reads end of stream, dropping
+    /// the replies it has not yet written, and a large one can be cut off (counted in
+    /// ``FramesTally/cutOffAfterHalfClose``).
+    private mutating func receive(
+        _ socket: StressSocket, limits: ProtocolLimits, afterHalfClose: Bool = false
+    ) throws(StressError) -> (FrameHeader, Message)? {
         switch try socket.receiveFrame(maxFrameBytes: Self.clientMaxFrameBytes) {
         case .closed:
+            return nil
+        case .cutOff(let received, let frameBytes):
+            guard afterHalfClose else {
+                throw StressError("connection closed inside a frame (\(received) of \(frameBytes) bytes)")
+            }
+            local.cutOffAfterHalfClose += 1
             return nil
         case .frame(let header, let body):
             let message = try decodeReply(header, body, limits: limits).get()
@@ -381,7 +397,7 @@ struct FramesWorker {
         case .truncatedFrame:
             try send(bytes, frames: frames)
             socket.shutdownWrite()
-            if let (_, reply) = try receive(socket, limits: clientLimits) {
+            if let (_, reply) = try receive(socket, limits: clientLimits, afterHalfClose: true) {
                 throw StressError("a frame cut off by end of stream was answered with \(reply.type)")
             }
         case .wrongLength, .garbage:
@@ -393,7 +409,7 @@ struct FramesWorker {
             // Whatever comes back must be well-formed frames, then end of stream (bounded: each
             // reply answers at least 16 bytes sent).
             for _ in 0...(bytes.count / 16 + 1) {
-                guard try receive(socket, limits: clientLimits) != nil else { return }
+                guard try receive(socket, limits: clientLimits, afterHalfClose: true) != nil else { return }
             }
             throw StressError("\(ending.rawValue): more replies than frames sent")
         }

@@ -81,16 +81,18 @@ final class StressSocket {
         case frame(FrameHeader, [UInt8])
         /// The daemon closed the connection at a frame boundary.
         case closed
+        /// The daemon closed the connection inside a frame, after `received` of its bytes.
+        case cutOff(received: Int, frameBytes: Int)
     }
 
     /// Reads one frame. Throws when the daemon's bytes are not a well-formed frame (a length
-    /// below 12 or above `maxFrameBytes`, the connection closed inside a frame) or on a receive
-    /// timeout.
+    /// below 12 or above `maxFrameBytes`) or on a receive timeout; a connection closed inside a
+    /// frame is reported as ``Received/cutOff(received:frameBytes:)``.
     func receiveFrame(maxFrameBytes: UInt32) throws(StressError) -> Received {
         var header = [UInt8](repeating: 0, count: FrameHeader.byteCount)
         let got = try receive(into: &header, count: FrameHeader.byteCount)
         if got == 0 { return .closed }
-        guard got == FrameHeader.byteCount else { throw StressError("connection closed inside a frame header (\(got) of 16 bytes)") }
+        guard got == FrameHeader.byteCount else { return .cutOff(received: got, frameBytes: FrameHeader.byteCount) }
         let result: Result<FrameHeader?, ProtocolError> = header.withUnsafeBytes { raw in
             do throws(ProtocolError) {
                 return .success(try FrameHeader.parse(raw, maxFrameBytes: maxFrameBytes))
@@ -107,7 +109,7 @@ final class StressSocket {
         var body = [UInt8](repeating: 0, count: parsed.bodyBytes)
         let bodyBytes = try receive(into: &body, count: parsed.bodyBytes)
         guard bodyBytes == parsed.bodyBytes else {
-            throw StressError("connection closed inside a frame body (\(bodyBytes) of \(parsed.bodyBytes) bytes)")
+            return .cutOff(received: FrameHeader.byteCount + bodyBytes, frameBytes: parsed.frameBytes)
         }
         return .frame(parsed, body)
     }
