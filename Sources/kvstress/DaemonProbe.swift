@@ -29,6 +29,10 @@ struct DaemonProbe: Sendable {
     /// Peak resident set size in KiB (`VmHWM`).
     func peakResidentKiB() throws(StressError) -> Int { try field("VmHWM") }
 
+    /// Anonymous (heap) and file-backed (the LMDB map's pages) parts of the RSS, in KiB
+    /// (`RssAnon`, `RssFile`).
+    func residentParts() throws(StressError) -> (anonymous: Int, file: Int) { (try field("RssAnon"), try field("RssFile")) }
+
     private func field(_ name: String) throws(StressError) -> Int {
         for line in try Self.status(pid).split(separator: "\n") where line.hasPrefix(name + ":") {
             if let value = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) { return value }

@@ -75,9 +75,11 @@ struct SoakCommand: AsyncParsableCommand {
         let total = tallies.reduce(into: SoakTally()) { $0.merge($1) }
         let alive = probe.isAlive
         let peak = alive ? (try? probe.peakResidentKiB()) : nil
+        let parts = alive ? (try? probe.residentParts()) : nil
 
         total.print(elapsed: elapsed, clients: clients)
         Self.printMemory(samples, duration: duration, interval: sampleInterval, peak: peak)
+        if let parts { print("  at the end: anonymous \(mib(parts.anonymous)), file-backed (LMDB map) \(mib(parts.file))") }
         print("kvd alive after the run: \(alive ? "yes" : "NO")")
         if total.errors == 0 && total.mismatches == 0 && alive {
             print("result: PASS (no request failed, every read-back matched)")
@@ -228,7 +230,8 @@ struct SoakClient {
             do {
                 if client == nil || client?.isConnected == false {
                     tally.connections += 1
-                    client = try await KVClient.connect(socketPath: socket)
+                    // No busy-polling for replies: 64 clients spinning would take the cores kvd needs.
+                    client = try await KVClient.connect(socketPath: socket, configuration: KVClientConfiguration(inlineReadMicroseconds: 0))
                 }
                 try await session(generation, on: client!, until: deadline)
             } catch {
