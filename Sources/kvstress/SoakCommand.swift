@@ -91,10 +91,11 @@ struct SoakCommand: AsyncParsableCommand {
     }
 
     /// Prints the RSS series summary: the median of the first and of the last minute (a third of
-    /// the run each when it is shorter than three minutes), the extremes, and per-minute medians.
+    /// the run each when it is shorter than three minutes; the sample taken before the clients
+    /// started is not in the first), the extremes, and per-minute medians.
     static func printMemory(_ samples: [(seconds: Double, kib: Int)], duration: Double, interval: Double, peak: Int?) {
         let window = min(60, duration / 3)
-        let first = samples.filter { $0.seconds <= window }.map(\.kib)
+        let first = samples.filter { $0.seconds > 0 && $0.seconds <= window }.map(\.kib)
         let last = samples.filter { $0.seconds >= duration - window }.map(\.kib)
         let all = samples.map(\.kib)
         let firstMedian = median(first), lastMedian = median(last)
