@@ -7,7 +7,7 @@
 # Usage: scripts/fuzz-protocol.sh [RUNS [extra libFuzzer flags…]]
 #   RUNS  inputs to run (default 10000000); 0 = until stopped.
 # Environment: FUZZ_DIR (default .build/fuzz-protocol) holds the binaries, the corpus and any
-# crash-* / leak-* / timeout-* reproducer; FUZZ_JOBS (default 1) parallel fuzzing processes.
+# crash-* / leak-* / timeout-* reproducer. One fuzzing process (the figures are counted in it).
 # Reproduce a finding: $FUZZ_DIR/protocol-fuzzer $FUZZ_DIR/crash-…
 #
 # Not part of `swift build`: the sources live outside Sources/ and are compiled here with
@@ -17,7 +17,6 @@ cd "$(dirname "$0")/.."
 RUNS=${1:-10000000}
 shift || true
 OUT=${FUZZ_DIR:-.build/fuzz-protocol}
-JOBS=${FUZZ_JOBS:-1}
 mkdir -p "$OUT/instrumented" "$OUT/plain" "$OUT/corpus" "$OUT/seeds"
 shopt -s globstar
 PROTOCOL_SOURCES=(Sources/Protocol/**/*.swift)
@@ -38,16 +37,13 @@ swiftc -O -swift-version 6 -I "$OUT/plain" Fuzz/ProtocolFuzzer/SeedCorpus/main.s
     Tests/ProtocolTests/RandomMessages.swift "$OUT/plain/Protocol.o" -o "$OUT/seed-corpus"
 "$OUT/seed-corpus" "$OUT/seeds" 8
 
-echo "== fuzzing: $RUNS inputs, $JOBS job(s), corpus $OUT/corpus (seeds $OUT/seeds)"
+echo "== fuzzing: $RUNS inputs, corpus $OUT/corpus (seeds $OUT/seeds)"
 start=$(date +%s)
 status=0
 # -max_len 16384: the seeds go up to ~13 KB (checkpoints, block batches); -timeout 10 s per input
 # is a hang; -rss_limit_mb 2048 an unbounded allocation; leak detection is on (ASan's LSan).
 FLAGS=(-runs="$RUNS" -max_len=16384 -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1
        -artifact_prefix="$OUT/" "$@")
-if [ "$JOBS" -gt 1 ]; then
-    FLAGS+=(-fork="$JOBS")
-fi
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
     "$OUT/protocol-fuzzer" "${FLAGS[@]}" "$OUT/corpus" "$OUT/seeds" 2>&1 | tee "$OUT/last-run.log" | \
     grep -v -E '^(#[0-9]+\s+(NEW|REDUCE|pulse)|"|###### )' || status=${PIPESTATUS[0]}
