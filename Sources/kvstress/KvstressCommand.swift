@@ -8,6 +8,6 @@ struct KvstressCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kvstress",
         abstract: "Reliability drivers for kvd: crash cycles, random frames, many-client soak.",
-        subcommands: [CrashCyclesCommand.self]
+        subcommands: [CrashCyclesCommand.self, FramesCommand.self, SoakCommand.self]
     )
 }
