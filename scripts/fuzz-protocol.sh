@@ -44,7 +44,9 @@ status=0
 # is a hang; -rss_limit_mb 2048 an unbounded allocation; leak detection is on (ASan's LSan).
 FLAGS=(-runs="$RUNS" -max_len=16384 -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1
        -artifact_prefix="$OUT/" "$@")
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
+# SWIFT_BACKTRACE=enable=no: libFuzzer and ASan print the stack of a finding themselves; Swift's
+# own backtracer would attach to the dying process and hold the output pipe open for minutes.
+SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
     "$OUT/protocol-fuzzer" "${FLAGS[@]}" "$OUT/corpus" "$OUT/seeds" 2>&1 | tee "$OUT/last-run.log" | \
     grep -v -E '^(#[0-9]+\s+(NEW|REDUCE|pulse)|"|###### )' || status=${PIPESTATUS[0]}
 end=$(date +%s)
