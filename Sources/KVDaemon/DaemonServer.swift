@@ -96,22 +96,34 @@ public final class DaemonServer: Sendable {
             // accepted while the listener closes is registered here and closed by `shutdown()`.
             // A child over a connection limit is sent `tooManyConnections` and closed unread.
             // Replies a client has not taken beyond the high water mark make the child
-            // unwritable, and an unwritable child is not read (`serve`).
+            // unwritable, and an unwritable child is not read (`serve`). A client that shuts down
+            // its writing side only ends the inbound stream: the request loop answers what it
+            // read, writes every reply, and then the connection is closed (never mid-frame).
             let bootstrap = ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .childChannelOption(.autoRead, value: false)
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelOption(.writeBufferWaterMark, value: Self.writeBufferWaterMark)
             let initializer: @Sendable (any Channel) -> EventLoopFuture<AcceptedConnection> = { channel in
                 PeerCredentials.read(from: channel).flatMapThrowing { peer in
-                    switch self.register(channel, uid: peer.uid) {
-                    case .admitted:
-                        return AcceptedConnection(channel: channel, peer: peer, admitted: true)
-                    case .shuttingDown:
-                        channel.close(promise: nil)
-                        return AcceptedConnection(channel: channel, peer: peer, admitted: true)
+                    let admission = self.register(channel, uid: peer.uid)
+                    switch admission {
+                    case .admitted, .shuttingDown:
+                        // The handlers go in now, before the channel is registered: a client that
+                        // sent its requests and shut down its writing side before kvd got to it
+                        // makes NIO read everything at once, whatever autoRead says.
+                        let served: ServedConnection
+                        do {
+                            served = try self.installPipeline(channel, peer: peer, dispatcher: dispatcher)
+                        } catch {
+                            self.forget(ObjectIdentifier(channel))
+                            throw error
+                        }
+                        if case .shuttingDown = admission { channel.close(promise: nil) }
+                        return AcceptedConnection(channel: channel, peer: peer, served: served)
                     case .refused(let reason):
                         self.refuse(channel, peer: peer, reason: reason, metrics: dispatcher.metrics)
-                        return AcceptedConnection(channel: channel, peer: peer, admitted: false)
+                        return AcceptedConnection(channel: channel, peer: peer, served: nil)
                     }
                 }
             }
@@ -279,62 +291,64 @@ public final class DaemonServer: Sendable {
         channel.writeAndFlush(notice).whenComplete { _ in channel.close(promise: nil) }
     }
 
+    /// Installs an admitted connection's handlers (on its event loop, before it is registered)
+    /// and turns reading on: traffic counter, back-pressure, frame decoder, deadlines, inline
+    /// answers, and the `NIOAsyncChannel` the request loop reads and writes.
+    private func installPipeline(_ channel: any Channel, peer: PeerCredentials, dispatcher: RequestDispatcher) throws -> ServedConnection {
+        let id = ObjectIdentifier(channel)
+        var logger = self.logger
+        logger[metadataKey: "peer"] = "\(peer)"
+        let connection = ConnectionState(peer: peer, maximumFrameBytes: configuration.maximumFrameBytes)
+        let configuration = self.configuration
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(TrafficCounter(metrics: dispatcher.metrics))
+        // Holds `read()` while the channel is unwritable (replies above the high water mark): a
+        // client that does not read its replies is not read either.
+        try pipeline.addHandler(BackPressureHandler())
+        try pipeline.addHandler(
+            ByteToMessageHandler(NIOFrameDecoder(
+                maximumFrameBytes: UInt32(configuration.maximumFrameBytes),
+                handshakeFrameBytes: UInt32(DaemonConfiguration.handshakeFrameBytes), connection: connection)))
+        try pipeline.addHandler(
+            ConnectionDeadlineHandler(
+                connection: connection, handshakeTimeout: configuration.handshakeTimeoutSeconds,
+                idleTimeout: configuration.idleTimeoutSeconds,
+                isIdle: { [self] in state.withLock { $0.busy[id] == nil } },
+                expired: { [logger] expiry in
+                    dispatcher.metrics.add(expiry == .handshake ? "connections.handshakeTimeouts" : "connections.idleTimeouts")
+                    dispatcher.metrics.error(code: "\(ErrorCode.connectionTimedOut)")
+                    logger.debug("connection timed out", metadata: ["deadline": "\(expiry)"])
+                }))
+        try pipeline.addHandler(
+            InlineRequestHandler(dispatcher: dispatcher, connection: connection, logger: logger) { [self] in
+                !state.withLock { $0.shuttingDown }
+            })
+        // At most two decoded frames wait for the request loop; then the socket is not read, so a
+        // connection holds at most the loop's pipeline depth + 2 frames (each ≤ the frame limit)
+        // in memory (RequestLoop).
+        let wrapped = try NIOAsyncChannel<InboundFrame, ByteBuffer>(
+            wrappingChannelSynchronously: channel,
+            configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2)))
+        try channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
+        return ServedConnection(wrapped: wrapped, connection: connection, logger: logger)
+    }
+
+    /// Forgets a registered connection (its slot in the connection limits included).
+    private func forget(_ id: ObjectIdentifier) {
+        state.withLock { state in
+            state.connections.removeValue(forKey: id)
+            state.busy.removeValue(forKey: id)
+            if let uid = state.uids.removeValue(forKey: id) { state.limits.release(uid: uid) }
+        }
+    }
+
     /// Serves one connection to its end; never throws.
     private func serve(_ accepted: AcceptedConnection, dispatcher: RequestDispatcher) async {
-        guard accepted.admitted else { return }
+        guard let served = accepted.served else { return }
         let channel = accepted.channel
         let id = ObjectIdentifier(channel)
-        defer {
-            state.withLock { state in
-                state.connections.removeValue(forKey: id)
-                state.busy.removeValue(forKey: id)
-                if let uid = state.uids.removeValue(forKey: id) { state.limits.release(uid: uid) }
-            }
-        }
-        let maximumFrameBytes = configuration.maximumFrameBytes
-        var logger = self.logger
-        logger[metadataKey: "peer"] = "\(accepted.peer)"
-        let connection = ConnectionState(peer: accepted.peer, maximumFrameBytes: maximumFrameBytes)
-        let wrapped: NIOAsyncChannel<InboundFrame, ByteBuffer>
-        do {
-            let configuration = self.configuration
-            wrapped = try await channel.eventLoop.submit { [logger] in
-                try channel.pipeline.syncOperations.addHandler(TrafficCounter(metrics: dispatcher.metrics))
-                // Holds `read()` while the channel is unwritable (replies above the high water
-                // mark): a client that does not read its replies is not read either.
-                try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
-                try channel.pipeline.syncOperations.addHandler(
-                    ByteToMessageHandler(NIOFrameDecoder(
-                        maximumFrameBytes: UInt32(maximumFrameBytes),
-                        handshakeFrameBytes: UInt32(DaemonConfiguration.handshakeFrameBytes), connection: connection))
-                )
-                try channel.pipeline.syncOperations.addHandler(
-                    ConnectionDeadlineHandler(
-                        connection: connection, handshakeTimeout: configuration.handshakeTimeoutSeconds,
-                        idleTimeout: configuration.idleTimeoutSeconds,
-                        isIdle: { [self] in state.withLock { $0.busy[id] == nil } },
-                        expired: { [logger] expiry in
-                            dispatcher.metrics.add(expiry == .handshake ? "connections.handshakeTimeouts" : "connections.idleTimeouts")
-                            dispatcher.metrics.error(code: "\(ErrorCode.connectionTimedOut)")
-                            logger.debug("connection timed out", metadata: ["deadline": "\(expiry)"])
-                        }))
-                try channel.pipeline.syncOperations.addHandler(
-                    InlineRequestHandler(dispatcher: dispatcher, connection: connection, logger: logger) { [self] in
-                        !state.withLock { $0.shuttingDown }
-                    })
-                // At most two decoded frames wait for the request loop; then the socket is not
-                // read, so a connection holds at most the loop's pipeline depth + 2 frames (each
-                // ≤ the frame limit) in memory (RequestLoop).
-                return try NIOAsyncChannel<InboundFrame, ByteBuffer>(
-                    wrappingChannelSynchronously: channel,
-                    configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2))
-                )
-            }.get()
-            try await channel.setOption(ChannelOptions.autoRead, value: true).get()
-        } catch {
-            channel.close(promise: nil)
-            return
-        }
+        defer { forget(id) }
+        let (connection, logger) = (served.connection, served.logger)
         logger.debug("connection opened")
         dispatcher.metrics.connectionOpened()
         defer { dispatcher.metrics.connectionClosed() }
@@ -343,7 +357,7 @@ public final class DaemonServer: Sendable {
             pipelineDepth: configuration.appendPipelineDepth,
             beginRequest: { [self] in beginRequest(id) }, endRequest: { [self] in endRequest(id) })
         do {
-            try await wrapped.executeThenClose { inbound, outbound in
+            try await served.wrapped.executeThenClose { inbound, outbound in
                 await loop.run(inbound: inbound, outbound: outbound)
             }
         } catch {
@@ -358,6 +372,13 @@ public final class DaemonServer: Sendable {
 struct AcceptedConnection: Sendable {
     let channel: any Channel
     let peer: PeerCredentials
-    /// False when a connection limit refused it (it is being closed and is not served).
-    let admitted: Bool
+    /// Its handlers; nil when a connection limit refused it (it is being closed and is not served).
+    let served: ServedConnection?
+}
+
+/// An admitted connection's request-loop channel and state.
+struct ServedConnection: Sendable {
+    let wrapped: NIOAsyncChannel<InboundFrame, ByteBuffer>
+    let connection: ConnectionState
+    let logger: Logger
 }
