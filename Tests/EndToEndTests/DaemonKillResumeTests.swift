@@ -19,30 +19,14 @@ struct DaemonKillResumeTests {
         try daemon.start()
         let doc = dir.appendingPathComponent("doc.txt")
         try WorkerProcess.passkeyDocument(key: 27182, sentences: 60, depth: 0.4).write(to: doc, atomically: true, encoding: .utf8)
-        // The same run as WorkerCrashResumeTests: a long answer, so the run session keeps closing
-        // blocks after its checkpoints.
-        let question = "Tell a long story about the pass key, the sky and the sun, in many paragraphs."
-        let common = ["--input", doc.path, "--question", question, "--chat", "--max-tokens", "160", "--socket", daemon.socketPath, "--json",
-                      "--checkpoint-every", "4"] + WorkerProcess.smallConfig
+        // The same run as WorkerCrashResumeTests.
+        let common = WorkerCrashResumeTests.crashRunArguments(doc: doc, socket: daemon.socketPath)
 
-        // Watch kvd until the run session holds 2+ blocks more than its safe point (= its last
-        // checkpoint), then kill kvd — not the worker — without warning.
+        // Once the run session is past its safe point, kill kvd — not the worker — without warning.
         let (worker, _, err) = try WorkerProcess.start(common + ["--session", "crash"], directory: dir)
-        let watcher = try TestClient(socketPath: daemon.socketPath)
-        var killedAt: (run: String, stored: UInt32, covered: UInt32)?
-        let deadline = Date().addingTimeInterval(600)
-        while worker.isRunning && Date() < deadline {
-            if let all = try? WorkerCrashResumeTests.sessions(watcher),
-               let run = all.first(where: { $0.name.hasPrefix("crash~") && !$0.name.hasSuffix("@checkpoint") }),
-               let safe = all.first(where: { $0.name == run.name + "@checkpoint" }),
-               let stored = run.blockCounts.first, let covered = safe.blockCounts.first, stored >= covered + 2 {
-                try daemon.stop(signal: SIGKILL)
-                killedAt = (run.name, stored, covered)
-                break
-            }
-            usleep(20_000)
+        let killedAt = try WorkerCrashResumeTests.strikePastCheckpoint(worker, socket: daemon.socketPath, prefix: "crash") {
+            _ = try daemon.stop(signal: SIGKILL)
         }
-        watcher.close()
         // The worker notices on its next kvd call: a typed error, no summary, within a bounded time.
         let exitDeadline = Date().addingTimeInterval(120)
         while worker.isRunning && Date() < exitDeadline { usleep(20_000) }

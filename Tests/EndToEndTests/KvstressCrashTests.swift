@@ -11,19 +11,8 @@ extension EndToEnd {
     /// Runs `kvstress crash` with `arguments` (and `environment` added to this process's, which
     /// kvd inherits); returns its exit status and output.
     static func crash(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: kvstressPath)
-        process.arguments = ["crash", "--kvd", DaemonProcess.kvdPath] + arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try ChildProcess.run([kvstressPath, "crash", "--kvd", DaemonProcess.kvdPath] + arguments, environment: environment)
+        return (result.status, result.output)
     }
 
     /// The figure after `name ` in the summary line (`…, lost 0, …`).

@@ -13,16 +13,8 @@ extension EndToEnd {
         guard FileManager.default.isExecutableFile(atPath: kvstressPath) else {
             throw HarnessError("kvstress binary not found at \(kvstressPath); build the package first")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: kvstressPath)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try ChildProcess.run([kvstressPath] + arguments)
+        return (result.status, result.output)
     }
 
     /// The sessions a fresh client sees (all of them: the tests run as the daemon's uid).

@@ -14,16 +14,8 @@ extension EndToEnd {
 
     /// Runs a process to completion and returns (status, stdout+stderr).
     static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try ChildProcess.run([executable] + arguments)
+        return (result.status, result.output)
     }
 
     static func waitUntil(timeout: Double = 20, _ condition: () -> Bool) -> Bool {

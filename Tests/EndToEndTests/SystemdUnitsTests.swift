@@ -19,19 +19,11 @@ extension EndToEnd {
         try service.replacingOccurrences(of: "/usr/local/bin/kvd", with: kvd)
             .write(to: directory.appendingPathComponent("kvd.service"), atomically: true, encoding: .utf8)
         try socket.write(to: directory.appendingPathComponent("kvd.socket"), atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
+        let result = try ChildProcess.run([
             "systemd-analyze", "verify", "--man=no",
             directory.appendingPathComponent("kvd.socket").path, directory.appendingPathComponent("kvd.service").path,
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        ])
+        return (result.status, result.output)
     }
 
     @Test func shippedUnitsVerifyCleanly() throws {

@@ -15,6 +15,38 @@ struct WorkerCrashResumeTests {
         return list.sessions
     }
 
+    /// The run of the crash tests over `doc` against the kvd at `socket`: a question asking for a
+    /// long answer, so the run session keeps closing blocks after its post-prefill checkpoint (and
+    /// while processing the question, after the fork's).
+    static func crashRunArguments(doc: URL, socket: String) -> [String] {
+        let question = "Tell a long story about the pass key, the sky and the sun, in many paragraphs."
+        return ["--input", doc.path, "--question", question, "--chat", "--max-tokens", "160", "--socket", socket, "--json",
+                "--checkpoint-every", "4"] + WorkerProcess.smallConfig
+    }
+
+    /// Watches kvd at `socket` until the run session of `worker` (`PREFIX~…`) holds 2+ blocks of
+    /// layer 0 more than its safe point (= its last checkpoint), then calls `strike` (which kills
+    /// the worker or kvd) and returns the run session's name and both block counts; nil when the
+    /// worker ended first or `timeout` seconds passed.
+    static func strikePastCheckpoint(
+        _ worker: Process, socket: String, prefix: String, timeout: Double = 600, strike: () throws -> Void
+    ) throws -> (run: String, stored: UInt32, covered: UInt32)? {
+        let watcher = try TestClient(socketPath: socket)
+        defer { watcher.close() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while worker.isRunning && Date() < deadline {
+            if let all = try? sessions(watcher),
+               let run = all.first(where: { $0.name.hasPrefix(prefix + "~") && !$0.name.hasSuffix("@checkpoint") }),
+               let safe = all.first(where: { $0.name == run.name + "@checkpoint" }),
+               let stored = run.blockCounts.first, let covered = safe.blockCounts.first, stored >= covered + 2 {
+                try strike()
+                return (run.name, stored, covered)
+            }
+            usleep(20_000)
+        }
+        return nil
+    }
+
     static func dropAndFork(_ client: TestClient, from source: String, to target: String) throws {
         guard case .sessionInfo = try client.call(.forkSession(ForkSession(source: source, target: target, copyCheckpoint: true))) else {
             throw HarnessError("forkSession: unexpected reply")
@@ -31,33 +63,18 @@ struct WorkerCrashResumeTests {
         try daemon.start()
         let doc = dir.appendingPathComponent("doc.txt")
         try WorkerProcess.passkeyDocument(key: 27182, sentences: 60, depth: 0.4).write(to: doc, atomically: true, encoding: .utf8)
-        // A question asking for a long answer: the run session closes blocks while decoding, after its
-        // post-prefill checkpoint (and while processing the question, after the fork's).
-        let question = "Tell a long story about the pass key, the sky and the sun, in many paragraphs."
-        let common = ["--input", doc.path, "--question", question, "--chat", "--max-tokens", "160", "--socket", daemon.socketPath, "--json",
-                      "--checkpoint-every", "4"] + WorkerProcess.smallConfig
+        let common = Self.crashRunArguments(doc: doc, socket: daemon.socketPath)
 
-        // The worker to kill: watch kvd until the run session holds 2+ blocks more than its safe point
-        // (= its last checkpoint), then kill it without warning.
+        // The worker to kill, without warning, once its run session is past its safe point.
         let (worker, _, err) = try WorkerProcess.start(common + ["--session", "crash"], directory: dir)
-        let watcher = try TestClient(socketPath: daemon.socketPath)
-        var runName: String?
-        let deadline = Date().addingTimeInterval(600)
-        while worker.isRunning && Date() < deadline {
-            if let all = try? Self.sessions(watcher),
-               let run = all.first(where: { $0.name.hasPrefix("crash~") && !$0.name.hasSuffix("@checkpoint") }),
-               let safe = all.first(where: { $0.name == run.name + "@checkpoint" }),
-               let stored = run.blockCounts.first, let covered = safe.blockCounts.first, stored >= covered + 2 {
-                kill(worker.processIdentifier, SIGKILL)
-                runName = run.name
-                break
-            }
-            usleep(20_000)
-        }
+        let runName = try Self.strikePastCheckpoint(worker, socket: daemon.socketPath, prefix: "crash") {
+            kill(worker.processIdentifier, SIGKILL)
+        }?.run
         worker.waitUntilExit()
         let stderr = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
         let run = try #require(runName, "the worker finished before it could be killed past a checkpoint: \(stderr)")
         let safe = run + "@checkpoint"
+        let watcher = try TestClient(socketPath: daemon.socketPath)
         let all = try Self.sessions(watcher)
         let stored = try #require(all.first { $0.name == run }?.blockCounts.first)
         let covered = try #require(all.first { $0.name == safe }?.blockCounts.first)
