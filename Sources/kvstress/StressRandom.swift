@@ -24,6 +24,9 @@ struct StressRandom: RandomNumberGenerator {
     /// One element of a non-empty array.
     mutating func pick<T>(_ values: [T]) -> T { values[below(values.count)] }
 
+    /// Uniform in [-1, 1), on a 2^-23 grid (exact in Float).
+    mutating func signedUnit() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
+
     /// `count` random bytes.
     mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
 
