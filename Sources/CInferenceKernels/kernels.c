@@ -210,24 +210,13 @@ AQK_TARGET512 static float dot_q8_0_avx512(const uint8_t *row, int blocks, const
 
 // ---- dispatch --------------------------------------------------------------------------------
 
+// What the CPU supports is probed once per process; which of it a thread may use is a per-thread
+// cap (2 by default), so that a test forcing the portable kernels on its own thread never changes
+// the rounding of a forward pass running on another.
 static int avx2_state = -1, avx512_state = -1;
+static _Thread_local int thread_level = 2;
 
-int aqk_uses_avx512(void) {
-#if AQK_X86
-    int state = __atomic_load_n(&avx512_state, __ATOMIC_RELAXED);
-    if (state < 0) {
-        __builtin_cpu_init();
-        state = aqk_uses_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                __builtin_cpu_supports("avx512vl");
-        __atomic_store_n(&avx512_state, state, __ATOMIC_RELAXED);
-    }
-    return state;
-#else
-    return 0;
-#endif
-}
-
-int aqk_uses_avx2(void) {
+static int cpu_has_avx2(void) {
 #if AQK_X86
     int state = __atomic_load_n(&avx2_state, __ATOMIC_RELAXED);
     if (state < 0) {
@@ -240,6 +229,29 @@ int aqk_uses_avx2(void) {
     return 0;
 #endif
 }
+
+static int cpu_has_avx512(void) {
+#if AQK_X86
+    int state = __atomic_load_n(&avx512_state, __ATOMIC_RELAXED);
+    if (state < 0) {
+        __builtin_cpu_init();
+        state = cpu_has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                __builtin_cpu_supports("avx512vl");
+        __atomic_store_n(&avx512_state, state, __ATOMIC_RELAXED);
+    }
+    return state;
+#else
+    return 0;
+#endif
+}
+
+int aqk_uses_avx2(void) { return thread_level >= 1 && cpu_has_avx2(); }
+
+int aqk_uses_avx512(void) { return thread_level >= 2 && cpu_has_avx512(); }
+
+void aqk_set_kernel_level(int level) { thread_level = level < 0 ? 0 : (level > 2 ? 2 : level); }
+
+int aqk_kernel_level(void) { return thread_level; }
 
 void aqk_matvec_q4_1(const void *rows, int row_count, int blocks, const float *x, const float *block_sums,
                      float *y, int accumulate) {
@@ -300,18 +312,6 @@ void aqk_exp(const float *x, float *out, int n) {
     if (aqk_uses_avx2()) { exp_avx2(x, out, n); return; }
 #endif
     for (int i = 0; i < n; i++) out[i] = exp_scalar(x[i]);
-}
-
-void aqk_set_kernel_level(int level) {
-    __atomic_store_n(&avx2_state, -1, __ATOMIC_RELAXED);
-    __atomic_store_n(&avx512_state, -1, __ATOMIC_RELAXED);
-    if (level <= 0) {
-        __atomic_store_n(&avx2_state, 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&avx512_state, 0, __ATOMIC_RELAXED);
-    } else if (level == 1) {
-        (void)aqk_uses_avx2();
-        __atomic_store_n(&avx512_state, 0, __ATOMIC_RELAXED);
-    }
 }
 
 #if AQK_X86

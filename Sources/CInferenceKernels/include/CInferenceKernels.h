@@ -70,14 +70,20 @@ void aqk_attend_one(const float *q, const float *keys, const float *values, int 
 /// e^x elementwise (for tests): out[i] = exp(x[i]), relative error ≤ 2e-7 on [−87, 88].
 void aqk_exp(const float *x, float *out, int n);
 
-/// 1 when the AVX2/FMA code paths are in use, 0 for the portable ones.
+/// 1 when the AVX2/FMA code paths are in use on the calling thread, 0 for the portable ones.
 int aqk_uses_avx2(void);
 
-/// 1 when the AVX-512 matrix-vector kernels are in use.
+/// 1 when the AVX-512 matrix-vector kernels are in use on the calling thread.
 int aqk_uses_avx512(void);
 
-/// Forces the portable (0), AVX2 (1) or best available (2) kernels; for tests and benchmarks.
+/// Caps the kernels the calling thread uses: portable (0), AVX2 (1) or best available (2, the
+/// default); for tests and benchmarks. Per thread, so that a test comparing levels never changes
+/// the rounding of work on other threads; `ComputeThreads.run` gives its parallel parts the level
+/// of the thread that started them.
 void aqk_set_kernel_level(int level);
+
+/// The calling thread's kernel level cap (0, 1 or 2).
+int aqk_kernel_level(void);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
 import CBLAS
+import CInferenceKernels
 import Dispatch
 import Foundation
 
@@ -18,8 +19,17 @@ public enum ComputeThreads {
     /// Switches OpenBLAS to one thread per call (idempotent; done by ``LlamaModel`` on creation).
     public static func configure() { _ = configured }
 
-    /// Runs `body(part)` for `part` in `0..<parts`, in parallel when `parts > 1`.
+    /// Runs `body(part)` for `part` in `0..<parts`, in parallel when `parts > 1`. Every part runs
+    /// at the calling thread's kernel level (`aqk_set_kernel_level`), and the worker threads get
+    /// their own level back afterwards.
     static func run(parts: Int, _ body: @Sendable (Int) -> Void) {
-        if parts <= 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
+        if parts <= 1 { body(0); return }
+        let level = aqk_kernel_level()
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let own = aqk_kernel_level()
+            aqk_set_kernel_level(level)
+            defer { aqk_set_kernel_level(own) }
+            body(part)
+        }
     }
 }

@@ -132,11 +132,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
                 if segmentStart >= last { break }
             }
         }
-        if tasks <= 1 {
-            run(0)
-        } else {
-            DispatchQueue.concurrentPerform(iterations: tasks, execute: run)
-        }
+        ComputeThreads.run(parts: tasks, run)
     }
 
     /// Writes rows `rows` of the matrix, dequantised to Float32, row-major to `out`
