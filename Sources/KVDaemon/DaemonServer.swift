@@ -281,14 +281,18 @@ public final class DaemonServer: Sendable {
         }
     }
 
-    /// Sends `tooManyConnections` (request id 0) on a connection that was not admitted and
-    /// closes it without reading from it.
+    /// Sends `tooManyConnections` (request id 0) on a connection that was not admitted, once it
+    /// is active (``RefusalHandler``), and closes it without reading from it.
     private func refuse(_ channel: any Channel, peer: PeerCredentials, reason: String, metrics: DaemonMetrics) {
         metrics.add("connections.rejected")
         metrics.error(code: "\(ErrorCode.tooManyConnections)")
         logger.debug("connection refused", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
         let notice = ByteBuffer(bytes: (try? Message.error(ProtocolError(.tooManyConnections, reason)).encodeFrame(requestID: 0)) ?? [])
-        channel.writeAndFlush(notice).whenComplete { _ in channel.close(promise: nil) }
+        do {
+            try channel.pipeline.syncOperations.addHandler(RefusalHandler(notice: notice))
+        } catch {
+            channel.close(promise: nil)
+        }
     }
 
     /// Installs an admitted connection's handlers (on its event loop, before it is registered)
