@@ -1,8 +1,8 @@
 /// Running mean and variance of rotated probe queries, and the activation-bias token weights
-/// (ALGORITHM.md B §3.2–3.3). One instance per session (scope `shared`) or per layer (`perLayer`).
+/// (docs/ACTQKV.md §"Activation statistics", §"Probe"). One instance per session (scope `shared`) or per layer (`perLayer`).
 /// All arithmetic is Float32.
 public struct ActivationStatistics: Sendable, Hashable {
-    /// Calls folded in so far (n in B §3.2).
+    /// Calls folded in so far (n in docs/ACTQKV.md §"Activation statistics").
     public internal(set) var calls: UInt64
     /// Query tokens folded in so far.
     public internal(set) var tokens: UInt64

@@ -1,4 +1,4 @@
-/// The worker's per-layer block cache (ALGORITHM.md B §2.9, strategy `lru`): holds at most
+/// The worker's per-layer block cache (docs/ACTQKV.md §"Block cache", strategy `lru`): holds at most
 /// `capacity` blocks' payloads; each ``admit(_:)`` names the blocks chosen for one chunk, evicts the
 /// least recently chosen blocks that are not chosen now, and says which chosen blocks must be fetched.
 public struct BlockCache<Payload: Sendable>: Sendable {

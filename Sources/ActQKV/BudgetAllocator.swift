@@ -1,4 +1,4 @@
-/// The per-layer block count of the density cut-off (ALGORITHM.md B §3.6 steps 4–6).
+/// The per-layer block count of the density cut-off (docs/ACTQKV.md §"Budget" steps 4–6).
 public enum BudgetAllocator {
     /// Share of the remaining pool for `layer` (0-based, of `layers`): in decode mode, once every
     /// layer's history is full, w = m_ℓ / Σ_{i ≥ ℓ} m_i (m = history means); otherwise 1/(L − ℓ).

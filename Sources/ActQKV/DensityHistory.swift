@@ -1,4 +1,4 @@
-/// The last `capacity` normalised densities ρ recorded by one layer (ALGORITHM.md B §3.6 step 3),
+/// The last `capacity` normalised densities ρ recorded by one layer (docs/ACTQKV.md §"Budget" step 3),
 /// oldest first.
 public struct DensityHistory: Sendable, Hashable {
     /// Recorded values, oldest first; at most `capacity` entries.

@@ -1,5 +1,5 @@
-/// One chunk's joint attention as ``LayerMemory`` lays it out (ALGORITHM.md B §2.4–2.6 with
-/// Part A §2's per-query masking), handed to a ``JointAttentionEngine``.
+/// One chunk's joint attention as ``LayerMemory`` lays it out (docs/ACTQKV.md §"Joint attention" with
+/// the per-query masking of docs/ACTQKV.md §"Decisions"), handed to a ``JointAttentionEngine``.
 ///
 /// Keys and values are `[kvHead][token][d]` Float32 with `memoryTokens + localTokens` rows per KV
 /// head: first the memory rows (sink, recalled blocks, out-of-window remainder; keys raw, seen by

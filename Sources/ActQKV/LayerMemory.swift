@@ -1,6 +1,6 @@
-/// Worker-side state of one layer of one session: the token life cycle (ALGORITHM.md B §2.2) and
-/// joint attention over sink ∪ recalled blocks ∪ out-of-window remainder ∪ local window (B §2.4–2.6,
-/// with Part A §2's per-query masking: every past token is seen exactly once per query).
+/// Worker-side state of one layer of one session: the token life cycle (docs/ACTQKV.md §"Token life cycle") and
+/// joint attention over sink ∪ recalled blocks ∪ out-of-window remainder ∪ local window (docs/ACTQKV.md §"Joint attention",
+/// with the per-query masking of docs/ACTQKV.md §"Decisions": every past token is seen exactly once per query).
 ///
 /// Every past token is, at any time, in exactly one of: ``sinkRange`` (the first S tokens, once they
 /// leave the window), a closed block (``closedBlocks`` of them, in order from position S), or
@@ -62,7 +62,7 @@ public struct LayerMemory: Sendable {
         return out
     }
 
-    /// The question vector u (B §3.4, Part A §3) for a question span already processed and still in
+    /// The question vector u (docs/ACTQKV.md §"Question term") for a question span already processed and still in
     /// ``recentRange``: per head, the r span tokens with the largest local score (ties: earlier
     /// token), u_h = mean of their rotated queries. `rotatedQueries`: the span's rows from
     /// ``probeQueries(_:count:)``, `span.count × D`.
@@ -165,7 +165,7 @@ public struct LayerMemory: Sendable {
         return dense ? [] : advanceLifeCycle()
     }
 
-    /// Moves tokens that left the window into the sink, then closes blocks (B §2.2).
+    /// Moves tokens that left the window into the sink, then closes blocks (docs/ACTQKV.md §"Token life cycle").
     mutating func advanceLifeCycle() -> [ClosedBlock] {
         let w = config.localWindow, b = config.blockSize, kw = shape.kvWidth, h = shape.heads
         var remLen = position - recentStart

@@ -1,4 +1,4 @@
-/// Parameters of the block-retrieval algorithm (ALGORITHM.md Part A §4). Token-level and model
+/// Parameters of the block-retrieval algorithm (docs/ACTQKV.md §"Parameters"). Token-level and model
 /// independent; every default is the documented one. Call ``validate()`` (``RetrievalState``'s
 /// initialiser does) before use.
 public struct RetrievalConfig: Sendable, Hashable {

@@ -1,4 +1,4 @@
-/// The retrieval method of a session (ALGORITHM.md Part A §1). The raw values are stable: they are
+/// The retrieval method of a session (docs/ACTQKV.md §"Methods"). The raw values are stable: they are
 /// written into encoded ``RetrievalState``s and may travel on the wire.
 public enum RetrievalMethod: UInt8, Sendable, Hashable, CaseIterable {
     /// Full causal attention over every past token; no blocks, no retrieval (the quality reference).
@@ -12,17 +12,17 @@ public enum RetrievalMethod: UInt8, Sendable, Hashable, CaseIterable {
     /// Ablation: uniform (mean) probe, cosine scoring, the density cut-off.
     case dynamicOnly = 4
 
-    /// Whether the probe-query weights tokens by their activation bias (ALGORITHM.md B §3.3).
+    /// Whether the probe-query weights tokens by their activation bias (docs/ACTQKV.md §"Probe").
     public var usesActivationBias: Bool { self == .actqkv || self == .activateOnly }
     /// Whether blocks are scored by cosine over the D-vector (else InfLLM's inner product).
     public var usesCosineScoring: Bool { self == .actqkv || self == .activateOnly || self == .dynamicOnly }
-    /// Whether the per-layer block count comes from the density allocator (B §3.6).
+    /// Whether the per-layer block count comes from the density allocator (docs/ACTQKV.md §"Budget").
     public var usesDensityAllocation: Bool { self == .actqkv || self == .dynamicOnly }
     /// Whether the method uses block memory at all (`false` only for ``dense``).
     public var usesBlockMemory: Bool { self != .dense }
 }
 
-/// Prefill or decode mode (ALGORITHM.md B §3.7). The caller decides: a prompt's chunks and its last
+/// Prefill or decode mode (docs/ACTQKV.md §"Mode"). The caller decides: a prompt's chunks and its last
 /// token are `prefill`; every generated token fed back is `decode`. The question term enters scoring
 /// only in `prefill`; the density-weighted share of the pool applies only in `decode`.
 public enum RetrievalMode: UInt8, Sendable, Hashable, CaseIterable {
@@ -30,7 +30,7 @@ public enum RetrievalMode: UInt8, Sendable, Hashable, CaseIterable {
     case decode = 1
 }
 
-/// Which queries the activation-bias running statistics are computed over (Part A §7).
+/// Which queries the activation-bias running statistics are computed over (docs/ACTQKV.md §"Activation statistics").
 public enum StatisticsScope: UInt8, Sendable, Hashable, CaseIterable {
     /// One set of statistics shared by all layers (the reference).
     case shared = 0
@@ -38,7 +38,7 @@ public enum StatisticsScope: UInt8, Sendable, Hashable, CaseIterable {
     case perLayer = 1
 }
 
-/// What the statistics warm-up counts (Part A §7).
+/// What the statistics warm-up counts (docs/ACTQKV.md §"Activation statistics").
 public enum WarmupUnit: UInt8, Sendable, Hashable, CaseIterable {
     /// Calls (chunks) seen by the statistics set (the reference: uniform weights for the first
     /// `warmup + 1` calls).

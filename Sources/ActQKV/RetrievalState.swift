@@ -1,4 +1,4 @@
-/// Retrieval state of one session, shared by its layers (ALGORITHM.md Part A §2): activation
+/// Retrieval state of one session, shared by its layers (docs/ACTQKV.md §"Decisions"): activation
 /// statistics (one set, or one per layer), per-layer density histories, and the block pools of the
 /// chunks in flight. The daemon keeps and persists it (``encoded()`` / ``init(decoding:)``); a
 /// resumed session continues identically. Nothing here depends on any other session.

@@ -6,7 +6,7 @@ import Darwin
 
 /// How a head vector's dimensions are paired for rotation.
 public enum RoPEConvention: UInt8, Sendable, Hashable, CaseIterable {
-    /// Rotate-half (GPT-NeoX / Hugging Face, ALGORITHM.md B §1): pairs (x[i], x[i + d/2]).
+    /// Rotate-half (GPT-NeoX / Hugging Face, docs/ACTQKV.md §"Rotary embedding"): pairs (x[i], x[i + d/2]).
     case neox = 0
     /// llama.cpp's normal mode: adjacent pairs (x[2i], x[2i+1]). The GGUF llama models use it.
     case interleaved = 1

@@ -36,7 +36,7 @@ extension KVClient {
     }
 
     /// Queues an `appendBlocks` now and returns a handle to the appended ids: the worker's
-    /// "append without waiting" step (DESIGN §4 step 5). Errors come back through the handle.
+    /// "append without waiting" step (docs/WORKER.md §"Per execution chunk"). Errors come back through the handle.
     public func submitAppendBlocks(session: String, blocks: [BlockRecord]) -> PendingReply<[BlockID]> {
         let count = blocks.count
         let convert: @Sendable (Message) -> Result<[BlockID], KVClientError> = { reply in

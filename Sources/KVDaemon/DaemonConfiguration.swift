@@ -55,7 +55,7 @@ public struct DaemonConfiguration: Sendable {
     /// Default 4096.
     public var maximumBlocksPerRequest: Int = 4096
     /// K of the retrieval algorithm: blocks per layer of the fixed top-K method (`infllm`) and
-    /// each layer's share of the ActQKV pool (K·L blocks per chunk; ALGORITHM.md K_cfg).
+    /// each layer's share of the ActQKV pool (K·L blocks per chunk; docs/ACTQKV.md §"Parameters").
     /// Default 46.
     public var topK: Int = 46
     /// Former name of `topK`, kept for existing callers.

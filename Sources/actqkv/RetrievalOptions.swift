@@ -1,7 +1,7 @@
 import ActQKV
 import ArgumentParser
 
-/// The retrieval parameters `actqkv run` and `actqkv eval` accept (ALGORITHM.md Part A §4); every
+/// The retrieval parameters `actqkv run` and `actqkv eval` accept (docs/ACTQKV.md §"Parameters"); every
 /// default is ``RetrievalConfig``'s.
 struct RetrievalOptions: ParsableArguments {
     @Option(help: "Sink tokens S.") var sink = 64

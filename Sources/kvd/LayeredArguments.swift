@@ -1,7 +1,7 @@
 import Foundation
 
 /// Fills in `kvd serve` options from the environment and a config file, so the precedence is
-/// flags > environment > config file > built-in defaults (DESIGN.md §8).
+/// flags > environment > config file > built-in defaults (docs/OPERATIONS.md §"Configuration").
 ///
 /// - Environment: `KVD_<OPTION>` with the option's long name upper-cased and `-` → `_`
 ///   (`KVD_SOCKET`, `KVD_DURABILITY`, `KVD_SYNC_INTERVAL_MS`, …). Repeatable options

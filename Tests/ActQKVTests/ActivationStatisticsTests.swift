@@ -1,7 +1,7 @@
 import Testing
 @testable import ActQKV
 
-/// Float64 re-enactment of B §3.2 (mean/variance update) for comparison.
+/// Float64 re-enactment of docs/ACTQKV.md §"Activation statistics" (mean/variance update) for comparison.
 struct ReferenceStatistics {
     var n = 0
     var mu: [Double] = [], sigma2: [Double] = []

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import ActQKV
 
-/// The whole method in one process (Part A §6): worker side (LayerMemory, probes, BlockCache with
+/// The whole method in one process (docs/ACTQKV.md §"Who runs what"): worker side (LayerMemory, probes, BlockCache with
 /// fp16 payloads) and daemon side (RetrievalState.select) over several layers, with K < N so that
 /// retrieval really chooses.
 @Suite("Whole method in one process")

@@ -1,7 +1,7 @@
 import CActQKVKernels
 
-/// Scores N block keys (rows of width D, row-major) against a probe-query (ALGORITHM.md B §2.8,
-/// §3.5). Keys may be Float32 or fp16 bit patterns. Cosines use the reference's normalisation
+/// Scores N block keys (rows of width D, row-major) against a probe-query (docs/ACTQKV.md
+/// §"Block scoring"). Keys may be Float32 or fp16 bit patterns. Cosines use the reference's normalisation
 /// x / max(‖x‖, 1e-12). Callers guarantee `keys.count ≥ count·D`, `probe.count ≥ D`,
 /// `out.count ≥ count`.
 ///

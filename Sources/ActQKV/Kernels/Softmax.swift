@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Softmax and its entropy in Float32 (ALGORITHM.md B §3.6).
+/// Softmax and its entropy in Float32 (docs/ACTQKV.md §"Budget").
 public enum Softmax {
     /// Replaces `x` by softmax(x) (max-subtracted). `-infinity` entries get probability 0. If every
     /// entry is `-infinity` (or `x` is empty) the buffer is left as zeros.

@@ -2,7 +2,7 @@ import ActQKV
 import KVClient
 
 /// One sequence run through a ``LlamaModel`` whose attention goes through ActQKV's block memory
-/// and the kvd daemon (ALGORITHM.md Part A, DESIGN.md §4). Only the sink tokens, the local window
+/// and the kvd daemon (docs/ACTQKV.md, docs/WORKER.md §"Per execution chunk"). Only the sink tokens, the local window
 /// with its out-of-window remainder and a block cache of C blocks per layer stay in this process;
 /// every closed block goes to kvd.
 ///

@@ -1,7 +1,7 @@
 import ActQKV
 
 /// How a ``LongContextSession`` attends and stores: the method, the algorithm's parameters and
-/// the worker's own knobs. Defaults are the documented ones (ALGORITHM.md Part A §4).
+/// the worker's own knobs. Defaults are the documented ones (docs/ACTQKV.md §"Parameters").
 public struct LongContextSettings: Sendable, Hashable {
     /// Attention method. `dense` keeps every token in the worker (no daemon); the others keep
     /// only sink + window + remainder + the block cache and store closed blocks in kvd.

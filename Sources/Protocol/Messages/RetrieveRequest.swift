@@ -1,4 +1,4 @@
-/// Block selection method of a `retrieve` (docs/ALGORITHM.md Part A.1).
+/// Block selection method of a `retrieve` (docs/ACTQKV.md §"Methods").
 public enum RetrievalMethod: UInt8, Sendable, Hashable, CaseIterable {
     /// Every block of the layer (full attention; the quality reference).
     case dense = 0
@@ -12,7 +12,7 @@ public enum RetrievalMethod: UInt8, Sendable, Hashable, CaseIterable {
     case dynamicOnly = 4
 }
 
-/// Prefill or decode mode of a `retrieve` (docs/ALGORITHM.md §3.7).
+/// Prefill or decode mode of a `retrieve` (docs/ACTQKV.md §"Mode").
 public enum RetrievalMode: UInt8, Sendable, Hashable, CaseIterable {
     /// Prefill: the question term enters scoring; uniform budget shares.
     case prefill = 0

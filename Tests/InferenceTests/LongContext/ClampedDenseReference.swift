@@ -10,7 +10,7 @@ import Foundation
 /// - K and V of a token that sits in a closed block when the query's execution chunk starts are
 ///   rounded to fp16 (that is how they come back from kvd); sink and remainder stay Float32.
 ///
-/// Which tokens are in blocks follows the token life cycle (ALGORITHM.md B §2.2), derived here
+/// Which tokens are in blocks follows the token life cycle (docs/ACTQKV.md §"Token life cycle"), derived here
 /// independently of `LayerMemory`: after a chunk ending at P the sink holds min(S, max(0, P − W))
 /// tokens and, once it is full, ⌊(P − S − W)/b⌋ blocks cover [S, S + nb·b).
 /// The model calls ``attend`` with the same chunk schedule as the session under test.

@@ -89,7 +89,7 @@ struct LongContextSessionTests {
         }
     }
 
-    @Test("retrieve trace: one per layer and chunk on the worker's schedule; the question term only after the span, in prefill (ALGORITHM.md A §3)")
+    @Test("retrieve trace: one per layer and chunk on the worker's schedule; the question term only after the span, in prefill (docs/ACTQKV.md §\"Question term\")")
     func retrieveTraceAndQuestionTerm() async throws {
         let model = try ModelTestSupport.loadRealModel(activations: .float32)
         let prompt = try LongContextTestSupport.longPromptIDs()
