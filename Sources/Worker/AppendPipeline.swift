@@ -1,4 +1,5 @@
 import KVClient
+import Protocol
 import Synchronization
 
 /// Pipelined `appendBlocks`: ``enqueue(session:records:)`` returns as soon as the request is in

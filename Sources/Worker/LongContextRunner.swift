@@ -2,6 +2,7 @@ import ActQKV
 import Foundation
 import KVClient
 import LanguageModel
+import Protocol
 
 /// What ``LongContextRunner/run(model:settings:fingerprint:client:request:onToken:)`` should do.
 public struct LongContextRequest: Sendable {

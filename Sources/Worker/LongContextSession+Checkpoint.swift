@@ -1,6 +1,7 @@
 import ActQKV
 import KVClient
 import LanguageModel
+import Protocol
 
 extension LongContextSession {
     /// Writes the session's checkpoint at the current chunk boundary: first waits until kvd

@@ -1,6 +1,7 @@
 import ActQKV
 import KVClient
 import LanguageModel
+import Protocol
 
 /// One sequence run through a ``LlamaModel`` whose attention goes through ActQKV's block memory
 /// and the kvd daemon (ALGORITHM.md Part A, DESIGN.md §4). Only the sink tokens, the local window

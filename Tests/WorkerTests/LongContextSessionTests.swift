@@ -2,6 +2,7 @@ import ActQKV
 import Foundation
 import KVClient
 import LanguageModelTesting
+import Protocol
 import Testing
 @testable import LanguageModel
 @testable import Worker
