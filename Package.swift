@@ -36,6 +36,8 @@ let package = Package(
         // Storage: LMDB + zstd.
         .target(name: "CStoreKernels", path: "Sources/CStoreKernels"),
         .target(name: "KVStore", dependencies: ["CLMDB", "CZstd", "CStoreKernels"]),
+        // Store benchmarks and their model-like data (kvctl bench/codec, KVStoreTests): not library API.
+        .target(name: "StoreBenchmarks", dependencies: ["KVStore", "CLMDB", "CZstd"], path: "Benchmarks/StoreBenchmarks"),
 
         // The daemon: NIO event loops stay inside its listener.
         .target(
@@ -72,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "kvctl",
             dependencies: [
-                "KVClient", "KVStore", "Protocol",
+                "KVClient", "KVStore", "StoreBenchmarks", "Protocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -96,7 +98,7 @@ let package = Package(
         // Tests: one target per module, plus end-to-end tests against real processes.
         .testTarget(name: "ProtocolTests", dependencies: ["Protocol"]),
         .testTarget(name: "ActQKVTests", dependencies: ["ActQKV"]),
-        .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
+        .testTarget(name: "KVStoreTests", dependencies: ["KVStore", "StoreBenchmarks"]),
         .testTarget(
             name: "KVDaemonTests",
             dependencies: [

@@ -183,7 +183,7 @@ public struct Tokenizer: Sendable {
     }
 
     /// How ``encode(_:parseSpecial:addBOS:strategy:)`` runs BPE (benchmarks and tests compare them).
-    enum EncodingStrategy {
+    package enum EncodingStrategy {
         /// The default: array-scan BPE for short words, priority queue for long ones, and a
         /// per-call cache of the words of ``Tokenizer/cacheMinimumBytes`` or more bytes.
         case cached
@@ -199,7 +199,7 @@ public struct Tokenizer: Sendable {
     /// hashing them (measured, see docs/BENCHMARKS.md).
     static let cacheMinimumBytes = 8
 
-    func encode(_ text: String, parseSpecial: Bool, addBOS: Bool, strategy: EncodingStrategy) -> [Int32] {
+    package func encode(_ text: String, parseSpecial: Bool, addBOS: Bool, strategy: EncodingStrategy) -> [Int32] {
         var output: [Int32] = []
         if addBOS, let bos { output.append(bos) }
         let utf8 = Array(text.utf8)

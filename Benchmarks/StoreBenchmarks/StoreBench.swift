@@ -1,4 +1,5 @@
 import Foundation
+import KVStore
 
 /// End-to-end store throughput (validate, encode, group commit, publish; then decode + CRC on
 /// read), in process — to compare with ``RawLMDBBench`` (the ceiling) in `kvctl bench`.

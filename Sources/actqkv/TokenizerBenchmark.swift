@@ -1,45 +1,46 @@
+import LanguageModel
+
 /// Measures the tokenizer on a real model file: building it from GGUF metadata, encoding a
 /// long input (default ≥ 32 768 tokens) with the default strategy, without its word cache, and
 /// with two baselines (priority-queue BPE on every word; the textbook O(n²) merge loop), and
-/// decoding. Meant to be
-/// called by a CLI `bench` subcommand; every time is the median of `repetitions` runs, in
+/// decoding, for `actqkv bench tokenizer`; every time is the median of `repetitions` runs, in
 /// milliseconds.
-public enum TokenizerBenchmark {
+enum TokenizerBenchmark {
     /// Encoding timings of one input text.
-    public struct Input: Sendable {
+    struct Input: Sendable {
         /// What the text is.
-        public var name: String
+        var name: String
         /// UTF-8 bytes of the text.
-        public var bytes: Int
+        var bytes: Int
         /// Tokens the text encodes to.
-        public var tokens: Int
+        var tokens: Int
         /// What `encode` does (array-scan BPE for short words, priority queue for long ones,
         /// per-call cache of long words), ms.
-        public var cachedMilliseconds: Double
+        var cachedMilliseconds: Double
         /// The same BPE on every word, no cache, ms.
-        public var uncachedMilliseconds: Double
+        var uncachedMilliseconds: Double
         /// Baseline: priority-queue BPE on every word, no cache, ms.
-        public var queueMilliseconds: Double
+        var queueMilliseconds: Double
         /// Baseline: textbook merge loop on every word, no cache, ms; `nil` when skipped (a word
         /// too long for the quadratic loop).
-        public var referenceMilliseconds: Double?
+        var referenceMilliseconds: Double?
         /// `decode` of the ids back to a `String`, ms.
-        public var decodeMilliseconds: Double
+        var decodeMilliseconds: Double
     }
 
     /// Results of ``run(modelPath:corpus:targetTokens:repetitions:)``.
-    public struct Report: Sendable, CustomStringConvertible {
+    struct Report: Sendable, CustomStringConvertible {
         /// Opening the GGUF file (mmap + metadata parse), ms.
-        public var openMilliseconds: Double
+        var openMilliseconds: Double
         /// Building the tokenizer from the parsed metadata (validation, tables), ms.
-        public var buildMilliseconds: Double
+        var buildMilliseconds: Double
         /// The process's first `encode` (of `corpus`, once), which also builds the 64 K-entry
         /// character-class table, ms.
-        public var firstEncodeMilliseconds: Double
+        var firstEncodeMilliseconds: Double
         /// One entry per input text.
-        public var inputs: [Input]
+        var inputs: [Input]
 
-        public var description: String {
+        var description: String {
             var lines = [
                 "open GGUF: \(TokenizerBenchmark.format(openMilliseconds)) ms",
                 "build tokenizer from metadata: \(TokenizerBenchmark.format(buildMilliseconds)) ms",
@@ -68,7 +69,7 @@ public enum TokenizerBenchmark {
     ///     `targetTokens` random ASCII letters (the priority queue's case).
     ///   - targetTokens: input size in tokens. Default 32 768.
     ///   - repetitions: runs per measurement (median reported). Default 7.
-    public static func run(
+    static func run(
         modelPath: String, corpus: String, targetTokens: Int = 32_768, repetitions: Int = 7
     ) throws -> Report {
         var file: GGUFFile?

@@ -1,23 +1,24 @@
 import CBLAS
+import LanguageModel
 
-/// Measures GGUF loading and the matrix-vector kernels on a real model file. Meant to be called
-/// by a CLI `bench` subcommand; every time is the median of `repetitions` runs, in milliseconds.
-public enum GGUFBenchmark {
+/// Measures GGUF loading and the matrix-vector kernels on a real model file, for
+/// `actqkv bench gguf`; every time is the median of `repetitions` runs, in milliseconds.
+enum GGUFBenchmark {
     /// Results of ``run(modelPath:repetitions:)``.
-    public struct Report: Sendable, CustomStringConvertible {
+    struct Report: Sendable, CustomStringConvertible {
         /// Median time to open the file (mmap + parse header, metadata, tensor table), ms.
-        public var openMilliseconds: Double
+        var openMilliseconds: Double
         /// Median time to dequantise every tensor to Float32 (row-wise into one reused buffer), ms.
-        public var dequantizeAllMilliseconds: Double
+        var dequantizeAllMilliseconds: Double
         /// Elements dequantised per run.
-        public var dequantizedElements: Int
+        var dequantizedElements: Int
         /// Per tensor type: (type, elements, median ms) for dequantising all tensors of that type.
-        public var dequantizeByType: [(type: GGMLType, elements: Int, milliseconds: Double)]
+        var dequantizeByType: [(type: GGMLType, elements: Int, milliseconds: Double)]
         /// Matrix-vector timings, one per benchmarked matrix.
-        public var matVec: [MatVec]
+        var matVec: [MatVec]
 
         /// A multi-line human-readable summary (times in ms, throughput in G elements/s).
-        public var description: String {
+        var description: String {
             var lines = [
                 "open (mmap + parse): \(GGUFBenchmark.format(openMilliseconds)) ms",
                 "dequantize all \(dequantizedElements) elements: \(GGUFBenchmark.format(dequantizeAllMilliseconds)) ms "
@@ -37,20 +38,20 @@ public enum GGUFBenchmark {
     }
 
     /// Matrix-vector timings for one matrix, ms per product (median).
-    public struct MatVec: Sendable {
+    struct MatVec: Sendable {
         /// Tensor name.
-        public var name: String
+        var name: String
         /// Tensor type.
-        public var type: GGMLType
+        var type: GGMLType
         /// Rows (outputs) and columns (`ne0`, inputs).
-        public var rows: Int, columns: Int
+        var rows: Int, columns: Int
         /// ``GGUFFile/multiply(_:by:into:rows:)`` on the encoded weights.
-        public var quantizedMilliseconds: Double
+        var quantizedMilliseconds: Double
         /// Dequantising each row into a scratch row, then a Float32 dot product (the obvious
         /// alternative without dedicated kernels).
-        public var dequantizeThenDotMilliseconds: Double
+        var dequantizeThenDotMilliseconds: Double
         /// `cblas_sgemv` (OpenBLAS) on the pre-dequantised Float32 matrix (4–8× the memory).
-        public var sgemvMilliseconds: Double
+        var sgemvMilliseconds: Double
     }
 
     static func format(_ v: Double) -> String {
@@ -66,7 +67,7 @@ public enum GGUFBenchmark {
     /// Runs every measurement `repetitions` times on the model at `modelPath` and returns medians.
     /// The matrix-vector timings use the largest Q4_1 and the largest Q8_0 matrix, each timing
     /// covering `matVecInnerLoops` products.
-    public static func run(modelPath: String, repetitions: Int = 5, matVecInnerLoops: Int = 20) throws(GGUFError) -> Report {
+    static func run(modelPath: String, repetitions: Int = 5, matVecInnerLoops: Int = 20) throws(GGUFError) -> Report {
         let clock = ContinuousClock()
         func ms(_ d: Duration) -> Double { milliseconds(d) }
 

@@ -1,4 +1,5 @@
 import Foundation
+import KVStore
 
 /// Deterministic K/V payloads that look like a transformer's (for benchmarks and tests): 16-bit
 /// values drawn from a normal distribution with per-channel scales (log-normal, σ = 0.7) and,

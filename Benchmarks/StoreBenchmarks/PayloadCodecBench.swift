@@ -1,5 +1,6 @@
 import CZstd
 import Foundation
+import KVStore
 
 /// Throughput and compression ratio of the payload codec (byte shuffle + zstd) on
 /// ``ModelLikeData`` or on given payloads (`kvctl codec`: a real store's), single-threaded,

@@ -1,5 +1,6 @@
 import CLMDB
 import Foundation
+import KVStore
 
 /// The ceiling for `kvctl bench`: raw LMDB put and get throughput of opaque values of the same
 /// size as a block payload, without codec, checksums, metadata or group commit logic.
