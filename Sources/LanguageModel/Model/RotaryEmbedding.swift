@@ -7,6 +7,11 @@ import Foundation
 ///
 /// The cosine/sine table is computed once (in Double, stored as Float) for positions
 /// `0..<tablePositions`; later positions are computed on the fly. Immutable after creation.
+///
+/// Not a duplicate of `ActQKV.RotaryEmbedding`: that one rotates one head vector of the full head
+/// width under any pairing convention, for the retrieval method's re-rotation of stored keys;
+/// this one is the forward pass's (partial `ropeDimension`, all heads of a row, a table covering
+/// the model's context length), so the model library needs no ActQKV.
 public final class RotaryEmbedding: Sendable {
     /// Floats per head.
     public let headDimension: Int

@@ -4,7 +4,7 @@ import Testing
 @testable import LanguageModel
 
 /// llama.cpp's logits on the same model with every tensor dequantised to Float32
-/// (Tests/InferenceTests/Fixtures/llamacpp-f32, written by scripts/llamacpp_f32_fixtures.py).
+/// (Tests/LanguageModelTests/Fixtures/llamacpp-f32, written by scripts/llamacpp_f32_fixtures.py).
 ///
 /// On quantised weights llama.cpp rounds the activations to 8 bits before every matrix product,
 /// which adds noise; on Float32 weights it computes the exact function. So this is the tight

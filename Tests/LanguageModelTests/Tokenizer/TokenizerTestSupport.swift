@@ -3,7 +3,7 @@ import Foundation
 
 /// Shared helpers of the tokenizer tests: hand-made vocabularies and the llama.cpp fixtures.
 enum TokenizerTestSupport {
-    /// Root of the package, from this file's path (Tests/InferenceTests/Tokenizer/…).
+    /// Root of the package, from this file's path (Tests/LanguageModelTests/Tokenizer/…).
     static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
