@@ -36,6 +36,8 @@ let package = Package(
         // Storage: LMDB + zstd.
         .target(name: "CStoreKernels", path: "Sources/CStoreKernels"),
         .target(name: "KVStore", dependencies: ["CLMDB", "CZstd", "CStoreKernels"]),
+        // Store benchmarks and their model-like data (kvctl bench/codec, KVStoreTests): not library API.
+        .target(name: "StoreBenchmarks", dependencies: ["KVStore", "CLMDB", "CZstd"], path: "Benchmarks/StoreBenchmarks"),
 
         // The daemon: NIO event loops stay inside its listener.
         .target(
@@ -52,9 +54,12 @@ let package = Package(
         // The async client: plain sockets, no NIO.
         .target(name: "KVClient", dependencies: ["Protocol"]),
 
-        // The reference inference worker, and its vectorised C kernels (AVX2/FMA chosen at run time).
+        // The language model (GGUF, tokenizer, forward pass, sampling): knows nothing of kvd or
+        // ActQKV. Its vectorised C kernels: AVX2/FMA chosen at run time.
         .target(name: "CInferenceKernels", path: "Sources/CInferenceKernels"),
-        .target(name: "Inference", dependencies: ["ActQKV", "KVClient", "CBLAS", "CInferenceKernels"]),
+        .target(name: "LanguageModel", dependencies: ["CBLAS", "CInferenceKernels"]),
+        // The long-context worker: the model's layers attending through ActQKV, blocks in kvd.
+        .target(name: "Worker", dependencies: ["LanguageModel", "ActQKV", "KVClient", "Protocol", "CBLAS", "CInferenceKernels"]),
 
         // Executables: wiring only.
         .executableTarget(
@@ -69,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "kvctl",
             dependencies: [
-                "KVClient", "KVStore", "Protocol",
+                "KVClient", "KVStore", "StoreBenchmarks", "Protocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -84,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "actqkv",
             dependencies: [
-                "Inference", "ActQKV", "KVClient", "KVDaemon",
+                "LanguageModel", "Worker", "ActQKV", "KVClient", "Protocol", "KVDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -93,7 +98,7 @@ let package = Package(
         // Tests: one target per module, plus end-to-end tests against real processes.
         .testTarget(name: "ProtocolTests", dependencies: ["Protocol"]),
         .testTarget(name: "ActQKVTests", dependencies: ["ActQKV"]),
-        .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
+        .testTarget(name: "KVStoreTests", dependencies: ["KVStore", "StoreBenchmarks"]),
         .testTarget(
             name: "KVDaemonTests",
             dependencies: [
@@ -105,10 +110,20 @@ let package = Package(
             name: "KVClientTests",
             dependencies: ["KVClient", "KVDaemon", "Protocol", .product(name: "Logging", package: "swift-log")]
         ),
+        // The real model loaded once per test process, and the fixtures' location, for both
+        // model-side test targets.
+        .target(name: "LanguageModelTesting", dependencies: ["LanguageModel"], path: "Tests/LanguageModelTesting"),
         .testTarget(
-            name: "InferenceTests",
-            dependencies: ["Inference", "ActQKV", "KVClient", "KVDaemon", .product(name: "Logging", package: "swift-log")],
+            name: "LanguageModelTests",
+            dependencies: ["LanguageModel", "LanguageModelTesting", "CInferenceKernels"],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: [
+                "Worker", "LanguageModel", "LanguageModelTesting", "ActQKV", "KVClient", "Protocol", "KVDaemon",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["KVClient", "Protocol"]),
     ],

@@ -1,3 +1,5 @@
+import Protocol
+
 /// Checkpoint and statistics calls (docs/PROTOCOL.md §6.4, §6.5).
 extension KVClient {
     /// Stores the worker's opaque state as the session's checkpoint (with the server's

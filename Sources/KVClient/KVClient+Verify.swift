@@ -1,3 +1,5 @@
+import Protocol
+
 /// Store verification (docs/PROTOCOL.md §6.7).
 extension KVClient {
     /// Asks the daemon to verify its whole store: every block's payload decodes and matches

@@ -1,4 +1,4 @@
-@_exported import Protocol
+import Protocol
 
 /// An async client for `kvd` over its Unix-domain socket (docs/PROTOCOL.md).
 ///

@@ -1,3 +1,5 @@
+import Protocol
+
 /// The future reply of one request: completed once by the I/O thread (or by a failure or a
 /// cancellation), awaited at most once by the caller. A reply that arrives before anyone waits
 /// is kept until it is taken.

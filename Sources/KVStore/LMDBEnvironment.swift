@@ -4,7 +4,7 @@ import Foundation
 /// The LMDB environment of a store and its named databases (layout in docs/STORAGE.md).
 /// Read transactions may be used from any thread (`MDB_NOTLS`); write transactions only from
 /// the writer thread.
-final class LMDBEnvironment: @unchecked Sendable {
+package final class LMDBEnvironment: @unchecked Sendable {
     let env: OpaquePointer
     /// `meta`: format version and counters.
     let meta: MDB_dbi
@@ -15,7 +15,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// `blocks`: block id → block metadata and representative key.
     let blocks: MDB_dbi
     /// `payloads`: block id → encoded payload.
-    let payloads: MDB_dbi
+    package let payloads: MDB_dbi
     /// `checkpoints`: session id → checkpoint bytes.
     let checkpoints: MDB_dbi
     let mapSize: Int
@@ -29,7 +29,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// The format the store had when opened (before any upgrade).
     let openedFormat: UInt32
 
-    init(directory: String, mapSize: Int, maxReaders: Int, noSync: Bool) throws(StoreError) {
+    package init(directory: String, mapSize: Int, maxReaders: Int, noSync: Bool) throws(StoreError) {
         do {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -105,12 +105,12 @@ final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// Begins a read-only transaction (any thread).
-    func read() throws(StoreError) -> Transaction {
+    package func read() throws(StoreError) -> Transaction {
         try Transaction.begin(env: env, parent: nil, readOnly: true)
     }
 
     /// Begins a write transaction, nested in `parent` if given (writer thread only).
-    func write(parent: Transaction? = nil) throws(StoreError) -> Transaction {
+    package func write(parent: Transaction? = nil) throws(StoreError) -> Transaction {
         try Transaction.begin(env: env, parent: parent, readOnly: false)
     }
 
@@ -149,7 +149,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     }
 
     /// Closes the environment; no transaction may be open.
-    func close() {
+    package func close() {
         mdb_env_close(env)
     }
 }
@@ -175,7 +175,7 @@ enum LMDB {
 
 /// One LMDB transaction. Values returned by ``get(_:_:)`` and passed to scans point into the
 /// map and are valid only until the transaction ends or writes to that database.
-struct Transaction {
+package struct Transaction {
     let txn: OpaquePointer
 
     static func begin(env: OpaquePointer, parent: Transaction?, readOnly: Bool) throws(StoreError) -> Transaction {
@@ -185,11 +185,11 @@ struct Transaction {
         return Transaction(txn: txn)
     }
 
-    func commit() throws(StoreError) { try LMDB.check(mdb_txn_commit(txn)) }
-    func abort() { mdb_txn_abort(txn) }
+    package func commit() throws(StoreError) { try LMDB.check(mdb_txn_commit(txn)) }
+    package func abort() { mdb_txn_abort(txn) }
 
     /// The value under `key`, or nil.
-    func get(_ dbi: MDB_dbi, _ key: [UInt8]) throws(StoreError) -> UnsafeRawBufferPointer? {
+    package func get(_ dbi: MDB_dbi, _ key: [UInt8]) throws(StoreError) -> UnsafeRawBufferPointer? {
         var data = MDB_val()
         let rc = key.withUnsafeBytes { k in
             var kv = MDB_val(mv_size: k.count, mv_data: UnsafeMutableRawPointer(mutating: k.baseAddress))
@@ -201,7 +201,7 @@ struct Transaction {
     }
 
     /// Stores `value` under `key` (replacing).
-    func put(_ dbi: MDB_dbi, _ key: [UInt8], _ value: [UInt8]) throws(StoreError) {
+    package func put(_ dbi: MDB_dbi, _ key: [UInt8], _ value: [UInt8]) throws(StoreError) {
         let rc = key.withUnsafeBytes { k in
             value.withUnsafeBytes { v in
                 var kv = MDB_val(mv_size: k.count, mv_data: UnsafeMutableRawPointer(mutating: k.baseAddress))

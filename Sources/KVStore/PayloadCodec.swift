@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// Stored payload = 12-byte header ‖ body:
 /// `tag u8 ‖ 0 u8 ‖ 0 u16 ‖ rawLength u32 LE ‖ CRC-32C(raw payload) u32 LE`.
-enum PayloadCodec: UInt8, Sendable, CaseIterable {
+package enum PayloadCodec: UInt8, Sendable, CaseIterable {
     /// Body = the raw bytes (used when compression does not shrink a payload).
     case identity = 0
     /// Body = one zstd frame of the byte-plane shuffle (``ByteShuffle``) of the raw bytes.
@@ -76,7 +76,7 @@ enum PayloadCodec: UInt8, Sendable, CaseIterable {
     }
 
     /// Encodes `raw` (see ``encode(_:level:)-(UnsafeRawBufferPointer,_)``).
-    static func encode(_ raw: [UInt8], level: Int32) -> [UInt8] {
+    package static func encode(_ raw: [UInt8], level: Int32) -> [UInt8] {
         raw.withUnsafeBytes { encode($0, level: level) }
     }
 
@@ -116,7 +116,7 @@ enum PayloadCodec: UInt8, Sendable, CaseIterable {
     }
 
     /// Decodes `stored` (see ``decode(_:)-(UnsafeRawBufferPointer)``).
-    static func decode(_ stored: [UInt8]) throws(StoreError) -> [UInt8] {
+    package static func decode(_ stored: [UInt8]) throws(StoreError) -> [UInt8] {
         try stored.withUnsafeBytes { b in Result { () throws(StoreError) in try decode(b) } }.get()
     }
 }

@@ -1,11 +1,11 @@
 /// Keys and values of the named LMDB databases (docs/STORAGE.md, "Layout"). All integers
 /// little-endian except inside keys that must sort (big-endian there).
-enum StorageKeys {
+package enum StorageKeys {
     /// `sessions` key: the session name's UTF-8 bytes.
     static func session(_ name: String) -> [UInt8] { Array(name.utf8) }
 
     /// `layers` key: session id u64 BE ‖ layer u32 BE ‖ position u32 BE (16 bytes).
-    static func layerEntry(session: UInt64, layer: Int, position: Int) -> [UInt8] {
+    package static func layerEntry(session: UInt64, layer: Int, position: Int) -> [UInt8] {
         var k = [UInt8](repeating: 0, count: 16)
         ByteCoding.putBE(session, into: &k, at: 0)
         ByteCoding.putBE(UInt32(layer), into: &k, at: 8)

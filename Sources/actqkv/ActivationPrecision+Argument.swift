@@ -1,5 +1,5 @@
 import ArgumentParser
-import Inference
+import LanguageModel
 
 /// `--activations q8|f32` on the commands that run the model.
 extension ActivationPrecision: ExpressibleByArgument {}

@@ -2,7 +2,8 @@ import ActQKV
 import ArgumentParser
 import Dispatch
 import Foundation
-import Inference
+import LanguageModel
+import Worker
 
 /// `actqkv bench-attention`: one layer's joint attention for one prefill chunk, as the worker runs
 /// it, with ActQKV's portable engine and the worker's BLAS engine in the same run.

@@ -1,8 +1,9 @@
 import ActQKV
 import ArgumentParser
 import Foundation
-import Inference
 import KVClient
+import LanguageModel
+import Worker
 
 /// `actqkv eval`: accuracy of the attention methods on synthetic long-context tasks.
 struct EvalCommand: AsyncParsableCommand {

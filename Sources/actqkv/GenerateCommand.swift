@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Inference
+import LanguageModel
 
 /// `actqkv generate`: prefill a prompt with the dense KV cache and stream the continuation.
 struct GenerateCommand: ParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Inference
+import LanguageModel
 
 /// `actqkv bench gguf`: opening the model, dequantising every tensor, and matrix-vector products
 /// on encoded weights vs. dequantise-then-dot vs. BLAS (``GGUFBenchmark``), medians of `--runs`.

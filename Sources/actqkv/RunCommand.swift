@@ -1,8 +1,9 @@
 import ActQKV
 import ArgumentParser
 import Foundation
-import Inference
 import KVClient
+import LanguageModel
+import Worker
 
 /// `actqkv run`: long-context inference through kvd (docs/WORKER.md).
 struct RunCommand: AsyncParsableCommand {

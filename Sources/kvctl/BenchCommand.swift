@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KVClient
+import Protocol
 
 /// `kvctl bench`: append throughput, retrieve latency and compression of a running kvd with
 /// realistic model shapes, next to two ceilings measured in the same run: raw LMDB put/get of

@@ -1,4 +1,5 @@
 import KVClient
+import Protocol
 
 /// K/V blocks that look like a model's: per-channel scales spread over two orders of magnitude
 /// (a few outlier channels, as in real keys), a per-channel mean, and values that drift slowly

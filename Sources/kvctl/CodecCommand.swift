@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KVStore
+import StoreBenchmarks
 
 /// `kvctl codec --data DIR`: the payload codec (byte shuffle + zstd) on the blocks of a real
 /// store — compression ratio and single-core encode/decode speed at each zstd level asked for —

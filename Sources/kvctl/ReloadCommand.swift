@@ -1,5 +1,6 @@
 import ArgumentParser
 import KVClient
+import Protocol
 
 /// `kvctl reload [--log-level LEVEL]`: changes the running kvd's log level without a restart —
 /// to LEVEL, or (without it) to what its configuration now says, as SIGHUP does. Administrator

@@ -1,4 +1,5 @@
 import KVClient
+import Protocol
 
 /// The deterministic blocks of the crash driver: the content of (cycle, layer, position) is a
 /// pure function of the run's seed, so any stored block can be checked byte for byte after a

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KVClient
+import Protocol
 
 /// `kvstress frames`: random and mutated frames against a running kvd.
 ///

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KVClient
+import Protocol
 
 /// `kvstress soak`: many clients for a long time against a running kvd, with the daemon's memory
 /// sampled throughout.

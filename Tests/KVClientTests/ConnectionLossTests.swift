@@ -1,5 +1,6 @@
 import Testing
 import KVClient
+import Protocol
 
 /// The connection ends under pending calls: every call gets a typed error, none hangs.
 @Suite("Connection loss")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import KVClient
+import Protocol
 
 /// The real `kvd` binary killed with SIGKILL under pipelined writes: every call ends with a
 /// typed error or its reply, none hangs; after a restart every acknowledged block is there.

@@ -1,5 +1,6 @@
 import Testing
 import KVClient
+import Protocol
 
 /// Many requests in flight on one connection (Connection.swift's I/O thread and id matching).
 @Suite("Pipelining against a real kvd")

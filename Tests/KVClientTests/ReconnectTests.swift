@@ -1,5 +1,6 @@
 import Testing
 import KVClient
+import Protocol
 
 /// `reconnect()` and automatic reconnects across a daemon restart (KVClient.swift).
 @Suite("Reconnect")

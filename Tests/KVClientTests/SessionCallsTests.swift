@@ -3,6 +3,7 @@ import Testing
 import Glibc
 #endif
 import KVClient
+import Protocol
 
 /// Typed session, checkpoint and error calls (KVClient+Sessions.swift, KVClient+Checkpoints.swift).
 @Suite("Typed calls")

@@ -2,6 +2,7 @@ import Foundation
 @testable import KVClient
 import KVDaemon
 import Logging
+import Protocol
 
 /// A real kvd server (KVDaemon's `DaemonServer`, LMDB store) running in this process on a
 /// temporary socket and data directory.

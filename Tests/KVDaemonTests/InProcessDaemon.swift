@@ -1,6 +1,7 @@
 import Foundation
 import KVClient
 import Logging
+import Protocol
 @testable import KVDaemon
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import KVClient
+import Protocol
 import Testing
 @testable import KVDaemon
 

@@ -1,5 +1,6 @@
 import KVClient
 import KVStore
+import Protocol
 import Testing
 @testable import KVDaemon
 

@@ -1,4 +1,5 @@
 import Foundation
+import StoreBenchmarks
 import Testing
 @testable import KVStore
 

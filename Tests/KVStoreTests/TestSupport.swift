@@ -1,5 +1,6 @@
 import Foundation
 @testable import KVStore
+@testable import StoreBenchmarks
 
 /// A fresh temporary directory, removed by `cleanup()`.
 struct TempDirectory {

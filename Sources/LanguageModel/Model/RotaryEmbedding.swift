@@ -1,0 +1,101 @@
+import Foundation
+
+/// Rotary position embedding in llama.cpp's NORMAL mode (the mode of architecture `llama`):
+/// within each head, the adjacent pairs (x[2i], x[2i+1]) for i < ropeDimension/2 are rotated by
+/// the angle position · θ^(−2i / ropeDimension); dimensions at or beyond `ropeDimension` are
+/// left unchanged. (GGUF llama files store Q and K weights permuted for this pairing.)
+///
+/// The cosine/sine table is computed once (in Double, stored as Float) for positions
+/// `0..<tablePositions`; later positions are computed on the fly. Immutable after creation.
+///
+/// Not a duplicate of `ActQKV.RotaryEmbedding`: that one rotates one head vector of the full head
+/// width under any pairing convention, for the retrieval method's re-rotation of stored keys;
+/// this one is the forward pass's (partial `ropeDimension`, all heads of a row, a table covering
+/// the model's context length), so the model library needs no ActQKV.
+public final class RotaryEmbedding: Sendable {
+    /// Floats per head.
+    public let headDimension: Int
+    /// Rotated dimensions per head (even, ≤ headDimension).
+    public let ropeDimension: Int
+    /// The base θ.
+    public let frequencyBase: Float
+    /// Number of positions with precomputed angles.
+    public let tablePositions: Int
+    private let cosTable: [Float]
+    private let sinTable: [Float]
+
+    /// Creates the table for positions `0..<tablePositions` (tokens).
+    public init(headDimension: Int, ropeDimension: Int, frequencyBase: Float, tablePositions: Int) {
+        precondition(ropeDimension % 2 == 0 && ropeDimension <= headDimension && ropeDimension > 0)
+        self.headDimension = headDimension
+        self.ropeDimension = ropeDimension
+        self.frequencyBase = frequencyBase
+        self.tablePositions = max(0, tablePositions)
+        let pairs = ropeDimension / 2
+        var c = [Float](repeating: 0, count: self.tablePositions * pairs)
+        var s = c
+        for p in 0..<self.tablePositions {
+            for i in 0..<pairs {
+                let angle = Self.angle(position: p, pair: i, ropeDimension: ropeDimension, base: frequencyBase)
+                c[p * pairs + i] = Float(cos(angle))
+                s[p * pairs + i] = Float(sin(angle))
+            }
+        }
+        cosTable = c
+        sinTable = s
+    }
+
+    /// Convenience: the rotary embedding described by a model configuration, with a table
+    /// covering its trained context length.
+    public convenience init(config: LlamaConfig) {
+        self.init(headDimension: config.headDimension, ropeDimension: config.ropeDimension,
+                  frequencyBase: config.ropeFrequencyBase, tablePositions: config.contextLength)
+    }
+
+    /// The rotation angle (radians) of pair `pair` at token position `position`.
+    public static func angle(position: Int, pair: Int, ropeDimension: Int, base: Float) -> Double {
+        Double(position) * pow(Double(base), -2.0 * Double(pair) / Double(ropeDimension))
+    }
+
+    /// Rotates `heads` consecutive heads of `headDimension` floats at `vector`, all at the
+    /// same token position, in place.
+    public func rotate(_ vector: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
+        let pairs = ropeDimension / 2
+        if position < tablePositions {
+            cosTable.withUnsafeBufferPointer { cp in
+                sinTable.withUnsafeBufferPointer { sp in
+                    let c = cp.baseAddress! + position * pairs
+                    let s = sp.baseAddress! + position * pairs
+                    for h in 0..<heads {
+                        let x = vector + h * headDimension
+                        for i in 0..<pairs {
+                            let a = x[2 * i], b = x[2 * i + 1]
+                            x[2 * i] = a * c[i] - b * s[i]
+                            x[2 * i + 1] = a * s[i] + b * c[i]
+                        }
+                    }
+                }
+            }
+        } else {
+            for i in 0..<pairs {
+                let angle = Self.angle(position: position, pair: i, ropeDimension: ropeDimension, base: frequencyBase)
+                let c = Float(cos(angle)), s = Float(sin(angle))
+                for h in 0..<heads {
+                    let x = vector + h * headDimension
+                    let a = x[2 * i], b = x[2 * i + 1]
+                    x[2 * i] = a * c - b * s
+                    x[2 * i + 1] = a * s + b * c
+                }
+            }
+        }
+    }
+
+    /// Rotates `rows` consecutive tokens, each `heads · headDimension` floats, where row r sits
+    /// at position `startPosition + r`.
+    public func rotate(rows: Int, _ matrix: UnsafeMutablePointer<Float>, heads: Int, startPosition: Int) {
+        let width = heads * headDimension
+        for r in 0..<rows {
+            rotate(matrix + r * width, heads: heads, position: startPosition + r)
+        }
+    }
+}

@@ -1,0 +1,294 @@
+import ActQKV
+import Foundation
+import KVClient
+import LanguageModel
+import Protocol
+
+/// What ``LongContextRunner/run(model:settings:fingerprint:client:request:onToken:)`` should do.
+public struct LongContextRequest: Sendable {
+    /// The prompt and its question span / shared prefix.
+    public var layout: PromptLayout
+    /// Most tokens to generate. Default 64.
+    public var maxTokens: Int
+    /// Tokens that end the answer (not reported).
+    public var stopTokens: Set<Int32>
+    /// `--session NAME`: the document prefix is stored once in kvd session NAME and reused by
+    /// every later run over the same document; the run itself lives in session `NAME~<hash>`.
+    /// nil: a temporary session, dropped at the end.
+    public var sessionName: String?
+    /// Continue the run session from its last checkpoint instead of starting over.
+    public var resume: Bool
+    /// Stop (after checkpointing) once the prompt is processed and the first token is chosen.
+    public var stopAfterPrefill: Bool
+    /// Called after every `retrieve` (diagnostics; nil: none).
+    public var onRetrieve: (@Sendable (RetrieveTrace) -> Void)?
+
+    /// Creates a request.
+    public init(layout: PromptLayout, maxTokens: Int = 64, stopTokens: Set<Int32> = [], sessionName: String? = nil,
+                resume: Bool = false, stopAfterPrefill: Bool = false) {
+        self.layout = layout; self.maxTokens = maxTokens; self.stopTokens = stopTokens; self.sessionName = sessionName
+        self.resume = resume; self.stopAfterPrefill = stopAfterPrefill
+    }
+}
+
+/// What one run did.
+public struct LongContextSummary: Sendable {
+    /// Prompt tokens.
+    public var promptTokens = 0
+    /// The answer's tokens (greedy), without the stop token.
+    public var generated: [Int32] = []
+    /// Seconds from the start of the run to the end of prefill: the first token chosen and, for a
+    /// named session, the checkpoint after it stored.
+    public var prefillSeconds = 0.0
+    /// Seconds from the start of the run to the moment the first answer token was handed to the
+    /// caller (before the checkpoint that follows it); equal to ``prefillSeconds`` when this
+    /// process chose no first token (a resumed run past it).
+    public var firstTokenSeconds = 0.0
+    /// Seconds of decoding after the first token.
+    public var decodeSeconds = 0.0
+    /// The session's counters (computed vs reused tokens, blocks stored, bytes fetched, …).
+    public var counters = LongContextCounters()
+    /// The kvd session of the run (nil for dense).
+    public var sessionName: String?
+    /// Whether the run stopped early after prefill (``LongContextRequest/stopAfterPrefill``).
+    public var stoppedAfterPrefill = false
+    /// Largest resident K/V of the worker seen during the run, bytes.
+    public var peakResidentKVBytes = 0
+    /// What the last prompt token's query attended (block methods; nil when resumed after prefill).
+    public var finalPromptAttended: AttendedTokens?
+    /// `--resume` found blocks stored past the last checkpoint and restarted from the safe point.
+    public var resumedFromSafePoint = false
+}
+
+/// Drives a ``LongContextSession`` over a prompt: shared-prefix reuse, checkpoints, greedy decoding.
+///
+/// Sessions (non-dense): with a name N, the prompt's shared prefix is processed up to
+/// P = ⌊min(sharedPrefixCount, n − 1) / E⌋·E tokens in kvd session N, checkpointed there, and
+/// forked (blocks by reference, checkpoint and kvd's retrieval state copied) into the run session
+/// `N~<hash of the prompt and settings>`, which continues. A later run over the same document
+/// finds N's checkpoint, checks that its tokens are the same, forks and computes only the rest.
+/// Because chunks always start at multiples of E, a forked or resumed run computes exactly what
+/// an uninterrupted run computes. Checkpoints: at P, every `checkpointEveryChunks` chunks, after
+/// prefill (first token chosen) and at the end.
+public enum LongContextRunner {
+    /// Runs `request`; `onToken` gets each answer token as it is chosen (on resume, the tokens
+    /// generated before the checkpoint first); returning false stops generation.
+    public static func run(model: LlamaModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient?,
+                           request: LongContextRequest, onToken: (Int32) -> Bool) async throws(LongContextError) -> LongContextSummary {
+        let prompt = request.layout.tokens
+        let n = prompt.count
+        guard n >= 1 else { throw .model(.emptyInput) }
+        let start = DispatchTime.now().uptimeNanoseconds
+        var summary = LongContextSummary()
+        summary.promptTokens = n
+        var generated: [Int32] = []
+        var temporary: String?
+        let session: LongContextSession
+        let e = settings.retrieval.chunkTokens
+
+        if settings.method == .dense {
+            session = try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: nil, sessionName: "",
+                                             denseCapacity: n + request.maxTokens + 1)
+        } else {
+            guard let client else { throw .configuration("method \(settings.method) needs kvd (--socket, or the embedded daemon)") }
+            let descriptor = LongContextSession.descriptor(model: model, settings: settings, fingerprint: fingerprint)
+            if let base = request.sessionName {
+                let runName = base + "~" + runHash(prompt: request.layout, settings: settings, fingerprint: fingerprint)
+                if request.resume {
+                    let resumed: (session: LongContextSession, extra: [UInt8])
+                    do {
+                        resumed = try await LongContextSession.resume(model: model, settings: settings, fingerprint: fingerprint,
+                                                                      client: client, sessionName: runName)
+                    } catch {
+                        // A worker died after appending past the last checkpoint: go back to the safe point.
+                        guard case .blocksBeyondCheckpoint = error else { throw error }
+                        try await LongContextSession.restoreFromSafePoint(client: client, sessionName: runName, original: error)
+                        resumed = try await LongContextSession.resume(model: model, settings: settings, fingerprint: fingerprint,
+                                                                      client: client, sessionName: runName)
+                        summary.resumedFromSafePoint = true
+                    }
+                    let (s, extra) = resumed
+                    generated = try decodeExtra(extra, promptCount: n)
+                    guard Array(s.tokens) == Array((prompt + generated).prefix(s.tokens.count)) else {
+                        throw .sessionMismatch("session \(runName) was built from other tokens than this input")
+                    }
+                    session = s
+                    session.safePoint = LongContextSession.safePointName(of: runName)
+                } else {
+                    for name in [runName, LongContextSession.safePointName(of: runName)] {
+                        do { try await client.dropSession(name) } catch where error.code == .sessionNotFound {} catch {
+                            throw .daemon(operation: "dropSession \(name)", error)
+                        }
+                    }
+                    session = try await prefixSession(model: model, settings: settings, fingerprint: fingerprint, client: client,
+                                                      descriptor: descriptor, base: base, runName: runName, layout: request.layout)
+                    session.safePoint = LongContextSession.safePointName(of: runName)
+                    // The fresh run session holds exactly its checkpoint's blocks (if it has one): keep a safe point of it.
+                    if session.position > 0 { try await session.markSafePoint() }
+                }
+            } else {
+                let name = "actqkv-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+                do { _ = try await client.createSession(name, descriptor: descriptor) } catch { throw .daemon(operation: "createSession \(name)", error) }
+                temporary = name
+                session = try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: client, sessionName: name)
+            }
+        }
+        session.onRetrieve = request.onRetrieve
+        if let span = request.layout.questionSpan, session.questionSpan == nil, span.lowerBound >= session.position {
+            try session.markQuestion(span)
+        }
+        summary.sessionName = session.client == nil ? nil : session.sessionName
+        for t in generated where !onToken(t) { break }
+
+        // Prefill: chunks up to the last prompt token, then the last token alone.
+        var chunksSinceCheckpoint = 0
+        var peak = session.residentKVBytes
+        while session.position < n - 1 {
+            let end = min(n - 1, session.position + (e - session.position % e))
+            try await session.process(prompt[session.position..<end], mode: .prefill, logits: false)
+            peak = max(peak, session.residentKVBytes)
+            chunksSinceCheckpoint += 1
+            // Not inside the question span: the checkpoint would carry the span's rotated queries of every layer.
+            let insideQuestion = session.questionSpan.map { $0.lowerBound < session.position && session.position < $0.upperBound } ?? false
+            if session.client != nil, settings.checkpointEveryChunks > 0, chunksSinceCheckpoint >= settings.checkpointEveryChunks,
+               request.sessionName != nil, !insideQuestion {
+                try await session.checkpoint(extra: encodeExtra(promptCount: n, generated: []))
+                chunksSinceCheckpoint = 0
+            }
+        }
+        var logits: [Float] = []
+        var stopped = false
+        if session.position == n - 1 {
+            logits = try await session.process(prompt[(n - 1)...], mode: .prefill, logits: true)
+            summary.finalPromptAttended = session.lastAttended
+            let first = Sampler.argmax(logits)
+            generated.append(first)
+            stopped = request.stopTokens.contains(first) || request.maxTokens <= 0 || !onToken(first)
+            summary.firstTokenSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if request.sessionName != nil, session.client != nil {
+                try await session.checkpoint(extra: encodeExtra(promptCount: n, generated: generated))
+            }
+        }
+        summary.prefillSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if summary.firstTokenSeconds == 0 { summary.firstTokenSeconds = summary.prefillSeconds }
+        if request.stopAfterPrefill {
+            summary.stoppedAfterPrefill = true
+            summary.generated = generated.filter { !request.stopTokens.contains($0) }
+            summary.counters = session.counters
+            summary.peakResidentKVBytes = max(peak, session.residentKVBytes)
+            return summary
+        }
+
+        // Greedy decoding.
+        let decodeStart = DispatchTime.now().uptimeNanoseconds
+        while !stopped, let last = generated.last, !request.stopTokens.contains(last), generated.count < request.maxTokens {
+            logits = try await session.process([last][...], mode: .decode, logits: true)
+            peak = max(peak, session.residentKVBytes)
+            let next = Sampler.argmax(logits)
+            generated.append(next)
+            if request.stopTokens.contains(next) || !onToken(next) { stopped = true }
+        }
+        summary.decodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - decodeStart) / 1e9
+        if session.client != nil {
+            if request.sessionName != nil {
+                try await session.checkpoint(extra: encodeExtra(promptCount: n, generated: generated))
+            } else {
+                try await session.drain()
+            }
+        }
+        if let temporary, let client = session.client {
+            try? await client.dropSession(temporary)
+        }
+        summary.generated = generated.filter { !request.stopTokens.contains($0) }
+        summary.counters = session.counters
+        summary.peakResidentKVBytes = max(peak, session.residentKVBytes)
+        return summary
+    }
+
+    /// The first part of a named run: reuse session `base`'s stored prefix (fork) or compute and
+    /// store it, then continue in `runName`.
+    static func prefixSession(model: LlamaModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient,
+                              descriptor: ModelDescriptor, base: String, runName: String, layout: PromptLayout) async throws(LongContextError) -> LongContextSession {
+        let e = settings.retrieval.chunkTokens
+        let n = layout.tokens.count
+        let p = (min(layout.sharedPrefixCount, n - 1) / e) * e
+        guard p > 0 else {
+            do { _ = try await client.createSession(runName, descriptor: descriptor) } catch { throw .daemon(operation: "createSession \(runName)", error) }
+            return try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: client, sessionName: runName)
+        }
+        var baseExists = true
+        var prefixCounters: LongContextCounters?
+        do { _ = try await client.openSession(base) } catch where error.code == .sessionNotFound { baseExists = false } catch {
+            throw .daemon(operation: "openSession \(base)", error)
+        }
+        var found: Checkpoint?
+        if baseExists {
+            do { found = try await client.getCheckpoint(session: base) } catch where error.code == .checkpointNotFound {
+                // A worker died while computing the prefix (it is checkpointed once complete): start it again.
+                do { try await client.dropSession(base) } catch { throw .daemon(operation: "dropSession \(base) (incomplete prefix)", error) }
+                baseExists = false
+            } catch {
+                throw .daemon(operation: "getCheckpoint \(base) (the stored prefix)", error)
+            }
+        }
+        if baseExists, let stored = found {
+            let state = try WorkerCheckpoint(decoding: Array(stored.workerState))
+            guard state.fingerprint == fingerprint, state.method == settings.method.rawValue else {
+                throw .sessionMismatch("session \(base) was stored with another model or method; use another --session name or drop it (kvctl drop \(base))")
+            }
+            guard state.tokens.count == p, Array(state.tokens) == Array(layout.tokens[0..<p]) else {
+                throw .sessionMismatch("session \(base) holds a different document prefix (\(state.tokens.count) tokens stored, \(p) shared here); use another --session name or drop it (kvctl drop \(base))")
+            }
+        } else {
+            do { _ = try await client.createSession(base, descriptor: descriptor) } catch { throw .daemon(operation: "createSession \(base)", error) }
+            let s = try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: client, sessionName: base)
+            try await s.process(layout.tokens[0..<p], mode: .prefill, logits: false)
+            try await s.checkpoint()
+            prefixCounters = s.counters
+        }
+        do { _ = try await client.forkSession(from: base, to: runName, copyCheckpoint: true) } catch {
+            throw .daemon(operation: "forkSession \(base) → \(runName)", error)
+        }
+        do { try await client.closeSession(base) } catch { throw .daemon(operation: "closeSession \(base)", error) }
+        let (session, _) = try await LongContextSession.resume(model: model, settings: settings, fingerprint: fingerprint, client: client, sessionName: runName)
+        if let prefixCounters {
+            // This process computed the prefix itself: count that work, not a reuse.
+            session.counters = prefixCounters
+        }
+        return session
+    }
+
+    /// 16 hex digits naming the run session of a prompt under these settings.
+    static func runHash(prompt: PromptLayout, settings: LongContextSettings, fingerprint: UInt64) -> String {
+        var h = PrefixHasher()
+        settings.absorb(into: &h)
+        h.absorb64(fingerprint)
+        for t in prompt.tokens { h.absorb(UInt32(bitPattern: t)) }
+        if let s = prompt.questionSpan { h.absorb64(UInt64(s.lowerBound)); h.absorb64(UInt64(s.upperBound)) }
+        return String(h.low ^ h.high, radix: 16).leftPadded(to: 16)
+    }
+
+    static func encodeExtra(promptCount: Int, generated: [Int32]) -> [UInt8] {
+        var w = CheckpointWriter()
+        w.u64(UInt64(promptCount)); w.u32(UInt32(generated.count))
+        for t in generated { w.u32(UInt32(bitPattern: t)) }
+        return w.buffer
+    }
+
+    static func decodeExtra(_ bytes: [UInt8], promptCount: Int) throws(LongContextError) -> [Int32] {
+        if bytes.isEmpty { return [] }
+        var r = CheckpointReader(bytes: bytes, end: bytes.count)
+        let count = try r.u64()
+        guard count == UInt64(promptCount) else { throw .sessionMismatch("the checkpoint was written for a prompt of \(count) tokens, this one has \(promptCount)") }
+        let g = try r.count(UInt64(try r.u32()), each: 4)
+        var out: [Int32] = []
+        for _ in 0..<g { out.append(Int32(bitPattern: try r.u32())) }
+        return out
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
