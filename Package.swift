@@ -6,7 +6,7 @@ import PackageDescription
 /// Module boundaries and the dependency direction are described in docs/ARCHITECTURE.md.
 let package = Package(
     name: "actqkv",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],  // kvd serves on its own TaskExecutor (SE-0417)
     products: [
         .executable(name: "kvd", targets: ["kvd"]),
         .executable(name: "kvctl", targets: ["kvctl"]),
@@ -96,19 +96,25 @@ let package = Package(
         ),
 
         // Tests: one target per module, plus end-to-end tests against real processes.
+        // The in-process kvd every test target that needs one starts (a library of the tests only).
+        .target(
+            name: "DaemonTestSupport",
+            dependencies: ["KVDaemon", "KVClient", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/DaemonTestSupport"
+        ),
         .testTarget(name: "ProtocolTests", dependencies: ["Protocol"]),
         .testTarget(name: "ActQKVTests", dependencies: ["ActQKV"]),
         .testTarget(name: "KVStoreTests", dependencies: ["KVStore", "StoreBenchmarks"]),
         .testTarget(
             name: "KVDaemonTests",
             dependencies: [
-                "KVDaemon", "KVClient", "Protocol", "KVStore", .product(name: "CoreMetrics", package: "swift-metrics"),
+                "KVDaemon", "KVClient", "Protocol", "KVStore", "DaemonTestSupport", .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "KVClientTests",
-            dependencies: ["KVClient", "KVDaemon", "Protocol", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["KVClient", "Protocol", "DaemonTestSupport"]
         ),
         // The real model loaded once per test process, and the fixtures' location, for both
         // model-side test targets.
@@ -121,8 +127,7 @@ let package = Package(
         .testTarget(
             name: "WorkerTests",
             dependencies: [
-                "Worker", "LanguageModel", "LanguageModelTesting", "ActQKV", "KVClient", "Protocol", "KVDaemon",
-                .product(name: "Logging", package: "swift-log"),
+                "Worker", "LanguageModel", "LanguageModelTesting", "ActQKV", "KVClient", "Protocol", "DaemonTestSupport",
             ]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["KVClient", "Protocol"]),

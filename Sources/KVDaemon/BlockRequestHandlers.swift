@@ -31,7 +31,7 @@ extension RequestDispatcher {
             }
             blocks.append(NewBlock(
                 layer: Int(block.layer), position: Int(block.position), prefixHash: StoreBlockID(prefix: block.prefixHash),
-                representativeKey: block.representativeKey, payload: Array(block.payload)))
+                representativeKey: block.representativeKey, payload: block.payload))
         }
         let prepared = try await store.prepareAppend(session: record.name, blocks: blocks)
         return QueuedAppend(write: store.submit(prepared), rawBytes: prepared.rawBytes)

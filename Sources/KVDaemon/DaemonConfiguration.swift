@@ -1,3 +1,4 @@
+import Foundation
 import KVStore
 import Protocol
 
@@ -47,9 +48,16 @@ public struct DaemonConfiguration: Sendable {
     /// and the connection closed, so a connection that never completes the handshake holds at
     /// most this much. 64 KiB, the smallest frame limit the handshake allows.
     public static let handshakeFrameBytes = Int(ProtocolLimits.minimumMaxFrameBytes)
-    /// Number of NIO event-loop threads doing socket I/O. Default 1 (store work runs on the
-    /// Swift concurrency pool, never on an event loop).
+    /// Number of NIO event-loop threads doing socket I/O and the cheap requests answered
+    /// inline. Default 1 (store work runs on the request threads, never on an event loop).
     public var eventLoopThreads: Int = 1
+    /// Number of threads executing requests (request loops, handlers, payload encoding and
+    /// decoding: a ``DedicatedExecutor``), the daemon's own rather than the host process's
+    /// Swift concurrency pool. 1…1024. Default ``defaultRequestThreads``.
+    public var requestThreads: Int = Self.defaultRequestThreads
+    /// One per core (as many as the cooperative pool has), at least 2: a request blocked in a
+    /// page fault of the store's map then does not hold every other connection.
+    public static var defaultRequestThreads: Int { max(2, ProcessInfo.processInfo.activeProcessorCount) }
 
     /// Largest number of blocks in one append or fetch request (told to clients in HelloOK).
     /// Default 4096.
@@ -101,6 +109,9 @@ public struct DaemonConfiguration: Sendable {
             throw DaemonError.invalidConfiguration("top-K \(topK): \(error)")
         }
         if eventLoopThreads < 1 { throw DaemonError.invalidConfiguration("event loop threads < 1") }
+        if !(1...1024).contains(requestThreads) {
+            throw DaemonError.invalidConfiguration("--request-threads \(requestThreads) is outside 1…1024")
+        }
         if !(1...(1 << 20)).contains(maximumConnections) {
             throw DaemonError.invalidConfiguration("--max-connections \(maximumConnections) is outside 1…1048576")
         }

@@ -14,9 +14,11 @@ extension DaemonServer {
     }
 
     /// Starts the Prometheus endpoint when `configuration.metricsAddress` is set.
-    func startMetricsEndpoint(group: any EventLoopGroup, dispatcher: RequestDispatcher) async throws -> MetricsEndpoint? {
+    func startMetricsEndpoint(
+        group: any EventLoopGroup, executor: DedicatedExecutor, dispatcher: RequestDispatcher
+    ) async throws -> MetricsEndpoint? {
         guard let address = configuration.metricsAddress else { return nil }
-        return try await MetricsEndpoint.start(address: address, mode: configuration.socketMode, group: group) {
+        return try await MetricsEndpoint.start(address: address, mode: configuration.socketMode, group: group, executor: executor) {
             dispatcher.prometheusText()
         }
     }

@@ -11,8 +11,9 @@ import Musl
 #endif
 
 /// The kvd server: a Unix-domain socket listener (SwiftNIO), one request loop per connection
-/// (``RequestLoop``: replies in request order, appends pipelined), and graceful shutdown. NIO event loops never leave this type; store work runs on
-/// the Swift concurrency pool.
+/// (``RequestLoop``: replies in request order, appends pipelined), and graceful shutdown. NIO event loops never leave this type; requests
+/// and store work run on the daemon's own threads (a ``DedicatedExecutor`` of `requestThreads`), never
+/// on the host process's Swift concurrency pool.
 ///
 /// Life cycle: `run()` checks the socket's and the data directory's permissions, prepares the
 /// socket file (replacing a stale one, refusing a live one), creates it with the configured
@@ -52,8 +53,24 @@ public final class DaemonServer: Sendable {
 
     /// Binds the socket and serves until `shutdown()`; returns after a clean shutdown.
     /// Throws `DaemonError` when the socket cannot be set up.
+    ///
+    /// Everything it awaits runs on `configuration.requestThreads` threads of its own (a
+    /// ``DedicatedExecutor``, started here and ended on return), whatever executor the caller
+    /// runs on: the accept loop, every connection's request loop (reader and writer tasks),
+    /// the handlers, the store's parallel encoding and decoding, and the continuations they
+    /// await. A host that keeps the cooperative pool busy does not delay the daemon's replies.
+    /// NIO's event loops still do the socket I/O and the cheap requests answered inline.
     public func run() async throws {
         try configuration.validate()
+        let executor = DedicatedExecutor(threads: configuration.requestThreads, name: "kvd-request")
+        defer { executor.shutdown() }
+        try await withTaskExecutorPreference(executor) {
+            try await listenAndServe(executor: executor)
+        }
+    }
+
+    /// The body of ``run()``, on `executor`'s threads.
+    private func listenAndServe(executor: DedicatedExecutor) async throws {
         let path = configuration.socketPath
         let activated = configuration.listeningDescriptor
         if activated == nil {
@@ -142,7 +159,7 @@ public final class DaemonServer: Sendable {
                     throw error
                 }
             }
-            metricsEndpoint = try await startMetricsEndpoint(group: group, dispatcher: dispatcher)
+            metricsEndpoint = try await startMetricsEndpoint(group: group, executor: executor, dispatcher: dispatcher)
         } catch {
             await dispatcher.close()
             try? await group.shutdownGracefully()

@@ -5,7 +5,8 @@ import NIOCore
 /// stats, a retrieve without payloads over a small layer) on the event loop, sparing the hop to the connection's request loop and back —
 /// two thread wake-ups, most of a tiny request's round trip. It answers only while no request
 /// it passed on awaits its reply, so replies keep the order of requests; every other frame goes
-/// on to the request loop unchanged.
+/// on to the request loop unchanged, and a request it decoded and declined goes on with its
+/// decoded message (``InboundFrame/decoded``).
 ///
 /// Back-pressure: it answers only while the channel is writable (the replies not yet taken by
 /// the client stay under the write-buffer high water mark). Once they reach it, frames go on to
@@ -47,14 +48,17 @@ final class InlineRequestHandler: ChannelDuplexHandler {
             context.fireChannelRead(data)
             return
         }
-        guard let reply = dispatcher.handleInline(frame, connection: connection, logger: logger) else {
+        switch dispatcher.handleInline(frame, connection: connection, logger: logger) {
+        case .declined(let message):
+            // Passed on with its message, so the request loop does not decode it again.
             passedOn += 1
-            context.fireChannelRead(data)
-            return
+            context.fireChannelRead(wrapInboundOut(
+                InboundFrame(type: frame.type, flags: frame.flags, requestID: frame.requestID, body: ByteBuffer(), decoded: message)))
+        case .answered(let reply):
+            for buffer in reply.frames { context.write(wrapOutboundOut(buffer), promise: nil) }
+            context.flush()
+            if reply.closeConnection { context.close(promise: nil) }
         }
-        for buffer in reply.frames { context.write(wrapOutboundOut(buffer), promise: nil) }
-        context.flush()
-        if reply.closeConnection { context.close(promise: nil) }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -6,8 +6,9 @@ import NIOPosix
 /// closes the connection (`Connection: close`). Requests larger than 8 KiB are refused (431).
 ///
 /// It listens on its own socket (`MetricsAddress`), separate from the protocol socket, and uses
-/// the daemon's event-loop group. The text is produced by `render` on the Swift concurrency
-/// pool, never on the event loop.
+/// the daemon's event-loop group. The text is produced by `render` in a task that prefers
+/// `executor` (the daemon's request threads; nil: the Swift concurrency pool), never on
+/// the event loop.
 public final class MetricsEndpoint: Sendable {
     /// Largest request head accepted, in bytes.
     static let maximumRequestBytes = 8192
@@ -28,7 +29,7 @@ public final class MetricsEndpoint: Sendable {
     /// `DaemonError.socketInUse`; a world-writable directory is `DaemonError.invalidConfiguration`.
     /// The Unix socket file gets `mode` (``SocketFile/bindListening(path:mode:group:backlog:)``).
     public static func start(
-        address: MetricsAddress, mode: UInt32 = 0o660, group: any EventLoopGroup,
+        address: MetricsAddress, mode: UInt32 = 0o660, group: any EventLoopGroup, executor: (any TaskExecutor)? = nil,
         render: @escaping @Sendable () async -> String
     ) async throws -> MetricsEndpoint {
         let bootstrap = ServerBootstrap(group: group)
@@ -36,7 +37,7 @@ public final class MetricsEndpoint: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(render: render))
+                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(executor: executor, render: render))
                 }
             }
         let channel: any Channel
@@ -71,11 +72,13 @@ final class MetricsHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    private let executor: (any TaskExecutor)?
     private let render: @Sendable () async -> String
     private var head: [UInt8] = []
     private var answered = false
 
-    init(render: @escaping @Sendable () async -> String) {
+    init(executor: (any TaskExecutor)?, render: @escaping @Sendable () async -> String) {
+        self.executor = executor
         self.render = render
     }
 
@@ -105,12 +108,14 @@ final class MetricsHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         answered = true
-        Self.scrape(channel: context.channel, render: render, headOnly: parts[0] == "HEAD")
+        Self.scrape(channel: context.channel, executor: executor, render: render, headOnly: parts[0] == "HEAD")
     }
 
-    /// Renders on the concurrency pool, then writes the response and closes.
-    private static func scrape(channel: any Channel, render: @escaping @Sendable () async -> String, headOnly: Bool) {
-        Task {
+    /// Renders on `executor` (nil: the concurrency pool), then writes the response and closes.
+    private static func scrape(
+        channel: any Channel, executor: (any TaskExecutor)?, render: @escaping @Sendable () async -> String, headOnly: Bool
+    ) {
+        Task(executorPreference: executor) {
             let text = await render()
             let response = Self.response(
                 status: "200 OK", contentType: PrometheusExposition.contentType, body: text, extra: "", headOnly: headOnly)

@@ -67,20 +67,31 @@ public final class RequestDispatcher: Sendable {
     /// memory bandwidth; 1 820 SmolLM2 blocks, 256 Llama-3-8B blocks).
     static let inlineRetrieveKeyBytes = 4 << 20
 
+    /// What ``handleInline(_:connection:logger:)`` did with a frame.
+    enum InlineOutcome {
+        /// Answered (or refused with a typed error) on the event loop.
+        case answered(Reply)
+        /// Decoded, but too costly to run on the event loop: the request loop answers this
+        /// message (without decoding the frame again).
+        case declined(Message)
+    }
+
     /// Answers a frame of one of the ``inlineTypes`` synchronously (same replies, errors and
-    /// metrics as ``handle(_:connection:logger:)``), or nil when this request is too costly to
-    /// run on the event loop after all (then it goes to the request loop as usual).
-    func handleInline(_ frame: InboundFrame, connection: ConnectionState, logger: Logger) -> Reply? {
+    /// metrics as ``handle(_:connection:logger:)``), or declines it with its decoded message
+    /// when this request is too costly to run on the event loop after all (then it goes to the
+    /// request loop as usual).
+    func handleInline(_ frame: InboundFrame, connection: ConnectionState, logger: Logger) -> InlineOutcome {
         let started = ContinuousClock.now
         let outcome: Result<Message, any Error>
         do {
             let message = try decode(frame, connection: connection)
-            guard isCheap(message, connection: connection) else { return nil }
+            guard isCheap(message, connection: connection) else { return .declined(message) }
             outcome = .success(try answerInline(message, connection: connection))
         } catch {
             outcome = .failure(error)
         }
-        return finish(type: frame.type, requestID: frame.requestID, outcome, started: started, connection: connection, logger: logger)
+        return .answered(
+            finish(type: frame.type, requestID: frame.requestID, outcome, started: started, connection: connection, logger: logger))
     }
 
     /// False for a retrieve that wants payloads or scores more than ``inlineRetrieveKeyBytes``;
@@ -153,7 +164,12 @@ public final class RequestDispatcher: Sendable {
 
     // MARK: - Decoding, encoding, errors
 
+    /// The frame's message: ``InboundFrame/decoded`` when the event loop decoded it already,
+    /// else its body decoded after the checks of the connection's state (handshake first, once).
+    /// The body is copied once out of the receive buffer into the array the protocol decoder
+    /// reads (`Protocol` has no NIO); decoded payloads are slices of that array, not copies.
     func decode(_ frame: InboundFrame, connection: ConnectionState) throws(ProtocolError) -> Message {
+        if let decoded = frame.decoded { return decoded }
         guard let type = MessageType(rawValue: frame.type) else {
             throw ProtocolError(.unknownMessageType, "message type 0x\(String(frame.type, radix: 16)) is unknown")
         }
@@ -166,7 +182,7 @@ public final class RequestDispatcher: Sendable {
         if connection.handshakeDone && type == .hello {
             throw ProtocolError(.unexpectedMessage, "second hello")
         }
-        let body = Array(frame.body.readableBytesView)
+        let body = frame.body.getBytes(at: frame.body.readerIndex, length: frame.body.readableBytes) ?? []
         return try Message.decode(
             Frame(rawType: frame.type, flags: frame.flags, requestID: frame.requestID, body: body[...]), limits: limits)
     }

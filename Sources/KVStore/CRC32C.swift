@@ -15,6 +15,11 @@ enum CRC32C {
         bytes.withUnsafeBytes { checksum($0) }
     }
 
+    /// The CRC-32C of `bytes`.
+    static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        bytes.withUnsafeBytes { checksum($0) }
+    }
+
     /// The table implementation, whatever the CPU (tests compare it with ``checksum(_:)-([UInt8])``).
     static func portableChecksum(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { csk_crc32c_portable($0.baseAddress, $0.count) }

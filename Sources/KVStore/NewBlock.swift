@@ -10,15 +10,21 @@ public struct NewBlock: Sendable {
     public var prefixHash: BlockID
     /// The representative key: `descriptor.keyDimension` floats.
     public var representativeKey: [Float]
-    /// Raw K then V, `descriptor.payloadBytes` bytes (see `ModelDescriptor.payloadBytes`).
-    public var payload: [UInt8]
+    /// Raw K then V, `descriptor.payloadBytes` bytes (see `ModelDescriptor.payloadBytes`); a
+    /// slice, so the daemon hands over a decoded request's payload without copying it.
+    public var payload: ArraySlice<UInt8>
 
     /// Memberwise initialiser.
-    public init(layer: Int, position: Int, prefixHash: BlockID, representativeKey: [Float], payload: [UInt8]) {
+    public init(layer: Int, position: Int, prefixHash: BlockID, representativeKey: [Float], payload: ArraySlice<UInt8>) {
         self.layer = layer
         self.position = position
         self.prefixHash = prefixHash
         self.representativeKey = representativeKey
         self.payload = payload
+    }
+
+    /// The same, with the payload in an array of its own.
+    public init(layer: Int, position: Int, prefixHash: BlockID, representativeKey: [Float], payload: [UInt8]) {
+        self.init(layer: layer, position: position, prefixHash: prefixHash, representativeKey: representativeKey, payload: payload[...])
     }
 }

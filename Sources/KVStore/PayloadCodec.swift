@@ -80,6 +80,11 @@ package enum PayloadCodec: UInt8, Sendable, CaseIterable {
         raw.withUnsafeBytes { encode($0, level: level) }
     }
 
+    /// Encodes `raw` (see ``encode(_:level:)-(UnsafeRawBufferPointer,_)``).
+    static func encode(_ raw: ArraySlice<UInt8>, level: Int32) -> [UInt8] {
+        raw.withUnsafeBytes { encode($0, level: level) }
+    }
+
     /// The header fields of a stored payload, or `.corrupt` if it is too short or has an
     /// unknown tag.
     static func header(_ stored: UnsafeRawBufferPointer) throws(StoreError) -> (codec: PayloadCodec, rawLength: Int, checksum: UInt32) {

@@ -59,6 +59,7 @@ struct PrintConfig: AsyncParsableCommand {
             case "socket-group": c.socketGroup.map { "\($0)" }
             case "max-frame-bytes": "\(c.maximumFrameBytes)"
             case "event-loop-threads": "\(c.eventLoopThreads)"
+            case "request-threads": "\(c.requestThreads)"
             case "append-pipeline": "\(c.appendPipelineDepth)"
             case "max-connections": "\(c.maximumConnections)"
             case "max-connections-per-uid": "\(c.maximumConnectionsPerUID)"

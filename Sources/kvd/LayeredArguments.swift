@@ -14,7 +14,7 @@ enum LayeredArguments {
     /// Long option names of `kvd serve` that may come from the environment or a config file.
     static let options = [
         "socket", "data", "durability", "sync-interval-ms", "capacity", "owner-quota", "share-blocks", "map-size", "compression-level",
-        "socket-mode", "socket-group", "admin-uid", "max-frame-bytes", "event-loop-threads", "append-pipeline",
+        "socket-mode", "socket-group", "admin-uid", "max-frame-bytes", "event-loop-threads", "request-threads", "append-pipeline",
         "max-connections", "max-connections-per-uid", "handshake-timeout-seconds", "idle-timeout-seconds", "top-k", "metrics", "log-level",
         "allow-partial-uid-map",
     ]

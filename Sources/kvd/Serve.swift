@@ -52,8 +52,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Largest frame accepted from a client, in bytes after the length field.")
     var maxFrameBytes: Int = 64 << 20
 
-    @Option(name: .long, help: "Number of NIO event-loop threads for socket I/O.")
+    @Option(name: .long, help: "Number of NIO event-loop threads for socket I/O (and the cheap requests answered inline).")
     var eventLoopThreads: Int = 1
+
+    @Option(name: .long, help: "Number of threads executing requests and store work (1…1024). Default: one per core, at least 2.")
+    var requestThreads: Int?
 
     @Option(name: .long, help: "Requests of one connection taken up before the first is answered (1…64): appends are encoded and queued while earlier ones commit; other requests wait for every earlier reply. 1: one request at a time.")
     var appendPipeline: Int = 4
@@ -134,6 +137,12 @@ struct Serve: AsyncParsableCommand {
         guard topK >= 1 else { throw DaemonError.invalidConfiguration("--top-k \(topK): must be ≥ 1 blocks") }
         guard eventLoopThreads >= 1 else { throw DaemonError.invalidConfiguration("--event-loop-threads \(eventLoopThreads): must be ≥ 1") }
         configuration.topK = topK
+        if let requestThreads {
+            guard (1...1024).contains(requestThreads) else {
+                throw DaemonError.invalidConfiguration("--request-threads \(requestThreads): must be 1…1024")
+            }
+            configuration.requestThreads = requestThreads
+        }
         guard (1...64).contains(appendPipeline) else { throw DaemonError.invalidConfiguration("--append-pipeline \(appendPipeline): must be 1…64") }
         configuration.appendPipelineDepth = appendPipeline
         guard (1...(1 << 20)).contains(maxConnections) else {

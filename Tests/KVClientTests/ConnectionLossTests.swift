@@ -1,3 +1,4 @@
+import DaemonTestSupport
 import Testing
 import KVClient
 import Protocol
@@ -7,7 +8,7 @@ import Protocol
 struct ConnectionLossTests {
     @Test("server gone mid-request: every pending call fails with connectionClosed, later calls too")
     func serverGoneMidRequest() async throws {
-        let daemon = try await TestDaemon()
+        let daemon = try await InProcessDaemon { $0.topK = 4 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         daemon.watch(client)
@@ -23,9 +24,11 @@ struct ConnectionLossTests {
         }
         // The server is taken away as soon as the first reply arrives: the connection worked,
         // and the other 63 requests are still queued or unanswered (the server takes up at most
-        // its pipeline depth of them before it refuses the rest).
+        // its pipeline depth of them before it refuses the rest). The replies are awaited on
+        // threads of their own: on a cooperative pool kept busy by other tests, the first
+        // reply would be seen only after the daemon (on its own threads) answered them all.
         let shutdown = OneShot()
-        let results = try await withHangGuard(seconds: 60) {
+        let results = try await withDedicatedThreads { try await withHangGuard(seconds: 60) {
             await withTaskGroup(of: Result<[BlockID], KVClientError>.self) { group in
                 for reply in pending {
                     group.addTask {
@@ -43,7 +46,7 @@ struct ConnectionLossTests {
                 for await r in group { all.append(r) }
                 return all
             }
-        }
+        } }
         var failures = 0
         for r in results {
             if case .failure(let error) = r {
@@ -69,15 +72,16 @@ struct ConnectionLossTests {
 
     @Test("close() fails the calls still waiting and later calls")
     func closeFailsWaitingCalls() async throws {
-        let daemon = try await TestDaemon()
+        let daemon = try await InProcessDaemon { $0.topK = 4 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         daemon.watch(client)
         _ = try await client.createSession("c", descriptor: testDescriptor)
         // The client is closed by the first call that gets an answer (the connection worked);
-        // the others are then waiting or not yet made.
+        // the others are then waiting or not yet made. The calls run on threads of their own
+        // (see serverGoneMidRequest).
         let closing = OneShot()
-        let results = try await withHangGuard(seconds: 60) {
+        let results = try await withDedicatedThreads { try await withHangGuard(seconds: 60) {
             await withTaskGroup(of: KVClientError?.self) { group in
                 for i in 0..<32 {
                     group.addTask {
@@ -97,7 +101,7 @@ struct ConnectionLossTests {
                 for await e in group { errors.append(e) }
                 return errors
             }
-        }
+        } }
         for case let error? in results {
             // Appends that raced past the close may be rejected for their position; the rest were cut off.
             #expect(error.isConnectionLoss || error.code == .badPosition, "\(error)")
@@ -130,7 +134,7 @@ struct ConnectionLossTests {
 
     @Test("a cancelled call returns cancelled promptly and the connection stays usable")
     func cancellation() async throws {
-        let daemon = try await TestDaemon()
+        let daemon = try await InProcessDaemon { $0.topK = 4 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         daemon.watch(client)

@@ -1,3 +1,4 @@
+import DaemonTestSupport
 import Testing
 @testable import KVClient
 
@@ -7,7 +8,7 @@ import Testing
 struct InlineReadTests {
     @Test("round trips are answered correctly with inline reads off, cut short, and at the default", arguments: [0, 1, 150])
     func roundTripsWithAnyInlineBudget(budget: Int) async throws {
-        let daemon = try await TestDaemon()
+        let daemon = try await InProcessDaemon { $0.topK = 4 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(
             socketPath: daemon.socketPath, configuration: KVClientConfiguration(inlineReadMicroseconds: budget))
@@ -33,7 +34,7 @@ struct InlineReadTests {
 
     @Test("an idle connection learns that the daemon went away without making a request")
     func idleConnectionSeesHangUp() async throws {
-        let daemon = try await TestDaemon()
+        let daemon = try await InProcessDaemon { $0.topK = 4 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         _ = try await client.stats()

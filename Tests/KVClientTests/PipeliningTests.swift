@@ -1,3 +1,4 @@
+import DaemonTestSupport
 import Testing
 import KVClient
 import Protocol
@@ -7,7 +8,7 @@ import Protocol
 struct PipeliningTests {
     @Test("hundreds of concurrent mixed requests on one connection are each answered with their own reply")
     func concurrentMixedRequests() async throws {
-        let daemon = try await TestDaemon()
+        let daemon = try await InProcessDaemon { $0.topK = 4 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         daemon.watch(client)
@@ -111,7 +112,7 @@ struct PipeliningTests {
 
     @Test("retrieve returns the inner-product top-K of a Float64 reference, best first")
     func retrieveMatchesReference() async throws {
-        let daemon = try await TestDaemon(fixedTopK: 5)
+        let daemon = try await InProcessDaemon { $0.topK = 5 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         daemon.watch(client)
@@ -143,7 +144,7 @@ struct PipeliningTests {
 
     @Test("worker flow: appends submitted without waiting are seen by the next retrieve on the connection")
     func submittedAppendsOrderBeforeRetrieve() async throws {
-        let daemon = try await TestDaemon(maximumBlocksPerRequest: 64)
+        let daemon = try await InProcessDaemon { $0.topK = 4; $0.maximumBlocksPerRequest = 64 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         daemon.watch(client)

@@ -1,3 +1,4 @@
+import DaemonTestSupport
 import Testing
 import KVClient
 import Protocol
@@ -7,14 +8,14 @@ import Protocol
 struct ReconnectTests {
     @Test("after a daemon restart, reconnect() restores service, re-opens held sessions, data is intact")
     func reconnectAfterRestart() async throws {
-        let first = try await TestDaemon()
+        let first = try await InProcessDaemon { $0.topK = 4 }
         defer { first.removeFiles() }
         let client = try await KVClient.connect(socketPath: first.socketPath)
         first.watch(client)
         _ = try await client.createSession("keep", descriptor: testDescriptor)
         let blocks = makeBlocks(layer: 3, positions: 0..<5, seed: 21)
         let ids = try await client.appendBlocks(session: "keep", blocks: blocks)
-        try await first.stop()
+        try await first.stop(keepingFiles: true)
 
         do throws(KVClientError) {
             _ = try await client.stats()
@@ -33,7 +34,7 @@ struct ReconnectTests {
             }
         }
 
-        let second = try await TestDaemon(directory: first.root)
+        let second = try await InProcessDaemon(directory: first.root) { $0.topK = 4 }
         try await client.reconnect()
         #expect(client.isConnected)
         #expect(client.heldSessionNames == ["keep"])
@@ -55,18 +56,18 @@ struct ReconnectTests {
 
     @Test("with reconnectAutomatically, the first call after a restart reconnects by itself")
     func automaticReconnect() async throws {
-        let first = try await TestDaemon()
+        let first = try await InProcessDaemon { $0.topK = 4 }
         defer { first.removeFiles() }
         let client = try await KVClient.connect(
             socketPath: first.socketPath, configuration: KVClientConfiguration(reconnectAutomatically: true))
         first.watch(client)
         _ = try await client.createSession("auto", descriptor: testDescriptor)
-        try await first.stop()
+        try await first.stop(keepingFiles: true)
         // Let the I/O thread observe the close.
         for _ in 0..<200 where client.isConnected { try await Task.sleep(for: .milliseconds(10)) }
         #expect(!client.isConnected)
 
-        let second = try await TestDaemon(directory: first.root)
+        let second = try await InProcessDaemon(directory: first.root) { $0.topK = 4 }
         // 20 concurrent calls find the connection closed: one reconnect serves them all.
         let infos = try await withThrowingTaskGroup(of: SessionInfo.self) { group in
             for _ in 0..<20 { group.addTask { try await client.openSession("auto") } }

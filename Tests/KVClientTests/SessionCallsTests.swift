@@ -1,3 +1,4 @@
+import DaemonTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -10,7 +11,7 @@ import Protocol
 struct SessionCallsTests {
     @Test("create, list, fork, checkpoint, drop; server errors carry their codes and leave the connection usable")
     func sessionLifeCycle() async throws {
-        let daemon = try await TestDaemon(maximumBlocksPerRequest: 16)
+        let daemon = try await InProcessDaemon { $0.topK = 4; $0.maximumBlocksPerRequest = 16 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         daemon.watch(client)

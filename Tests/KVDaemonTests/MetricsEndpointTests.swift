@@ -96,8 +96,12 @@ struct MetricsEndpointTests {
             let n = calls.next()
             return "# HELP kvd_probe_total Probe.\n# TYPE kvd_probe_total counter\nkvd_probe_total \(n)\n"
         }
-        let unix = try await MetricsEndpoint.start(address: .unix(path: path), group: group, render: render)
-        let tcp = try await MetricsEndpoint.start(address: .tcp(host: "127.0.0.1", port: 0), group: group, render: render)
+        // Rendered on threads of their own, as in kvd: not on a cooperative pool other tests may hold.
+        let executor = DedicatedExecutor(threads: 1, name: "metrics-test")
+        defer { executor.shutdown() }
+        let unix = try await MetricsEndpoint.start(address: .unix(path: path), group: group, executor: executor, render: render)
+        let tcp = try await MetricsEndpoint.start(
+            address: .tcp(host: "127.0.0.1", port: 0), group: group, executor: executor, render: render)
         let port = try #require(tcp.port)
 
         let first = try await onDedicatedThread {

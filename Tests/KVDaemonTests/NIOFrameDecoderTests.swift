@@ -1,3 +1,4 @@
+import DaemonTestSupport
 import Protocol
 import Testing
 @testable import KVDaemon

@@ -1,3 +1,4 @@
+import DaemonTestSupport
 import Foundation
 import KVClient
 import KVStore
@@ -89,9 +90,11 @@ struct PipelinedRequestsTests {
         }
         try await daemon.task.value
         client.close()
-        // Reopen the store: every acknowledged block is there, and the store verifies.
+        // Reopen the store: every acknowledged block is there (in the session of this process's
+        // uid, the client's), and the store verifies.
         let store = try KVStore(configuration: StoreConfiguration(directory: daemon.root + "/data"))
-        #expect((store.session(named: "q")?.blocksPerLayer[1] ?? 0) >= acknowledged)
+        let stored = store.session(named: SessionAddress(owner: getuid(), name: "q").storeName)?.blocksPerLayer[1] ?? 0
+        #expect(stored >= acknowledged)
         #expect(store.verify().isOK)
         await store.close()
         try? FileManager.default.removeItem(atPath: daemon.root)

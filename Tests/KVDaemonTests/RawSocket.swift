@@ -11,7 +11,8 @@ final class RawSocket: @unchecked Sendable {
     let fd: Int32
     private var splitter = FrameSplitter()
 
-    init(path: String) throws {
+    /// Connects; a receive waits at most `receiveTimeoutSeconds`, then throws.
+    init(path: String, receiveTimeoutSeconds: Int = 30) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -24,7 +25,7 @@ final class RawSocket: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard result == 0 else { throw DaemonTestError("connect failed: errno \(errno)") }
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
@@ -50,7 +51,8 @@ final class RawSocket: @unchecked Sendable {
         try await onDedicatedThread { try self.receiveBlocking() }
     }
 
-    private func receiveBlocking() throws -> (requestID: UInt64, message: Message)? {
+    /// ``receiveWithID()`` on the calling thread, blocking it.
+    func receiveBlocking() throws -> (requestID: UInt64, message: Message)? {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             if let frame = try splitter.next() { return (frame.requestID, try Message.decode(frame)) }

@@ -1,3 +1,4 @@
+import DaemonTestSupport
 import KVClient
 import KVStore
 import Protocol

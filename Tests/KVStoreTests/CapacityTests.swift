@@ -141,7 +141,7 @@ struct CapacityTests {
         let acked = acknowledged.count / d.layers
         #expect(acked > 5)
         #expect(store.session(named: "s")?.blocksPerLayer == Array(repeating: acked, count: d.layers))
-        #expect(try store.payloads(ids) == acknowledged.map(\.payload))
+        #expect(try store.payloads(ids) == acknowledged.map { Array($0.payload) })
         for l in 0..<d.layers {
             #expect(try store.withRepresentativeKeys(session: "s", layer: l) { $0.count } == acked)
         }
@@ -155,7 +155,7 @@ struct CapacityTests {
         await store.close()
 
         let reopened = try openStore(dir) { $0.mapSize = 1 << 20 }
-        #expect(try reopened.payloads(ids) == acknowledged.map(\.payload))
+        #expect(try reopened.payloads(ids) == acknowledged.map { Array($0.payload) })
         #expect(reopened.verify().isOK)
         await reopened.close()
     }
@@ -218,7 +218,7 @@ struct DiskFullTests {
             let acked = acknowledged.count / d.layers
             print("diskFull after \(acked) positions")
             #expect(store.session(named: "s")?.blocksPerLayer == Array(repeating: acked, count: d.layers))
-            #expect(try store.payloads(ids) == acknowledged.map(\.payload))
+            #expect(try store.payloads(ids) == acknowledged.map { Array($0.payload) })
             #expect(store.verify().isOK)
             // Freeing space lets writes proceed again.
             do { try await store.dropSession(named: "victim") } catch { print("drop failed: \(error)"); throw error }
@@ -228,7 +228,7 @@ struct DiskFullTests {
             await store.close()
         }
         let reopened = try openStore(dir) { $0.mapSize = 64 << 20 }
-        #expect(try reopened.payloads(ids) == acknowledged.map(\.payload))
+        #expect(try reopened.payloads(ids) == acknowledged.map { Array($0.payload) })
         #expect(reopened.verify().isOK)
         await reopened.close()
     }

@@ -59,7 +59,7 @@ struct ConcurrencyTests {
             #expect(store.session(named: name)?.blocksPerLayer == Array(repeating: positions, count: d.layers))
             let blocks = testBlocks(d, stream: stream(name), positions: 0..<positions)
             let ids = blocks.map { BlockID.derive(namespace: 1, descriptor: d, layer: $0.layer, prefixHash: $0.prefixHash) }
-            #expect(try store.payloads(ids) == blocks.map(\.payload))
+            #expect(try store.payloads(ids) == blocks.map { Array($0.payload) })
         }
         let stats = store.stats()
         #expect(stats.blocks == (distinct.count + 1) * positions * d.layers)
@@ -193,7 +193,7 @@ struct ConcurrencyTests {
         try #require(store.core.queue.submitted == submittedBefore + 1, "the append never reached the writer's queue")
         // The append is stuck; every read still answers from the last commit.
         #expect(store.session(named: "s")?.blocksPerLayer == [1, 1])
-        #expect(try store.payloads(ids) == first.map(\.payload))
+        #expect(try store.payloads(ids) == first.map { Array($0.payload) })
         #expect(try store.withRepresentativeKeys(session: "s", layer: 0) { $0.count } == 1)
         #expect(store.stats().blocks == 2)
         #expect(store.verify().isOK)

@@ -92,7 +92,7 @@ struct DurabilityTests {
         #expect(record.blocksPerLayer == Array(repeating: stored, count: d.layers))
         let blocks = (0..<stored).flatMap { Self.blocks(d, position: $0) }
         let ids = blocks.map { BlockID.derive(namespace: 1, descriptor: d, layer: $0.layer, prefixHash: $0.prefixHash) }
-        #expect(try store.payloads(ids) == blocks.map(\.payload))
+        #expect(try store.payloads(ids) == blocks.map { Array($0.payload) })
         #expect(store.verify().isOK)
         print("durability \(mode): killed after \(lastAck + 1) acknowledgements; \(stored) positions stored")
         // And the store keeps working after the crash.

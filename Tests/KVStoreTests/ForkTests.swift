@@ -50,8 +50,8 @@ struct ForkTests {
         let afterDrop = store.stats()
         // a's private blocks (positions 2, 3) are gone, the shared ones (0, 1) stay.
         #expect(afterDrop.blocks == sharedIDs.count + idsB.count)
-        #expect(try store.payloads(sharedIDs) == blocksA.filter { $0.position < 2 }.map(\.payload))
-        #expect(try store.payloads(idsB) == blocksB.map(\.payload))
+        #expect(try store.payloads(sharedIDs) == blocksA.filter { $0.position < 2 }.map { Array($0.payload) })
+        #expect(try store.payloads(idsB) == blocksB.map { Array($0.payload) })
         let privateA = zip(blocksA, idsA).filter { $0.0.position >= 2 }.map(\.1)
         #expect(throws: StoreError.blockNotFound) { try store.payloads([privateA[0]]) }
         #expect(store.verify().isOK)
@@ -99,7 +99,7 @@ struct ForkTests {
         #expect(store.stats().blocks == 2 * one.blocks)
 
         try await store.dropSession(named: "x")
-        #expect(try store.payloads(idsY) == blocks.map(\.payload))
+        #expect(try store.payloads(idsY) == blocks.map { Array($0.payload) })
         try await store.dropSession(named: "y")
         #expect(throws: StoreError.blockNotFound) { try store.payloads([idsY[0]]) }
         #expect(store.stats().blocks == one.blocks)

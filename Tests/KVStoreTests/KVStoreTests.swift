@@ -25,7 +25,7 @@ struct KVStorePersistenceTests {
                 #expect(id == BlockID.derive(namespace: 1000, descriptor: d, layer: b.layer, prefixHash: b.prefixHash))
             }
             let payloads = try store.payloads(ids)
-            #expect(payloads == blocks.map(\.payload))
+            #expect(payloads == blocks.map { Array($0.payload) })
             for l in 0..<d.layers {
                 try store.withRepresentativeKeys(session: "doc", layer: l) { rk in
                     #expect(rk.count == 5)
@@ -46,7 +46,7 @@ struct KVStorePersistenceTests {
         #expect(record.blocksPerLayer == [5, 5, 5])
         #expect(record.owner == 1000)
         #expect(record.descriptor == d)
-        #expect(try store.payloads(ids) == blocks.map(\.payload))
+        #expect(try store.payloads(ids) == blocks.map { Array($0.payload) })
         for l in 0..<d.layers {
             try store.withRepresentativeKeys(session: "doc", layer: l) { rk in
                 #expect(Array(rk.keys) == keysBefore[l])

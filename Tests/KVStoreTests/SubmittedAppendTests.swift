@@ -35,7 +35,7 @@ struct SubmittedAppendTests {
         let stored = try store.withRepresentativeKeys(session: "s", layer: 1) { $0.ids }
         #expect(stored == committed)
         let expected = testBlocks(d, stream: 5, positions: 0..<32, layers: [1])
-        #expect(try store.payloads(stored) == expected.map(\.payload))
+        #expect(try store.payloads(stored) == expected.map { Array($0.payload) })
         #expect(store.verify().isOK)
         await store.close()
     }
@@ -57,7 +57,7 @@ struct SubmittedAppendTests {
             #expect(encoded.stored == PayloadCodec.encode(block.payload, level: store.configuration.compressionLevel))
         }
         let ids = try await store.submit(prepared).appendedIDs()
-        #expect(try store.payloads(ids) == blocks.map(\.payload))
+        #expect(try store.payloads(ids) == blocks.map { Array($0.payload) })
         await store.close()
     }
 

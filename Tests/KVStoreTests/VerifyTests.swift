@@ -34,7 +34,7 @@ struct VerifyTests {
         #expect(throws: StoreError.corrupt) { try store.payloads([ids[victim]]) }
         #expect(throws: StoreError.corrupt) { try store.payloads(ids) }
         let others = ids.indices.filter { $0 != victim }
-        #expect(try store.payloads(others.map { ids[$0] }) == others.map { blocks[$0].payload })
+        #expect(try store.payloads(others.map { ids[$0] }) == others.map { Array(blocks[$0].payload) })
         let report = store.verify()
         #expect(report.failures.count == 1)
         #expect(report.failures.first?.block == ids[victim])
@@ -106,7 +106,7 @@ struct InspectionTests {
         await store.close()
         let copied = try openStore(copy)
         #expect(copied.sessions().map(\.name) == ["b"])
-        #expect(try copied.payloads(Array(ids.prefix(d.layers))) == blocks.prefix(d.layers).map(\.payload))
+        #expect(try copied.payloads(Array(ids.prefix(d.layers))) == blocks.prefix(d.layers).map { Array($0.payload) })
         #expect(copied.verify().isOK)
         await copied.close()
     }

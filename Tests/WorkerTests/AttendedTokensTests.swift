@@ -1,4 +1,5 @@
 import ActQKV
+import DaemonTestSupport
 import Foundation
 import LanguageModelTesting
 import Testing
@@ -88,7 +89,7 @@ struct AttendedTokensTests {
     }
 
     /// Runs the session over `prompt` (no decode) and returns what the last prompt token attended.
-    private static func finalAttended(model: LlamaModel, kvd: InProcessKVD, method: ActQKV.RetrievalMethod, config: RetrievalConfig,
+    private static func finalAttended(model: LlamaModel, kvd: InProcessDaemon, method: ActQKV.RetrievalMethod, config: RetrievalConfig,
                                       prompt: [Int32], name: String) async throws -> (AttendedTokens, LongContextSession) {
         let settings = LongContextSettings(method: method, retrieval: config)
         let (_, session, _) = try await LongContextSessionTests.sessionLogits(model: model, kvd: kvd, settings: settings, prompt: prompt,
@@ -105,7 +106,7 @@ struct AttendedTokensTests {
         let config = LongContextSessionTests.smallConfig
 
         // All blocks recalled (K ≥ every block count).
-        let full = try await InProcessKVD(fixedTopK: 4096)
+        let full = try await InProcessDaemon { $0.topK = 4096 }
         for method in [ActQKV.RetrievalMethod.infllm, .actqkv] {
             let (attended, session) = try await Self.finalAttended(model: model, kvd: full, method: method, config: config, prompt: prompt,
                                                                    name: "recall-full-\(method)")
@@ -117,17 +118,17 @@ struct AttendedTokensTests {
             let recall = mass.recall(of: attended)
             #expect(abs(recall - 1) < 1e-9, "\(method): recall \(recall)")
         }
-        await full.stop()
+        try? await full.stop()
 
         // Four blocks per layer.
         var tinyConfig = config
         tinyConfig.topK = 4
         tinyConfig.minBlocks = 4
         tinyConfig.maxBlocks = 4
-        let tiny = try await InProcessKVD(fixedTopK: 4)
+        let tiny = try await InProcessDaemon { $0.topK = 4 }
         let (attended, _) = try await Self.finalAttended(model: model, kvd: tiny, method: .infllm, config: tinyConfig, prompt: prompt,
                                                          name: "recall-tiny")
-        await tiny.stop()
+        try? await tiny.stop()
         #expect(attended.recalled.allSatisfy { $0.count == 4 })
         var nothingRecalled = attended
         nothingRecalled.recalled = Array(repeating: [], count: model.config.layerCount)

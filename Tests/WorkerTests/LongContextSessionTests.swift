@@ -1,4 +1,5 @@
 import ActQKV
+import DaemonTestSupport
 import Foundation
 import KVClient
 import LanguageModelTesting
@@ -17,7 +18,7 @@ struct LongContextSessionTests {
                                              minBlocks: 32, maxBlocks: 128, blockCacheCapacity: 128)
 
     /// Runs the session path and returns the logits after the prompt and after each decode token.
-    static func sessionLogits(model: LlamaModel, kvd: InProcessKVD, settings: LongContextSettings, prompt: [Int32],
+    static func sessionLogits(model: LlamaModel, kvd: InProcessDaemon, settings: LongContextSettings, prompt: [Int32],
                               decode: [Int32], name: String) async throws -> (logits: [[Float]], session: LongContextSession, info: SessionInfo) {
         let client = try await kvd.connect()
         let descriptor = LongContextSession.descriptor(model: model, settings: settings, fingerprint: 0xF00D)
@@ -53,8 +54,8 @@ struct LongContextSessionTests {
         let clampEffect = LongContextTestSupport.relativeError(refLogits[0], reference: trueDense)
         #expect(clampEffect > 1e-3, "clamping the RoPE distance should change the logits (relative change \(clampEffect))")
 
-        let kvd = try await InProcessKVD(fixedTopK: 4096)
-        defer { Task { await kvd.stop() } }
+        let kvd = try await InProcessDaemon { $0.topK = 4096 }
+        defer { Task { try? await kvd.stop() } }
         let expectedBlocks = (prompt.count + 2 - 1 - config.sinkTokens - config.localWindow) / config.blockSize
         for method in [ActQKV.RetrievalMethod.infllm, ActQKV.RetrievalMethod.actqkv] {
             let settings = LongContextSettings(method: method, retrieval: config)
@@ -81,8 +82,8 @@ struct LongContextSessionTests {
         let config = RetrievalConfig(localWindow: 2048, chunkTokens: 256)
         let dense = try LongContextTestSupport.scheduledForward(model: model, prompt: prompt, chunk: 256, decode: [13],
                                                                 backend: model.makeDenseCache(capacity: prompt.count + 4))
-        let kvd = try await InProcessKVD()
-        defer { Task { await kvd.stop() } }
+        let kvd = try await InProcessDaemon()
+        defer { Task { try? await kvd.stop() } }
         let (logits, session, _) = try await Self.sessionLogits(model: model, kvd: kvd, settings: LongContextSettings(method: .infllm, retrieval: config),
                                                                 prompt: prompt, decode: [13], name: "wide")
         #expect(session.closedBlocks == 0)
@@ -102,8 +103,8 @@ struct LongContextSessionTests {
         let n = prompt.count
         let span = (n - 40)..<(n - 20)  // in the last chunk before the last token, ending before it
         let layout = PromptLayout(tokens: prompt, questionSpan: span, sharedPrefixCount: span.lowerBound)
-        let kvd = try await InProcessKVD(fixedTopK: 8)
-        defer { Task { await kvd.stop() } }
+        let kvd = try await InProcessDaemon { $0.topK = 8 }
+        defer { Task { try? await kvd.stop() } }
         let client = try await kvd.connect()
         final class Traces: @unchecked Sendable {
             let lock = NSLock()
