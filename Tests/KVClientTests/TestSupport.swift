@@ -1,3 +1,4 @@
+import Protocol
 import DaemonTestSupport
 import Foundation
 @testable import KVClient
