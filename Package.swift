@@ -27,21 +27,26 @@ let package = Package(
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
 
-        // Pure libraries: no I/O, no project imports.
-        .target(name: "Protocol"),
-        .target(name: "ActQKV", dependencies: ["CActQKVKernels"]),
+        // The leaf every library shares: one definition of each cross-module concept (model
+        // descriptor, block id, element type, retrieval method, verify-failure kinds, fp16/bf16,
+        // SplitMix64, little-endian byte reader and writer). No project imports, no I/O.
+        .target(name: "CoreTypes"),
+
+        // Pure libraries: no I/O; beyond CoreTypes, no project imports.
+        .target(name: "Protocol", dependencies: ["CoreTypes"]),
+        .target(name: "ActQKV", dependencies: ["CoreTypes", "CActQKVKernels"]),
         // ActQKV's scoring and fp16/bf16 conversion kernels in C (AVX2/F16C/AVX-512 chosen at run time).
         .target(name: "CActQKVKernels", path: "Sources/CActQKVKernels"),
 
         // Storage: LMDB + zstd.
         .target(name: "CStoreKernels", path: "Sources/CStoreKernels"),
-        .target(name: "KVStore", dependencies: ["CLMDB", "CZstd", "CStoreKernels"]),
+        .target(name: "KVStore", dependencies: ["CoreTypes", "CLMDB", "CZstd", "CStoreKernels"]),
 
         // The daemon: NIO event loops stay inside its listener.
         .target(
             name: "KVDaemon",
             dependencies: [
-                "Protocol", "KVStore", "ActQKV",
+                "CoreTypes", "Protocol", "KVStore", "ActQKV",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -50,17 +55,17 @@ let package = Package(
         ),
 
         // The async client: plain sockets, no NIO.
-        .target(name: "KVClient", dependencies: ["Protocol"]),
+        .target(name: "KVClient", dependencies: ["CoreTypes", "Protocol"]),
 
         // The reference inference worker, and its vectorised C kernels (AVX2/FMA chosen at run time).
         .target(name: "CInferenceKernels", path: "Sources/CInferenceKernels"),
-        .target(name: "Inference", dependencies: ["ActQKV", "KVClient", "CBLAS", "CInferenceKernels"]),
+        .target(name: "Inference", dependencies: ["CoreTypes", "ActQKV", "KVClient", "CBLAS", "CInferenceKernels"]),
 
         // Executables: wiring only.
         .executableTarget(
             name: "kvd",
             dependencies: [
-                "KVDaemon", "KVStore",
+                "CoreTypes", "KVDaemon", "KVStore",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -69,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "kvctl",
             dependencies: [
-                "KVClient", "KVStore", "Protocol",
+                "CoreTypes", "KVClient", "KVStore", "Protocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -77,40 +82,41 @@ let package = Package(
         .executableTarget(
             name: "kvstress",
             dependencies: [
-                "KVClient", "Protocol",
+                "CoreTypes", "KVClient", "Protocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "actqkv",
             dependencies: [
-                "Inference", "ActQKV", "KVClient", "KVDaemon",
+                "CoreTypes", "Inference", "ActQKV", "KVClient", "KVDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         // Tests: one target per module, plus end-to-end tests against real processes.
-        .testTarget(name: "ProtocolTests", dependencies: ["Protocol"]),
-        .testTarget(name: "ActQKVTests", dependencies: ["ActQKV"]),
-        .testTarget(name: "KVStoreTests", dependencies: ["KVStore"]),
+        .testTarget(name: "CoreTypesTests", dependencies: ["CoreTypes"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["CoreTypes", "Protocol"]),
+        .testTarget(name: "ActQKVTests", dependencies: ["CoreTypes", "ActQKV"]),
+        .testTarget(name: "KVStoreTests", dependencies: ["CoreTypes", "KVStore"]),
         .testTarget(
             name: "KVDaemonTests",
             dependencies: [
-                "KVDaemon", "KVClient", "Protocol", "KVStore", .product(name: "CoreMetrics", package: "swift-metrics"),
+                "CoreTypes", "KVDaemon", "KVClient", "Protocol", "KVStore", .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "KVClientTests",
-            dependencies: ["KVClient", "KVDaemon", "Protocol", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CoreTypes", "KVClient", "KVDaemon", "Protocol", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "InferenceTests",
-            dependencies: ["Inference", "ActQKV", "KVClient", "KVDaemon", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CoreTypes", "Inference", "ActQKV", "KVClient", "KVDaemon", .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["KVClient", "Protocol"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["CoreTypes", "KVClient", "Protocol"]),
     ],
     swiftLanguageModes: [.v6]
 )

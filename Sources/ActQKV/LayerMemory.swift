@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Worker-side state of one layer of one session: the token life cycle (ALGORITHM.md B §2.2) and
 /// joint attention over sink ∪ recalled blocks ∪ out-of-window remainder ∪ local window (B §2.4–2.6,
 /// with Part A §2's per-query masking: every past token is seen exactly once per query).

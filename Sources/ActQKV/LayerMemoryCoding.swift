@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Stable, versioned binary checkpoint of a ``LayerMemory`` (little-endian), so that a worker can
 /// resume a session at a chunk boundary:
 ///

@@ -1,17 +1,7 @@
-/// The retrieval method of a session (ALGORITHM.md Part A §1). The raw values are stable: they are
-/// written into encoded ``RetrievalState``s and may travel on the wire.
-public enum RetrievalMethod: UInt8, Sendable, Hashable, CaseIterable {
-    /// Full causal attention over every past token; no blocks, no retrieval (the quality reference).
-    case dense = 0
-    /// InfLLM: mean probe-query, inner-product block scoring, a fixed `min(N, K)` blocks per layer.
-    case infllm = 1
-    /// ActQKV: activation-bias probe, cosine scoring (+ question term in prefill), density cut-off.
-    case actqkv = 2
-    /// Ablation: activation-bias probe and cosine scoring, a fixed `min(N, K_max)` blocks per layer.
-    case activateOnly = 3
-    /// Ablation: uniform (mean) probe, cosine scoring, the density cut-off.
-    case dynamicOnly = 4
+import CoreTypes
 
+// What each retrieval method (CoreTypes' `RetrievalMethod`, ALGORITHM.md Part A §1) does.
+extension RetrievalMethod {
     /// Whether the probe-query weights tokens by their activation bias (ALGORITHM.md B §3.3).
     public var usesActivationBias: Bool { self == .actqkv || self == .activateOnly }
     /// Whether blocks are scored by cosine over the D-vector (else InfLLM's inner product).
@@ -20,14 +10,6 @@ public enum RetrievalMethod: UInt8, Sendable, Hashable, CaseIterable {
     public var usesDensityAllocation: Bool { self == .actqkv || self == .dynamicOnly }
     /// Whether the method uses block memory at all (`false` only for ``dense``).
     public var usesBlockMemory: Bool { self != .dense }
-}
-
-/// Prefill or decode mode (ALGORITHM.md B §3.7). The caller decides: a prompt's chunks and its last
-/// token are `prefill`; every generated token fed back is `decode`. The question term enters scoring
-/// only in `prefill`; the density-weighted share of the pool applies only in `decode`.
-public enum RetrievalMode: UInt8, Sendable, Hashable, CaseIterable {
-    case prefill = 0
-    case decode = 1
 }
 
 /// Which queries the activation-bias running statistics are computed over (Part A §7).

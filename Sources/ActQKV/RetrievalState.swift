@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Retrieval state of one session, shared by its layers (ALGORITHM.md Part A §2): activation
 /// statistics (one set, or one per layer), per-layer density histories, and the block pools of the
 /// chunks in flight. The daemon keeps and persists it (``encoded()`` / ``init(decoding:)``); a

@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Block calls: append, retrieve, fetch (docs/PROTOCOL.md §6.3).
 extension KVClient {
     /// Appends closed blocks (any layers, each at the next free position of its layer) and

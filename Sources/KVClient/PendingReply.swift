@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// A request that is already queued for writing, whose reply is awaited later.
 ///
 /// Returned by ``KVClient/submit(_:)`` and ``KVClient/submitAppendBlocks(session:blocks:)``.

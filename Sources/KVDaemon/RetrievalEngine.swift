@@ -1,4 +1,5 @@
 import ActQKV
+import CoreTypes
 import Protocol
 import Synchronization
 
@@ -53,17 +54,12 @@ final class RetrievalEngine: Sendable {
             map[session] = entry
             return entry
         }
-        guard let method = AlgorithmMethod(rawValue: request.method.rawValue),
-              let mode = AlgorithmMode(rawValue: request.mode.rawValue)
-        else {
-            throw ProtocolError(.badArgument, "retrieval method or mode unknown to the algorithm")
-        }
         return try request.probe.withUnsafeBufferPointer { probe in
             try Self.withOptionalBuffer(request.question?.vector) { question in
                 try entry.state.withLock { state in
                     do {
                         return try state.select(
-                            layer: Int(request.layer), chunk: request.chunkSequence, mode: mode, method: method,
+                            layer: Int(request.layer), chunk: request.chunkSequence, mode: request.mode, method: request.method,
                             probe: probe, question: question, questionWeight: request.question?.weight,
                             keys: keys, count: count)
                     } catch let error as SelectionError {

@@ -1,3 +1,4 @@
+import CoreTypes
 import Foundation
 
 /// Deterministic K/V payloads that look like a transformer's (for benchmarks and tests): 16-bit

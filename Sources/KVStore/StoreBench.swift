@@ -1,3 +1,4 @@
+import CoreTypes
 import Foundation
 
 /// End-to-end store throughput (validate, encode, group commit, publish; then decode + CRC on

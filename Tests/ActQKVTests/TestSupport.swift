@@ -1,17 +1,12 @@
+import CoreTypes
 import Foundation
 @testable import ActQKV
 
-/// Deterministic pseudo-random numbers (SplitMix64) so every test is reproducible.
+/// Deterministic pseudo-random numbers (CoreTypes' SplitMix64) so every test is reproducible.
 struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var generator: SplitMix64
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
+    mutating func next() -> UInt64 { generator.next() }
     /// Uniform in [lo, hi).
     mutating func float(_ lo: Float = -1, _ hi: Float = 1) -> Float { Float.random(in: lo..<hi, using: &self) }
     /// `n` uniform floats in [lo, hi); never all zero.

@@ -1,3 +1,4 @@
+import CoreTypes
 import KVClient
 import Testing
 @testable import KVDaemon

@@ -1,4 +1,5 @@
 import ActQKV
+import CoreTypes
 import KVClient
 
 extension LongContextSession {
@@ -77,7 +78,7 @@ extension LongContextSession {
         let state = try WorkerCheckpoint(decoding: Array(stored.workerState))
         guard state.fingerprint == fingerprint else { throw .checkpointMismatch("the checkpoint was written for another model (fingerprint \(state.fingerprint), this one \(fingerprint))") }
         guard state.method == settings.method.rawValue else {
-            throw .checkpointMismatch("the checkpoint was written by method \(ActQKV.RetrievalMethod(rawValue: state.method).map { "\($0)" } ?? "?"), not \(settings.method)")
+            throw .checkpointMismatch("the checkpoint was written by method \(RetrievalMethod(rawValue: state.method).map { "\($0)" } ?? "?"), not \(settings.method)")
         }
         let session = try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: client, sessionName: sessionName)
         guard state.layers.count == session.memories.count else { throw .checkpointMismatch("\(state.layers.count) layers in the checkpoint, model has \(session.memories.count)") }

@@ -1,4 +1,5 @@
 import ActQKV
+import CoreTypes
 import KVClient
 
 /// One sequence run through a ``LlamaModel`` whose attention goes through ActQKV's block memory
@@ -116,7 +117,7 @@ public final class LongContextSession {
     /// stay multiples of E) in `mode`, and returns the last token's logits when `logits` is true
     /// (else an empty array).
     @discardableResult
-    public func process(_ input: ArraySlice<Int32>, mode: ActQKV.RetrievalMode, logits: Bool) async throws(LongContextError) -> [Float] {
+    public func process(_ input: ArraySlice<Int32>, mode: RetrievalMode, logits: Bool) async throws(LongContextError) -> [Float] {
         var start = input.startIndex
         var result: [Float] = []
         let e = settings.retrieval.chunkTokens
@@ -130,7 +131,7 @@ public final class LongContextSession {
     }
 
     /// One execution chunk through every layer.
-    func processChunk(_ chunk: ArraySlice<Int32>, mode: ActQKV.RetrievalMode, logits wantLogits: Bool) async throws(LongContextError) -> [Float] {
+    func processChunk(_ chunk: ArraySlice<Int32>, mode: RetrievalMode, logits wantLogits: Bool) async throws(LongContextError) -> [Float] {
         let n = chunk.count
         let p0 = position
         try appends?.check()
@@ -190,7 +191,7 @@ public final class LongContextSession {
 
     /// Asks kvd for the blocks of `layer` this chunk attends and returns their K/V (fp16-rounded),
     /// best first. Only payloads missing from the layer's cache cross the socket.
-    func recall(layer: Int, rotated: [Float], count n: Int, mode: ActQKV.RetrievalMode) async throws(LongContextError) -> [BlockKV] {
+    func recall(layer: Int, rotated: [Float], count n: Int, mode: RetrievalMode) async throws(LongContextError) -> [BlockKV] {
         guard let client else { return [] }
         let method = settings.method
         let probe: RetrievalState.Probe
@@ -199,8 +200,8 @@ public final class LongContextSession {
         var question: QuestionTerm?
         if mode == .prefill, let u = questionVectors[layer] { question = QuestionTerm(vector: u, weight: settings.retrieval.questionWeight) }
         let held = caches[layer].cachedIDs.compactMap { caches[layer].contains($0) ? cachedIDs[layer][$0] : nil }
-        let request = RetrieveRequest(session: sessionName, layer: UInt16(layer), method: Protocol.RetrievalMethod(rawValue: method.rawValue)!,
-                                      mode: Protocol.RetrievalMode(rawValue: mode.rawValue)!, chunkSequence: chunkSequence,
+        let request = RetrieveRequest(session: sessionName, layer: UInt16(layer), method: method,
+                                      mode: mode, chunkSequence: chunkSequence,
                                       probe: probe.vector, question: question, heldIDs: held, wantPayloads: true)
         counters.retrieveRequests += 1
         let result: RetrieveResult
@@ -291,7 +292,7 @@ public struct RetrieveTrace: Sendable, Hashable {
     /// The layer.
     public var layer: Int
     /// Prefill or decode.
-    public var mode: ActQKV.RetrievalMode
+    public var mode: RetrievalMode
     /// Whether the request carried the question vector.
     public var questionTerm: Bool
     /// Blocks granted (k_ℓ) and blocks in the layer (N).

@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// InfiniteBench-style synthetic retrieval tasks generated from a seed (docs/WORKER.md):
 /// - `passkey`: a 5-digit pass key hidden at a random depth in repeated filler (or in natural
 ///   text given by the caller), asked for at the end;

@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Measures the tokenizer on a real model file: building it from GGUF metadata, encoding a
 /// long input (default ≥ 32 768 tokens) with the default strategy, without its word cache, and
 /// with two baselines (priority-queue BPE on every word; the textbook O(n²) merge loop), and

@@ -1,4 +1,5 @@
 import ActQKV
+import CoreTypes
 import Foundation
 import Testing
 @testable import Inference
@@ -86,7 +87,7 @@ struct AttendedTokensTests {
     }
 
     /// Runs the session over `prompt` (no decode) and returns what the last prompt token attended.
-    private static func finalAttended(model: LlamaModel, kvd: InProcessKVD, method: ActQKV.RetrievalMethod, config: RetrievalConfig,
+    private static func finalAttended(model: LlamaModel, kvd: InProcessKVD, method: RetrievalMethod, config: RetrievalConfig,
                                       prompt: [Int32], name: String) async throws -> (AttendedTokens, LongContextSession) {
         let settings = LongContextSettings(method: method, retrieval: config)
         let (_, session, _) = try await LongContextSessionTests.sessionLogits(model: model, kvd: kvd, settings: settings, prompt: prompt,
@@ -104,7 +105,7 @@ struct AttendedTokensTests {
 
         // All blocks recalled (K ≥ every block count).
         let full = try await InProcessKVD(fixedTopK: 4096)
-        for method in [ActQKV.RetrievalMethod.infllm, .actqkv] {
+        for method in [RetrievalMethod.infllm, .actqkv] {
             let (attended, session) = try await Self.finalAttended(model: model, kvd: full, method: method, config: config, prompt: prompt,
                                                                    name: "recall-full-\(method)")
             #expect(attended.closedBlocks >= 30)

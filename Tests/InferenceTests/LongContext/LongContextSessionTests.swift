@@ -1,4 +1,5 @@
 import ActQKV
+import CoreTypes
 import Foundation
 import KVClient
 import Testing
@@ -54,7 +55,7 @@ struct LongContextSessionTests {
         let kvd = try await InProcessKVD(fixedTopK: 4096)
         defer { Task { await kvd.stop() } }
         let expectedBlocks = (prompt.count + 2 - 1 - config.sinkTokens - config.localWindow) / config.blockSize
-        for method in [ActQKV.RetrievalMethod.infllm, ActQKV.RetrievalMethod.actqkv] {
+        for method in [RetrievalMethod.infllm, RetrievalMethod.actqkv] {
             let settings = LongContextSettings(method: method, retrieval: config)
             let (logits, session, info) = try await Self.sessionLogits(model: model, kvd: kvd, settings: settings, prompt: prompt,
                                                                        decode: [t1, 13], name: "equiv-\(method)")
