@@ -8,8 +8,6 @@ extension RetrievalMethod {
     public var usesCosineScoring: Bool { self == .actqkv || self == .activateOnly || self == .dynamicOnly }
     /// Whether the per-layer block count comes from the density allocator (B §3.6).
     public var usesDensityAllocation: Bool { self == .actqkv || self == .dynamicOnly }
-    /// Whether the method uses block memory at all (`false` only for ``dense``).
-    public var usesBlockMemory: Bool { self != .dense }
 }
 
 /// Which queries the activation-bias running statistics are computed over (Part A §7).

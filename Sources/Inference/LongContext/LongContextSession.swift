@@ -49,7 +49,8 @@ public final class LongContextSession {
     var memories: [LayerMemory]
     var caches: [BlockCache<KVBlock16>]
     var cachedIDs: [[UInt64: BlockID]]
-    var retrieval: RetrievalState
+    /// The worker's half of the retrieval state (activation statistics); kvd holds the other.
+    var probeState: ProbeState
     var questionVectors: [[Float]?]
     var spanRotated: [[Float]]
     var hasher: PrefixHasher
@@ -81,7 +82,7 @@ public final class LongContextSession {
             throw .configuration("partial rotary embedding (\(c.ropeDimension) of \(c.headDimension) dimensions) is not supported by the block memory")
         }
         do { shape = try AttentionShape(heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDimension) } catch { throw .attention(error) }
-        do { retrieval = try RetrievalState(config: settings.retrieval, layers: c.layerCount) } catch { throw .configuration("\(error) (code \(error.code))") }
+        do { probeState = try ProbeState(config: settings.retrieval, layers: c.layerCount) } catch { throw .configuration("\(error) (code \(error.code))") }
         let r = settings.retrieval
         rope = ActQKV.RotaryEmbedding(headDim: c.headDimension, base: Double(c.ropeFrequencyBase), convention: .interleaved,
                                       tablePositions: r.localWindow + r.chunkTokens + 1)
@@ -194,8 +195,8 @@ public final class LongContextSession {
     func recall(layer: Int, rotated: [Float], count n: Int, mode: RetrievalMode) async throws(LongContextError) -> [BlockKV] {
         guard let client else { return [] }
         let method = settings.method
-        let probe: RetrievalState.Probe
-        do { probe = try rotated.withUnsafeBufferPointer { (q) throws(SelectionError) in try retrieval.probe(layer: layer, method: method, queries: q, count: n) } }
+        let probe: ProbeState.Probe
+        do { probe = try rotated.withUnsafeBufferPointer { (q) throws(SelectionError) in try probeState.probe(layer: layer, method: method, queries: q, count: n) } }
         catch { throw .configuration("probe: \(error) (code \(error.code))") }
         var question: QuestionTerm?
         if mode == .prefill, let u = questionVectors[layer] { question = QuestionTerm(vector: u, weight: settings.retrieval.questionWeight) }
