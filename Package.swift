@@ -27,23 +27,28 @@ let package = Package(
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
 
-        // Pure libraries: no I/O, no project imports.
-        .target(name: "Protocol"),
-        .target(name: "ActQKV", dependencies: ["CActQKVKernels"]),
+        // The leaf every library shares: one definition of each cross-module concept (model
+        // descriptor, block id, element type, retrieval method, verify-failure kinds, fp16/bf16,
+        // SplitMix64, little-endian byte reader and writer). No project imports, no I/O.
+        .target(name: "CoreTypes"),
+
+        // Pure libraries: no I/O; beyond CoreTypes, no project imports.
+        .target(name: "Protocol", dependencies: ["CoreTypes"]),
+        .target(name: "ActQKV", dependencies: ["CoreTypes", "CActQKVKernels"]),
         // ActQKV's scoring and fp16/bf16 conversion kernels in C (AVX2/F16C/AVX-512 chosen at run time).
         .target(name: "CActQKVKernels", path: "Sources/CActQKVKernels"),
 
         // Storage: LMDB + zstd.
         .target(name: "CStoreKernels", path: "Sources/CStoreKernels"),
-        .target(name: "KVStore", dependencies: ["CLMDB", "CZstd", "CStoreKernels"]),
+        .target(name: "KVStore", dependencies: ["CoreTypes", "CLMDB", "CZstd", "CStoreKernels"]),
         // Store benchmarks and their model-like data (kvctl bench/codec, KVStoreTests): not library API.
-        .target(name: "StoreBenchmarks", dependencies: ["KVStore", "CLMDB", "CZstd"], path: "Benchmarks/StoreBenchmarks"),
+        .target(name: "StoreBenchmarks", dependencies: ["CoreTypes", "KVStore", "CLMDB", "CZstd"], path: "Benchmarks/StoreBenchmarks"),
 
         // The daemon: NIO event loops stay inside its listener.
         .target(
             name: "KVDaemon",
             dependencies: [
-                "Protocol", "KVStore", "ActQKV",
+                "CoreTypes", "Protocol", "KVStore", "ActQKV",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -52,20 +57,20 @@ let package = Package(
         ),
 
         // The async client: plain sockets, no NIO.
-        .target(name: "KVClient", dependencies: ["Protocol"]),
+        .target(name: "KVClient", dependencies: ["CoreTypes", "Protocol"]),
 
         // The language model (GGUF, tokenizer, forward pass, sampling): knows nothing of kvd or
         // ActQKV. Its vectorised C kernels: AVX2/FMA chosen at run time.
         .target(name: "CInferenceKernels", path: "Sources/CInferenceKernels"),
-        .target(name: "LanguageModel", dependencies: ["CBLAS", "CInferenceKernels"]),
+        .target(name: "LanguageModel", dependencies: ["CoreTypes", "CBLAS", "CInferenceKernels"]),
         // The long-context worker: the model's layers attending through ActQKV, blocks in kvd.
-        .target(name: "Worker", dependencies: ["LanguageModel", "ActQKV", "KVClient", "Protocol", "CBLAS", "CInferenceKernels"]),
+        .target(name: "Worker", dependencies: ["CoreTypes", "LanguageModel", "ActQKV", "KVClient", "Protocol", "CBLAS", "CInferenceKernels"]),
 
         // Executables: wiring only.
         .executableTarget(
             name: "kvd",
             dependencies: [
-                "KVDaemon", "KVStore",
+                "CoreTypes", "KVDaemon", "KVStore",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -74,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "kvctl",
             dependencies: [
-                "KVClient", "KVStore", "StoreBenchmarks", "Protocol",
+                "CoreTypes", "KVClient", "KVStore", "StoreBenchmarks", "Protocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -82,14 +87,14 @@ let package = Package(
         .executableTarget(
             name: "kvstress",
             dependencies: [
-                "KVClient", "Protocol",
+                "CoreTypes", "KVClient", "Protocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "actqkv",
             dependencies: [
-                "LanguageModel", "Worker", "ActQKV", "KVClient", "Protocol", "KVDaemon",
+                "CoreTypes", "LanguageModel", "Worker", "ActQKV", "KVClient", "Protocol", "KVDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -102,35 +107,36 @@ let package = Package(
             dependencies: ["KVDaemon", "KVClient", .product(name: "Logging", package: "swift-log")],
             path: "Tests/DaemonTestSupport"
         ),
-        .testTarget(name: "ProtocolTests", dependencies: ["Protocol"]),
-        .testTarget(name: "ActQKVTests", dependencies: ["ActQKV"]),
-        .testTarget(name: "KVStoreTests", dependencies: ["KVStore", "StoreBenchmarks"]),
+        .testTarget(name: "CoreTypesTests", dependencies: ["CoreTypes"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["CoreTypes", "Protocol"]),
+        .testTarget(name: "ActQKVTests", dependencies: ["CoreTypes", "ActQKV"]),
+        .testTarget(name: "KVStoreTests", dependencies: ["CoreTypes", "KVStore", "StoreBenchmarks"]),
         .testTarget(
             name: "KVDaemonTests",
             dependencies: [
-                "KVDaemon", "KVClient", "Protocol", "KVStore", "DaemonTestSupport", .product(name: "CoreMetrics", package: "swift-metrics"),
+                "CoreTypes", "KVDaemon", "KVClient", "Protocol", "KVStore", "DaemonTestSupport", .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "KVClientTests",
-            dependencies: ["KVClient", "Protocol", "DaemonTestSupport"]
+            dependencies: ["CoreTypes", "KVClient", "Protocol", "DaemonTestSupport"]
         ),
         // The real model loaded once per test process, and the fixtures' location, for both
         // model-side test targets.
         .target(name: "LanguageModelTesting", dependencies: ["LanguageModel"], path: "Tests/LanguageModelTesting"),
         .testTarget(
             name: "LanguageModelTests",
-            dependencies: ["LanguageModel", "LanguageModelTesting", "CInferenceKernels"],
+            dependencies: ["CoreTypes", "LanguageModel", "LanguageModelTesting", "CInferenceKernels"],
             exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "WorkerTests",
             dependencies: [
-                "Worker", "LanguageModel", "LanguageModelTesting", "ActQKV", "KVClient", "Protocol", "DaemonTestSupport",
+                "CoreTypes", "Worker", "LanguageModel", "LanguageModelTesting", "ActQKV", "KVClient", "Protocol", "DaemonTestSupport",
             ]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["KVClient", "Protocol"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["CoreTypes", "KVClient", "Protocol"]),
     ],
     swiftLanguageModes: [.v6]
 )

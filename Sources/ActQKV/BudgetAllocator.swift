@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// The per-layer block count of the density cut-off (docs/ACTQKV.md §"Budget" steps 4–6).
 public enum BudgetAllocator {
     /// Share of the remaining pool for `layer` (0-based, of `layers`): in decode mode, once every

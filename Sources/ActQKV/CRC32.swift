@@ -1,5 +1,5 @@
 /// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, the zlib/PNG checksum), used to detect
-/// corrupted encodings of the worker's and the retrieval state. Slicing-by-8: eight table
+/// corrupted encodings (ActQKV's states and the worker's checkpoint). Slicing-by-8: eight table
 /// look-ups per 8 input bytes.
 public enum CRC32 {
     /// tables[k][i]: the CRC of byte i followed by k zero bytes (k = 0 is the classic table).

@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Worker-side state of one layer of one session: the token life cycle (docs/ACTQKV.md §"Token life cycle") and
 /// joint attention over sink ∪ recalled blocks ∪ out-of-window remainder ∪ local window (docs/ACTQKV.md §"Joint attention",
 /// with the per-query masking of docs/ACTQKV.md §"Decisions": every past token is seen exactly once per query).

@@ -15,7 +15,7 @@ public struct LayerSelection: Sendable, Hashable {
     }
 }
 
-/// Bad input to ``RetrievalState``'s operations. ``code`` is stable.
+/// Bad input to ``ProbeState/probe(layer:method:queries:count:)`` or ``SelectionState``'s `select`. ``code`` is stable.
 public enum SelectionError: Error, Sendable, Hashable {
     /// `layer` is not in 0..<layers.
     case layerOutOfRange(layer: Int, layers: Int)

@@ -1,6 +1,6 @@
 /// Parameters of the block-retrieval algorithm (docs/ACTQKV.md §"Parameters"). Token-level and model
-/// independent; every default is the documented one. Call ``validate()`` (``RetrievalState``'s
-/// initialiser does) before use.
+/// independent; every default is the documented one. Call ``validate()`` (the initialisers of
+/// ``ProbeState`` and ``SelectionState`` do) before use.
 public struct RetrievalConfig: Sendable, Hashable {
     /// S: initial ("sink") tokens kept forever, in tokens. Default 64.
     public var sinkTokens: Int

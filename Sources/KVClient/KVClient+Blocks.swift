@@ -1,3 +1,4 @@
+import CoreTypes
 import Protocol
 
 /// Block calls: append, retrieve, fetch (docs/PROTOCOL.md §6.3).

@@ -1,3 +1,4 @@
+import CoreTypes
 import Protocol
 
 /// A request that is already queued for writing, whose reply is awaited later.

@@ -1,8 +1,8 @@
 /// The store keeps one checkpoint blob per session. The daemon fills it with the worker's
 /// checkpoint (opaque to the daemon; what `putCheckpoint` sent, with its chunk sequence and
 /// token count) and the daemon's own retrieval state for the session at that moment
-/// (activation statistics, density histories, chunk pools — opaque bytes of the retrieval
-/// engine), so a worker that attaches later continues exactly where the last one stopped.
+/// (density histories and chunk pools — ActQKV's `SelectionState` encoding, opaque bytes of the
+/// retrieval engine), so a worker that attaches later continues exactly where the last one stopped.
 ///
 /// Layout (little-endian): magic `"KVCS"` | `u16` version (1) | `u64` chunk sequence |
 /// `u64` token count | `u32` worker length | worker bytes | `u32` state length | state bytes.

@@ -1,4 +1,5 @@
 import ActQKV
+import CoreTypes
 import Protocol
 import Synchronization
 
@@ -6,10 +7,11 @@ import Synchronization
 /// module (block scoring, score entropy, density histories, per-layer budget allocation, top-k —
 /// no algorithm math here).
 ///
-/// The state of a session (shared by its layers: activation statistics, density histories,
-/// chunk pools) lives here while the daemon runs, so any connection attached to the session
-/// continues where the last one stopped; `putCheckpoint` snapshots it into the checkpoint slot
-/// and `getCheckpoint(restore:)` puts a snapshot back. Selections of one session are serialised
+/// The selection state of a session (ActQKV's `SelectionState`, shared by its layers: density
+/// histories, chunk pools; the activation statistics are the worker's) lives here while the
+/// daemon runs, so any connection attached to the session continues where the last one stopped;
+/// `putCheckpoint` snapshots it into the checkpoint slot and `getCheckpoint(restore:)` puts a
+/// snapshot back. Selections of one session are serialised
 /// (its state is updated by each); different sessions select in parallel.
 final class RetrievalEngine: Sendable {
     /// K: blocks per layer of the fixed top-K method and the per-layer share of the ActQKV pool
@@ -21,8 +23,8 @@ final class RetrievalEngine: Sendable {
 
     /// One session's state behind its own lock.
     private final class SessionRetrieval: Sendable {
-        let state: Mutex<RetrievalState>
-        init(_ state: RetrievalState) { self.state = Mutex(state) }
+        let state: Mutex<SelectionState>
+        init(_ state: SelectionState) { self.state = Mutex(state) }
     }
 
     init(topK: Int) {
@@ -49,21 +51,16 @@ final class RetrievalEngine: Sendable {
     ) throws -> LayerSelection {
         let entry = try sessions.withLock { map -> SessionRetrieval in
             if let entry = map[session] { return entry }
-            let entry = SessionRetrieval(try RetrievalState(config: configuration(blockSize: blockSize), layers: layers))
+            let entry = SessionRetrieval(try SelectionState(config: configuration(blockSize: blockSize), layers: layers))
             map[session] = entry
             return entry
-        }
-        guard let method = AlgorithmMethod(rawValue: request.method.rawValue),
-              let mode = AlgorithmMode(rawValue: request.mode.rawValue)
-        else {
-            throw ProtocolError(.badArgument, "retrieval method or mode unknown to the algorithm")
         }
         return try request.probe.withUnsafeBufferPointer { probe in
             try Self.withOptionalBuffer(request.question?.vector) { question in
                 try entry.state.withLock { state in
                     do {
                         return try state.select(
-                            layer: Int(request.layer), chunk: request.chunkSequence, mode: mode, method: method,
+                            layer: Int(request.layer), chunk: request.chunkSequence, mode: request.mode, method: request.method,
                             probe: probe, question: question, questionWeight: request.question?.weight,
                             keys: keys, count: count)
                     } catch let error as SelectionError {
@@ -80,14 +77,16 @@ final class RetrievalEngine: Sendable {
         return entry.state.withLock { $0.encoded() }
     }
 
-    /// Replaces a session's retrieval state with a snapshot (an empty snapshot forgets it).
+    /// Replaces a session's retrieval state with a snapshot (an empty snapshot forgets it). A
+    /// snapshot of the previous release (a whole "AQRS" retrieval state) is migrated by
+    /// `SelectionState(decoding:)`.
     func restore(session: UInt64, state bytes: [UInt8]) throws {
         guard !bytes.isEmpty else { return forget(session: session) }
-        let state: RetrievalState
+        let state: SelectionState
         do {
-            state = try RetrievalState(decoding: bytes)
+            state = try SelectionState(decoding: bytes)
         } catch {
-            throw ProtocolError(.storageError, "stored retrieval state cannot be decoded: \(error)")
+            throw ProtocolError(.storageError, "stored retrieval state cannot be decoded: \(error) (code \(error.code))")
         }
         sessions.withLock { $0[session] = SessionRetrieval(state) }
     }

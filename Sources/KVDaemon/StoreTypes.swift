@@ -1,3 +1,4 @@
+import CoreTypes
 import KVStore
 
 // Names of the KVStore module's types that clash with Protocol's (this file imports only

@@ -1,3 +1,4 @@
+import CoreTypes
 import Protocol
 
 // Names of the Protocol module's types that clash with KVStore's (this file imports only

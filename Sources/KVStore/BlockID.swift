@@ -1,18 +1,7 @@
-/// The identity of an immutable block: 128 bits, on the wire 16 bytes (``high`` first, each
-/// little-endian). Derived by ``derive(descriptor:layer:prefixHash:)``, so two sessions over the
-/// same token prefix of the same model name the same blocks and share them.
-public struct BlockID: Hashable, Sendable, CustomStringConvertible {
-    /// The upper 64 bits.
-    public var high: UInt64
-    /// The lower 64 bits.
-    public var low: UInt64
+import CoreTypes
 
-    /// Memberwise initialiser.
-    public init(high: UInt64, low: UInt64) {
-        self.high = high
-        self.low = low
-    }
-
+// How the store derives and encodes block ids (docs/STORAGE.md, "Block identity").
+extension BlockID {
     /// The block id of the block of `layer` that ends the token prefix hashed (by the client)
     /// to `prefixHash`, for a session with `descriptor` whose owner writes blocks into
     /// `namespace` (``BlockSharing/namespace(of:)``: the owner's uid unless an administrator
@@ -47,15 +36,6 @@ public struct BlockID: Hashable, Sendable, CustomStringConvertible {
         hash.add(low)
         hash.add(attempt)
         return hash.value
-    }
-
-    /// 32 lowercase hex digits, high then low.
-    public var description: String {
-        func hex(_ v: UInt64) -> String {
-            let s = String(v, radix: 16)
-            return String(repeating: "0", count: 16 - s.count) + s
-        }
-        return hex(high) + hex(low)
     }
 
     /// The 16-byte encoding: high then low, each little-endian.

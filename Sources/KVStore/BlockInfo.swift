@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// What the store records about one stored block (for inspection, e.g. `kvctl blocks`).
 public struct BlockInfo: Sendable, Equatable {
     /// The block's id.

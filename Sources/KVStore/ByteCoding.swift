@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Little- and big-endian integer helpers for the on-disk encodings (docs/STORAGE.md).
 enum ByteCoding {
     static func put(_ v: UInt64, into a: inout [UInt8], at i: Int) {
@@ -26,38 +28,11 @@ enum ByteCoding {
     }
 }
 
-/// A growing little-endian byte writer.
-struct ByteWriter {
-    var bytes: [UInt8] = []
-    init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
-    mutating func u8(_ v: UInt8) { bytes.append(v) }
-    mutating func u16(_ v: UInt16) { bytes.append(UInt8(v & 0xff)); bytes.append(UInt8(v >> 8)) }
-    mutating func u32(_ v: UInt32) { for k in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(k)))) } }
-    mutating func u64(_ v: UInt64) { for k in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(k)))) } }
-    mutating func f32(_ v: Float) { u32(v.bitPattern) }
-}
+/// The reader of stored records: CoreTypes' little-endian reader over an LMDB value, failing
+/// with ``StoreError/corrupt`` when a field runs past the end.
+typealias RecordReader = ByteReader<UnsafeRawBufferPointer, StoreError>
 
-/// A bounds-checked little-endian byte reader; every read past the end throws `.corrupt`.
-struct ByteReader {
-    let buffer: UnsafeRawBufferPointer
-    var offset = 0
-    init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
-    var remaining: Int { buffer.count - offset }
-    mutating func need(_ n: Int) throws(StoreError) {
-        guard n >= 0, remaining >= n else { throw .corrupt }
-    }
-    mutating func u8() throws(StoreError) -> UInt8 {
-        try need(1); defer { offset += 1 }; return buffer[offset]
-    }
-    mutating func u16() throws(StoreError) -> UInt16 {
-        try need(2); defer { offset += 2 }
-        return UInt16(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
-    }
-    mutating func u32() throws(StoreError) -> UInt32 {
-        try need(4); defer { offset += 4 }; return ByteCoding.uint32(buffer, at: offset)
-    }
-    mutating func u64() throws(StoreError) -> UInt64 {
-        try need(8); defer { offset += 8 }; return ByteCoding.uint64(buffer, at: offset)
-    }
-    mutating func f32() throws(StoreError) -> Float { Float(bitPattern: try u32()) }
+extension StoreError: ByteReaderFailure {
+    /// Always ``corrupt``: a stored record shorter than its fields is damaged.
+    public static func truncated(_ what: StaticString, needed: Int, remaining: Int) -> StoreError { .corrupt }
 }

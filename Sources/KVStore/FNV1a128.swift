@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// FNV-1a with 128-bit state (Fowler–Noll–Vo; offset basis 0x6c62272e07bb014262b821756295c58d,
 /// prime 2^88 + 2^8 + 0x3b), used for block identity. Multi-byte integers are fed little-endian.
 struct FNV1a128 {

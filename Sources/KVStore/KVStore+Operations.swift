@@ -1,4 +1,5 @@
 import CLMDB
+import CoreTypes
 import Foundation
 
 /// What a hot backup wrote.

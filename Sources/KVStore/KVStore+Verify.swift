@@ -1,3 +1,5 @@
+import CoreTypes
+
 extension KVStore {
     /// Checks the whole store in one read snapshot: every payload decodes and matches its
     /// CRC-32C and its block metadata (codec, lengths, checksum); every block has a payload and

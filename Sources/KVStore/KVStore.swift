@@ -1,3 +1,4 @@
+import CoreTypes
 import Foundation
 
 /// The storage layer of `kvd`: one LMDB environment holding sessions, immutable

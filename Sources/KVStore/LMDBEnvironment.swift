@@ -1,4 +1,5 @@
 import CLMDB
+import CoreTypes
 import Foundation
 
 /// The LMDB environment of a store and its named databases (layout in docs/STORAGE.md).

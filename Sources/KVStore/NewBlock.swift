@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// One block to append to a session (see `KVStore.append(session:blocks:)`).
 public struct NewBlock: Sendable {
     /// Layer index, `0..<descriptor.layers`.

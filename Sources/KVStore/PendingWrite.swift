@@ -1,3 +1,4 @@
+import CoreTypes
 import Synchronization
 
 /// A write request queued for the writer thread and not necessarily committed yet: the handle

@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// The representative keys of one (session, layer), contiguous for scanning. Only valid inside
 /// the `withRepresentativeKeys` closure that received it.
 public struct RepresentativeKeys {

@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Rebuilds the in-memory state (sessions, representative-key tables, totals) from LMDB when a
 /// store is opened.
 enum StoreLoader {

@@ -1,3 +1,4 @@
+import CoreTypes
 import Synchronization
 
 /// The in-memory mirror of the committed store, guarded by ``StoreCore/state``. Only the

@@ -1,4 +1,5 @@
 import CLMDB
+import CoreTypes
 import Foundation
 
 /// The single writer: a dedicated thread that takes every queued write request, applies them in

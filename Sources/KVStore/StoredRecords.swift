@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Keys and values of the named LMDB databases (docs/STORAGE.md, "Layout"). All integers
 /// little-endian except inside keys that must sort (big-endian there).
 package enum StorageKeys {
@@ -46,7 +48,7 @@ struct SessionValue: Equatable {
 
     func encoded() -> [UInt8] {
         let r = record
-        var w = ByteWriter(capacity: 80 + r.blocksPerLayer.count * 4)
+        var w = ByteWriter(reservingCapacity: 80 + r.blocksPerLayer.count * 4)
         w.u8(1)
         w.u8(r.hasCheckpoint ? 1 : 0)
         w.u8(r.descriptor.elementType.rawValue)
@@ -68,7 +70,7 @@ struct SessionValue: Equatable {
     }
 
     static func decode(_ b: UnsafeRawBufferPointer) throws(StoreError) -> SessionValue {
-        var r = ByteReader(b)
+        var r = RecordReader(b)
         guard try r.u8() == 1 else { throw .corrupt }
         let flags = try r.u8()
         guard let element = ElementType(rawValue: try r.u8()) else { throw .corrupt }
@@ -80,9 +82,7 @@ struct SessionValue: Equatable {
         let fingerprint = try r.u64()
         let createdAt = try r.u64(), lastUsed = try r.u64(), sequence = try r.u64(), stored = Int(try r.u64())
         let nameLength = Int(try r.u16())
-        try r.need(nameLength)
-        let name = String(decoding: UnsafeRawBufferPointer(rebasing: b[r.offset..<r.offset + nameLength]), as: UTF8.self)
-        r.offset += nameLength
+        let name = String(decoding: try r.slice(count: nameLength), as: UTF8.self)
         guard r.remaining == layers * 4 else { throw .corrupt }
         var counts = [Int]()
         counts.reserveCapacity(layers)
@@ -126,7 +126,7 @@ struct BlockMeta {
 
     /// Always encodes version 3 (a nil namespace as 0).
     func encoded() -> [UInt8] {
-        var w = ByteWriter(capacity: BlockMeta.fixedBytes + key.count * 4 + 20)
+        var w = ByteWriter(reservingCapacity: BlockMeta.fixedBytes + key.count * 4 + 20)
         w.u8(3)
         w.u8(codec)
         w.u16(0)
@@ -145,7 +145,7 @@ struct BlockMeta {
 
     /// Decodes everything but the key (cheap).
     static func decodeHeader(_ b: UnsafeRawBufferPointer) throws(StoreError) -> (meta: BlockMeta, keyDimension: Int) {
-        var r = ByteReader(b)
+        var r = RecordReader(b)
         let version = try r.u8()
         guard (1...3).contains(version) else { throw .corrupt }
         let codec = try r.u8()

@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// The result of ``KVStore/verify()``.
 public struct VerifyReport: Sendable, Equatable {
     /// What kind of problem a failure is. Stable numeric codes (never reused or renumbered),

@@ -1,3 +1,4 @@
+import CoreTypes
 import Foundation
 
 /// One block of an append, validated and encoded by the caller before it reaches the writer.

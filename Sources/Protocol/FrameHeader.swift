@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// The fixed 16-byte frame header: `length u32 | type u16 | flags u16 | requestID u64`, all
 /// little-endian. `length` counts the bytes after the length field (12 header bytes + body).
 public struct FrameHeader: Sendable, Hashable {

@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Every message of protocol version 1, requests and replies.
 ///
 /// Encode with ``encodeFrame(requestID:flags:maxFrameBytes:)``; decode a split ``Frame`` with
@@ -191,7 +193,7 @@ public enum Message: Sendable, Hashable {
         guard let type = frame.type else {
             throw ProtocolError(.unknownMessageType, "message type 0x\(String(frame.rawType, radix: 16)) is unknown")
         }
-        var r = ByteReader(frame.body)
+        var r = WireReader(frame.body)
         switch type {
         case .hello: return .hello(try Hello.decode(from: &r, limits: limits))
         case .createSession: return .createSession(try CreateSession.decode(from: &r, limits: limits))

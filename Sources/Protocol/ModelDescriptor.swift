@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Element type of stored K/V payloads (16-bit floats).
 public enum ElementType: UInt8, Sendable, Hashable, CaseIterable {
     /// IEEE-754 binary16.
@@ -88,7 +90,7 @@ public struct ModelDescriptor: Sendable, Hashable {
         w.u64(fingerprint)
     }
 
-    static func decode(from r: inout ByteReader) throws(ProtocolError) -> ModelDescriptor {
+    static func decode(from r: inout WireReader) throws(ProtocolError) -> ModelDescriptor {
         let layers = try r.u16("descriptor.layers")
         let queryHeads = try r.u16("descriptor.queryHeads")
         let kvHeads = try r.u16("descriptor.kvHeads")

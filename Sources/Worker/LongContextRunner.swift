@@ -1,4 +1,5 @@
 import ActQKV
+import CoreTypes
 import Foundation
 import KVClient
 import LanguageModel
@@ -232,7 +233,10 @@ public enum LongContextRunner {
             }
         }
         if baseExists, let stored = found {
-            let state = try WorkerCheckpoint(decoding: Array(stored.workerState))
+            let state: WorkerCheckpoint
+            do { state = try WorkerCheckpoint(decoding: Array(stored.workerState)) } catch {
+                throw .checkpointMismatch("worker state of \(base): \(error) (code \(error.code))")
+            }
             guard state.fingerprint == fingerprint, state.method == settings.method.rawValue else {
                 throw .sessionMismatch("session \(base) was stored with another model or method; use another --session name or drop it (kvctl drop \(base))")
             }
@@ -268,21 +272,26 @@ public enum LongContextRunner {
         return String(h.low ^ h.high, radix: 16).leftPadded(to: 16)
     }
 
+    /// The run's part of a checkpoint (``WorkerCheckpoint``'s `extra`): `promptCount u64 |
+    /// generated count u32 | tokens i32 × count`, little-endian.
     static func encodeExtra(promptCount: Int, generated: [Int32]) -> [UInt8] {
-        var w = CheckpointWriter()
+        var w = ByteWriter()
         w.u64(UInt64(promptCount)); w.u32(UInt32(generated.count))
         for t in generated { w.u32(UInt32(bitPattern: t)) }
-        return w.buffer
+        return w.bytes
     }
 
     static func decodeExtra(_ bytes: [UInt8], promptCount: Int) throws(LongContextError) -> [Int32] {
         if bytes.isEmpty { return [] }
-        var r = CheckpointReader(bytes: bytes, end: bytes.count)
-        let count = try r.u64()
+        var r = ByteReader<ArraySlice<UInt8>, StateDecodingError>(bytes[...])
+        let count: UInt64
+        do { count = try r.u64("prompt length") } catch { throw .checkpointMismatch("the run's checkpoint bytes: \(error) (code \(error.code))") }
         guard count == UInt64(promptCount) else { throw .sessionMismatch("the checkpoint was written for a prompt of \(count) tokens, this one has \(promptCount)") }
-        let g = try r.count(UInt64(try r.u32()), each: 4)
         var out: [Int32] = []
-        for _ in 0..<g { out.append(Int32(bitPattern: try r.u32())) }
+        do {
+            let g = try r.count(UInt64(try r.u32("generated count")), each: 4)
+            for _ in 0..<g { out.append(Int32(bitPattern: try r.u32("generated token"))) }
+        } catch { throw .checkpointMismatch("the run's checkpoint bytes: \(error) (code \(error.code))") }
         return out
     }
 }

@@ -1,4 +1,5 @@
 import ActQKV
+import CoreTypes
 import KVClient
 import LanguageModel
 import Protocol
@@ -14,7 +15,7 @@ extension LongContextSession {
         let state = WorkerCheckpoint(
             method: settings.method.rawValue, fingerprint: fingerprint, tokens: tokens, chunkSequence: chunkSequence, hasher: hasher,
             questionSpan: questionSpan, questionVectors: questionVectors, spanRotated: spanRotated,
-            retrieval: retrieval.encoded(), layers: memories.map { $0.encoded() }, extra: extra
+            probe: probeState.encoded(), layers: memories.map { $0.encoded() }, extra: extra
         ).encoded()
         do {
             try await client.putCheckpoint(session: sessionName, chunkSequence: chunkSequence, tokenCount: UInt64(position), workerState: state[...])
@@ -76,10 +77,13 @@ extension LongContextSession {
         do { stored = try await client.getCheckpoint(session: sessionName, restore: true) } catch {
             throw .daemon(operation: "getCheckpoint \(sessionName)", error)
         }
-        let state = try WorkerCheckpoint(decoding: Array(stored.workerState))
+        let state: WorkerCheckpoint
+        do { state = try WorkerCheckpoint(decoding: Array(stored.workerState)) } catch {
+            throw .checkpointMismatch("worker state: \(error) (code \(error.code))")
+        }
         guard state.fingerprint == fingerprint else { throw .checkpointMismatch("the checkpoint was written for another model (fingerprint \(state.fingerprint), this one \(fingerprint))") }
         guard state.method == settings.method.rawValue else {
-            throw .checkpointMismatch("the checkpoint was written by method \(ActQKV.RetrievalMethod(rawValue: state.method).map { "\($0)" } ?? "?"), not \(settings.method)")
+            throw .checkpointMismatch("the checkpoint was written by method \(RetrievalMethod(rawValue: state.method).map { "\($0)" } ?? "?"), not \(settings.method)")
         }
         let session = try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: client, sessionName: sessionName)
         guard state.layers.count == session.memories.count else { throw .checkpointMismatch("\(state.layers.count) layers in the checkpoint, model has \(session.memories.count)") }
@@ -91,7 +95,7 @@ extension LongContextSession {
                 throw .checkpointMismatch("layer \(l) was written with another configuration or position")
             }
         }
-        do { session.retrieval = try RetrievalState(decoding: state.retrieval) } catch { throw .checkpointMismatch("retrieval state: \(error)") }
+        do { session.probeState = try ProbeState(decoding: state.probe) } catch { throw .checkpointMismatch("probe state: \(error) (code \(error.code))") }
         guard state.questionVectors.count == session.memories.count else { throw .checkpointMismatch("question state has \(state.questionVectors.count) layers") }
         session.tokens = state.tokens
         session.chunkSequence = state.chunkSequence

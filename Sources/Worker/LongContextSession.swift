@@ -1,4 +1,5 @@
 import ActQKV
+import CoreTypes
 import KVClient
 import LanguageModel
 import Protocol
@@ -50,7 +51,8 @@ public final class LongContextSession {
     var memories: [LayerMemory]
     var caches: [BlockCache<KVBlock16>]
     var cachedIDs: [[UInt64: BlockID]]
-    var retrieval: RetrievalState
+    /// The worker's half of the retrieval state (activation statistics); kvd holds the other.
+    var probeState: ProbeState
     var questionVectors: [[Float]?]
     var spanRotated: [[Float]]
     var hasher: PrefixHasher
@@ -82,7 +84,7 @@ public final class LongContextSession {
             throw .configuration("partial rotary embedding (\(c.ropeDimension) of \(c.headDimension) dimensions) is not supported by the block memory")
         }
         do { shape = try AttentionShape(heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDimension) } catch { throw .attention(error) }
-        do { retrieval = try RetrievalState(config: settings.retrieval, layers: c.layerCount) } catch { throw .configuration("\(error) (code \(error.code))") }
+        do { probeState = try ProbeState(config: settings.retrieval, layers: c.layerCount) } catch { throw .configuration("\(error) (code \(error.code))") }
         let r = settings.retrieval
         rope = ActQKV.RotaryEmbedding(headDim: c.headDimension, base: Double(c.ropeFrequencyBase), convention: .interleaved,
                                       tablePositions: r.localWindow + r.chunkTokens + 1)
@@ -118,7 +120,7 @@ public final class LongContextSession {
     /// stay multiples of E) in `mode`, and returns the last token's logits when `logits` is true
     /// (else an empty array).
     @discardableResult
-    public func process(_ input: ArraySlice<Int32>, mode: ActQKV.RetrievalMode, logits: Bool) async throws(LongContextError) -> [Float] {
+    public func process(_ input: ArraySlice<Int32>, mode: RetrievalMode, logits: Bool) async throws(LongContextError) -> [Float] {
         var start = input.startIndex
         var result: [Float] = []
         let e = settings.retrieval.chunkTokens
@@ -132,7 +134,7 @@ public final class LongContextSession {
     }
 
     /// One execution chunk through every layer.
-    func processChunk(_ chunk: ArraySlice<Int32>, mode: ActQKV.RetrievalMode, logits wantLogits: Bool) async throws(LongContextError) -> [Float] {
+    func processChunk(_ chunk: ArraySlice<Int32>, mode: RetrievalMode, logits wantLogits: Bool) async throws(LongContextError) -> [Float] {
         let n = chunk.count
         let p0 = position
         try appends?.check()
@@ -192,17 +194,17 @@ public final class LongContextSession {
 
     /// Asks kvd for the blocks of `layer` this chunk attends and returns their K/V (fp16-rounded),
     /// best first. Only payloads missing from the layer's cache cross the socket.
-    func recall(layer: Int, rotated: [Float], count n: Int, mode: ActQKV.RetrievalMode) async throws(LongContextError) -> [BlockKV] {
+    func recall(layer: Int, rotated: [Float], count n: Int, mode: RetrievalMode) async throws(LongContextError) -> [BlockKV] {
         guard let client else { return [] }
         let method = settings.method
-        let probe: RetrievalState.Probe
-        do { probe = try rotated.withUnsafeBufferPointer { (q) throws(SelectionError) in try retrieval.probe(layer: layer, method: method, queries: q, count: n) } }
+        let probe: ProbeState.Probe
+        do { probe = try rotated.withUnsafeBufferPointer { (q) throws(SelectionError) in try probeState.probe(layer: layer, method: method, queries: q, count: n) } }
         catch { throw .configuration("probe: \(error) (code \(error.code))") }
         var question: QuestionTerm?
         if mode == .prefill, let u = questionVectors[layer] { question = QuestionTerm(vector: u, weight: settings.retrieval.questionWeight) }
         let held = caches[layer].cachedIDs.compactMap { caches[layer].contains($0) ? cachedIDs[layer][$0] : nil }
-        let request = RetrieveRequest(session: sessionName, layer: UInt16(layer), method: Protocol.RetrievalMethod(rawValue: method.rawValue)!,
-                                      mode: Protocol.RetrievalMode(rawValue: mode.rawValue)!, chunkSequence: chunkSequence,
+        let request = RetrieveRequest(session: sessionName, layer: UInt16(layer), method: method,
+                                      mode: mode, chunkSequence: chunkSequence,
                                       probe: probe.vector, question: question, heldIDs: held, wantPayloads: true)
         counters.retrieveRequests += 1
         let result: RetrieveResult
@@ -293,7 +295,7 @@ public struct RetrieveTrace: Sendable, Hashable {
     /// The layer.
     public var layer: Int
     /// Prefill or decode.
-    public var mode: ActQKV.RetrievalMode
+    public var mode: RetrievalMode
     /// Whether the request carried the question vector.
     public var questionTerm: Bool
     /// Blocks granted (k_ℓ) and blocks in the layer (N).

@@ -1,4 +1,5 @@
 import ActQKV
+import CoreTypes
 
 /// How a ``LongContextSession`` attends and stores: the method, the algorithm's parameters and
 /// the worker's own knobs. Defaults are the documented ones (docs/ACTQKV.md §"Parameters").

@@ -1,3 +1,4 @@
+import CoreTypes
 import LanguageModel
 
 /// InfiniteBench-style synthetic retrieval tasks generated from a seed (docs/WORKER.md):

@@ -1,5 +1,6 @@
 import ActQKV
 import ArgumentParser
+import CoreTypes
 #if canImport(Glibc)
 import Glibc
 #endif

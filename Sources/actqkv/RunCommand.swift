@@ -1,5 +1,6 @@
 import ActQKV
 import ArgumentParser
+import CoreTypes
 import Foundation
 import KVClient
 import LanguageModel
@@ -58,7 +59,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .customLong("trace-dense"), help: "With --trace: also run a dense pass recording the last prompt token's attention (costs a dense prefill).")
     var traceDense = false
 
-    static func parseMethod(_ text: String) throws -> ActQKV.RetrievalMethod {
+    static func parseMethod(_ text: String) throws -> RetrievalMethod {
         switch text {
         case "dense": .dense
         case "infllm": .infllm
@@ -69,7 +70,7 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    static func methodName(_ m: ActQKV.RetrievalMethod) -> String {
+    static func methodName(_ m: RetrievalMethod) -> String {
         switch m {
         case .dense: "dense"
         case .infllm: "infllm"

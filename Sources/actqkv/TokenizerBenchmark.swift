@@ -1,3 +1,4 @@
+import CoreTypes
 import LanguageModel
 
 /// Measures the tokenizer on a real model file: building it from GGUF metadata, encoding a

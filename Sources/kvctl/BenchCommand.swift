@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreTypes
 import Foundation
 import KVClient
 import Protocol
@@ -85,7 +86,7 @@ struct BenchCommand: AsyncParsableCommand {
         var appendSeconds = 0.0
         var appended = 0
         var retrieve: [Int: (bare: [Double], payload: [Double])] = [:]
-        var random = BenchData.SplitMix(state: UInt64(run) + 7)
+        var random = SplitMix64(seed: UInt64(run) + 7)
         for size in sizes {
             while appended < size {
                 let count = min(batch, size - appended)

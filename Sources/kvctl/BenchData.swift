@@ -1,3 +1,4 @@
+import CoreTypes
 import KVClient
 import Protocol
 
@@ -15,14 +16,14 @@ struct BenchData {
 
     init(descriptor: ModelDescriptor, poolSize: Int = 64, keyCount: Int = 1024, seed: UInt64 = 1) {
         self.descriptor = descriptor
-        var random = SplitMix(state: seed)
+        var random = SplitMix64(seed: seed)
         let heads = Int(descriptor.kvHeads), dim = Int(descriptor.headDim), tokens = Int(descriptor.blockSize)
         // Channel statistics shared by all blocks (the model's), separately for K and V.
         func channelStats(outliers: Bool) -> (scale: [Float], mean: [Float]) {
             var scale = [Float](), mean = [Float]()
             for _ in 0..<(heads * dim) {
                 var s = Float(exp(Double(random.gaussian()) * 0.8)) * 0.5
-                if outliers && random.unit() > 0.97 { s *= 12 }
+                if outliers && random.nextOpenUnitFloat() > 0.97 { s *= 12 }
                 scale.append(s)
                 mean.append(random.gaussian() * s * 0.5)
             }
@@ -62,27 +63,16 @@ struct BenchData {
             prefixHash: PrefixHash(high: UInt64(layer), low: UInt64(position)),
             representativeKey: keys[position % keys.count], payload: payloads[position % payloads.count][...])
     }
-
-    /// Deterministic generator (SplitMix64) with uniform and Gaussian draws.
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        /// Uniform in (0, 1).
-        mutating func unit() -> Float { (Float(next() >> 40) + 0.5) / Float(1 << 24) }
-        /// Standard normal (Box–Muller).
-        mutating func gaussian() -> Float {
-            let u = Double(unit()), v = Double(unit())
-            return Float((-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
-        }
-    }
 }
 
 #if canImport(Glibc)
 import Glibc
 #endif
+
+extension SplitMix64 {
+    /// Standard normal (Box–Muller, in Double).
+    mutating func gaussian() -> Float {
+        let u = Double(nextOpenUnitFloat()), v = Double(nextOpenUnitFloat())
+        return Float((-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
+    }
+}

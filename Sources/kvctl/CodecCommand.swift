@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreTypes
 import Foundation
 import KVStore
 import StoreBenchmarks

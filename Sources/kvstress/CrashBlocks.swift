@@ -1,3 +1,4 @@
+import CoreTypes
 import KVClient
 import Protocol
 
@@ -16,17 +17,17 @@ struct CrashBlocks {
     /// The session written in `cycle`.
     static func session(_ cycle: Int) -> String { "crash-\(cycle)" }
 
-    private func generator(cycle: Int, layer: Int, position: Int) -> StressRandom {
-        StressRandom(seed: seed &* 0x1_0000_01B3 &+ UInt64(cycle) &* 1_000_003 &+ UInt64(layer) &* 7919 &+ UInt64(position))
+    private func generator(cycle: Int, layer: Int, position: Int) -> SplitMix64 {
+        SplitMix64(seed: seed &* 0x1_0000_01B3 &+ UInt64(cycle) &* 1_000_003 &+ UInt64(layer) &* 7919 &+ UInt64(position))
     }
 
     /// The payload stored at `position` of `layer` in the session of `cycle`: fp16 values in
     /// [-4, 4), `shape.payloadBytes` bytes.
     func payload(cycle: Int, layer: Int, position: Int) -> [UInt8] {
-        var g = StressRandom(seed: generator(cycle: cycle, layer: layer, position: position).state ^ 0x5A5A_5A5A_5A5A_5A5A)
+        var g = SplitMix64(seed: generator(cycle: cycle, layer: layer, position: position).state ^ 0x5A5A_5A5A_5A5A_5A5A)
         var payload = [UInt8](repeating: 0, count: Self.shape.payloadBytes)
         for i in stride(from: 0, to: payload.count, by: 2) {
-            let bits = Float16(g.signedUnit() * 4).bitPattern
+            let bits = Float16(g.nextSignedUnitFloat() * 4).bitPattern
             payload[i] = UInt8(truncatingIfNeeded: bits)
             payload[i + 1] = UInt8(truncatingIfNeeded: bits >> 8)
         }
@@ -36,7 +37,7 @@ struct CrashBlocks {
     /// The block appended at `position` of `layer` in the session of `cycle`.
     func block(cycle: Int, layer: Int, position: Int) -> BlockRecord {
         var g = generator(cycle: cycle, layer: layer, position: position)
-        let key = (0..<Self.shape.vectorDimension).map { _ in g.signedUnit() }
+        let key = (0..<Self.shape.vectorDimension).map { _ in g.nextSignedUnitFloat() }
         return BlockRecord(
             layer: UInt16(layer), position: UInt32(position),
             prefixHash: PrefixHash(high: seed ^ UInt64(cycle) << 32, low: UInt64(layer) << 32 | UInt64(position)),

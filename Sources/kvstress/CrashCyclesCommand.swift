@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreTypes
 import Foundation
 import KVClient
 import Protocol
@@ -128,7 +129,7 @@ struct CrashCyclesCommand: AsyncParsableCommand {
 
     private func drive(_ daemon: CrashDaemon, powerLoss: CrashPowerLoss?, figures: inout Figures) async throws {
         let blocks = CrashBlocks(seed: seed)
-        var random = StressRandom(seed: seed ^ 0xD1CE)
+        var random = SplitMix64(seed: seed ^ 0xD1CE)
         /// Per cycle: the blocks acknowledged per layer, and the counts found after the restart.
         var acknowledged: [[Int]] = []
         var checkedCounts: [[Int]?] = []

@@ -1,3 +1,4 @@
+import CoreTypes
 import Protocol
 
 /// Makes the frames `kvstress frames` sends: valid requests, mutated valid requests, random
@@ -8,7 +9,7 @@ import Protocol
 /// Never makes a `reload` or `backup` request (a run as an administrator uid would change the
 /// daemon's log level or write backups), nor `verify` on purpose (a whole-store scan).
 struct FrameForge {
-    var random: StressRandom
+    var random: SplitMix64
     /// Session names this generator's valid requests use (a few per worker, reused by its
     /// connections so the store stays small).
     let sessionPool: [String]
@@ -19,7 +20,7 @@ struct FrameForge {
     static let excludedTypes: Set<UInt16> = [MessageType.reload.rawValue, MessageType.backup.rawValue]
 
     init(seed: UInt64, sessionPool: [String]) {
-        random = StressRandom(seed: seed)
+        random = SplitMix64(seed: seed)
         self.sessionPool = sessionPool
     }
 

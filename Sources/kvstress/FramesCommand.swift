@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreTypes
 import Foundation
 import KVClient
 import Protocol
@@ -99,7 +100,7 @@ struct FramesCommand: AsyncParsableCommand {
         let name = "kvstress-frames-check-\(getpid())"
         let descriptor = FrameForge.descriptor
         _ = try await client.createSession(name, descriptor: descriptor)
-        var random = StressRandom(seed: 42)
+        var random = SplitMix64(seed: 42)
         let blocks = (0..<4).map { position in
             BlockRecord(
                 layer: UInt16(position % 2), position: UInt32(position / 2), prefixHash: PrefixHash(high: 1, low: UInt64(position)),

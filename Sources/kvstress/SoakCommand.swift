@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreTypes
 import Foundation
 import KVClient
 import Protocol
@@ -176,7 +177,7 @@ struct SoakData: Sendable {
     let keys: [[Float]]
 
     init(seed: UInt64, poolSize: Int = 32) {
-        var random = StressRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let d = Self.descriptor
         let channels = Int(d.kvHeads) * Int(d.headDim)
         let scale = (0..<channels).map { _ in expf(random.gaussian() * 0.8) * 0.5 * (random.chance(3) ? 12 : 1) }
@@ -207,7 +208,7 @@ struct SoakData: Sendable {
 /// One soak client: its connection, its sessions, its counts.
 struct SoakClient {
     let index: Int
-    var random: StressRandom
+    var random: SplitMix64
     let data: SoakData
     let maxChunks: Int
     let socket: String
@@ -217,7 +218,7 @@ struct SoakClient {
 
     init(index: Int, seed: UInt64, data: SoakData, maxChunks: Int, socket: String) {
         self.index = index
-        self.random = StressRandom(seed: seed)
+        self.random = SplitMix64(seed: seed)
         self.data = data
         self.maxChunks = maxChunks
         self.socket = socket

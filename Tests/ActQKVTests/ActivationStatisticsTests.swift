@@ -115,7 +115,7 @@ struct ActivationStatisticsTests {
         var rng = SeededRandom(seed: 9)
         let q = chunk(&rng, 4, 8)
         for scope in [StatisticsScope.shared, .perLayer] {
-            var state = try RetrievalState(config: RetrievalConfig(statisticsScope: scope), layers: 3)
+            var state = try ProbeState(config: RetrievalConfig(statisticsScope: scope), layers: 3)
             for layer in 0..<3 { _ = try q.withUnsafeBufferPointer { try state.probe(layer: layer, method: .actqkv, queries: $0, count: 4) } }
             #expect(state.statistics.map(\.calls) == (scope == .shared ? [3] : [1, 1, 1]))
             // Mean probes (infllm, dynamicOnly) do not touch the statistics.
@@ -126,7 +126,7 @@ struct ActivationStatisticsTests {
 
     @Test("probe = Σ w_t·Q̃_t; mean probe for infllm; width changes are typed errors")
     func probeVector() throws {
-        var state = try RetrievalState(config: config, layers: 1)
+        var state = try ProbeState(config: config, layers: 1)
         var rng = SeededRandom(seed: 10)
         let d = 8, c = 5
         for _ in 0..<6 { let q = chunk(&rng, c, d); _ = try q.withUnsafeBufferPointer { try state.probe(layer: 0, method: .actqkv, queries: $0, count: c) } }

@@ -1,9 +1,10 @@
+import CoreTypes
 import Foundation
 import Testing
 @testable import ActQKV
 
 /// The whole method in one process (docs/ACTQKV.md §"Who runs what"): worker side (LayerMemory, probes, BlockCache with
-/// fp16 payloads) and daemon side (RetrievalState.select) over several layers, with K < N so that
+/// fp16 payloads) and daemon side (SelectionState.select) over several layers, with K < N so that
 /// retrieval really chooses.
 @Suite("Whole method in one process")
 struct InProcessMethodTests {
@@ -16,7 +17,7 @@ struct InProcessMethodTests {
                                      minBlocks: 2, maxBlocks: 6, historyLength: 3, statisticsWarmup: 4, statisticsHorizon: 10,
                                      blockCacheCapacity: 6)
         let rope = RotaryEmbedding(headDim: 16, base: 10_000, convention: .interleaved)
-        var state = try RetrievalState(config: config, layers: layers)
+        var state = try SessionState(config: config, layers: layers)
         var memories = (0..<layers).map { _ in LayerMemory(shape: shape, config: config, method: method, rope: rope) }
         var blockKeys = [[Float]](repeating: [], count: layers)
         var blockCount = [Int](repeating: 0, count: layers)
@@ -37,8 +38,8 @@ struct InProcessMethodTests {
                 let cq = rng.floats(c * shape.queryWidth), ck = rng.floats(c * shape.kvWidth), cv = rng.floats(c * shape.kvWidth)
                 q[layer] += cq; k[layer] += ck; v[layer] += cv
                 let rotated = try cq.withUnsafeBufferPointer { try memories[layer].probeQueries($0, count: c) }
-                let probe = try rotated.withUnsafeBufferPointer { try state.probe(layer: layer, method: method, queries: $0, count: c) }
-                let sel = try select(&state, layer: layer, chunk: chunk, mode: mode, method: method, probe: probe.vector,
+                let probe = try rotated.withUnsafeBufferPointer { try state.probes.probe(layer: layer, method: method, queries: $0, count: c) }
+                let sel = try select(&state.selection, layer: layer, chunk: chunk, mode: mode, method: method, probe: probe.vector,
                                      keys: blockKeys[layer], count: blockCount[layer])
                 if sel.k < blockCount[layer] { sawPartial = true }
                 let plan = try caches[layer].admit(sel.chosen.map(UInt64.init))

@@ -47,6 +47,6 @@ struct LayerMemoryCodingTests {
         }
         let other = RotaryEmbedding(headDim: 16, base: 10_000, convention: .neox)
         #expect(throws: StateDecodingError.invalidField("rope head dimension")) { _ = try LayerMemory(decoding: bytes, rope: other) }
-        #expect(throws: StateDecodingError.badMagic) { _ = try LayerMemory(decoding: try RetrievalState(config: RetrievalConfig(), layers: 1).encoded(), rope: rope) }
+        #expect(throws: StateDecodingError.badMagic) { _ = try LayerMemory(decoding: try ProbeState(config: RetrievalConfig(), layers: 1).encoded(), rope: rope) }
     }
 }

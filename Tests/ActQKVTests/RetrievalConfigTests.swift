@@ -40,9 +40,13 @@ struct RetrievalConfigTests {
             }
         }
         #expect(ConfigError.cacheSmallerThanMaxBlocks(capacity: 1, maxBlocks: 2).code == 107)
-        #expect(throws: ConfigError.notPositive(.layers, value: 0)) { _ = try RetrievalState(config: RetrievalConfig(), layers: 0) }
+        #expect(throws: ConfigError.notPositive(.layers, value: 0)) { _ = try ProbeState(config: RetrievalConfig(), layers: 0) }
+        #expect(throws: ConfigError.notPositive(.layers, value: 0)) { _ = try SelectionState(config: RetrievalConfig(), layers: 0) }
         #expect(throws: ConfigError.cacheSmallerThanMaxBlocks(capacity: 10, maxBlocks: 92)) {
-            _ = try RetrievalState(config: RetrievalConfig(blockCacheCapacity: 10), layers: 30)
+            _ = try ProbeState(config: RetrievalConfig(blockCacheCapacity: 10), layers: 30)
+        }
+        #expect(throws: ConfigError.cacheSmallerThanMaxBlocks(capacity: 10, maxBlocks: 92)) {
+            _ = try SelectionState(config: RetrievalConfig(blockCacheCapacity: 10), layers: 30)
         }
     }
 

@@ -1,17 +1,12 @@
+import CoreTypes
 import Foundation
 @testable import ActQKV
 
-/// Deterministic pseudo-random numbers (SplitMix64) so every test is reproducible.
+/// Deterministic pseudo-random numbers (CoreTypes' SplitMix64) so every test is reproducible.
 struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var generator: SplitMix64
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
+    mutating func next() -> UInt64 { generator.next() }
     /// Uniform in [lo, hi).
     mutating func float(_ lo: Float = -1, _ hi: Float = 1) -> Float { Float.random(in: lo..<hi, using: &self) }
     /// `n` uniform floats in [lo, hi); never all zero.
@@ -72,16 +67,16 @@ func relativeError(_ a: [Float], _ b: [Double]) -> Double {
 }
 
 /// A whole layer stack of one session in one process: the worker side (LayerMemory per layer,
-/// probes) and the daemon side (RetrievalState selection over the layer's closed blocks).
+/// probes) and the daemon side (selection over the layer's closed blocks).
 struct InProcessSession {
-    var state: RetrievalState
+    var state: SessionState
     var memories: [LayerMemory]
     var blocks: [[ClosedBlock]]
     let method: RetrievalMethod
     var selections: [[LayerSelection]] = []   // [chunk][layer]
 
     init(config: RetrievalConfig, layers: Int, shape: AttentionShape, method: RetrievalMethod, rope: RotaryEmbedding) throws {
-        state = try RetrievalState(config: config, layers: layers)
+        state = try SessionState(config: config, layers: layers)
         memories = (0..<layers).map { _ in LayerMemory(shape: shape, config: config, method: method, rope: rope) }
         blocks = Array(repeating: [], count: layers)
         self.method = method
@@ -97,17 +92,17 @@ struct InProcessSession {
             var recalled: [BlockKV] = []
             if method != .dense {
                 let rotated = try q[layer].withUnsafeBufferPointer { try memories[layer].probeQueries($0, count: count) }
-                let probe = try rotated.withUnsafeBufferPointer { try state.probe(layer: layer, method: method, queries: $0, count: count) }
+                let probe = try rotated.withUnsafeBufferPointer { try state.probes.probe(layer: layer, method: method, queries: $0, count: count) }
                 let keys = blocks[layer].flatMap(\.key)
                 let n = blocks[layer].count
                 let sel = try probe.vector.withUnsafeBufferPointer { p in
                     try keys.withUnsafeBufferPointer { kb in
                         if let u = question?[layer] {
                             return try u.withUnsafeBufferPointer { ub in
-                                try state.select(layer: layer, chunk: chunk, mode: mode, method: method, probe: p, question: ub, keys: kb, count: n)
+                                try state.selection.select(layer: layer, chunk: chunk, mode: mode, method: method, probe: p, question: ub, keys: kb, count: n)
                             }
                         }
-                        return try state.select(layer: layer, chunk: chunk, mode: mode, method: method, probe: p, question: nil, keys: kb, count: n)
+                        return try state.selection.select(layer: layer, chunk: chunk, mode: mode, method: method, probe: p, question: nil, keys: kb, count: n)
                     }
                 }
                 chunkSelections.append(sel)
@@ -119,5 +114,16 @@ struct InProcessSession {
         }
         selections.append(chunkSelections)
         return outputs
+    }
+}
+
+/// Both halves of one session's retrieval state, as the worker (probes) and kvd (selection)
+/// hold them, side by side in one process.
+struct SessionState: Equatable {
+    var probes: ProbeState
+    var selection: SelectionState
+    init(config: RetrievalConfig, layers: Int) throws {
+        probes = try ProbeState(config: config, layers: layers)
+        selection = try SelectionState(config: config, layers: layers)
     }
 }

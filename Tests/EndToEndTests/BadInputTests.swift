@@ -1,3 +1,4 @@
+import CoreTypes
 import Foundation
 import Protocol
 import Testing
@@ -110,7 +111,7 @@ extension EndToEnd {
 
     /// One round of every kind of bad connection.
     static func abuse(_ socketPath: String, round: Int) throws {
-        var generator = ModelShapes.Generator(state: UInt64(round) + 1)
+        var generator = SplitMix64(seed: UInt64(round) + 1)
         // Random bytes.
         let random = try RawConnection(path: socketPath, receiveTimeout: 15)
         try? random.send((0..<997).map { _ in UInt8(truncatingIfNeeded: generator.next()) })

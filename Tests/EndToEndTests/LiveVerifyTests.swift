@@ -1,3 +1,4 @@
+import CoreTypes
 import Foundation
 import Protocol
 import Testing
@@ -12,7 +13,7 @@ extension EndToEnd {
     /// it with the identity codec and its bytes appear verbatim in data.mdb.
     static func incompressibleBlock(_ shape: ModelDescriptor, layer: Int, position: Int, seed: UInt64) -> BlockRecord {
         var block = ModelShapes.block(shape, layer: layer, position: position, seed: seed)
-        var generator = ModelShapes.Generator(state: seed ^ 0xC0FFEE &+ UInt64(layer * 100_000 + position))
+        var generator = SplitMix64(seed: seed ^ 0xC0FFEE &+ UInt64(layer * 100_000 + position))
         block.payload = (0..<shape.payloadBytes).map { _ in UInt8(truncatingIfNeeded: generator.next()) }[...]
         return block
     }

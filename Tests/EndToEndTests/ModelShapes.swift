@@ -1,3 +1,4 @@
+import CoreTypes
 import Protocol
 
 /// Model descriptors of the shapes the tests and benchmarks use, and deterministic K/V-like data.
@@ -9,28 +10,14 @@ enum ModelShapes {
     static let tiny = ModelDescriptor(
         layers: 2, queryHeads: 4, kvHeads: 2, headDim: 16, elementType: .fp16, blockSize: 8, fingerprint: 0x7171)
 
-    /// Deterministic pseudo-random generator (SplitMix64).
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        /// Uniform in [-1, 1).
-        mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
-    }
-
     /// A block for `layer`/`position` of `session`-seeded content: a non-zero representative key
     /// and a payload of fp16 bit patterns that are never all equal.
     static func block(_ descriptor: ModelDescriptor, layer: Int, position: Int, seed: UInt64) -> BlockRecord {
-        var generator = Generator(state: seed &* 1_000_003 &+ UInt64(layer) &* 7919 &+ UInt64(position))
-        let key = (0..<descriptor.vectorDimension).map { _ in generator.unit() }
+        var generator = SplitMix64(seed: seed &* 1_000_003 &+ UInt64(layer) &* 7919 &+ UInt64(position))
+        let key = (0..<descriptor.vectorDimension).map { _ in generator.nextSignedUnitFloat() }
         var payload = [UInt8](repeating: 0, count: descriptor.payloadBytes)
         for i in stride(from: 0, to: payload.count, by: 2) {
-            let value = Float16(generator.unit() * 4)
+            let value = Float16(generator.nextSignedUnitFloat() * 4)
             payload[i] = UInt8(truncatingIfNeeded: value.bitPattern)
             payload[i + 1] = UInt8(truncatingIfNeeded: value.bitPattern >> 8)
         }

@@ -1,3 +1,4 @@
+import CoreTypes
 import Foundation
 import KVStore
 import Logging
@@ -83,14 +84,14 @@ import Testing
     /// them as they are behind its 12-byte header (checked against the store's count below).
     static let storedBytesPerBlock = Shapes.tiny.payloadBytes + 12
 
-    static func append(_ peers: Peers, _ session: String, _ blocks: [BlockRecord], as uid: UInt32) async throws -> [Protocol.BlockID] {
+    static func append(_ peers: Peers, _ session: String, _ blocks: [BlockRecord], as uid: UInt32) async throws -> [BlockID] {
         guard case .appended(let a) = try await peers.call(.appendBlocks(AppendBlocks(session: session, blocks: blocks)), as: uid) else {
             throw Peers.HandshakeFailed()
         }
         return a.ids
     }
 
-    static func fetch(_ peers: Peers, _ session: String, _ ids: [Protocol.BlockID], as uid: UInt32) async throws -> Message {
+    static func fetch(_ peers: Peers, _ session: String, _ ids: [BlockID], as uid: UInt32) async throws -> Message {
         try await peers.call(.fetchBlocks(FetchBlocks(session: session, ids: ids)), as: uid)
     }
 

@@ -1,3 +1,4 @@
+import CoreTypes
 import DaemonTestSupport
 import Foundation
 import KVClient
@@ -22,7 +23,7 @@ struct PipelinedRequestsTests {
         return [
             .hello(Hello()), .createSession(CreateSession(name: "p", descriptor: Shapes.tiny)),
             append(0..<8), append(8..<16), dense(0), append(16..<24), append(40..<48), append(24..<32), dense(1),
-            .fetchBlocks(FetchBlocks(session: "p", ids: [Protocol.BlockID(high: 0, low: 0)])),
+            .fetchBlocks(FetchBlocks(session: "p", ids: [BlockID(high: 0, low: 0)])),
             append(32..<40), .statsRequest,
         ]
     }
@@ -58,7 +59,7 @@ struct PipelinedRequestsTests {
         let retrieved = try await client.retrieve(RetrieveRequest(
             session: "p", layer: 0, method: .dense, mode: .decode, chunkSequence: 2,
             probe: Shapes.block(layer: 0, position: 0).representativeKey, heldIDs: [], wantPayloads: false))
-        let acknowledged = replies.compactMap { reply -> [Protocol.BlockID]? in
+        let acknowledged = replies.compactMap { reply -> [BlockID]? in
             if case .appended(let appended) = reply.message { return appended.ids } else { return nil }
         }.flatMap { $0 }
         #expect(Set(retrieved.chosen.map(\.id)) == Set(acknowledged) && acknowledged.count == 40)

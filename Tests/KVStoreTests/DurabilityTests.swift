@@ -1,4 +1,5 @@
 import CLMDB
+import CoreTypes
 import Foundation
 import Testing
 @testable import KVStore

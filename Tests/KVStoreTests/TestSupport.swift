@@ -1,3 +1,4 @@
+import CoreTypes
 import Foundation
 @testable import KVStore
 @testable import StoreBenchmarks

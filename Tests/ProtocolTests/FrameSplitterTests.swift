@@ -1,3 +1,4 @@
+import CoreTypes
 import Testing
 @testable import Protocol
 
@@ -50,7 +51,7 @@ struct FrameSplitterTests {
     @Test("random chunk sizes give the same frames", arguments: 0..<20)
     func randomChunks(seed: Int) throws {
         let (messages, _, bytes) = try stream(seed: UInt64(seed) + 100)
-        var rng = SeededGenerator(seed: UInt64(seed))
+        var rng = SplitMix64(seed: UInt64(seed))
         var splitter = FrameSplitter()
         var frames: [Frame] = []
         var i = 0

@@ -1,23 +1,11 @@
+import CoreTypes
 import Protocol
-
-/// A small, seeded, reproducible generator (SplitMix64).
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Random, non-zero contents for every message type.
 struct RandomMessages {
-    var rng: SeededGenerator
+    var rng: SplitMix64
 
-    init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
+    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
     mutating func u16() -> UInt16 { UInt16.random(in: 1...UInt16.max, using: &rng) }
     mutating func u32() -> UInt32 { UInt32.random(in: 1...UInt32.max, using: &rng) }

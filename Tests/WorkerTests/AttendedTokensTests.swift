@@ -1,4 +1,5 @@
 import ActQKV
+import CoreTypes
 import DaemonTestSupport
 import Foundation
 import LanguageModelTesting
@@ -89,7 +90,7 @@ struct AttendedTokensTests {
     }
 
     /// Runs the session over `prompt` (no decode) and returns what the last prompt token attended.
-    private static func finalAttended(model: LlamaModel, kvd: InProcessDaemon, method: ActQKV.RetrievalMethod, config: RetrievalConfig,
+    private static func finalAttended(model: LlamaModel, kvd: InProcessDaemon, method: RetrievalMethod, config: RetrievalConfig,
                                       prompt: [Int32], name: String) async throws -> (AttendedTokens, LongContextSession) {
         let settings = LongContextSettings(method: method, retrieval: config)
         let (_, session, _) = try await LongContextSessionTests.sessionLogits(model: model, kvd: kvd, settings: settings, prompt: prompt,
@@ -107,7 +108,7 @@ struct AttendedTokensTests {
 
         // All blocks recalled (K ≥ every block count).
         let full = try await InProcessDaemon { $0.topK = 4096 }
-        for method in [ActQKV.RetrievalMethod.infllm, .actqkv] {
+        for method in [RetrievalMethod.infllm, .actqkv] {
             let (attended, session) = try await Self.finalAttended(model: model, kvd: full, method: method, config: config, prompt: prompt,
                                                                    name: "recall-full-\(method)")
             #expect(attended.closedBlocks >= 30)

@@ -1,4 +1,5 @@
 import ActQKV
+import CoreTypes
 import Foundation
 import Testing
 @testable import LanguageModel
@@ -9,20 +10,14 @@ import Testing
 struct BLASJointAttentionTests {
     /// SplitMix64 floats in [−1, 1).
     struct Seeded {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func floats(_ n: Int) -> [Float] { (0..<n).map { _ in Float(next() >> 40) / Float(1 << 24) * 2 - 1 } }
+        var generator: SplitMix64
+        init(state: UInt64) { generator = SplitMix64(seed: state) }
+        mutating func floats(_ n: Int) -> [Float] { (0..<n).map { _ in generator.nextSignedUnitFloat() } }
     }
 
     @Test("BLAS engine equals the portable engine (outputs and local scores within 1e-5) over prefill and decode chunks, blocks recalled",
-          arguments: [ActQKV.RetrievalMethod.infllm, .dense], [7, 64])
-    func agreesWithPortable(method: ActQKV.RetrievalMethod, rowBlock: Int) throws {
+          arguments: [RetrievalMethod.infllm, .dense], [7, 64])
+    func agreesWithPortable(method: RetrievalMethod, rowBlock: Int) throws {
         let shape = try AttentionShape(heads: 9, kvHeads: 3, headDim: 64)
         let config = RetrievalConfig(sinkTokens: 8, localWindow: 64, chunkTokens: 48, blockSize: 16, topK: 4, minBlocks: 2, blockCacheCapacity: 16)
         let rope = ActQKV.RotaryEmbedding(headDim: 64, base: 10_000, convention: .neox)

@@ -1,4 +1,5 @@
 import ActQKV
+import CoreTypes
 import DaemonTestSupport
 import Foundation
 import KVClient
@@ -57,7 +58,7 @@ struct LongContextSessionTests {
         let kvd = try await InProcessDaemon { $0.topK = 4096 }
         defer { Task { try? await kvd.stop() } }
         let expectedBlocks = (prompt.count + 2 - 1 - config.sinkTokens - config.localWindow) / config.blockSize
-        for method in [ActQKV.RetrievalMethod.infllm, ActQKV.RetrievalMethod.actqkv] {
+        for method in [RetrievalMethod.infllm, RetrievalMethod.actqkv] {
             let settings = LongContextSettings(method: method, retrieval: config)
             let (logits, session, info) = try await Self.sessionLogits(model: model, kvd: kvd, settings: settings, prompt: prompt,
                                                                        decode: [t1, 13], name: "equiv-\(method)")

@@ -28,46 +28,6 @@ public enum VectorKernels {
         return s
     }
 
-    /// (Σ k[i]·p[i], Σ k[i]²) in one pass over `count` elements of `k`.
-    @inlinable
-    public static func dotAndSquaredNorm(_ k: UnsafePointer<Float>, _ p: UnsafePointer<Float>, count: Int) -> (dot: Float, squaredNorm: Float) {
-        let rk = UnsafeRawPointer(k), rp = UnsafeRawPointer(p)
-        var d0 = SIMD8<Float>(), d1 = SIMD8<Float>(), n0 = SIMD8<Float>(), n1 = SIMD8<Float>()
-        var i = 0
-        while i &+ 16 <= count {
-            let o = i &* 4
-            let k0 = rk.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            let k1 = rk.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self)
-            d0 += k0 * rp.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            d1 += k1 * rp.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self)
-            n0 += k0 * k0
-            n1 += k1 * k1
-            i &+= 16
-        }
-        var d = (d0 + d1).sum(), n = (n0 + n1).sum()
-        while i < count { d += k[i] * p[i]; n += k[i] * k[i]; i &+= 1 }
-        return (d, n)
-    }
-
-    /// (Σ k·p, Σ k·u, Σ k²) in one pass over `count` elements of `k` (cosine with a question term).
-    @inlinable
-    public static func twoDotsAndSquaredNorm(_ k: UnsafePointer<Float>, _ p: UnsafePointer<Float>, _ u: UnsafePointer<Float>, count: Int) -> (Float, Float, Float) {
-        let rk = UnsafeRawPointer(k), rp = UnsafeRawPointer(p), ru = UnsafeRawPointer(u)
-        var d = SIMD8<Float>(), e = SIMD8<Float>(), n = SIMD8<Float>()
-        var i = 0
-        while i &+ 8 <= count {
-            let o = i &* 4
-            let kv = rk.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            d += kv * rp.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            e += kv * ru.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            n += kv * kv
-            i &+= 8
-        }
-        var ds = d.sum(), es = e.sum(), ns = n.sum()
-        while i < count { ds += k[i] * p[i]; es += k[i] * u[i]; ns += k[i] * k[i]; i &+= 1 }
-        return (ds, es, ns)
-    }
-
     /// Σ a[i] over `count` elements (the memory-bandwidth floor of the scoring benchmark).
     @inlinable
     public static func sum(_ a: UnsafePointer<Float>, count: Int) -> Float {

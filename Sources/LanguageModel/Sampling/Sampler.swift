@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Chooses tokens from logits: greedy, or temperature + nucleus (top-p) sampling with a
 /// seeded generator. One sampler per sequence; it advances its generator on each draw.
 public struct Sampler: Sendable {

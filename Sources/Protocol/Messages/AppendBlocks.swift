@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Append closed blocks, batched over layers (type `appendBlocks`).
 ///
 /// Layout: `session | keyDim u32 | payloadBytes u32 | count u32 | BlockRecord × count`; the
@@ -22,7 +24,7 @@ public struct AppendBlocks: WireBody {
         for b in blocks { b.encode(into: &w) }
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> AppendBlocks {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> AppendBlocks {
         let session = try r.sessionName("appendBlocks.session")
         let sizes = try BlockBatchSizes.decode(from: &r, limits: limits, perRecordExtra: 0, what: "appendBlocks")
         var blocks: [BlockRecord] = []
@@ -49,7 +51,7 @@ public struct Appended: WireBody {
         for id in ids { w.blockID(id) }
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> Appended {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> Appended {
         let n = try r.count("appended.count", limit: limits.maxBlocksPerRequest, minimumElementBytes: 16)
         let ids = try r.blockIDs(count: n, "appended.ids")
         try r.expectEnd("appended")

@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// One closed block as appended by a worker (and returned by `fetchBlocks`).
 ///
 /// Layout inside a batch (sizes `keyDim` and `payloadBytes` are given once per batch):
@@ -43,7 +45,7 @@ public struct BlockRecord: Sendable, Hashable {
         w.raw(payload)
     }
 
-    static func decode(from r: inout ByteReader, keyDim: Int, payloadBytes: Int) throws(ProtocolError) -> BlockRecord {
+    static func decode(from r: inout WireReader, keyDim: Int, payloadBytes: Int) throws(ProtocolError) -> BlockRecord {
         let layer = try r.u16("block.layer")
         let position = try r.u32("block.position")
         let hash = try r.prefixHash("block.prefixHash")
@@ -82,7 +84,7 @@ struct BlockBatchSizes {
     /// Reads and validates the sizes: limits first, then `count × recordBytes` must equal
     /// exactly the bytes left after the header minus `perRecordExtra × count`.
     static func decode(
-        from r: inout ByteReader, limits: ProtocolLimits, perRecordExtra: Int, what: StaticString
+        from r: inout WireReader, limits: ProtocolLimits, perRecordExtra: Int, what: StaticString
     ) throws(ProtocolError) -> BlockBatchSizes {
         let keyDim = try r.u32(what)
         let payloadBytes = try r.u32(what)

@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Store a checkpoint of a session at a chunk boundary (type `putCheckpoint`).
 ///
 /// The server stores the worker's opaque state together with a snapshot of its own
@@ -28,7 +30,7 @@ public struct PutCheckpoint: WireBody {
         try w.byteString(workerState)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> PutCheckpoint {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> PutCheckpoint {
         let session = try r.sessionName("putCheckpoint.session")
         let sequence = try r.u64("putCheckpoint.chunkSequence")
         let tokens = try r.u64("putCheckpoint.tokenCount")
@@ -58,7 +60,7 @@ public struct GetCheckpoint: WireBody {
         w.u8(restore ? 1 : 0)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> GetCheckpoint {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> GetCheckpoint {
         let session = try r.sessionName("getCheckpoint.session")
         let options = try r.options("getCheckpoint.options", known: 0x01)
         try r.expectEnd("getCheckpoint")
@@ -94,7 +96,7 @@ public struct Checkpoint: WireBody {
         try w.byteString(retrievalState)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> Checkpoint {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> Checkpoint {
         let sequence = try r.u64("checkpoint.chunkSequence")
         let tokens = try r.u64("checkpoint.tokenCount")
         let worker = try r.byteString("checkpoint.workerState")

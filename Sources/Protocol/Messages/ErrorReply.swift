@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Wire form of ``ProtocolError`` (type `error`): `code u16 | message UTF-8` (the rest of the
 /// body, at most 4096 bytes).
 extension ProtocolError: WireBody {
@@ -13,7 +15,7 @@ extension ProtocolError: WireBody {
         w.raw(utf8)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> ProtocolError {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> ProtocolError {
         let raw = try r.u16("error.code")
         guard r.remaining <= ProtocolLimits.maxErrorMessageBytes else {
             throw .malformed("error message of \(r.remaining) bytes exceeds \(ProtocolLimits.maxErrorMessageBytes)")

@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Fetch stored blocks of a session by id (type `fetchBlocks`).
 /// Layout: `session | count u32 | id [16] × count`.
 public struct FetchBlocks: WireBody {
@@ -18,7 +20,7 @@ public struct FetchBlocks: WireBody {
         for id in ids { w.blockID(id) }
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> FetchBlocks {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> FetchBlocks {
         let session = try r.sessionName("fetchBlocks.session")
         let n = try r.count("fetchBlocks.count", limit: limits.maxBlocksPerRequest, minimumElementBytes: 16)
         let ids = try r.blockIDs(count: n, "fetchBlocks.ids")
@@ -59,7 +61,7 @@ public struct FetchedBlocks: WireBody {
         }
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> FetchedBlocks {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> FetchedBlocks {
         let sizes = try BlockBatchSizes.decode(from: &r, limits: limits, perRecordExtra: 16, what: "blocks")
         var blocks: [StoredBlock] = []
         blocks.reserveCapacity(sizes.count)

@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Client → server handshake opener (type `hello`). Must be the first frame on a connection.
 ///
 /// Layout: `magic [4] = "KVD\0" | version u16 | maxFrameBytes u32`. Bytes after these 10 are
@@ -21,7 +23,7 @@ public struct Hello: WireBody {
         w.u32(maxFrameBytes)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> Hello {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> Hello {
         guard r.remaining >= 4 else {
             throw ProtocolError(.badMagic, "hello shorter than the magic")
         }
@@ -72,7 +74,7 @@ public struct HelloOK: WireBody {
         w.u32(peerGID)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> HelloOK {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> HelloOK {
         let v = HelloOK(
             version: try r.u16("helloOK.version"),
             maxFrameBytes: try r.u32("helloOK.maxFrameBytes"),

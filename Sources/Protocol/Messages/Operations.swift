@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// A log level on the wire (one byte), the seven levels of swift-log in increasing severity.
 public enum WireLogLevel: UInt8, Sendable, Hashable, CaseIterable {
     /// `trace` (0).
@@ -34,7 +36,7 @@ public enum WireLogLevel: UInt8, Sendable, Hashable, CaseIterable {
         self = level
     }
 
-    static func decode(from r: inout ByteReader, _ what: StaticString) throws(ProtocolError) -> WireLogLevel {
+    static func decode(from r: inout WireReader, _ what: StaticString) throws(ProtocolError) -> WireLogLevel {
         let raw = try r.u8(what)
         guard let level = WireLogLevel(rawValue: raw) else {
             throw ProtocolError(.badArgument, "\(what) \(raw) is not a log level (0…6)")
@@ -59,7 +61,7 @@ public struct ReloadRequest: WireBody {
         w.u8(logLevel?.rawValue ?? 0)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> ReloadRequest {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> ReloadRequest {
         let options = try r.options("reload.options", known: 0x01)
         let level = try WireLogLevel.decode(from: &r, "reload.level")
         try r.expectEnd("reload")
@@ -86,7 +88,7 @@ public struct ReloadReply: WireBody {
         w.u8(current.rawValue)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> ReloadReply {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> ReloadReply {
         let previous = try WireLogLevel.decode(from: &r, "reloaded.previous")
         let current = try WireLogLevel.decode(from: &r, "reloaded.current")
         try r.expectEnd("reloaded")
@@ -119,7 +121,7 @@ public struct BackupRequest: WireBody {
         w.raw(utf8)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> BackupRequest {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> BackupRequest {
         let n = Int(try r.u16("backup.pathLength"))
         guard (1...maximumPathBytes).contains(n) else {
             throw ProtocolError(.badArgument, "backup.pathLength \(n) is outside 1…\(maximumPathBytes)")
@@ -160,7 +162,7 @@ public struct BackupReply: WireBody {
         w.u64(blocks)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> BackupReply {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> BackupReply {
         let bytes = try r.u64("backupDone.bytes")
         let elapsed = try r.u64("backupDone.elapsedMillis")
         let sessions = try r.u64("backupDone.sessions")
@@ -211,7 +213,7 @@ public struct SessionDetail: WireBody {
         for bytes in layerStoredBytes { w.u64(bytes) }
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> SessionDetail {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> SessionDetail {
         let info = try SessionInfo.decodeElement(from: &r)
         let open = try r.u32("sessionDetail.openConnections")
         let shared = try r.u64("sessionDetail.sharedBlocks")

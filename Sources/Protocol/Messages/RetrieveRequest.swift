@@ -1,24 +1,4 @@
-/// Block selection method of a `retrieve` (docs/ACTQKV.md §"Methods").
-public enum RetrievalMethod: UInt8, Sendable, Hashable, CaseIterable {
-    /// Every block of the layer (full attention; the quality reference).
-    case dense = 0
-    /// InfLLM: inner-product scoring, fixed top-K.
-    case infllm = 1
-    /// ActQKV: cosine scoring (+ question term in prefill), density cut-off.
-    case actqkv = 2
-    /// ActQKV ablation: activation-aware probe, fixed top-K.
-    case activateOnly = 3
-    /// ActQKV ablation: density cut-off with a mean probe.
-    case dynamicOnly = 4
-}
-
-/// Prefill or decode mode of a `retrieve` (docs/ACTQKV.md §"Mode").
-public enum RetrievalMode: UInt8, Sendable, Hashable, CaseIterable {
-    /// Prefill: the question term enters scoring; uniform budget shares.
-    case prefill = 0
-    /// Decode: question term dropped; entropy-weighted budget shares.
-    case decode = 1
-}
+import CoreTypes
 
 /// The question term of a `retrieve`: vector u (D floats) and its weight λ.
 public struct QuestionTerm: Sendable, Hashable {
@@ -97,7 +77,7 @@ public struct RetrieveRequest: WireBody {
         for id in heldIDs { w.blockID(id) }
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> RetrieveRequest {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> RetrieveRequest {
         let session = try r.sessionName("retrieve.session")
         let layer = try r.u16("retrieve.layer")
         let rawMethod = try r.u8("retrieve.method")

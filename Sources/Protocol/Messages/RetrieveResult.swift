@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// A block chosen by a `retrieve`.
 public struct ChosenBlock: Sendable, Hashable {
     /// The block's id.
@@ -86,7 +88,7 @@ public struct RetrieveResult: WireBody {
         }
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> RetrieveResult {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> RetrieveResult {
         let k = try r.u32("retrieved.k")
         let entropy = try r.f32("retrieved.entropy")
         let density = try r.f32("retrieved.density")

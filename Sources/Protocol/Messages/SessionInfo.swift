@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Description of one session (reply type `sessionInfo`, and the elements of `sessionList`).
 ///
 /// Layout: `name | ownerUID u32 | descriptor (19) | flags u8 (bit 0: has checkpoint) |
@@ -57,7 +59,7 @@ public struct SessionInfo: WireBody {
     }
 
     /// Decodes one element without checking for trailing bytes.
-    static func decodeElement(from r: inout ByteReader) throws(ProtocolError) -> SessionInfo {
+    static func decodeElement(from r: inout WireReader) throws(ProtocolError) -> SessionInfo {
         let name = try r.sessionName("sessionInfo.name")
         let owner = try r.u32("sessionInfo.ownerUID")
         let descriptor = try ModelDescriptor.decode(from: &r)
@@ -80,7 +82,7 @@ public struct SessionInfo: WireBody {
             createdAtMillis: created, lastUsedAtMillis: used, blockCounts: counts)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> SessionInfo {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> SessionInfo {
         let info = try decodeElement(from: &r)
         try r.expectEnd("sessionInfo")
         return info
@@ -107,7 +109,7 @@ public struct SessionList: WireBody {
         w.bool(hasMore)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> SessionList {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> SessionList {
         let n = try r.count("sessionList.count", limit: limits.maxSessionsPerList, minimumElementBytes: SessionInfo.minimumWireBytes)
         var sessions: [SessionInfo] = []
         sessions.reserveCapacity(n)

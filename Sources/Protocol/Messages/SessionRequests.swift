@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Create a session (type `createSession`). Layout: `name | descriptor (19 bytes)`, where
 /// `name` is `len u8 (1…255) | UTF-8`.
 public struct CreateSession: WireBody {
@@ -17,7 +19,7 @@ public struct CreateSession: WireBody {
         descriptor.encode(into: &w)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> CreateSession {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> CreateSession {
         let name = try r.sessionName("createSession.name")
         let descriptor = try ModelDescriptor.decode(from: &r)
         try r.expectEnd("createSession")
@@ -39,7 +41,7 @@ public struct SessionRequest: WireBody {
         try w.sessionName(name)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> SessionRequest {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> SessionRequest {
         let name = try r.sessionName("session.name")
         try r.expectEnd("session request")
         return SessionRequest(name: name)
@@ -65,7 +67,7 @@ public struct ListSessions: WireBody {
         w.u32(limit)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> ListSessions {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> ListSessions {
         let after = try r.shortString("listSessions.after")
         let limit = try r.u32("listSessions.limit")
         try r.expectEnd("listSessions")
@@ -111,7 +113,7 @@ public struct ForkSession: WireBody {
         w.u8(copyCheckpoint ? 1 : 0)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> ForkSession {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> ForkSession {
         let source = try r.sessionName("forkSession.source")
         let target = try r.sessionName("forkSession.target")
         let count = try r.u32("forkSession.blockCount")

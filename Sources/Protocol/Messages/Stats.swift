@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// A named counter of a `stats` reply.
 public struct StatCounter: Sendable, Hashable {
     /// Name (UTF-8, 1…255 bytes), e.g. `"retrieve.requests"`.
@@ -128,7 +130,7 @@ public struct Stats: WireBody {
         }
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> Stats {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> Stats {
         var s = Stats(
             uptimeSeconds: try r.u64("stats.uptimeSeconds"), connections: try r.u32("stats.connections"),
             sessions: try r.u64("stats.sessions"), blocks: try r.u64("stats.blocks"),

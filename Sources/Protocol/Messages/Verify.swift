@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Ask the server to verify its whole store (type `verify`, 0x0041).
 /// Layout: `maxFailures u32` — at most this many failures are listed in the reply
 /// (0 = the maximum, ``VerifyRequest/maximumFailures``; larger is `limitExceeded`).
@@ -22,7 +24,7 @@ public struct VerifyRequest: WireBody {
         w.u32(maxFailures)
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> VerifyRequest {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> VerifyRequest {
         let n = try r.u32("verify.maxFailures")
         guard n <= maximumFailures else {
             throw ProtocolError(.limitExceeded, "verify.maxFailures \(n) exceeds the limit \(maximumFailures)")
@@ -92,7 +94,7 @@ public struct VerifyFailure: Sendable, Hashable {
         try w.shortString(Self.truncated(message, maxBytes: 255))
     }
 
-    static func decode(from r: inout ByteReader) throws(ProtocolError) -> VerifyFailure {
+    static func decode(from r: inout WireReader) throws(ProtocolError) -> VerifyFailure {
         let hasBlock = try r.bool("verifyFailure.hasBlock")
         let id = try r.blockID("verifyFailure.block")
         let session = try r.shortString("verifyFailure.session")
@@ -149,7 +151,7 @@ public struct VerifyReportReply: WireBody {
         for failure in failures { try failure.encode(into: &w) }
     }
 
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> VerifyReportReply {
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> VerifyReportReply {
         let ok = try r.bool("verifyReport.ok")
         let blocks = try r.u64("verifyReport.blocksChecked")
         let references = try r.u64("verifyReport.referencesChecked")

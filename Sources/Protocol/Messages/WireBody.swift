@@ -1,8 +1,10 @@
+import CoreTypes
+
 /// A message body with a fixed wire layout (internal: the public entry points are
 /// ``Message/encodeFrame(requestID:flags:maxFrameBytes:)`` and ``Message/decode(_:limits:)``).
 protocol WireBody: Sendable, Hashable {
     func encode(into w: inout ByteWriter) throws(ProtocolError)
-    static func decode(from r: inout ByteReader, limits: ProtocolLimits) throws(ProtocolError) -> Self
+    static func decode(from r: inout WireReader, limits: ProtocolLimits) throws(ProtocolError) -> Self
 }
 
 extension ByteWriter {
@@ -17,7 +19,7 @@ extension ByteWriter {
     }
 }
 
-extension ByteReader {
+extension WireReader {
     /// Reads a `u8`-length-prefixed UTF-8 string (0…255 bytes); invalid UTF-8 is `badArgument`.
     mutating func shortString(_ what: StaticString) throws(ProtocolError) -> String {
         let n = Int(try u8(what))

@@ -1,4 +1,5 @@
 import CInferenceKernels
+import CoreTypes
 import Testing
 @testable import LanguageModel
 

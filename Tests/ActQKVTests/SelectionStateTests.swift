@@ -1,8 +1,9 @@
+import CoreTypes
 import Testing
 @testable import ActQKV
 
 /// Calls `select` with array arguments.
-func select(_ state: inout RetrievalState, layer: Int, chunk: UInt64, mode: RetrievalMode, method: RetrievalMethod,
+func select(_ state: inout SelectionState, layer: Int, chunk: UInt64, mode: RetrievalMode, method: RetrievalMethod,
             probe: [Float], question: [Float]? = nil, keys: [Float], count: Int) throws(SelectionError) -> LayerSelection {
     var result: Result<LayerSelection, SelectionError> = .failure(.emptyProbe)
     probe.withUnsafeBufferPointer { p in
@@ -19,15 +20,15 @@ func select(_ state: inout RetrievalState, layer: Int, chunk: UInt64, mode: Retr
     return try result.get()
 }
 
-@Suite("RetrievalState selection")
-struct RetrievalStateTests {
+@Suite("SelectionState")
+struct SelectionStateTests {
     let d = 24
     let config = RetrievalConfig(topK: 6, minBlocks: 3, maxBlocks: 12, historyLength: 4, blockCacheCapacity: 12)
 
     @Test("prefill mode: every layer gets min(N, K) blocks, the best-scored ones", arguments: [RetrievalMethod.actqkv, .dynamicOnly])
     func prefillGivesMinNK(method: RetrievalMethod) throws {
         var rng = SeededRandom(seed: 1)
-        var state = try RetrievalState(config: config, layers: 5)
+        var state = try SelectionState(config: config, layers: 5)
         for (chunk, n) in [0, 1, 2, 5, 6, 7, 40].enumerated() {
             for layer in 0..<5 {
                 let keys = rng.floats(n * d), probe = rng.floats(d)
@@ -50,7 +51,7 @@ struct RetrievalStateTests {
         var rng = SeededRandom(seed: 2)
         let layers = 6
         let cfg = RetrievalConfig(topK: 40, minBlocks: 1, maxBlocks: 80, historyLength: 4, blockCacheCapacity: 80)
-        var state = try RetrievalState(config: cfg, layers: layers)
+        var state = try SelectionState(config: cfg, layers: layers)
         var sawUneven = false
         for chunk in 0..<12 {
             var total = 0, ks: [Int] = []
@@ -75,7 +76,7 @@ struct RetrievalStateTests {
     @Test("InfLLM: top-min(N, K) by raw inner product; activateOnly: min(N, K_max) by cosine")
     func fixedMethods() throws {
         var rng = SeededRandom(seed: 3)
-        var state = try RetrievalState(config: config, layers: 2)
+        var state = try SelectionState(config: config, layers: 2)
         let n = 30
         let keys = rng.floats(n * d), probe = rng.floats(d)
         let sel = try select(&state, layer: 1, chunk: 0, mode: .decode, method: .infllm, probe: probe, keys: keys, count: n)
@@ -95,7 +96,7 @@ struct RetrievalStateTests {
         var u = [Float](repeating: 0.01, count: d); u[1] = 1
         var keys = [Float](repeating: 0.02, count: 2 * d); keys[0] = 1; keys[d + 1] = 1
         let cfg = RetrievalConfig(topK: 1, minBlocks: 1, maxBlocks: 1, blockCacheCapacity: 1)
-        var state = try RetrievalState(config: cfg, layers: 1)
+        var state = try SelectionState(config: cfg, layers: 1)
         #expect(try select(&state, layer: 0, chunk: 0, mode: .prefill, method: .actqkv, probe: p, question: u, keys: keys, count: 2).chosen == [1])
         #expect(try select(&state, layer: 0, chunk: 1, mode: .decode, method: .actqkv, probe: p, question: u, keys: keys, count: 2).chosen == [0])
         #expect(try select(&state, layer: 0, chunk: 2, mode: .prefill, method: .actqkv, probe: p, keys: keys, count: 2).chosen == [0])
@@ -114,7 +115,7 @@ struct RetrievalStateTests {
 
     @Test("N = 0 records density 0 and takes nothing; N = 1 takes the block and records nothing")
     func edgeCounts() throws {
-        var state = try RetrievalState(config: config, layers: 2)
+        var state = try SelectionState(config: config, layers: 2)
         var rng = SeededRandom(seed: 4)
         let probe = rng.floats(d)
         let zero = try select(&state, layer: 0, chunk: 0, mode: .decode, method: .actqkv, probe: probe, keys: [], count: 0)
@@ -125,33 +126,33 @@ struct RetrievalStateTests {
 
     @Test("nothing depends on what another session did before")
     func sessionsAreIndependent() throws {
-        func run(_ state: inout RetrievalState, seed: UInt64) throws -> [[Int]] {
+        func run(_ state: inout SessionState, seed: UInt64) throws -> [[Int]] {
             var rng = SeededRandom(seed: seed)
             var out: [[Int]] = []
             for chunk in 0..<10 {
                 for layer in 0..<3 {
                     let q = rng.floats(4 * d)
-                    let probe = try q.withUnsafeBufferPointer { try state.probe(layer: layer, method: .actqkv, queries: $0, count: 4) }
+                    let probe = try q.withUnsafeBufferPointer { try state.probes.probe(layer: layer, method: .actqkv, queries: $0, count: 4) }
                     let n = 8 + chunk
-                    out.append(try select(&state, layer: layer, chunk: UInt64(chunk), mode: chunk < 5 ? .prefill : .decode,
+                    out.append(try select(&state.selection, layer: layer, chunk: UInt64(chunk), mode: chunk < 5 ? .prefill : .decode,
                                           method: .actqkv, probe: probe.vector, keys: rng.floats(n * d), count: n).chosen)
                 }
             }
             return out
         }
         let cfg = RetrievalConfig(topK: 4, minBlocks: 1, maxBlocks: 8, historyLength: 3, statisticsWarmup: 2, blockCacheCapacity: 8)
-        var alone = try RetrievalState(config: cfg, layers: 3)
+        var alone = try SessionState(config: cfg, layers: 3)
         let expected = try run(&alone, seed: 77)
-        var other = try RetrievalState(config: cfg, layers: 3)
+        var other = try SessionState(config: cfg, layers: 3)
         _ = try run(&other, seed: 78)
-        var second = try RetrievalState(config: cfg, layers: 3)
+        var second = try SessionState(config: cfg, layers: 3)
         #expect(try run(&second, seed: 77) == expected)
         #expect(second == alone)
     }
 
     @Test("bad input is a typed error and changes nothing")
     func errors() throws {
-        var state = try RetrievalState(config: config, layers: 2)
+        var state = try SelectionState(config: config, layers: 2)
         let before = state
         let p = [Float](repeating: 0.5, count: d)
         #expect(throws: SelectionError.layerOutOfRange(layer: 2, layers: 2)) {

@@ -1,17 +1,15 @@
-/// Retrieval state of one session, shared by its layers (docs/ACTQKV.md §"Decisions"): activation
-/// statistics (one set, or one per layer), per-layer density histories, and the block pools of the
-/// chunks in flight. The daemon keeps and persists it (``encoded()`` / ``init(decoding:)``); a
-/// resumed session continues identically. Nothing here depends on any other session.
-///
-/// Daemon side: ``select(layer:chunk:mode:method:probe:question:questionWeight:keys:count:)``.
-/// Worker side: ``probe(layer:method:queries:count:)``.
-public struct RetrievalState: Sendable, Hashable {
+import CoreTypes
+
+/// kvd's retrieval state of one session, shared by its layers: the per-layer density histories
+/// and the block pools of the chunks in flight (docs/ACTQKV.md). Only the daemon holds it, and it
+/// persists it in the session's checkpoint slot (``encoded()`` / ``init(decoding:)``); the
+/// worker's half is ``ProbeState``. A resumed session continues identically. Nothing here
+/// depends on any other session.
+public struct SelectionState: Sendable, Hashable {
     /// The validated configuration.
     public let config: RetrievalConfig
     /// L: number of layers of the model.
     public let layers: Int
-    /// Activation statistics: one entry (scope `shared`) or `layers` entries (`perLayer`).
-    public internal(set) var statistics: [ActivationStatistics]
     /// Density history of each layer (`layers` entries).
     public internal(set) var histories: [DensityHistory]
     /// Blocks left in the pool of each chunk in flight (chunk id → remaining blocks; may go
@@ -30,82 +28,30 @@ public struct RetrievalState: Sendable, Hashable {
         guard layers <= 1 << 16 else { throw .tooLarge(.layers, value: layers, limit: 1 << 16) }
         self.config = config
         self.layers = layers
-        statistics = Array(repeating: ActivationStatistics(), count: config.statisticsScope == .shared ? 1 : layers)
         histories = Array(repeating: DensityHistory(capacity: config.historyLength), count: layers)
         pools = [:]
     }
 
-    init(config: RetrievalConfig, layers: Int, statistics: [ActivationStatistics], histories: [DensityHistory], pools: [UInt64: Int]) {
-        self.config = config; self.layers = layers; self.statistics = statistics; self.histories = histories; self.pools = pools
+    init(config: RetrievalConfig, layers: Int, histories: [DensityHistory], pools: [UInt64: Int]) {
+        self.config = config; self.layers = layers; self.histories = histories; self.pools = pools
     }
 
-    /// The probe-query of one chunk and the token weights that built it.
-    public struct Probe: Sendable, Hashable {
-        /// p = Σ_t w_t·Q̃_t, D floats.
-        public var vector: [Float]
-        /// w_t, one per query token of the chunk; Σ w = 1.
-        public var weights: [Float]
-    }
-
-    /// Worker side: builds the probe-query of `layer` for one chunk of `count` rotated queries
-    /// (each row = the token's queries of all H heads rotated at position W−1, concatenated head-major;
-    /// row-major `count × D`, D = `queries.count / count`). Methods with activation bias
-    /// (`actqkv`, `activateOnly`) fold the chunk into the statistics and weight tokens by their bias;
-    /// the others use the mean (uniform weights) and leave the statistics untouched.
-    public mutating func probe(layer: Int, method: RetrievalMethod, queries: UnsafeBufferPointer<Float>, count: Int) throws(SelectionError) -> Probe {
-        guard (0..<layers).contains(layer) else { throw .layerOutOfRange(layer: layer, layers: layers) }
-        guard count >= 1, queries.count >= count, queries.count % count == 0 else {
-            throw count >= 1 ? .queriesSizeMismatch(expected: count, actual: queries.count) : .emptyProbe
-        }
-        let d = queries.count / count
-        let weights: [Float]
-        if method.usesActivationBias {
-            let s = config.statisticsScope == .shared ? 0 : layer
-            weights = try statistics[s].update(queries: queries, count: count, width: d, config: config)
-        } else {
-            weights = [Float](repeating: 1 / Float(count), count: count)
-        }
-        var p = [Float](repeating: 0, count: d)
-        p.withUnsafeMutableBufferPointer { pb in
-            for t in 0..<count { VectorKernels.axpy(weights[t], queries.baseAddress! + t * d, pb.baseAddress!, count: d) }
-        }
-        return Probe(vector: p, weights: weights)
-    }
-
-    /// Daemon side: scores the `count` blocks of `layer` (representative keys, row-major
-    /// `count × D`, D = `probe.count`), records the density, takes k_ℓ from the pool of `chunk`
-    /// and returns the top-k_ℓ blocks. `question` (D floats) enters only in `prefill` mode and only
-    /// for cosine-scoring methods, with weight `questionWeight` (λ; `nil` = `config.questionWeight`).
+    /// Scores the `count` blocks of `layer` (representative keys, row-major `count × D`, D =
+    /// `probe.count`), records the density, takes k_ℓ from the pool of `chunk` and returns the
+    /// top-k_ℓ blocks. `question` (D floats) enters only in `prefill` mode and only for
+    /// cosine-scoring methods, with weight `questionWeight` (λ; `nil` = `config.questionWeight`).
     public mutating func select(layer: Int, chunk: UInt64, mode: RetrievalMode, method: RetrievalMethod,
                                 probe: UnsafeBufferPointer<Float>, question: UnsafeBufferPointer<Float>?, questionWeight: Float? = nil,
                                 keys: UnsafeBufferPointer<Float>, count: Int) throws(SelectionError) -> LayerSelection {
         try check(layer: layer, probe: probe, question: question, keysCount: keys.count, count: count)
         let lambda = try weight(questionWeight)
-        return select(layer: layer, chunk: chunk, mode: mode, method: method, count: count, width: probe.count) { scores in
+        return select(layer: layer, chunk: chunk, mode: mode, method: method, count: count) { scores in
             let q = (mode == .prefill && method.usesCosineScoring) ? question?.baseAddress : nil
             if method.usesCosineScoring {
                 BlockScoring.cosines(probe: probe.baseAddress!, question: q, questionWeight: lambda,
                                      keys: keys.baseAddress!, count: count, width: probe.count, into: scores)
             } else {
                 BlockScoring.innerProducts(probe: probe.baseAddress!, keys: keys.baseAddress!, count: count, width: probe.count, into: scores)
-            }
-        }
-    }
-
-    /// As ``select(layer:chunk:mode:method:probe:question:questionWeight:keys:count:)`` with fp16
-    /// representative keys.
-    public mutating func select(layer: Int, chunk: UInt64, mode: RetrievalMode, method: RetrievalMethod,
-                                probe: UnsafeBufferPointer<Float>, question: UnsafeBufferPointer<Float>?, questionWeight: Float? = nil,
-                                fp16Keys keys: UnsafeBufferPointer<UInt16>, count: Int) throws(SelectionError) -> LayerSelection {
-        try check(layer: layer, probe: probe, question: question, keysCount: keys.count, count: count)
-        let lambda = try weight(questionWeight)
-        return select(layer: layer, chunk: chunk, mode: mode, method: method, count: count, width: probe.count) { scores in
-            let q = (mode == .prefill && method.usesCosineScoring) ? question?.baseAddress : nil
-            if method.usesCosineScoring {
-                BlockScoring.cosines(probe: probe.baseAddress!, question: q, questionWeight: lambda,
-                                     fp16Keys: keys.baseAddress!, count: count, width: probe.count, into: scores)
-            } else {
-                BlockScoring.innerProducts(probe: probe.baseAddress!, fp16Keys: keys.baseAddress!, count: count, width: probe.count, into: scores)
             }
         }
     }
@@ -125,7 +71,7 @@ public struct RetrievalState: Sendable, Hashable {
         if let q = question, q.count != probe.count { throw .questionSizeMismatch(expected: probe.count, actual: q.count) }
     }
 
-    private mutating func select(layer: Int, chunk: UInt64, mode: RetrievalMode, method: RetrievalMethod, count n: Int, width: Int,
+    private mutating func select(layer: Int, chunk: UInt64, mode: RetrievalMode, method: RetrievalMethod, count n: Int,
                                  score: (UnsafeMutablePointer<Float>) -> Void) -> LayerSelection {
         switch method {
         case .dense:
@@ -171,5 +117,50 @@ public struct RetrievalState: Sendable, Hashable {
             let chosen = scores.withUnsafeBufferPointer { TopK.indices(of: $0, k: k) }
             return LayerSelection(chosen: chosen, entropy: entropy, density: rho)
         }
+    }
+}
+
+/// Stable, versioned binary encoding of ``SelectionState`` (little-endian, framed as every ActQKV
+/// encoding, ``StateFormat``):
+///
+/// ```
+/// "AQSS" | version u16 (=1) | flags u16 (=0)
+/// config (as in ProbeState's encoding: 11 × i64, 2 × f32, i64, u8, u8)
+/// layers u32
+/// histories (L of them), each: count u32 | ρ[count] f32 (oldest first)
+/// pools count u32, each: chunk u64 | remaining i64   (ascending chunk)
+/// crc32 u32 of every preceding byte
+/// ```
+/// Encoding a decoded state reproduces the bytes exactly. The decoder also reads the previous
+/// release's combined "AQRS" version 1 (``LegacyRetrievalState``) and keeps its histories and pools.
+extension SelectionState {
+    /// The format version this build writes.
+    public static var encodingVersion: UInt16 { StateFormat.selectionState.version }
+
+    /// The encoding described above.
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter(format: .selectionState)
+        w.config(config)
+        w.u32(UInt32(layers))
+        w.histories(histories)
+        w.pools(pools)
+        return w.sealed()
+    }
+
+    /// Decodes and validates an encoding, or migrates an "AQRS" version 1 one.
+    /// - Throws: ``StateDecodingError`` for truncated, corrupted, inconsistent or unknown bytes.
+    public init(decoding bytes: [UInt8]) throws(StateDecodingError) {
+        var (format, r) = try StateFormat.open(bytes, accepting: [.selectionState, .legacyRetrievalState])
+        if format == .legacyRetrievalState {
+            let legacy = try LegacyRetrievalState(body: &r)
+            self.init(config: legacy.config, layers: legacy.layers, histories: legacy.histories, pools: legacy.pools)
+            return
+        }
+        let config = try r.config()
+        let layers = try r.layers()
+        let histories = try r.histories(config: config, layers: layers)
+        let pools = try r.pools()
+        try r.end()
+        self.init(config: config, layers: layers, histories: histories, pools: pools)
     }
 }

@@ -1,0 +1,75 @@
+/// Appends little-endian fields to a growing byte array (the encoder side of ``ByteReader``).
+public struct ByteWriter: Sendable {
+    /// Everything written so far.
+    public var bytes: [UInt8]
+
+    /// An empty writer with room for `capacity` bytes.
+    @inlinable
+    public init(reservingCapacity capacity: Int = 64) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    @inlinable
+    public mutating func u8(_ value: UInt8) { bytes.append(value) }
+
+    /// One byte, 1 for true and 0 for false.
+    @inlinable
+    public mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
+
+    @inlinable
+    public mutating func u16(_ value: UInt16) {
+        bytes.append(UInt8(truncatingIfNeeded: value))
+        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+    }
+
+    @inlinable
+    public mutating func u32(_ value: UInt32) {
+        for shift in stride(from: 0, to: 32, by: 8) {
+            bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift)))
+        }
+    }
+
+    @inlinable
+    public mutating func u64(_ value: UInt64) {
+        for shift in stride(from: 0, to: 64, by: 8) {
+            bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+        }
+    }
+
+    /// An IEEE-754 binary32 value.
+    @inlinable
+    public mutating func f32(_ value: Float) { u32(value.bitPattern) }
+
+    /// `values` as consecutive binary32 values (no count).
+    @inlinable
+    public mutating func floats<C: Collection>(_ values: C) where C.Element == Float {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: values.count * 4))
+        bytes.withUnsafeMutableBytes { raw in
+            for (i, v) in values.enumerated() {
+                raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: start + i * 4, as: UInt32.self)
+            }
+        }
+    }
+
+    /// `data` as is (no length).
+    @inlinable
+    public mutating func raw<C: Collection>(_ data: C) where C.Element == UInt8 {
+        bytes.append(contentsOf: data)
+    }
+
+    /// A 128-bit block id: `high u64 LE` then `low u64 LE`.
+    @inlinable
+    public mutating func blockID(_ id: BlockID) {
+        u64(id.high)
+        u64(id.low)
+    }
+
+    /// A 128-bit prefix hash: `high u64 LE` then `low u64 LE`.
+    @inlinable
+    public mutating func prefixHash(_ hash: PrefixHash) {
+        u64(hash.high)
+        u64(hash.low)
+    }
+}
