@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Stable, versioned binary encoding of ``RetrievalState`` (little-endian):
 ///
 /// ```
@@ -44,7 +46,7 @@ extension RetrievalState {
         let config = try r.config()
         let scope = config.statisticsScope
         let layers = Int(try r.u32())
-        guard layers >= 1, layers <= 1 << 16 else { throw .invalidField("layers") }
+        guard layers >= 1, layers <= ModelDescriptor.maxLayers else { throw .invalidField("layers") }
         let statCount = Int(try r.u32())
         guard statCount == (scope == .shared ? 1 : layers) else { throw .invalidField("statistics count") }
         var statistics: [ActivationStatistics] = []

@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Session calls (docs/PROTOCOL.md §6.2).
 extension KVClient {
     /// Creates a session named `name` for the model `descriptor`, owned by this process's uid

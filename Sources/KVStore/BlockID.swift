@@ -13,7 +13,7 @@ extension BlockID {
     /// uids never name the same block, so one can neither read nor replace the other's bytes.
     /// The element type and block size are mixed in because the same weights and prefix give
     /// different bytes for another storage type or block size.
-    public static func derive(namespace: UInt32, descriptor: ModelDescriptor, layer: Int, prefixHash: BlockID) -> BlockID {
+    public static func derive(namespace: UInt32, descriptor: ModelDescriptor, layer: Int, prefixHash: PrefixHash) -> BlockID {
         var hash = FNV1a128()
         hash.add(namespace)
         hash.add(descriptor.fingerprint)

@@ -9,14 +9,14 @@ public struct NewBlock: Sendable {
     /// identical block (same derived id: an idempotent retry, which writes nothing).
     public var position: Int
     /// 128-bit hash of the token prefix this block ends, computed by the client.
-    public var prefixHash: BlockID
-    /// The representative key: `descriptor.keyDimension` floats.
+    public var prefixHash: PrefixHash
+    /// The representative key: `descriptor.vectorDimension` floats.
     public var representativeKey: [Float]
     /// Raw K then V, `descriptor.payloadBytes` bytes (see `ModelDescriptor.payloadBytes`).
     public var payload: [UInt8]
 
     /// Memberwise initialiser.
-    public init(layer: Int, position: Int, prefixHash: BlockID, representativeKey: [Float], payload: [UInt8]) {
+    public init(layer: Int, position: Int, prefixHash: PrefixHash, representativeKey: [Float], payload: [UInt8]) {
         self.layer = layer
         self.position = position
         self.prefixHash = prefixHash

@@ -1,3 +1,4 @@
+import CoreTypes
 import CZstd
 import Synchronization
 
@@ -90,7 +91,7 @@ enum PayloadCodec: UInt8, Sendable, CaseIterable {
     /// Decodes a stored payload and checks its CRC-32C; `.corrupt` on any mismatch.
     static func decode(_ stored: UnsafeRawBufferPointer) throws(StoreError) -> [UInt8] {
         let (codec, rawLength, checksum) = try header(stored)
-        guard rawLength <= ModelDescriptor.maximumPayloadBytes else { throw .corrupt }
+        guard rawLength <= ModelDescriptor.maxPayloadBytes else { throw .corrupt }
         let body = UnsafeRawBufferPointer(rebasing: stored[headerBytes...])
         var raw = [UInt8](repeating: 0, count: rawLength)
         switch codec {

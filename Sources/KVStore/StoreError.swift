@@ -37,7 +37,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case lmdb(code: Int32)
     /// A session name is empty, longer than 255 UTF-8 bytes, or contains NUL. Code 14.
     case invalidName
-    /// A representative key does not have `descriptor.keyDimension` floats. Code 15.
+    /// A representative key does not have `descriptor.vectorDimension` floats. Code 15.
     case wrongKeyDimension(expected: Int, got: Int)
     /// A model descriptor has a non-positive field, or blocks larger than 64 MiB. Code 16.
     case invalidDescriptor

@@ -1,4 +1,5 @@
 import ActQKV
+import CoreTypes
 import Foundation
 import KVClient
 
