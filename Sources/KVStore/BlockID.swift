@@ -40,10 +40,9 @@ extension BlockID {
 
     /// The 16-byte encoding: high then low, each little-endian.
     var bytes: [UInt8] {
-        var out = [UInt8](repeating: 0, count: 16)
-        ByteCoding.put(high, into: &out, at: 0)
-        ByteCoding.put(low, into: &out, at: 8)
-        return out
+        var w = ByteWriter(reservingCapacity: 16)
+        w.blockID(self)
+        return w.bytes
     }
 
     /// Decodes the 16-byte encoding from `buffer` (at least 16 bytes).
