@@ -32,11 +32,14 @@ let package = Package(
         // SplitMix64, little-endian byte reader and writer). No project imports, no I/O.
         .target(name: "CoreTypes"),
 
-        // Pure libraries: no I/O; beyond CoreTypes, no project imports.
+        // Pure libraries, no I/O: Protocol imports only CoreTypes; ActQKV CoreTypes and its C kernels.
         .target(name: "Protocol", dependencies: ["CoreTypes"]),
         .target(name: "ActQKV", dependencies: ["CoreTypes", "CActQKVKernels"]),
         // ActQKV's scoring and fp16/bf16 conversion kernels in C (AVX2/F16C/AVX-512 chosen at run time).
-        .target(name: "CActQKVKernels", path: "Sources/CActQKVKernels"),
+        .target(name: "CActQKVKernels", dependencies: ["CHalfFloat"], path: "Sources/CActQKVKernels"),
+        // Header-only scalar fp16/bf16 conversions shared by the two C kernel targets (the Swift
+        // twin is CoreTypes' HalfFloat).
+        .target(name: "CHalfFloat", path: "Sources/CHalfFloat"),
 
         // Storage: LMDB + zstd.
         .target(name: "CStoreKernels", path: "Sources/CStoreKernels"),
@@ -61,7 +64,7 @@ let package = Package(
 
         // The language model (GGUF, tokenizer, forward pass, sampling): knows nothing of kvd or
         // ActQKV. Its vectorised C kernels: AVX2/FMA chosen at run time.
-        .target(name: "CInferenceKernels", path: "Sources/CInferenceKernels"),
+        .target(name: "CInferenceKernels", dependencies: ["CHalfFloat"], path: "Sources/CInferenceKernels"),
         .target(name: "LanguageModel", dependencies: ["CoreTypes", "CBLAS", "CInferenceKernels"]),
         // The long-context worker: the model's layers attending through ActQKV, blocks in kvd.
         .target(name: "Worker", dependencies: ["CoreTypes", "LanguageModel", "ActQKV", "KVClient", "Protocol", "CBLAS", "CInferenceKernels"]),

@@ -11,7 +11,8 @@
 # Reproduce a finding: $FUZZ_DIR/protocol-fuzzer $FUZZ_DIR/crash-…
 #
 # Not part of `swift build`: the sources live outside Sources/ and are compiled here with
-# swiftc: Sources/Protocol as its own module (instrumented), then the fuzz target importing it.
+# swiftc: Sources/CoreTypes and Sources/Protocol as their own modules (instrumented), then the
+# fuzz target importing them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-10000000}
@@ -19,22 +20,31 @@ shift || true
 OUT=${FUZZ_DIR:-.build/fuzz-protocol}
 mkdir -p "$OUT/instrumented" "$OUT/plain" "$OUT/corpus" "$OUT/seeds"
 shopt -s globstar
+CORE_SOURCES=(Sources/CoreTypes/**/*.swift)
 PROTOCOL_SOURCES=(Sources/Protocol/**/*.swift)
 
 echo "== building (swiftc $(swiftc --version 2>&1 | head -1 | sed 's/.*version \([^ ]*\).*/\1/'))"
-# The Protocol module, instrumented for coverage (fuzzer) and memory errors (address).
-swiftc -sanitize=fuzzer,address -O -g -wmo -parse-as-library -swift-version 6 -module-name Protocol \
-    -emit-module -emit-module-path "$OUT/instrumented/Protocol.swiftmodule" \
-    -c -o "$OUT/instrumented/Protocol.o" "${PROTOCOL_SOURCES[@]}"
+# CoreTypes and Protocol, instrumented for coverage (fuzzer) and memory errors (address).
+for module in CoreTypes Protocol; do
+    sources=CORE_SOURCES[@]
+    [ "$module" = Protocol ] && sources=PROTOCOL_SOURCES[@]
+    swiftc -sanitize=fuzzer,address -O -g -wmo -parse-as-library -swift-version 6 -module-name "$module" \
+        -I "$OUT/instrumented" -emit-module -emit-module-path "$OUT/instrumented/$module.swiftmodule" \
+        -c -o "$OUT/instrumented/$module.o" "${!sources}"
+done
 swiftc -sanitize=fuzzer,address -O -g -parse-as-library -swift-version 6 -I "$OUT/instrumented" \
-    Fuzz/ProtocolFuzzer/ProtocolFuzzer.swift "$OUT/instrumented/Protocol.o" -o "$OUT/protocol-fuzzer" \
-    2> >(grep -v "Cannot export local symbol '__asan" >&2)
-# The seed generator, with an uninstrumented Protocol module and the tests' RandomMessages.
-swiftc -O -wmo -parse-as-library -swift-version 6 -module-name Protocol \
-    -emit-module -emit-module-path "$OUT/plain/Protocol.swiftmodule" \
-    -c -o "$OUT/plain/Protocol.o" "${PROTOCOL_SOURCES[@]}"
+    Fuzz/ProtocolFuzzer/ProtocolFuzzer.swift "$OUT/instrumented/CoreTypes.o" "$OUT/instrumented/Protocol.o" \
+    -o "$OUT/protocol-fuzzer" 2> >(grep -v "Cannot export local symbol '__asan" >&2)
+# The seed generator, with uninstrumented modules and the tests' RandomMessages.
+for module in CoreTypes Protocol; do
+    sources=CORE_SOURCES[@]
+    [ "$module" = Protocol ] && sources=PROTOCOL_SOURCES[@]
+    swiftc -O -wmo -parse-as-library -swift-version 6 -module-name "$module" -I "$OUT/plain" \
+        -emit-module -emit-module-path "$OUT/plain/$module.swiftmodule" \
+        -c -o "$OUT/plain/$module.o" "${!sources}"
+done
 swiftc -O -swift-version 6 -I "$OUT/plain" Fuzz/ProtocolFuzzer/SeedCorpus/main.swift \
-    Tests/ProtocolTests/RandomMessages.swift "$OUT/plain/Protocol.o" -o "$OUT/seed-corpus"
+    Tests/ProtocolTests/RandomMessages.swift "$OUT/plain/CoreTypes.o" "$OUT/plain/Protocol.o" -o "$OUT/seed-corpus"
 "$OUT/seed-corpus" "$OUT/seeds" 8
 
 echo "== fuzzing: $RUNS inputs, corpus $OUT/corpus (seeds $OUT/seeds)"

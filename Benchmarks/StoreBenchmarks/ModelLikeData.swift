@@ -41,10 +41,10 @@ public enum ModelLikeData {
         return out
     }
 
-    /// A representative key: `descriptor.keyDimension` standard-normal floats from `seed`.
+    /// A representative key: `descriptor.vectorDimension` standard-normal floats from `seed`.
     public static func representativeKey(descriptor d: ModelDescriptor, seed: UInt64) -> [Float] {
         var rng = SplitMix64(seed: seed ^ 0xABCDEF)
-        return (0..<d.keyDimension).map { _ in Float(normal(&rng)) }
+        return (0..<d.vectorDimension).map { _ in Float(normal(&rng)) }
     }
 
     static func uniform(_ g: inout SplitMix64) -> Double { Double(g.next() >> 11) / Double(1 << 53) }

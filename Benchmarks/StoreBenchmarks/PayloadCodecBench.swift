@@ -1,3 +1,4 @@
+import CoreTypes
 import CZstd
 import Foundation
 import KVStore

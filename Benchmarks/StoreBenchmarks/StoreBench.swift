@@ -50,7 +50,7 @@ public enum StoreBench {
         let key = ModelLikeData.representativeKey(descriptor: descriptor, seed: 1)
         func blocks(session s: Int, position p: Int) -> [NewBlock] {
             (0..<descriptor.layers).map { l in
-                NewBlock(layer: l, position: p, prefixHash: BlockID(high: UInt64(s), low: UInt64(p)),
+                NewBlock(layer: l, position: p, prefixHash: PrefixHash(high: UInt64(s), low: UInt64(p)),
                          representativeKey: key, payload: pool[(p * descriptor.layers + l) % pool.count])
             }
         }

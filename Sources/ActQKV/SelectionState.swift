@@ -25,7 +25,7 @@ public struct SelectionState: Sendable, Hashable {
     public init(config: RetrievalConfig, layers: Int) throws(ConfigError) {
         try config.validate()
         guard layers >= 1 else { throw .notPositive(.layers, value: layers) }
-        guard layers <= 1 << 16 else { throw .tooLarge(.layers, value: layers, limit: 1 << 16) }
+        guard layers <= ModelDescriptor.maxLayers else { throw .tooLarge(.layers, value: layers, limit: ModelDescriptor.maxLayers) }
         self.config = config
         self.layers = layers
         histories = Array(repeating: DensityHistory(capacity: config.historyLength), count: layers)

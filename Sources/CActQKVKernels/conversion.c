@@ -6,13 +6,13 @@
 AQS_AVX2 static void widen_f16_avx2(const uint16_t *src, float *dst, ptrdiff_t n) {
     ptrdiff_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
-    for (; i < n; i++) dst[i] = aqs_f16_to_f32(src[i]);
+    for (; i < n; i++) dst[i] = chf_f16_to_f32(src[i]);
 }
 
 AQS_AVX512 static void widen_f16_avx512(const uint16_t *src, float *dst, ptrdiff_t n) {
     ptrdiff_t i = 0;
     for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + i))));
-    for (; i < n; i++) dst[i] = aqs_f16_to_f32(src[i]);
+    for (; i < n; i++) dst[i] = chf_f16_to_f32(src[i]);
 }
 
 AQS_AVX2 static void widen_bf16_avx2(const uint16_t *src, float *dst, ptrdiff_t n) {
@@ -21,7 +21,7 @@ AQS_AVX2 static void widen_bf16_avx2(const uint16_t *src, float *dst, ptrdiff_t 
         __m256i w = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(src + i))), 16);
         _mm256_storeu_si256((__m256i *)(dst + i), w);
     }
-    for (; i < n; i++) dst[i] = aqs_bf16_to_f32(src[i]);
+    for (; i < n; i++) dst[i] = chf_bf16_to_f32(src[i]);
 }
 
 AQS_AVX512 static void widen_bf16_avx512(const uint16_t *src, float *dst, ptrdiff_t n) {
@@ -30,7 +30,7 @@ AQS_AVX512 static void widen_bf16_avx512(const uint16_t *src, float *dst, ptrdif
         __m512i w = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(src + i))), 16);
         _mm512_storeu_si512((void *)(dst + i), w);
     }
-    for (; i < n; i++) dst[i] = aqs_bf16_to_f32(src[i]);
+    for (; i < n; i++) dst[i] = chf_bf16_to_f32(src[i]);
 }
 
 AQS_AVX2 static void narrow_f16_avx2(const float *src, uint16_t *dst, ptrdiff_t n) {
@@ -39,7 +39,7 @@ AQS_AVX2 static void narrow_f16_avx2(const float *src, uint16_t *dst, ptrdiff_t 
         __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         _mm_storeu_si128((__m128i *)(dst + i), h);
     }
-    for (; i < n; i++) dst[i] = aqs_f32_to_f16(src[i]);
+    for (; i < n; i++) dst[i] = chf_f32_to_f16(src[i]);
 }
 
 AQS_AVX512 static void narrow_f16_avx512(const float *src, uint16_t *dst, ptrdiff_t n) {
@@ -48,7 +48,7 @@ AQS_AVX512 static void narrow_f16_avx512(const float *src, uint16_t *dst, ptrdif
         __m256i h = _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         _mm256_storeu_si256((__m256i *)(dst + i), h);
     }
-    for (; i < n; i++) dst[i] = aqs_f32_to_f16(src[i]);
+    for (; i < n; i++) dst[i] = chf_f32_to_f16(src[i]);
 }
 
 /// Eight Float32 bit patterns → bf16 in the low halves of 32-bit lanes (nearest-even, NaN quiet).
@@ -69,7 +69,7 @@ AQS_AVX2 static void narrow_bf16_avx2(const float *src, uint16_t *dst, ptrdiff_t
         __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xD8);
         _mm256_storeu_si256((__m256i *)(dst + i), packed);
     }
-    for (; i < n; i++) dst[i] = aqs_f32_to_bf16(src[i]);
+    for (; i < n; i++) dst[i] = chf_f32_to_bf16(src[i]);
 }
 #endif
 
@@ -81,7 +81,7 @@ void aqs_widen_f16(int level, const uint16_t *src, float *dst, ptrdiff_t n) {
 #else
     (void)l;
 #endif
-    for (ptrdiff_t i = 0; i < n; i++) dst[i] = aqs_f16_to_f32(src[i]);
+    for (ptrdiff_t i = 0; i < n; i++) dst[i] = chf_f16_to_f32(src[i]);
 }
 
 void aqs_widen_bf16(int level, const uint16_t *src, float *dst, ptrdiff_t n) {
@@ -92,7 +92,7 @@ void aqs_widen_bf16(int level, const uint16_t *src, float *dst, ptrdiff_t n) {
 #else
     (void)l;
 #endif
-    for (ptrdiff_t i = 0; i < n; i++) dst[i] = aqs_bf16_to_f32(src[i]);
+    for (ptrdiff_t i = 0; i < n; i++) dst[i] = chf_bf16_to_f32(src[i]);
 }
 
 void aqs_narrow_f16(int level, const float *src, uint16_t *dst, ptrdiff_t n) {
@@ -103,7 +103,7 @@ void aqs_narrow_f16(int level, const float *src, uint16_t *dst, ptrdiff_t n) {
 #else
     (void)l;
 #endif
-    for (ptrdiff_t i = 0; i < n; i++) dst[i] = aqs_f32_to_f16(src[i]);
+    for (ptrdiff_t i = 0; i < n; i++) dst[i] = chf_f32_to_f16(src[i]);
 }
 
 void aqs_narrow_bf16(int level, const float *src, uint16_t *dst, ptrdiff_t n) {
@@ -113,5 +113,5 @@ void aqs_narrow_bf16(int level, const float *src, uint16_t *dst, ptrdiff_t n) {
 #else
     (void)l;
 #endif
-    for (ptrdiff_t i = 0; i < n; i++) dst[i] = aqs_f32_to_bf16(src[i]);
+    for (ptrdiff_t i = 0; i < n; i++) dst[i] = chf_f32_to_bf16(src[i]);
 }

@@ -32,7 +32,7 @@ static inline aqs_v4f load4_f32(const float *p) {
     return v;
 }
 
-/// Four fp16 values → Float32, exact for every pattern (as aqs_f16_to_f32, without branches).
+/// Four fp16 values → Float32, exact for every pattern (as chf_f16_to_f32, without branches).
 static inline aqs_v4f load4_f16(const uint16_t *p) {
     aqs_v4h h;
     memcpy(&h, p, sizeof h);
@@ -46,7 +46,7 @@ static inline aqs_v4f load4_f16(const uint16_t *p) {
 static inline float hsum4(aqs_v4f v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
 #define AQS_CONV_F32(x) (x)
-#define AQS_CONV_F16(x) aqs_f16_to_f32(x)
+#define AQS_CONV_F16(x) chf_f16_to_f32(x)
 
 #define AQS_PORTABLE_KERNELS(SUFFIX, T, LOAD4, CONV)                                                    \
     static float dot_portable_##SUFFIX(const T *k, const float *p, ptrdiff_t d) {                       \

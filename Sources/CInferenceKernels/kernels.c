@@ -4,7 +4,7 @@ static float dot_q4_1_scalar(const uint8_t *row, int blocks, const float *x, con
     float acc = 0;
     for (int b = 0; b < blocks; b++) {
         const uint8_t *blk = row + 20 * b;
-        float d = f16_to_f32(load_u16(blk)), m = f16_to_f32(load_u16(blk + 2));
+        float d = chf_f16_to_f32(load_u16(blk)), m = chf_f16_to_f32(load_u16(blk + 2));
         const float *xb = x + 32 * b;
         float s = 0;
         for (int j = 0; j < 16; j++) {
@@ -19,7 +19,7 @@ static float dot_q8_0_scalar(const uint8_t *row, int blocks, const float *x) {
     float acc = 0;
     for (int b = 0; b < blocks; b++) {
         const uint8_t *blk = row + 34 * b;
-        float d = f16_to_f32(load_u16(blk));
+        float d = chf_f16_to_f32(load_u16(blk));
         const int8_t *q = (const int8_t *)(blk + 2);
         const float *xb = x + 32 * b;
         float s = 0;
@@ -359,7 +359,7 @@ void aqk_dequantize_q4_1(const void *rows, long blocks, float *out) {
     const uint8_t *p = (const uint8_t *)rows;
     for (long b = 0; b < blocks; b++) {
         const uint8_t *blk = p + 20 * b;
-        const float d = f16_to_f32(load_u16(blk)), m = f16_to_f32(load_u16(blk + 2));
+        const float d = chf_f16_to_f32(load_u16(blk)), m = chf_f16_to_f32(load_u16(blk + 2));
         float *y = out + 32 * b;
         for (int j = 0; j < 16; j++) {
             y[j] = d * (float)(blk[4 + j] & 0x0F) + m;
@@ -372,7 +372,7 @@ void aqk_dequantize_q8_0(const void *rows, long blocks, float *out) {
     const uint8_t *p = (const uint8_t *)rows;
     for (long b = 0; b < blocks; b++) {
         const uint8_t *blk = p + 34 * b;
-        const float d = f16_to_f32(load_u16(blk));
+        const float d = chf_f16_to_f32(load_u16(blk));
         const int8_t *q = (const int8_t *)(blk + 2);
         float *y = out + 32 * b;
         for (int j = 0; j < 32; j++) y[j] = d * (float)q[j];

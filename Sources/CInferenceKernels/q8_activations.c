@@ -21,8 +21,8 @@ static inline void quantize_block(const float *x, AQKActivationBlock *out) {
         out->q[j] = (int8_t)q;
         sum += q;
     }
-    out->d = f16_to_f32(f32_to_f16(d));
-    out->s = f16_to_f32(f32_to_f16(d * (float)sum));
+    out->d = chf_f16_to_f32(chf_f32_to_f16(d));
+    out->s = chf_f16_to_f32(chf_f32_to_f16(d * (float)sum));
 }
 
 #if AQK_X86
@@ -52,8 +52,8 @@ AQK_TARGET static void quantize_block_avx2(const float *x, AQKActivationBlock *o
     __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
     bytes = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256((__m256i *)out->q, bytes);
-    out->d = f16_to_f32(f32_to_f16(d));
-    out->s = f16_to_f32(f32_to_f16(d * (float)sum));
+    out->d = chf_f16_to_f32(chf_f32_to_f16(d));
+    out->s = chf_f16_to_f32(chf_f32_to_f16(d * (float)sum));
 }
 #endif
 
@@ -84,8 +84,8 @@ static float dot_q4_1_q8_scalar(const uint8_t *row, int blocks, const AQKActivat
         const int8_t *q = x[b].q;
         int sum = 0;
         for (int j = 0; j < 16; j++) sum += (blk[4 + j] & 0x0F) * q[j] + (blk[4 + j] >> 4) * q[j + 16];
-        acc += f16_to_f32(load_u16(blk)) * x[b].d * (float)sum;
-        mins += f16_to_f32(load_u16(blk + 2)) * x[b].s;
+        acc += chf_f16_to_f32(load_u16(blk)) * x[b].d * (float)sum;
+        mins += chf_f16_to_f32(load_u16(blk + 2)) * x[b].s;
     }
     return acc + mins;
 }
@@ -97,7 +97,7 @@ static float dot_q8_0_q8_scalar(const uint8_t *row, int blocks, const AQKActivat
         const int8_t *w = (const int8_t *)(blk + 2), *q = x[b].q;
         int sum = 0;
         for (int j = 0; j < 32; j++) sum += w[j] * q[j];
-        acc += f16_to_f32(load_u16(blk)) * x[b].d * (float)sum;
+        acc += chf_f16_to_f32(load_u16(blk)) * x[b].d * (float)sum;
     }
     return acc;
 }
@@ -195,4 +195,4 @@ void aqk_matvec_q8_0_q8(const void *rows, int row_count, int blocks, const AQKAc
     matvec_q8(dot, rows, (size_t)34 * blocks, row_count, blocks, x, y, accumulate);
 }
 
-float aqk_round_to_half(float x) { return f16_to_f32(f32_to_f16(x)); }
+float aqk_round_to_half(float x) { return chf_f16_to_f32(chf_f32_to_f16(x)); }

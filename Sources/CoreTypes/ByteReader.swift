@@ -50,27 +50,26 @@ where Bytes.Element == UInt8, Bytes.Index == Int {
         return bytes[i]
     }
 
+    /// A little-endian unsigned integer of `T`'s width.
     @inlinable
-    public mutating func u16(_ what: StaticString = "u16") throws(Failure) -> UInt16 {
-        let i = try take(2, what)
-        return UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8
-    }
-
-    @inlinable
-    public mutating func u32(_ what: StaticString = "u32") throws(Failure) -> UInt32 {
-        let i = try take(4, what)
-        var v: UInt32 = 0
-        for k in 0..<4 { v |= UInt32(bytes[i + k]) << UInt32(8 * k) }
+    public mutating func integer<T: FixedWidthInteger & UnsignedInteger>(
+        _: T.Type, _ what: StaticString = "integer"
+    ) throws(Failure) -> T {
+        let width = MemoryLayout<T>.size
+        let i = try take(width, what)
+        var v: T = 0
+        for k in 0..<width { v |= T(bytes[i + k]) << (8 * k) }
         return v
     }
 
     @inlinable
-    public mutating func u64(_ what: StaticString = "u64") throws(Failure) -> UInt64 {
-        let i = try take(8, what)
-        var v: UInt64 = 0
-        for k in 0..<8 { v |= UInt64(bytes[i + k]) << UInt64(8 * k) }
-        return v
-    }
+    public mutating func u16(_ what: StaticString = "u16") throws(Failure) -> UInt16 { try integer(UInt16.self, what) }
+
+    @inlinable
+    public mutating func u32(_ what: StaticString = "u32") throws(Failure) -> UInt32 { try integer(UInt32.self, what) }
+
+    @inlinable
+    public mutating func u64(_ what: StaticString = "u64") throws(Failure) -> UInt64 { try integer(UInt64.self, what) }
 
     /// An IEEE-754 binary32 value.
     @inlinable

@@ -17,25 +17,20 @@ public struct ByteWriter: Sendable {
     @inlinable
     public mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
 
+    /// `value` little-endian, in its type's width.
     @inlinable
-    public mutating func u16(_ value: UInt16) {
-        bytes.append(UInt8(truncatingIfNeeded: value))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+    public mutating func integer<T: FixedWidthInteger & UnsignedInteger>(_ value: T) {
+        for k in 0..<MemoryLayout<T>.size { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * k))) }
     }
 
     @inlinable
-    public mutating func u32(_ value: UInt32) {
-        for shift in stride(from: 0, to: 32, by: 8) {
-            bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift)))
-        }
-    }
+    public mutating func u16(_ value: UInt16) { integer(value) }
 
     @inlinable
-    public mutating func u64(_ value: UInt64) {
-        for shift in stride(from: 0, to: 64, by: 8) {
-            bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
-        }
-    }
+    public mutating func u32(_ value: UInt32) { integer(value) }
+
+    @inlinable
+    public mutating func u64(_ value: UInt64) { integer(value) }
 
     /// An IEEE-754 binary32 value.
     @inlinable

@@ -1,3 +1,4 @@
+import CoreTypes
 import Protocol
 
 /// Session calls (docs/PROTOCOL.md §6.2).

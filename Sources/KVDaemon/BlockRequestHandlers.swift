@@ -1,3 +1,4 @@
+import CoreTypes
 import Foundation
 import KVStore
 import Protocol
@@ -20,8 +21,8 @@ extension RequestDispatcher {
             guard Int(block.layer) < descriptor.layers else {
                 throw ProtocolError(.badPosition, "layer \(block.layer) ≥ \(descriptor.layers) layers")
             }
-            guard block.representativeKey.count == descriptor.keyDimension else {
-                throw ProtocolError(.wrongDimensions, "representative key has \(block.representativeKey.count) floats, the session's D is \(descriptor.keyDimension)")
+            guard block.representativeKey.count == descriptor.vectorDimension else {
+                throw ProtocolError(.wrongDimensions, "representative key has \(block.representativeKey.count) floats, the session's D is \(descriptor.vectorDimension)")
             }
             guard block.representativeKey.allSatisfy(\.isFinite) else {
                 throw ProtocolError(.badArgument, "representative key of layer \(block.layer) position \(block.position) holds NaN or infinity")
@@ -30,7 +31,7 @@ extension RequestDispatcher {
                 throw ProtocolError(.wrongDimensions, "payload has \(block.payload.count) bytes, the session's blocks have \(descriptor.payloadBytes)")
             }
             blocks.append(NewBlock(
-                layer: Int(block.layer), position: Int(block.position), prefixHash: StoreBlockID(prefix: block.prefixHash),
+                layer: Int(block.layer), position: Int(block.position), prefixHash: block.prefixHash,
                 representativeKey: block.representativeKey, payload: block.payload))
         }
         let prepared = try await store.prepareAppend(session: record.name, blocks: blocks)
@@ -44,7 +45,7 @@ extension RequestDispatcher {
         forgetEvictedSessions()
         metrics.add("blocks.appended", UInt64(ids.count))
         metrics.add("bytes.appended", UInt64(queued.rawBytes))
-        return .appended(Appended(ids: ids.map(\.wire)))
+        return .appended(Appended(ids: ids))
     }
 
     func retrieve(_ request: RetrieveRequest, connection: ConnectionState) async throws -> Message {
@@ -76,14 +77,14 @@ extension RequestDispatcher {
     /// payloads, the stored ids of the chosen blocks and the session's payload bytes per block.
     private func select(
         _ request: RetrieveRequest, connection: ConnectionState
-    ) throws -> (result: RetrieveResult, chosenIDs: [StoreBlockID], payloadBytes: Int) {
+    ) throws -> (result: RetrieveResult, chosenIDs: [BlockID], payloadBytes: Int) {
         let record = try visibleSession(request.session, connection: connection)
         let descriptor = record.descriptor
         guard Int(request.layer) < descriptor.layers else {
             throw ProtocolError(.badPosition, "layer \(request.layer) ≥ \(descriptor.layers) layers")
         }
-        guard request.probe.count == descriptor.keyDimension else {
-            throw ProtocolError(.wrongDimensions, "probe has \(request.probe.count) floats, the session's D is \(descriptor.keyDimension)")
+        guard request.probe.count == descriptor.vectorDimension else {
+            throw ProtocolError(.wrongDimensions, "probe has \(request.probe.count) floats, the session's D is \(descriptor.vectorDimension)")
         }
         // A NaN would poison every score, the entropy and the session's density history.
         guard request.probe.allSatisfy(\.isFinite),
@@ -109,7 +110,7 @@ extension RequestDispatcher {
             throw ProtocolError(
                 .limitExceeded, "retrieve chose \(selection.chosen.count) blocks, more than maxBlocksPerRequest \(maximumChosen)")
         }
-        let chosen = zip(selection.chosen, chosenIDs).map { ChosenBlock(id: $1.wire, position: UInt32($0)) }
+        let chosen = zip(selection.chosen, chosenIDs).map { ChosenBlock(id: $1, position: UInt32($0)) }
         metrics.add("blocks.recalled", UInt64(chosen.count))
         let result = RetrieveResult(
             k: UInt32(clamping: selection.k), entropy: selection.entropy, density: selection.density,
@@ -150,7 +151,7 @@ extension RequestDispatcher {
 extension RequestDispatcher {
     /// Reads and decodes payloads, split over the cores when there are many (decompression is
     /// the bulk of a retrieve with payloads). Order is kept.
-    func payloads(_ ids: [StoreBlockID]) async throws -> [[UInt8]] {
+    func payloads(_ ids: [BlockID]) async throws -> [[UInt8]] {
         let parts = min(ProcessInfo.processInfo.activeProcessorCount, 4, ids.count / 8)
         guard parts > 1 else { return try store.payloads(ids) }
         let chunk = (ids.count + parts - 1) / parts
@@ -172,15 +173,15 @@ extension RequestDispatcher {
     func fetchBlocks(_ request: FetchBlocks, connection: ConnectionState) throws -> Message {
         let record = try visibleSession(request.session, connection: connection)
         let descriptor = record.descriptor
-        let dimension = descriptor.keyDimension
-        let wanted = Set(request.ids.map { StoreBlockID(wire: $0) })
+        let dimension = descriptor.vectorDimension
+        let wanted = Set(request.ids)
         guard wanted.count == request.ids.count else {
             throw ProtocolError(.badArgument, "fetchBlocks names \(request.ids.count - wanted.count) ids more than once; name each block once")
         }
         try checkReplySize(
             blocks: wanted.count, bytesPerBlock: descriptor.payloadBytes + 4 * dimension + Self.perFetchedOverhead, fixed: 0,
             what: "fetchBlocks", connection: connection)
-        var found: [StoreBlockID: (layer: Int, position: Int, key: [Float])] = [:]
+        var found: [BlockID: (layer: Int, position: Int, key: [Float])] = [:]
         for layer in 0..<descriptor.layers where found.count < wanted.count && record.blocksPerLayer[layer] > 0 {
             try store.withRepresentativeKeys(session: record.name, layer: layer) { keys in
                 for (position, id) in keys.ids.enumerated() where wanted.contains(id) && found[id] == nil {
@@ -189,17 +190,17 @@ extension RequestDispatcher {
                 }
             }
         }
-        let ids = request.ids.map { StoreBlockID(wire: $0) }
+        let ids = request.ids
         for id in ids where found[id] == nil {
             throw ProtocolError(.blockNotFound, "block \(id) is not in session \"\(SessionName.printable(request.session))\"")
         }
         let payloads = try store.payloads(ids)
-        let prefixes = try ids.map { id in try store.blockInfo(id)?.prefixHash ?? StoreBlockID(high: 0, low: 0) }
+        let prefixes = try ids.map { id in try store.blockInfo(id)?.prefixHash ?? PrefixHash(high: 0, low: 0) }
         let blocks = zip(ids, zip(payloads, prefixes)).map { id, stored in
             let (payload, prefix) = stored
             let meta = found[id]!
-            return StoredBlock(id: id.wire, record: BlockRecord(
-                layer: UInt16(meta.layer), position: UInt32(meta.position), prefixHash: prefix.prefixHash,
+            return StoredBlock(id: id, record: BlockRecord(
+                layer: UInt16(meta.layer), position: UInt32(meta.position), prefixHash: prefix,
                 representativeKey: meta.key, payload: payload[...]))
         }
         metrics.add("blocks.fetched", UInt64(blocks.count))

@@ -102,7 +102,7 @@ public final class RequestDispatcher: Sendable {
         guard let record = try? visibleSession(request.session, connection: connection),
               Int(request.layer) < record.blocksPerLayer.count
         else { return true }
-        return record.blocksPerLayer[Int(request.layer)] * record.descriptor.keyDimension * 4 <= Self.inlineRetrieveKeyBytes
+        return record.blocksPerLayer[Int(request.layer)] * record.descriptor.vectorDimension * 4 <= Self.inlineRetrieveKeyBytes
     }
 
     /// Encodes the answer or the typed error of one request (message `type`, `requestID`),

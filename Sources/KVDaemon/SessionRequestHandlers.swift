@@ -35,7 +35,7 @@ extension RequestDispatcher {
             sequence = CheckpointSlot.chunkSequence(head: head)
         }
         return SessionInfo(
-            name: displayName(record, connection: connection), ownerUID: record.owner, descriptor: record.descriptor.wire,
+            name: displayName(record, connection: connection), ownerUID: record.owner, descriptor: record.descriptor,
             checkpointSequence: sequence, storedBytes: UInt64(record.storedBytes),
             createdAtMillis: record.createdAt * 1000, lastUsedAtMillis: record.lastUsed * 1000,  // the store keeps Unix seconds
             blockCounts: record.blocksPerLayer.map { UInt32(clamping: $0) })
@@ -56,7 +56,7 @@ extension RequestDispatcher {
         let name = try newSessionName(request.name, connection: connection)
         try request.descriptor.validate(limits: limits)
         let record = try await store.createSession(
-            name: name, owner: connection.peer.uid, descriptor: StoreDescriptor(wire: request.descriptor))
+            name: name, owner: connection.peer.uid, descriptor: request.descriptor)
         try await hold(record.name, connection: connection)
         metrics.add("sessions.created")
         return .sessionInfo(try info(record, connection: connection))

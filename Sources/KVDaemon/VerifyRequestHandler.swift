@@ -30,19 +30,14 @@ extension RequestDispatcher {
     }
 }
 
-/// Maps the store's verification failures to the wire's stable reason codes.
+/// Maps the store's verification failures to the wire's entries.
 enum VerifyReasonMapping {
-    /// The wire form of one store failure: the store's typed kind becomes the reason code (the
-    /// two tables share their numbers), its text the message.
+    /// The wire form of one store failure: its kind is the reason code (CoreTypes'
+    /// `VerifyFailureKind`, one table for both), its text the message.
     static func wire(_ failure: VerifyReport.Failure) -> VerifyFailure {
         VerifyFailure(
-            block: failure.block?.wire, session: VerifyFailure.truncatedName(failure.session ?? ""),
-            reason: reason(for: failure.kind), message: failure.reason)
-    }
-
-    /// The wire reason code of a store failure kind.
-    static func reason(for kind: VerifyReport.Kind) -> VerifyFailureReason {
-        VerifyFailureReason(rawValue: kind.rawValue) ?? .other
+            block: failure.block, session: VerifyFailure.truncatedName(failure.session ?? ""),
+            reason: failure.kind, message: failure.reason)
     }
 }
 

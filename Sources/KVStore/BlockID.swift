@@ -13,7 +13,7 @@ extension BlockID {
     /// uids never name the same block, so one can neither read nor replace the other's bytes.
     /// The element type and block size are mixed in because the same weights and prefix give
     /// different bytes for another storage type or block size.
-    public static func derive(namespace: UInt32, descriptor: ModelDescriptor, layer: Int, prefixHash: BlockID) -> BlockID {
+    public static func derive(namespace: UInt32, descriptor: ModelDescriptor, layer: Int, prefixHash: PrefixHash) -> BlockID {
         var hash = FNV1a128()
         hash.add(namespace)
         hash.add(descriptor.fingerprint)
@@ -40,10 +40,9 @@ extension BlockID {
 
     /// The 16-byte encoding: high then low, each little-endian.
     var bytes: [UInt8] {
-        var out = [UInt8](repeating: 0, count: 16)
-        ByteCoding.put(high, into: &out, at: 0)
-        ByteCoding.put(low, into: &out, at: 8)
-        return out
+        var w = ByteWriter(reservingCapacity: 16)
+        w.blockID(self)
+        return w.bytes
     }
 
     /// Decodes the 16-byte encoding from `buffer` (at least 16 bytes).

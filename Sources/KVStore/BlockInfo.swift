@@ -18,7 +18,7 @@ public struct BlockInfo: Sendable, Equatable {
     public var checksum: UInt32
     /// The prefix hash the block was first appended with; zero for blocks stored before the
     /// store kept it (block metadata version 1).
-    public var prefixHash: BlockID
+    public var prefixHash: PrefixHash
 }
 
 extension KVStore {

@@ -1,13 +1,10 @@
 import CoreTypes
 
-/// Little- and big-endian integer helpers for the on-disk encodings (docs/STORAGE.md).
+/// Fixed-offset integer access for the on-disk encodings (docs/STORAGE.md): little-endian loads
+/// at known offsets of a stored record, and the big-endian LMDB keys (big-endian so that keys
+/// sort by session, layer, position). Records read or written field by field go through
+/// CoreTypes' `ByteWriter` and ``RecordReader``.
 enum ByteCoding {
-    static func put(_ v: UInt64, into a: inout [UInt8], at i: Int) {
-        for k in 0..<8 { a[i + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k))) }
-    }
-    static func put(_ v: UInt32, into a: inout [UInt8], at i: Int) {
-        for k in 0..<4 { a[i + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) }
-    }
     static func putBE(_ v: UInt64, into a: inout [UInt8], at i: Int) {
         for k in 0..<8 { a[i + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(7 - k))) }
     }

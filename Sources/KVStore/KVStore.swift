@@ -173,7 +173,7 @@ public final class KVStore: Sendable {
             throw core.state.withLock({ $0.closing }) ? .closed : .sessionNotFound
         }
         let namespace = core.configuration.blockSharing.namespace(of: owner)
-        let payloadBytes = descriptor.payloadBytes, dimension = descriptor.keyDimension
+        let payloadBytes = descriptor.payloadBytes, dimension = descriptor.vectorDimension
         for b in blocks {
             guard b.layer >= 0, b.layer < descriptor.layers else { throw .badLayer }
             guard b.payload.count == payloadBytes else { throw .wrongSize(expected: payloadBytes, got: b.payload.count) }

@@ -9,15 +9,15 @@ public struct NewBlock: Sendable {
     /// identical block (same derived id: an idempotent retry, which writes nothing).
     public var position: Int
     /// 128-bit hash of the token prefix this block ends, computed by the client.
-    public var prefixHash: BlockID
-    /// The representative key: `descriptor.keyDimension` floats.
+    public var prefixHash: PrefixHash
+    /// The representative key: `descriptor.vectorDimension` floats.
     public var representativeKey: [Float]
     /// Raw K then V, `descriptor.payloadBytes` bytes (see `ModelDescriptor.payloadBytes`); a
     /// slice, so the daemon hands over a decoded request's payload without copying it.
     public var payload: ArraySlice<UInt8>
 
     /// Memberwise initialiser.
-    public init(layer: Int, position: Int, prefixHash: BlockID, representativeKey: [Float], payload: ArraySlice<UInt8>) {
+    public init(layer: Int, position: Int, prefixHash: PrefixHash, representativeKey: [Float], payload: ArraySlice<UInt8>) {
         self.layer = layer
         self.position = position
         self.prefixHash = prefixHash
@@ -26,7 +26,7 @@ public struct NewBlock: Sendable {
     }
 
     /// The same, with the payload in an array of its own.
-    public init(layer: Int, position: Int, prefixHash: BlockID, representativeKey: [Float], payload: [UInt8]) {
+    public init(layer: Int, position: Int, prefixHash: PrefixHash, representativeKey: [Float], payload: [UInt8]) {
         self.init(layer: layer, position: position, prefixHash: prefixHash, representativeKey: representativeKey, payload: payload[...])
     }
 }

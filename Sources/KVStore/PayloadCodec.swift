@@ -1,3 +1,4 @@
+import CoreTypes
 import CZstd
 import Synchronization
 
@@ -41,9 +42,13 @@ package enum PayloadCodec: UInt8, Sendable, CaseIterable {
                 if raw.count > 0 { (dst.baseAddress! + headerBytes).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
             }
         }
-        out[0] = codec.rawValue
-        ByteCoding.put(UInt32(raw.count), into: &out, at: 4)
-        ByteCoding.put(crc, into: &out, at: 8)
+        var header = ByteWriter(reservingCapacity: headerBytes)
+        header.u8(codec.rawValue)
+        header.u8(0)
+        header.u16(0)
+        header.u32(UInt32(raw.count))
+        header.u32(crc)
+        out.replaceSubrange(0..<headerBytes, with: header.bytes)
         return out
     }
 
@@ -88,14 +93,18 @@ package enum PayloadCodec: UInt8, Sendable, CaseIterable {
     /// The header fields of a stored payload, or `.corrupt` if it is too short or has an
     /// unknown tag.
     static func header(_ stored: UnsafeRawBufferPointer) throws(StoreError) -> (codec: PayloadCodec, rawLength: Int, checksum: UInt32) {
-        guard stored.count >= headerBytes, let codec = PayloadCodec(rawValue: stored[0]) else { throw .corrupt }
-        return (codec, Int(ByteCoding.uint32(stored, at: 4)), ByteCoding.uint32(stored, at: 8))
+        var r = RecordReader(stored)
+        guard let codec = PayloadCodec(rawValue: try r.u8()) else { throw .corrupt }
+        _ = try r.u8()
+        _ = try r.u16()
+        let rawLength = try r.u32(), checksum = try r.u32()
+        return (codec, Int(rawLength), checksum)
     }
 
     /// Decodes a stored payload and checks its CRC-32C; `.corrupt` on any mismatch.
     static func decode(_ stored: UnsafeRawBufferPointer) throws(StoreError) -> [UInt8] {
         let (codec, rawLength, checksum) = try header(stored)
-        guard rawLength <= ModelDescriptor.maximumPayloadBytes else { throw .corrupt }
+        guard rawLength <= ModelDescriptor.maxPayloadBytes else { throw .corrupt }
         let body = UnsafeRawBufferPointer(rebasing: stored[headerBytes...])
         var raw = [UInt8](repeating: 0, count: rawLength)
         switch codec {

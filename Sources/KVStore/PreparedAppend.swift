@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// An append validated and encoded by ``KVStore/prepareAppend(session:blocks:)`` and not yet
 /// queued: the session it was validated against (name and descriptor; the writer re-checks
 /// both at commit) and its blocks with their payloads encoded. Pass it to

@@ -5,7 +5,7 @@ import CoreTypes
 public struct RepresentativeKeys {
     /// Number of blocks (rows), N.
     public let count: Int
-    /// Floats per key, D (`descriptor.keyDimension`).
+    /// Floats per key, D (`descriptor.vectorDimension`).
     public let dimension: Int
     /// Block ids, `ids[i]` is the block at position i of the layer.
     public let ids: [BlockID]

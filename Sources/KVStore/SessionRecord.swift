@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// What the store knows about one session (a snapshot; it does not change under you).
 public struct SessionRecord: Sendable, Equatable {
     /// Unique session name (1...511 UTF-8 bytes, no NUL). kvd stores `"<owner uid>/<name>"`.

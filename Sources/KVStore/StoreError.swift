@@ -37,9 +37,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case lmdb(code: Int32)
     /// A session name is empty, longer than 255 UTF-8 bytes, or contains NUL. Code 14.
     case invalidName
-    /// A representative key does not have `descriptor.keyDimension` floats. Code 15.
+    /// A representative key does not have `descriptor.vectorDimension` floats. Code 15.
     case wrongKeyDimension(expected: Int, got: Int)
-    /// A model descriptor has a non-positive field, or blocks larger than 64 MiB. Code 16.
+    /// A model descriptor breaks one of its invariants (CoreTypes' `ModelDescriptor.violation`:
+    /// a field outside its limits, D over 2^20 floats, or blocks larger than 64 MiB). Code 16.
     case invalidDescriptor
     /// An operating-system call failed (e.g. creating the data directory); `errno`. Code 17.
     case io(errno: Int32)

@@ -75,7 +75,7 @@ enum StoreLoader {
             var layers = StoreState.emptyLayers(d)
             for l in 0..<d.layers {
                 let n = value.record.blocksPerLayer[l]
-                layers[l].table = KeyTable(dimension: d.keyDimension, capacity: max(1, n))
+                layers[l].table = KeyTable(dimension: d.vectorDimension, capacity: max(1, n))
                 layers[l].ids.reserveCapacity(n)
             }
             try txn.scan(lmdb.layers, prefix: StorageKeys.layerPrefix(session: value.id)) { (k, v) throws(StoreError) in
@@ -86,7 +86,7 @@ enum StoreLoader {
                 let id = BlockID(bytes: v)
                 guard let meta = try txn.get(lmdb.blocks, StorageKeys.block(id)) else { throw .corrupt }
                 let (_, dim) = try BlockMeta.decodeHeader(meta)
-                guard dim == d.keyDimension else { throw .corrupt }
+                guard dim == d.vectorDimension else { throw .corrupt }
                 BlockMeta.copyKey(meta, into: layers[layer].table.row(position), dimension: dim)
                 layers[layer].ids.append(id)
                 return true

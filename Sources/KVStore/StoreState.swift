@@ -62,7 +62,7 @@ struct StoreState {
     }
 
     static func emptyLayers(_ descriptor: ModelDescriptor) -> [Layer] {
-        (0..<descriptor.layers).map { _ in Layer(table: KeyTable(dimension: descriptor.keyDimension, capacity: 1)) }
+        (0..<descriptor.layers).map { _ in Layer(table: KeyTable(dimension: descriptor.vectorDimension, capacity: 1)) }
     }
 }
 

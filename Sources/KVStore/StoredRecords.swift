@@ -117,7 +117,7 @@ struct BlockMeta {
     var key: [Float]
     /// The prefix hash the block was appended with (zero for records of version 1, which did
     /// not keep it; the block id is a one-way hash of it).
-    var prefixHash: BlockID
+    var prefixHash: PrefixHash
     /// The owner namespace the block was written in and is charged to (``BlockSharing``); nil
     /// for records of versions 1 and 2, which did not keep it.
     var namespace: UInt32?
@@ -158,8 +158,8 @@ struct BlockMeta {
         guard r.remaining == dim * 4 + trailer else { throw .corrupt }
         let end = fixedBytes + dim * 4
         let prefix = version >= 2
-            ? BlockID(high: ByteCoding.uint64(b, at: end), low: ByteCoding.uint64(b, at: end + 8))
-            : BlockID(high: 0, low: 0)
+            ? PrefixHash(high: ByteCoding.uint64(b, at: end), low: ByteCoding.uint64(b, at: end + 8))
+            : PrefixHash(high: 0, low: 0)
         let namespace = version >= 3 ? ByteCoding.uint32(b, at: end + 16) : nil
         return (BlockMeta(codec: codec, refcount: refcount, layer: layer, rawLength: raw, storedLength: stored,
                           checksum: checksum, key: [], prefixHash: prefix, namespace: namespace), dim)

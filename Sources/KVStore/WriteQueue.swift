@@ -7,7 +7,7 @@ struct PreparedBlock: Sendable {
     var position: Int
     var id: BlockID
     /// The prefix hash the id was derived from (kept in the block's metadata).
-    var prefixHash: BlockID
+    var prefixHash: PrefixHash
     var key: [Float]
     /// The encoded payload (codec header ‖ body).
     var stored: [UInt8]

@@ -18,12 +18,8 @@ public struct ProtocolLimits: Sendable, Hashable {
     public static let maxErrorMessageBytes = 4096
     /// Maximum length of a statistics entry name in UTF-8 bytes.
     public static let maxStatNameBytes = 255
-    /// Maximum number of layers in a model descriptor.
-    public static let maxLayers: UInt16 = 4096
-    /// Maximum number of query heads (and of KV heads) in a model descriptor.
-    public static let maxHeads: UInt16 = 1024
-    /// Maximum head dimension (elements) in a model descriptor.
-    public static let maxHeadDim: UInt16 = 4096
+    // A model descriptor's own limits (layers, heads, head dimension, block size) are
+    // CoreTypes' `ModelDescriptor.max…`, the same for the wire and the store.
 
     /// Maximum frame size in bytes after the length prefix. Default 64 MiB.
     public var maxFrameBytes: UInt32

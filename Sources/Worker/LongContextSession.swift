@@ -65,8 +65,8 @@ public final class LongContextSession {
     /// The descriptor kvd sessions of this model and settings use.
     public static func descriptor(model: LlamaModel, settings: LongContextSettings, fingerprint: UInt64) -> ModelDescriptor {
         let c = model.config
-        return ModelDescriptor(layers: UInt16(c.layerCount), queryHeads: UInt16(c.headCount), kvHeads: UInt16(c.kvHeadCount),
-                               headDim: UInt16(c.headDimension), elementType: .fp16, blockSize: UInt16(settings.retrieval.blockSize),
+        return ModelDescriptor(layers: c.layerCount, queryHeads: c.headCount, kvHeads: c.kvHeadCount,
+                               headDim: c.headDimension, elementType: .fp16, blockSize: settings.retrieval.blockSize,
                                fingerprint: fingerprint)
     }
 

@@ -74,7 +74,7 @@ struct ScoringBench: ParsableCommand {
                     return Float(Int32(truncatingIfNeeded: state >> 32)) / Float(Int32.max)
                 }
                 let one = (0..<(n * d)).map { _ in next() }
-                let oneHalf = one.map { HalfConversion.fp16(from: $0) }
+                let oneHalf = one.map { HalfFloat.fp16(from: $0) }
                 // Scan r reads copy r % copies: with copies spanning 256 MiB, every scan misses the caches.
                 let span = residency == "memory" ? 256 << 20 : 0
                 let copies32 = max(1, span / (n * d * 4)), copies16 = max(1, span / (n * d * 2))

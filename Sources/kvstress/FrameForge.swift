@@ -99,7 +99,7 @@ struct FrameForge {
         switch random.below(14) {
         case 0:
             var descriptor = d
-            if random.chance(20) { descriptor.layers = UInt16(random.int(0...5000)) }
+            if random.chance(20) { descriptor.layers = random.int(0...5000) }
             message = .createSession(CreateSession(name: name(), descriptor: descriptor))
         case 1: message = .openSession(SessionRequest(name: name()))
         case 2: message = .closeSession(SessionRequest(name: name()))

@@ -1,3 +1,4 @@
+import CoreTypes
 import Testing
 @testable import ActQKV
 
@@ -40,8 +41,8 @@ struct BlockScoringTests {
     @Test("fp16 keys score like their exact Float32 widening", arguments: [(64, 576), (16, 4096), (9, 77)])
     func fp16Keys(n: Int, d: Int) {
         var rng = SeededRandom(seed: UInt64(d))
-        let half = rng.floats(n * d, -2, 2).map { HalfConversion.fp16(from: $0) }
-        let widened = half.map { HalfConversion.float(fromFP16: $0) }
+        let half = rng.floats(n * d, -2, 2).map { HalfFloat.fp16(from: $0) }
+        let widened = half.map { HalfFloat.float(fromFP16: $0) }
         let p = rng.floats(d), u = rng.floats(d)
         var out = [Float](repeating: 0, count: n), dots = [Float](repeating: 0, count: n)
         half.withUnsafeBufferPointer { k in p.withUnsafeBufferPointer { pb in u.withUnsafeBufferPointer { ub in
@@ -139,8 +140,8 @@ struct BlockScoringTests {
             var keys = rng.floats(n * d, lo, hi)
             var half: [UInt16]? = nil
             if fp16 {
-                let h = keys.map { HalfConversion.fp16(from: $0) }
-                keys = h.map { HalfConversion.float(fromFP16: $0) }   // the exact values the kernel sees
+                let h = keys.map { HalfFloat.fp16(from: $0) }
+                keys = h.map { HalfFloat.float(fromFP16: $0) }   // the exact values the kernel sees
                 half = h
             }
             let p = rng.floats(d, positive ? 0.05 : -1, 1), u = rng.floats(d, positive ? 0.05 : -1, 1)
@@ -180,7 +181,7 @@ struct BlockScoringTests {
         for i in 0..<d { keys[i] = 0 }              // block 0: all zero
         keys[d + 5] = .infinity                      // block 1: +∞
         keys[2 * d + 36] = .nan                      // block 2: NaN in the tail
-        let half = keys.map { HalfConversion.fp16(from: $0) }
+        let half = keys.map { HalfFloat.fp16(from: $0) }
         for level in KernelLevel.available {
             for f16 in [false, true] {
                 let r = Self.score(level: level, f32: f16 ? nil : keys, f16: f16 ? half : nil, p: p, u: p, lambda: 1, n: n, d: d)

@@ -1,3 +1,4 @@
+import CoreTypes
 import Testing
 @testable import ActQKV
 
@@ -7,7 +8,7 @@ struct HalfConversionTests {
     func fp16Exhaustive() {
         for raw in 0...0xFFFF {
             let h = UInt16(raw)
-            let f = HalfConversion.float(fromFP16: h)
+            let f = HalfFloat.float(fromFP16: h)
             #if arch(x86_64) || arch(arm64)
             let expected = Float(Float16(bitPattern: h))
             if expected.isNaN { #expect(f.isNaN) } else { #expect(f.bitPattern == expected.bitPattern, "pattern \(raw)") }
@@ -18,7 +19,7 @@ struct HalfConversionTests {
             #expect(lanes[5].bitPattern == f.bitPattern)
             let four = HalfConversion.float(fromFP16Lanes: SIMD4<UInt32>(repeating: UInt32(h)))
             #expect(four[2].bitPattern == f.bitPattern)
-            if !f.isNaN { #expect(HalfConversion.fp16(from: f) == h) }
+            if !f.isNaN { #expect(HalfFloat.fp16(from: f) == h) }
         }
     }
 
@@ -29,10 +30,10 @@ struct HalfConversionTests {
             // Spread over normals, subnormals, overflow.
             let scale: Float = [1e-8, 1e-5, 1, 100, 70_000][i % 5]
             let x = rng.float() * scale
-            #expect(HalfConversion.fp16(from: x) == Float16(x).bitPattern, "x = \(x)")
+            #expect(HalfFloat.fp16(from: x) == Float16(x).bitPattern, "x = \(x)")
         }
-        #expect(HalfConversion.fp16(from: .infinity) == 0x7C00)
-        #expect(HalfConversion.float(fromFP16: HalfConversion.fp16(from: .nan)).isNaN)
+        #expect(HalfFloat.fp16(from: .infinity) == 0x7C00)
+        #expect(HalfFloat.float(fromFP16: HalfFloat.fp16(from: .nan)).isNaN)
     }
 
     @Test("bf16: exact widening, nearest-even narrowing")
@@ -40,14 +41,14 @@ struct HalfConversionTests {
         var rng = SeededRandom(seed: 2)
         for _ in 0..<100_000 {
             let x = rng.float() * 1000
-            let b = HalfConversion.bf16(from: x)
-            let back = HalfConversion.float(fromBF16: b)
+            let b = HalfFloat.bf16(from: x)
+            let back = HalfFloat.float(fromBF16: b)
             // Nearest: no other bf16 value is closer.
-            let up = HalfConversion.float(fromBF16: b &+ 1), down = HalfConversion.float(fromBF16: b &- 1)
+            let up = HalfFloat.float(fromBF16: b &+ 1), down = HalfFloat.float(fromBF16: b &- 1)
             #expect(abs(back - x) <= abs(up - x) && abs(back - x) <= abs(down - x))
             #expect(HalfConversion.float(fromBF16: SIMD8<UInt16>(repeating: b))[0] == back)
         }
-        #expect(HalfConversion.float(fromBF16: HalfConversion.bf16(from: .nan)).isNaN)
+        #expect(HalfFloat.float(fromBF16: HalfFloat.bf16(from: .nan)).isNaN)
     }
 
     // MARK: bulk conversion at every kernel level
@@ -79,7 +80,7 @@ struct HalfConversionTests {
             var mismatches = 0
             for h in all {
                 let i = Int(h)
-                let f = HalfConversion.float(fromFP16: h), g = HalfConversion.float(fromBF16: h)
+                let f = HalfFloat.float(fromFP16: h), g = HalfFloat.float(fromBF16: h)
                 for x in [a[i], b[i]] where f.isNaN ? !x.isNaN : x.bitPattern != f.bitPattern { mismatches += 1 }
                 for x in [c[i], e[i]] where g.isNaN ? !x.isNaN : x.bitPattern != g.bitPattern { mismatches += 1 }
             }
@@ -93,7 +94,7 @@ struct HalfConversionTests {
                                65504, 65519.99, 65520, -65520, .greatestFiniteMagnitude, .leastNonzeroMagnitude, 5.9604645e-8, 2.9802322e-8]
         // Every fp16 value, the exact midpoints to its successor (ties) and one Float32 ulp either side.
         for h in UInt16(0)..<0x7C00 {
-            let x = HalfConversion.float(fromFP16: h), y = HalfConversion.float(fromFP16: h + 1)
+            let x = HalfFloat.float(fromFP16: h), y = HalfFloat.float(fromFP16: h + 1)
             let mid = (x + y) / 2
             values += [x, -x, mid, -mid, mid.nextUp, mid.nextDown]
         }
@@ -104,7 +105,7 @@ struct HalfConversionTests {
         }
         var rng = SeededRandom(seed: 3)
         for i in 0..<100_000 { values.append(rng.float() * [1e-9, 1e-6, 1, 1e3, 1e38][i % 5]) }
-        let f16 = values.map { HalfConversion.fp16(from: $0) }, b16 = values.map { HalfConversion.bf16(from: $0) }
+        let f16 = values.map { HalfFloat.fp16(from: $0) }, b16 = values.map { HalfFloat.bf16(from: $0) }
         for level in KernelLevel.available {
             let (a, b) = Self.piecewise(values, fill: UInt16(0x1234)) { HalfConversion.fp16(fromFloats: $0, into: $1, count: $2, kernel: level) }
             let (c, e) = Self.piecewise(values, fill: UInt16(0x1234)) { HalfConversion.bf16(fromFloats: $0, into: $1, count: $2, kernel: level) }

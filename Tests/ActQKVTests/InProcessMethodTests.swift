@@ -75,7 +75,7 @@ struct InProcessMethodTests {
             var p = 0
             func kv(_ a: [Float], _ t: Int, _ kvh: Int, _ j: Int) -> Double {
                 let x = a[(t * g + kvh) * d + j]
-                return recalledFP16[layer][p].contains(t) ? Double(HalfConversion.float(fromFP16: HalfConversion.fp16(from: x))) : Double(x)
+                return recalledFP16[layer][p].contains(t) ? Double(HalfFloat.float(fromFP16: HalfFloat.fp16(from: x))) : Double(x)
             }
             var maxErr = 0.0, maxRef = 0.0
             for position in 0..<tokens {

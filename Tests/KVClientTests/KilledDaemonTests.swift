@@ -54,7 +54,7 @@ struct KilledDaemonTests {
         let results = try await withHangGuard(seconds: 60) {
             await withTaskGroup(of: (UInt16, UInt32, Result<[BlockID], KVClientError>).self) { group in
                 // One task per layer, appending 40-block batches in order.
-                for layer in 0..<testDescriptor.layers {
+                for layer in 0..<UInt16(testDescriptor.layers) {
                     group.addTask {
                         var start: UInt32 = 0
                         while start < 16 * 40 {
@@ -96,7 +96,7 @@ struct KilledDaemonTests {
         }
         try await client.reconnect()
         let info = try await client.openSession("k")
-        for layer in 0..<testDescriptor.layers {
+        for layer in 0..<UInt16(testDescriptor.layers) {
             let stored = info.blockCounts[Int(layer)]
             let acked = acknowledged[layer] ?? 0
             // Everything acknowledged is stored; an append cut off by the kill may or may not be.

@@ -18,7 +18,7 @@ struct PipeliningTests {
         // Appends of all layers concurrently (each layer's blocks in order within its task).
         let perLayer: UInt32 = 12
         let appended = try await withThrowingTaskGroup(of: (UInt16, [BlockRecord], [BlockID]).self) { group in
-            for layer in 0..<testDescriptor.layers {
+            for layer in 0..<UInt16(testDescriptor.layers) {
                 group.addTask {
                     let blocks = makeBlocks(layer: layer, positions: 0..<perLayer, seed: 1)
                     var ids: [BlockID] = []
@@ -155,13 +155,13 @@ struct PipeliningTests {
         for chunk in 0..<10 {
             // Close 3 blocks per layer for this chunk, append all layers in one request, do not wait.
             var blocks: [BlockRecord] = []
-            for layer in 0..<testDescriptor.layers {
+            for layer in 0..<UInt16(testDescriptor.layers) {
                 blocks += makeBlocks(layer: layer, positions: expectedTotal..<(expectedTotal + 3), seed: 40)
             }
             pendings.append(client.submitAppendBlocks(session: "w", blocks: blocks))
             expectedTotal += 3
             // The next chunk's retrieve, per layer, written after the append.
-            for layer in 0..<testDescriptor.layers {
+            for layer in 0..<UInt16(testDescriptor.layers) {
                 let result = try await client.retrieve(RetrieveRequest(
                     session: "w", layer: layer, method: .dense, mode: .prefill, chunkSequence: UInt64(chunk),
                     probe: blocks[0].representativeKey, wantPayloads: false))

@@ -30,7 +30,7 @@ struct SessionCallsTests {
             #expect(error.code == .sessionExists)
         }
 
-        for layer in 0..<testDescriptor.layers {
+        for layer in 0..<UInt16(testDescriptor.layers) {
             _ = try await client.appendBlocks(session: "a", blocks: makeBlocks(layer: layer, positions: 0..<UInt32(3 + layer), seed: 8))
         }
         // Wrong dimensions, bad position, too many blocks for the server: typed, nothing breaks.

@@ -296,7 +296,7 @@ import Testing
     @Test("sessions stored before owners had namespaces move into their owner's, keeping their names; a taken name gets a suffix")
     func legacyNamesAreQualified() async throws {
         let peers = try Peers()
-        let d = StoreDescriptor(wire: Shapes.tiny)
+        let d = Shapes.tiny
         for (name, owner) in [("doc", UInt32(1000)), ("1000/kept", 1000), ("1000/y", 7), ("dup", 5), ("5/dup", 5)] {
             _ = try await peers.store.createSession(name: name, owner: owner, descriptor: d)
         }

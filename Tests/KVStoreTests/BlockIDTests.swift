@@ -23,7 +23,7 @@ struct BlockIDTests {
         let d = ModelDescriptor(layers: 30, queryHeads: 9, kvHeads: 3, headDim: 64, elementType: .fp16,
                                 blockSize: 64, fingerprint: 0x0123_4567_89ab_cdef)
         let id = BlockID.derive(namespace: 1, descriptor: d, layer: 7,
-                                prefixHash: BlockID(high: 0x1111_1111_1111_1111, low: 0x2222_2222_2222_2222))
+                                prefixHash: PrefixHash(high: 0x1111_1111_1111_1111, low: 0x2222_2222_2222_2222))
         #expect(id.description == "ca83371f91733500f67da791ebd7e7f0")
         #expect(id.high == 0xca83_371f_9173_3500)
         // struct.pack('<QQI', 0x1111…, 0x2222…, 3).
@@ -34,7 +34,7 @@ struct BlockIDTests {
     @Test("every input changes the id; the wire encoding is high then low, little-endian")
     func inputsMatter() {
         let d = testDescriptor()
-        let p = BlockID(high: 5, low: 6)
+        let p = PrefixHash(high: 5, low: 6)
         let base = BlockID.derive(namespace: 1, descriptor: d, layer: 0, prefixHash: p)
         var other = d
         other.fingerprint += 1
@@ -48,8 +48,8 @@ struct BlockIDTests {
             BlockID.derive(namespace: 1, descriptor: other, layer: 0, prefixHash: p),
             BlockID.derive(namespace: 1, descriptor: bigger, layer: 0, prefixHash: p),
             BlockID.derive(namespace: 1, descriptor: bf, layer: 0, prefixHash: p),
-            BlockID.derive(namespace: 1, descriptor: d, layer: 0, prefixHash: BlockID(high: 5, low: 7)),
-            BlockID.derive(namespace: 1, descriptor: d, layer: 0, prefixHash: BlockID(high: 6, low: 6)),
+            BlockID.derive(namespace: 1, descriptor: d, layer: 0, prefixHash: PrefixHash(high: 5, low: 7)),
+            BlockID.derive(namespace: 1, descriptor: d, layer: 0, prefixHash: PrefixHash(high: 6, low: 6)),
         ]
         #expect(Set(variants + [base]).count == variants.count + 1)
         // Heads/dims are not part of the identity (they are implied by the fingerprint).

@@ -17,7 +17,7 @@ struct BlockMetaTests {
         for (id, block) in zip(ids, blocks) {
             let info = try #require(try store.blockInfo(id))
             #expect(info.prefixHash == block.prefixHash)
-            #expect(info.prefixHash != BlockID(high: 0, low: 0))
+            #expect(info.prefixHash != PrefixHash(high: 0, low: 0))
         }
         await store.close()
         let reopened = try openStore(dir)
@@ -30,7 +30,7 @@ struct BlockMetaTests {
         let key: [Float] = [0.5, -1.25, 3]
         let meta = BlockMeta(
             codec: 1, refcount: 2, layer: 7, rawLength: 100, storedLength: 60, checksum: 0xDEAD_BEEF, key: key,
-            prefixHash: BlockID(high: 11, low: 12), namespace: 4242)
+            prefixHash: PrefixHash(high: 11, low: 12), namespace: 4242)
         let v3 = meta.encoded()
         #expect(v3[0] == 3)
         #expect(try v3.withUnsafeBytes { try BlockMeta.decode($0) }.namespace == 4242)
@@ -42,10 +42,10 @@ struct BlockMetaTests {
         var v1 = Array(v2.dropLast(16))
         v1[0] = 1
         let old = try v1.withUnsafeBytes { try BlockMeta.decode($0) }
-        #expect(old.prefixHash == BlockID(high: 0, low: 0))
+        #expect(old.prefixHash == PrefixHash(high: 0, low: 0))
         #expect(old.key == key && old.layer == 7 && old.refcount == 2 && old.checksum == 0xDEAD_BEEF)
         let new = try v2.withUnsafeBytes { try BlockMeta.decode($0) }
-        #expect(new.prefixHash == BlockID(high: 11, low: 12) && new.key == key)
+        #expect(new.prefixHash == PrefixHash(high: 11, low: 12) && new.key == key)
         v2.removeLast()
         #expect(throws: StoreError.corrupt) { try v2.withUnsafeBytes { _ = try BlockMeta.decode($0) } }
         v1[0] = 4

@@ -152,7 +152,7 @@ struct ConcurrencyTests {
         let d = testDescriptor(layers: 1)
         let weights = (0..<20).map { i in
             let b = testBlocks(d, stream: UInt64(100 + i), positions: 0..<1)[0]
-            return PayloadCodec.encode(b.payload, level: 3).count + 4 * d.keyDimension + 64
+            return PayloadCodec.encode(b.payload, level: 3).count + 4 * d.vectorDimension + 64
         }
         let limit = 4 * weights.max()! + 100
         let (commits, requests) = try await Self.queuedAppends(maxBatchBytes: limit)

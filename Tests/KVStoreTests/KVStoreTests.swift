@@ -30,14 +30,14 @@ struct KVStorePersistenceTests {
             for l in 0..<d.layers {
                 try store.withRepresentativeKeys(session: "doc", layer: l) { rk in
                     #expect(rk.count == 5)
-                    #expect(rk.dimension == d.keyDimension)
+                    #expect(rk.dimension == d.vectorDimension)
                     keysBefore.append(Array(rk.keys))
                     idsBefore.append(rk.ids)
                 }
             }
             // Row i of layer l is the key of block (position i, layer l).
             for b in blocks {
-                #expect(Array(keysBefore[b.layer][(b.position * d.keyDimension)..<((b.position + 1) * d.keyDimension)]) == b.representativeKey)
+                #expect(Array(keysBefore[b.layer][(b.position * d.vectorDimension)..<((b.position + 1) * d.vectorDimension)]) == b.representativeKey)
             }
             #expect(store.session(named: "doc")?.blocksPerLayer == [5, 5, 5])
             await store.close()

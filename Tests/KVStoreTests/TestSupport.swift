@@ -45,9 +45,9 @@ func testKey(_ d: ModelDescriptor, seed: UInt64) -> [Float] {
 }
 
 /// A prefix hash for (`stream`, layer-independent block index).
-func testPrefix(stream: UInt64, index: Int) -> BlockID {
+func testPrefix(stream: UInt64, index: Int) -> PrefixHash {
     var rng = TestRandom(seed: stream &* 1_000_003 &+ UInt64(index))
-    return BlockID(high: rng.u64(), low: rng.u64())
+    return PrefixHash(high: rng.u64(), low: rng.u64())
 }
 
 /// The blocks `positions` of every layer of a token stream `stream`.

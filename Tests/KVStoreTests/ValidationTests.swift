@@ -49,7 +49,7 @@ struct ValidationTests {
         }
         var key = Self.next(d, layer: 1)
         key.representativeKey.append(1)
-        await #expect(throws: StoreError.wrongKeyDimension(expected: d.keyDimension, got: d.keyDimension + 1)) {
+        await #expect(throws: StoreError.wrongKeyDimension(expected: d.vectorDimension, got: d.vectorDimension + 1)) {
             _ = try await store.append(session: "s", blocks: [good, key])
         }
         var layer = Self.next(d)
@@ -137,7 +137,7 @@ struct ValidationTests {
         var other = d
         other.fingerprint += 1
         let prepared = PreparedBlock(
-            layer: 0, position: 2, id: BlockID(high: 1, low: 2), prefixHash: BlockID(high: 3, low: 4), key: testKey(d, seed: 1),
+            layer: 0, position: 2, id: BlockID(high: 1, low: 2), prefixHash: PrefixHash(high: 3, low: 4), key: testKey(d, seed: 1),
             stored: PayloadCodec.encode(blocks[0].payload, level: 1), rawLength: d.payloadBytes, checksum: 0)
         await #expect(throws: StoreError.descriptorMismatch) {
             _ = try await store.core.write(.append(session: "s", descriptor: other, namespace: 7, blocks: [prepared]))

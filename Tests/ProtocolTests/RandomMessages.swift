@@ -35,11 +35,11 @@ struct RandomMessages {
     mutating func ids(_ n: Int) -> [BlockID] { (0..<n).map { _ in id() } }
 
     mutating func descriptor() -> ModelDescriptor {
-        let kv = UInt16(int(1...4))
+        let kv = int(1...4)
         return ModelDescriptor(
-            layers: UInt16(int(1...40)), queryHeads: kv * UInt16(int(1...4)), kvHeads: kv,
-            headDim: UInt16(int(1...128)), elementType: bool() ? .fp16 : .bf16,
-            blockSize: UInt16(int(1...64)), fingerprint: u64())
+            layers: int(1...40), queryHeads: kv * int(1...4), kvHeads: kv,
+            headDim: int(1...128), elementType: bool() ? .fp16 : .bf16,
+            blockSize: int(1...64), fingerprint: u64())
     }
 
     mutating func records(count: Int) -> [BlockRecord] {
@@ -85,7 +85,7 @@ struct RandomMessages {
         let failures = (0..<int(0...4)).map { _ in
             VerifyFailure(
                 block: bool() ? id() : nil, session: bool() ? name() : "",
-                reason: VerifyFailureReason.allCases[int(0...(VerifyFailureReason.allCases.count - 1))], message: name())
+                reason: VerifyFailureKind.allCases[int(0...(VerifyFailureKind.allCases.count - 1))], message: name())
         }
         let total = UInt64(failures.count) + (failures.isEmpty ? 0 : UInt64(int(0...3)))
         return VerifyReportReply(ok: total == 0, blocksChecked: u64(), referencesChecked: u64(), failureTotal: total, failures: failures)

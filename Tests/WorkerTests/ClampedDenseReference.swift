@@ -1,4 +1,5 @@
 import ActQKV
+import CoreTypes
 import Foundation
 @testable import LanguageModel
 @testable import Worker
@@ -58,8 +59,8 @@ final class ClampedDenseReference: AttentionBackend {
         let p0 = position
         for i in 0..<(n * kw) {
             keys[layer].append(Double(newKeys[i])); values[layer].append(Double(newValues[i]))
-            keys16[layer].append(Double(HalfConversion.float(fromFP16: HalfConversion.fp16(from: newKeys[i]))))
-            values16[layer].append(Double(HalfConversion.float(fromFP16: HalfConversion.fp16(from: newValues[i]))))
+            keys16[layer].append(Double(HalfFloat.float(fromFP16: HalfFloat.fp16(from: newKeys[i]))))
+            values16[layer].append(Double(HalfFloat.float(fromFP16: HalfFloat.fp16(from: newValues[i]))))
         }
         for t in 0..<n {
             var row = (0..<kw).map { Double(newKeys[t * kw + $0]) }

@@ -1,9 +1,11 @@
+import CoreTypes
+
 extension GGUFDequantizer {
     /// IEEE half precision → Float32; `count` elements of 2 bytes each.
     static func dequantizeF16(_ source: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
         for i in 0..<count {
             let bits = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-            out[i] = Float16Bits.toFloat(bits)
+            out[i] = HalfFloat.float(fromFP16: bits)
         }
     }
 
@@ -11,7 +13,7 @@ extension GGUFDequantizer {
     static func dequantizeBF16(_ source: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
         for i in 0..<count {
             let bits = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-            out[i] = Float16Bits.bfloat16ToFloat(bits)
+            out[i] = HalfFloat.float(fromBF16: bits)
         }
     }
 }

@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// The 256-element "k-quant" super-block formats.
 ///
 /// - Q4_K (144 bytes): `d: f16`, `dmin: f16`, `scales: [UInt8; 12]`, `qs: [UInt8; 128]`.
@@ -25,8 +27,8 @@ extension GGUFDequantizer {
     static func dequantizeQ4_K(_ source: UnsafeRawPointer, blocks: Int, into out: UnsafeMutablePointer<Float>) {
         for b in 0..<blocks {
             let block = source + b * 144
-            let d = Float16Bits.toFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
-            let dmin = Float16Bits.toFloat(UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
+            let d = HalfFloat.float(fromFP16: UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
+            let dmin = HalfFloat.float(fromFP16: UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
             let scales = (block + 4).assumingMemoryBound(to: UInt8.self)
             let qs = (block + 16).assumingMemoryBound(to: UInt8.self)
             let y = out + b * 256
@@ -49,7 +51,7 @@ extension GGUFDequantizer {
     static func dequantizeQ6_K(_ source: UnsafeRawPointer, blocks: Int, into out: UnsafeMutablePointer<Float>) {
         for b in 0..<blocks {
             let block = source + b * 210
-            let d = Float16Bits.toFloat(UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 208, as: UInt16.self)))
+            let d = HalfFloat.float(fromFP16: UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 208, as: UInt16.self)))
             for h in 0..<2 {
                 let ql = (block + 64 * h).assumingMemoryBound(to: UInt8.self)
                 let qh = (block + 128 + 32 * h).assumingMemoryBound(to: UInt8.self)

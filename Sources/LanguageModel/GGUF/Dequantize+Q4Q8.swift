@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// The 32-element block formats.
 ///
 /// - Q8_0 (34 bytes): `d: f16`, `q: [Int8; 32]`; x[i] = d · q[i].
@@ -8,7 +10,7 @@ extension GGUFDequantizer {
     static func dequantizeQ8_0(_ source: UnsafeRawPointer, blocks: Int, into out: UnsafeMutablePointer<Float>) {
         for b in 0..<blocks {
             let block = source + b * 34
-            let d = Float16Bits.toFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
+            let d = HalfFloat.float(fromFP16: UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
             let q = (block + 2).assumingMemoryBound(to: Int8.self)
             let y = out + b * 32
             for i in 0..<32 { y[i] = d * Float(q[i]) }
@@ -18,7 +20,7 @@ extension GGUFDequantizer {
     static func dequantizeQ4_0(_ source: UnsafeRawPointer, blocks: Int, into out: UnsafeMutablePointer<Float>) {
         for b in 0..<blocks {
             let block = source + b * 18
-            let d = Float16Bits.toFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
+            let d = HalfFloat.float(fromFP16: UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
             let qs = (block + 2).assumingMemoryBound(to: UInt8.self)
             let y = out + b * 32
             for j in 0..<16 {
@@ -32,8 +34,8 @@ extension GGUFDequantizer {
     static func dequantizeQ4_1(_ source: UnsafeRawPointer, blocks: Int, into out: UnsafeMutablePointer<Float>) {
         for b in 0..<blocks {
             let block = source + b * 20
-            let d = Float16Bits.toFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
-            let m = Float16Bits.toFloat(UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
+            let d = HalfFloat.float(fromFP16: UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
+            let m = HalfFloat.float(fromFP16: UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
             let qs = (block + 4).assumingMemoryBound(to: UInt8.self)
             let y = out + b * 32
             for j in 0..<16 {

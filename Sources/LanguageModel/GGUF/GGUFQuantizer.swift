@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Encodes Float32 values into GGML tensor bytes (the inverse of ``GGUFDequantizer``), for the
 /// types ``GGUFWriter`` can write: F32, F16, BF16, Q8_0, Q4_0, Q4_1.
 ///
@@ -28,9 +30,9 @@ public enum GGUFQuantizer {
                 case .f32:
                     for i in 0..<x.count { y.storeBytes(of: x[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
                 case .f16:
-                    for i in 0..<x.count { y.storeBytes(of: Float16Bits.fromFloat(x[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+                    for i in 0..<x.count { y.storeBytes(of: HalfFloat.fp16(from: x[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
                 case .bf16:
-                    for i in 0..<x.count { y.storeBytes(of: Float16Bits.bfloat16FromFloat(x[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+                    for i in 0..<x.count { y.storeBytes(of: HalfFloat.bf16(from: x[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
                 case .q8_0:
                     for b in 0..<(x.count / 32) { quantizeQ8_0Block(x.baseAddress! + 32 * b, into: y + 34 * b) }
                 case .q4_0:
@@ -49,8 +51,8 @@ public enum GGUFQuantizer {
     static func quantizeQ8_0Block(_ x: UnsafePointer<Float>, into y: UnsafeMutableRawPointer) {
         var amax: Float = 0
         for i in 0..<32 { amax = max(amax, abs(x[i])) }
-        let dBits = Float16Bits.fromFloat(amax / 127)
-        let d = Float16Bits.toFloat(dBits)
+        let dBits = HalfFloat.fp16(from: amax / 127)
+        let d = HalfFloat.float(fromFP16: dBits)
         let inverse: Float = d > 0 && d.isFinite ? 1 / d : 0
         y.storeBytes(of: dBits.littleEndian, as: UInt16.self)
         for i in 0..<32 {
@@ -64,8 +66,8 @@ public enum GGUFQuantizer {
     static func quantizeQ4_0Block(_ x: UnsafePointer<Float>, into y: UnsafeMutableRawPointer) {
         var extreme: Float = 0
         for i in 0..<32 where abs(x[i]) > abs(extreme) { extreme = x[i] }
-        let dBits = Float16Bits.fromFloat(extreme / -8)
-        let d = Float16Bits.toFloat(dBits)
+        let dBits = HalfFloat.fp16(from: extreme / -8)
+        let d = HalfFloat.float(fromFP16: dBits)
         let inverse: Float = d != 0 && d.isFinite ? 1 / d : 0
         y.storeBytes(of: dBits.littleEndian, as: UInt16.self)
         for j in 0..<16 {
@@ -83,10 +85,10 @@ public enum GGUFQuantizer {
             lowest = min(lowest, x[i])
             highest = max(highest, x[i])
         }
-        let mBits = Float16Bits.fromFloat(lowest)
-        let m = Float16Bits.toFloat(mBits)
-        let dBits = Float16Bits.fromFloat((highest - m) / 15)
-        let d = Float16Bits.toFloat(dBits)
+        let mBits = HalfFloat.fp16(from: lowest)
+        let m = HalfFloat.float(fromFP16: mBits)
+        let dBits = HalfFloat.fp16(from: (highest - m) / 15)
+        let d = HalfFloat.float(fromFP16: dBits)
         let inverse: Float = d > 0 && d.isFinite ? 1 / d : 0
         y.storeBytes(of: dBits.littleEndian, as: UInt16.self)
         y.storeBytes(of: mBits.littleEndian, toByteOffset: 2, as: UInt16.self)

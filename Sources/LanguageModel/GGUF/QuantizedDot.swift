@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// Dot products of GGML-encoded rows with a Float32 vector, computed directly on the encoded
 /// blocks (no dequantised copy of the matrix). For single-token decoding: a matrix-vector
 /// product reads each weight byte once.
@@ -41,7 +43,7 @@ public enum QuantizedDot {
         var acc = SIMD8<Float>()
         for b in 0..<blocks {
             let block = row + 34 * b
-            let d = Float16Bits.toFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
+            let d = HalfFloat.float(fromFP16: UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
             let xs = UnsafeRawPointer(x + 32 * b)
             var partial = SIMD8<Float>()
             for c in 0..<4 {
@@ -58,8 +60,8 @@ public enum QuantizedDot {
         var acc = SIMD16<Float>()
         for b in 0..<blocks {
             let block = row + 20 * b
-            let d = Float16Bits.toFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
-            let m = Float16Bits.toFloat(UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
+            let d = HalfFloat.float(fromFP16: UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
+            let m = HalfFloat.float(fromFP16: UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
             let packed = block.loadUnaligned(fromByteOffset: 4, as: SIMD16<UInt8>.self)
             let low = SIMD16<Float>(packed & 0x0F)
             let high = SIMD16<Float>(packed &>> 4)
@@ -79,7 +81,7 @@ public enum QuantizedDot {
         var acc = SIMD16<Float>()
         for b in 0..<blocks {
             let block = row + 18 * b
-            let d = Float16Bits.toFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
+            let d = HalfFloat.float(fromFP16: UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
             let packed = block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
             let low = SIMD16<Float>(packed & 0x0F) - 8
             let high = SIMD16<Float>(packed &>> 4) - 8
@@ -112,7 +114,7 @@ public enum QuantizedDot {
     public static func f16(row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
         var acc: Float = 0
         for i in 0..<count {
-            let w = Float16Bits.toFloat(UInt16(littleEndian: row.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+            let w = HalfFloat.float(fromFP16: UInt16(littleEndian: row.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
             acc += w * x[i]
         }
         return acc

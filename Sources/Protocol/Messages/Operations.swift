@@ -218,7 +218,7 @@ public struct SessionDetail: WireBody {
         let open = try r.u32("sessionDetail.openConnections")
         let shared = try r.u64("sessionDetail.sharedBlocks")
         let raw = try r.u64("sessionDetail.rawBytes")
-        let n = try r.checkCount(UInt32(info.descriptor.layers), "sessionDetail.layerStoredBytes", limit: UInt32(ProtocolLimits.maxLayers), minimumElementBytes: 8)
+        let n = try r.checkCount(UInt32(info.descriptor.layers), "sessionDetail.layerStoredBytes", limit: UInt32(ModelDescriptor.maxLayers), minimumElementBytes: 8)
         var layers: [UInt64] = []
         layers.reserveCapacity(n)
         for _ in 0..<n { layers.append(try r.u64("sessionDetail.layerStoredBytes")) }

@@ -72,7 +72,7 @@ public struct SessionInfo: WireBody {
         guard layerCount == descriptor.layers else {
             throw .malformed("sessionInfo.layerCount \(layerCount) ≠ descriptor.layers \(descriptor.layers)")
         }
-        let n = try r.checkCount(UInt32(layerCount), "sessionInfo.layerCount", limit: UInt32(ProtocolLimits.maxLayers), minimumElementBytes: 4)
+        let n = try r.checkCount(UInt32(layerCount), "sessionInfo.layerCount", limit: UInt32(ModelDescriptor.maxLayers), minimumElementBytes: 4)
         var counts: [UInt32] = []
         counts.reserveCapacity(n)
         for _ in 0..<n { counts.append(try r.u32("sessionInfo.blockCounts")) }

@@ -34,37 +34,6 @@ public struct VerifyRequest: WireBody {
     }
 }
 
-/// Why a verified item failed (stable numeric codes of a `verifyReport`, docs/PROTOCOL.md §6.7).
-/// A receiver that sees a code it does not know treats it as ``other``.
-public enum VerifyFailureReason: UInt16, Sendable, Hashable, CaseIterable {
-    /// Anything not listed below.
-    case other = 0
-    /// A payload fails to decompress or does not match its CRC-32C checksum.
-    case payloadCorrupt = 1
-    /// A payload decodes but its codec, lengths or checksum differ from the block's metadata.
-    case payloadMetadataMismatch = 2
-    /// A block's metadata record cannot be decoded (or its key has the wrong size).
-    case malformedBlockMetadata = 3
-    /// A payload is stored without block metadata.
-    case payloadWithoutMetadata = 4
-    /// Block metadata is stored without a payload.
-    case blockWithoutPayload = 5
-    /// A block's reference count differs from the references to it.
-    case referenceCountMismatch = 6
-    /// A session references a block that is not stored.
-    case missingBlock = 7
-    /// A session's layer lists are not contiguous or do not match its block counts.
-    case layerListMismatch = 8
-    /// A session's stored-bytes total differs from the blocks it references.
-    case storedBytesMismatch = 9
-    /// A session record cannot be decoded.
-    case malformedSession = 10
-    /// A checkpoint without its session, or a session flag that disagrees with its checkpoint.
-    case checkpointMismatch = 11
-    /// The store could not be read at all.
-    case storeUnreadable = 12
-}
-
 /// One problem found by `verify`.
 /// Layout: `hasBlock bool | block id [16] (all zero when hasBlock = 0) | session str8 (empty
 /// when none) | reason u16 | message str8`.
@@ -74,12 +43,12 @@ public struct VerifyFailure: Sendable, Hashable {
     /// The session concerned; empty when none.
     public var session: String
     /// Stable reason code.
-    public var reason: VerifyFailureReason
+    public var reason: VerifyFailureKind
     /// Human-readable text, at most 255 UTF-8 bytes (senders truncate at a character boundary).
     public var message: String
 
     /// Creates a failure entry.
-    public init(block: BlockID?, session: String, reason: VerifyFailureReason, message: String) {
+    public init(block: BlockID?, session: String, reason: VerifyFailureKind, message: String) {
         self.block = block
         self.session = session
         self.reason = reason
@@ -98,7 +67,7 @@ public struct VerifyFailure: Sendable, Hashable {
         let hasBlock = try r.bool("verifyFailure.hasBlock")
         let id = try r.blockID("verifyFailure.block")
         let session = try r.shortString("verifyFailure.session")
-        let reason = VerifyFailureReason(rawValue: try r.u16("verifyFailure.reason")) ?? .other
+        let reason = VerifyFailureKind(rawValue: try r.u16("verifyFailure.reason")) ?? .other
         let message = try r.shortString("verifyFailure.message")
         return VerifyFailure(block: hasBlock ? id : nil, session: session, reason: reason, message: message)
     }

@@ -1,3 +1,4 @@
+import CoreTypes
 import Testing
 @testable import LanguageModel
 
@@ -55,7 +56,7 @@ import Testing
     @Test func f16ConversionIsExactForAllBitPatterns() {
         for bits in 0...UInt16.max {
             let reference = Float(Float16(bitPattern: bits))
-            let got = Float16Bits.toFloat(bits)
+            let got = HalfFloat.float(fromFP16: bits)
             if reference.isNaN {
                 #expect(got.isNaN)
             } else if got.bitPattern != reference.bitPattern {
@@ -70,8 +71,8 @@ import Testing
         let expected: [Double] = [1, -3, 3.140625, 0x1p-126]
         #expect(try run(.bf16, bytes, elements: 4).map(Double.init) == expected)
         try checkThroughFile(.bf16, block: bytes, elements: 4, expected: expected)
-        #expect(Float16Bits.bfloat16FromFloat(3.14159) == 0x4049)
-        #expect(Float16Bits.bfloat16FromFloat(-3) == 0xC040)
+        #expect(HalfFloat.bf16(from: 3.14159) == 0x4049)
+        #expect(HalfFloat.bf16(from: -3) == 0xC040)
     }
 
     @Test func q8_0() throws {
