@@ -18,7 +18,7 @@ public struct ProbeState: Sendable, Hashable {
     public init(config: RetrievalConfig, layers: Int) throws(ConfigError) {
         try config.validate()
         guard layers >= 1 else { throw .notPositive(.layers, value: layers) }
-        guard layers <= 1 << 16 else { throw .tooLarge(.layers, value: layers, limit: 1 << 16) }
+        guard layers <= ModelDescriptor.maxLayers else { throw .tooLarge(.layers, value: layers, limit: ModelDescriptor.maxLayers) }
         self.config = config
         self.layers = layers
         statistics = Array(repeating: ActivationStatistics(), count: config.statisticsScope == .shared ? 1 : layers)

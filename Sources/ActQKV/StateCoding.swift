@@ -156,7 +156,7 @@ extension ByteReader where Failure == StateDecodingError {
     /// The layer count L (1…65,536).
     mutating func layers() throws(StateDecodingError) -> Int {
         let layers = Int(try u32("layers"))
-        guard layers >= 1, layers <= 1 << 16 else { throw .invalidField("layers") }
+        guard layers >= 1, layers <= ModelDescriptor.maxLayers else { throw .invalidField("layers") }
         return layers
     }
 
