@@ -1,3 +1,4 @@
+import CoreTypes
 import DaemonTestSupport
 import Testing
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import CoreTypes
 import Protocol
 import DaemonTestSupport
 import Foundation

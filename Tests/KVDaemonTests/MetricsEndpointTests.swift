@@ -1,3 +1,5 @@
+import Protocol
+import CoreTypes
 import Foundation
 import Synchronization
 import NIOPosix

@@ -1,3 +1,5 @@
+import Protocol
+import CoreTypes
 import Foundation
 
 /// Runs blocking `work` (a `recv`, a `connect`) on a thread of its own and awaits its result.

@@ -1,3 +1,5 @@
+import Protocol
+import CoreTypes
 import DaemonTestSupport
 import Testing
 import KVClient

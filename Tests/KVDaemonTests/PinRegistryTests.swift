@@ -1,3 +1,5 @@
+import Protocol
+import CoreTypes
 import Testing
 @testable import KVDaemon
 

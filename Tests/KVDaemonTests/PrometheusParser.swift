@@ -1,3 +1,5 @@
+import Protocol
+import CoreTypes
 import Foundation
 
 /// The reference Prometheus text-format parser (`prometheus_client.parser`, the official Python

@@ -1,3 +1,4 @@
+import CoreTypes
 import Protocol
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,4 @@
+import CoreTypes
 import Protocol
 
 /// A small model shape and deterministic non-zero blocks for it.

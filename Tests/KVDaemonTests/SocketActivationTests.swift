@@ -1,3 +1,5 @@
+import Protocol
+import CoreTypes
 import Foundation
 import Testing
 @testable import KVDaemon

@@ -1,3 +1,4 @@
+import CoreTypes
 import KVStore
 import Protocol
 import Testing
