@@ -2,8 +2,31 @@
 /// supplies its own error type (the wire's `ProtocolError`, the store's `StoreError`), so a
 /// decoder throws one typed error without mapping at every read.
 public protocol ByteReaderFailure: Error {
-    /// Reading `what` needed `needed` bytes but only `remaining` were left.
-    static func truncated(_ what: StaticString, needed: Int, remaining: Int) -> Self
+    /// Reading `what` at `offset` (from the first byte) needed `needed` bytes but only
+    /// `remaining` were left.
+    static func truncated(_ what: StaticString, at offset: Int, needed: Int, remaining: Int) -> Self
+}
+
+/// A ``ByteReaderFailure`` for callers without an error type of their own: where the bytes ran
+/// out and how many were missing.
+public struct TruncatedBytes: ByteReaderFailure, Sendable, Hashable {
+    /// Offset of the read that failed, from the first byte.
+    public var offset: Int
+    /// Bytes the read needed.
+    public var needed: Int
+    /// Bytes that were left.
+    public var remaining: Int
+
+    /// Creates a failure record.
+    public init(offset: Int, needed: Int, remaining: Int) {
+        self.offset = offset
+        self.needed = needed
+        self.remaining = remaining
+    }
+
+    public static func truncated(_ what: StaticString, at offset: Int, needed: Int, remaining: Int) -> TruncatedBytes {
+        TruncatedBytes(offset: offset, needed: needed, remaining: remaining)
+    }
 }
 
 /// Reads little-endian fields from `bytes` (a frame body, a stored record), checking every
@@ -37,7 +60,7 @@ where Bytes.Element == UInt8, Bytes.Index == Int {
     @inlinable
     public mutating func take(_ count: Int, _ what: StaticString) throws(Failure) -> Int {
         guard count >= 0, count <= remaining else {
-            throw Failure.truncated(what, needed: count, remaining: remaining)
+            throw Failure.truncated(what, at: position - bytes.startIndex, needed: count, remaining: remaining)
         }
         let start = position
         position += count
@@ -50,15 +73,13 @@ where Bytes.Element == UInt8, Bytes.Index == Int {
         return bytes[i]
     }
 
-    /// A little-endian unsigned integer of `T`'s width.
+    /// A little-endian integer of `T`'s width (two's complement for a signed `T`).
     @inlinable
-    public mutating func integer<T: FixedWidthInteger & UnsignedInteger>(
-        _: T.Type, _ what: StaticString = "integer"
-    ) throws(Failure) -> T {
+    public mutating func integer<T: FixedWidthInteger>(_: T.Type, _ what: StaticString = "integer") throws(Failure) -> T {
         let width = MemoryLayout<T>.size
         let i = try take(width, what)
         var v: T = 0
-        for k in 0..<width { v |= T(bytes[i + k]) << (8 * k) }
+        for k in 0..<width { v |= T(truncatingIfNeeded: bytes[i + k]) << (8 * k) }
         return v
     }
 
@@ -82,7 +103,8 @@ where Bytes.Element == UInt8, Bytes.Index == Int {
     public mutating func floats(count: Int, _ what: StaticString = "floats") throws(Failure) -> [Float] {
         guard count >= 0, count <= remaining / 4 else {
             let needed = count.multipliedReportingOverflow(by: 4)
-            throw Failure.truncated(what, needed: needed.overflow ? Int.max : needed.partialValue, remaining: remaining)
+            throw Failure.truncated(
+                what, at: position - bytes.startIndex, needed: needed.overflow ? Int.max : needed.partialValue, remaining: remaining)
         }
         let start = try take(count * 4, what)
         let offset = start - bytes.startIndex

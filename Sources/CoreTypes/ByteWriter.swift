@@ -17,9 +17,9 @@ public struct ByteWriter: Sendable {
     @inlinable
     public mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
 
-    /// `value` little-endian, in its type's width.
+    /// `value` little-endian, in its type's width (two's complement for a signed `T`).
     @inlinable
-    public mutating func integer<T: FixedWidthInteger & UnsignedInteger>(_ value: T) {
+    public mutating func integer<T: FixedWidthInteger>(_ value: T) {
         for k in 0..<MemoryLayout<T>.size { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * k))) }
     }
 
@@ -46,6 +46,13 @@ public struct ByteWriter: Sendable {
                 raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: start + i * 4, as: UInt32.self)
             }
         }
+    }
+
+    /// Zero bytes up to the next multiple of `alignment` (> 0) of the bytes written.
+    @inlinable
+    public mutating func pad(toMultipleOf alignment: Int) {
+        let padded = (bytes.count + alignment - 1) / alignment * alignment
+        bytes.append(contentsOf: repeatElement(0, count: padded - bytes.count))
     }
 
     /// `data` as is (no length).

@@ -1,3 +1,5 @@
+import CoreTypes
+
 /// The store keeps one checkpoint blob per session. The daemon fills it with the worker's
 /// checkpoint (opaque to the daemon; what `putCheckpoint` sent, with its chunk sequence and
 /// token count) and the daemon's own retrieval state for the session at that moment
@@ -16,10 +18,11 @@ struct CheckpointSlot: Sendable, Equatable {
     /// The chunk sequence of a slot from its first ``headBytes`` bytes, without reading the
     /// rest (a checkpoint may be tens of MiB); nil when the head is not a slot's.
     static func chunkSequence(head: [UInt8]) -> UInt64? {
-        guard head.count >= headBytes, Array(head[0..<4]) == magic, UInt16(head[4]) | UInt16(head[5]) << 8 == version else {
-            return nil
-        }
-        return head[6..<14].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        var r = ByteReader(head[...], failure: TruncatedBytes.self)
+        guard let magic = try? r.slice(count: 4), Array(magic) == Self.magic,
+              (try? r.u16()) == version
+        else { return nil }
+        return try? r.u64()
     }
 
     /// Sequence number of the next execution chunk after the checkpoint.
@@ -40,43 +43,31 @@ struct CheckpointSlot: Sendable, Equatable {
 
     /// The encoded slot.
     var encoded: [UInt8] {
-        var out = Self.magic
-        out.reserveCapacity(30 + worker.count + retrievalState.count)
-        Self.append(Self.version, to: &out)
-        Self.append(chunkSequence, to: &out)
-        Self.append(tokenCount, to: &out)
-        Self.append(UInt32(worker.count), to: &out)
-        out += worker
-        Self.append(UInt32(retrievalState.count), to: &out)
-        out += retrievalState
-        return out
+        var w = ByteWriter(reservingCapacity: 30 + worker.count + retrievalState.count)
+        w.raw(Self.magic)
+        w.u16(Self.version)
+        w.u64(chunkSequence)
+        w.u64(tokenCount)
+        w.u32(UInt32(worker.count))
+        w.raw(worker)
+        w.u32(UInt32(retrievalState.count))
+        w.raw(retrievalState)
+        return w.bytes
     }
 
     /// Decodes a slot; nil when `bytes` is not a well-formed slot.
     init?(decoding bytes: [UInt8]) {
-        var offset = 0
-        func take(_ n: Int) -> ArraySlice<UInt8>? {
-            guard n >= 0, bytes.count - offset >= n else { return nil }
-            defer { offset += n }
-            return bytes[offset..<offset + n]
-        }
-        func integer<T: FixedWidthInteger>(_: T.Type) -> T? {
-            take(MemoryLayout<T>.size).map { s in s.reversed().reduce(T(0)) { $0 << 8 | T($1) } }
-        }
-        guard let magic = take(4), Array(magic) == Self.magic,
-              integer(UInt16.self) == Self.version,
-              let sequence = integer(UInt64.self),
-              let tokens = integer(UInt64.self),
-              let workerLength = integer(UInt32.self),
-              let worker = take(Int(workerLength)),
-              let stateLength = integer(UInt32.self),
-              let state = take(Int(stateLength)),
-              offset == bytes.count
+        var r = ByteReader(bytes[...], failure: TruncatedBytes.self)
+        guard let magic = try? r.slice(count: 4), Array(magic) == Self.magic,
+              (try? r.u16()) == Self.version,
+              let sequence = try? r.u64(),
+              let tokens = try? r.u64(),
+              let workerLength = try? r.u32(),
+              let worker = try? r.slice(count: Int(workerLength)),
+              let stateLength = try? r.u32(),
+              let state = try? r.slice(count: Int(stateLength)),
+              r.remaining == 0
         else { return nil }
         self.init(chunkSequence: sequence, tokenCount: tokens, worker: Array(worker), retrievalState: Array(state))
-    }
-
-    private static func append<T: FixedWidthInteger>(_ value: T, to out: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { out += $0 }
     }
 }

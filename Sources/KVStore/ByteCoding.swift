@@ -31,5 +31,7 @@ typealias RecordReader = ByteReader<UnsafeRawBufferPointer, StoreError>
 
 extension StoreError: ByteReaderFailure {
     /// Always ``corrupt``: a stored record shorter than its fields is damaged.
-    public static func truncated(_ what: StaticString, needed: Int, remaining: Int) -> StoreError { .corrupt }
+    public static func truncated(_ what: StaticString, at offset: Int, needed: Int, remaining: Int) -> StoreError {
+        .corrupt
+    }
 }

@@ -56,14 +56,13 @@ public struct FrameHeader: Sendable, Hashable {
         _ buffer: UnsafeRawBufferPointer, maxFrameBytes: UInt32
     ) throws(ProtocolError) -> FrameHeader? {
         guard buffer.count >= lengthFieldBytes else { return nil }
-        let length = UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+        var r = ByteReader(buffer, failure: ProtocolError.self)
+        let length = try r.u32("frame.length")
         try validate(length: length, maxFrameBytes: maxFrameBytes)
         guard buffer.count >= byteCount else { return nil }
         return FrameHeader(
-            length: length,
-            rawType: UInt16(littleEndian: buffer.loadUnaligned(fromByteOffset: 4, as: UInt16.self)),
-            flags: UInt16(littleEndian: buffer.loadUnaligned(fromByteOffset: 6, as: UInt16.self)),
-            requestID: UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+            length: length, rawType: try r.u16("frame.type"), flags: try r.u16("frame.flags"),
+            requestID: try r.u64("frame.requestID"))
     }
 
     /// Appends the 16 header bytes to `bytes`.

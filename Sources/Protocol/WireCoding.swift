@@ -6,7 +6,7 @@ typealias WireReader = ByteReader<ArraySlice<UInt8>, ProtocolError>
 
 extension ProtocolError: ByteReaderFailure {
     /// `malformedFrame`: `what` needed `needed` bytes, `remaining` were left.
-    public static func truncated(_ what: StaticString, needed: Int, remaining: Int) -> ProtocolError {
+    public static func truncated(_ what: StaticString, at offset: Int, needed: Int, remaining: Int) -> ProtocolError {
         .malformed("truncated \(what): need \(needed) bytes, \(remaining) left")
     }
 }

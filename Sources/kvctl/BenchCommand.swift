@@ -123,7 +123,7 @@ struct BenchCommand: AsyncParsableCommand {
         // One connection keeping `pipeline` appends in flight (submitted without waiting; the
         // oldest reply is awaited when the window is full), to the last layer; as many bytes
         // as the raw LMDB ceiling writes.
-        let pipelineLayer = Int(descriptor.layers) - 1
+        let pipelineLayer = descriptor.layers - 1
         let pipelineTotal = max(64, rawBytes / descriptor.payloadBytes)
         var inFlight: [PendingReply<[BlockID]>] = []
         let pipelineStart = BenchMeasurements.now()
@@ -140,7 +140,7 @@ struct BenchCommand: AsyncParsableCommand {
 
         // Parallel appenders, one connection and one layer each, so the daemon can group their
         // commits.
-        let layers = min(appendConnections, Int(descriptor.layers) - 1)
+        let layers = min(appendConnections, descriptor.layers - 1)
         let writers = try await withThrowingTaskGroup(of: KVClient.self) { group in
             for _ in 0..<layers { group.addTask { try await connection.connect() } }
             return try await group.reduce(into: []) { $0.append($1) }

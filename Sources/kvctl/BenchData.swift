@@ -17,7 +17,7 @@ struct BenchData {
     init(descriptor: ModelDescriptor, poolSize: Int = 64, keyCount: Int = 1024, seed: UInt64 = 1) {
         self.descriptor = descriptor
         var random = SplitMix64(seed: seed)
-        let heads = Int(descriptor.kvHeads), dim = Int(descriptor.headDim), tokens = Int(descriptor.blockSize)
+        let heads = descriptor.kvHeads, dim = descriptor.headDim, tokens = descriptor.blockSize
         // Channel statistics shared by all blocks (the model's), separately for K and V.
         func channelStats(outliers: Bool) -> (scale: [Float], mean: [Float]) {
             var scale = [Float](), mean = [Float]()

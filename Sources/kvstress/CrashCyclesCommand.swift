@@ -196,7 +196,7 @@ struct CrashCyclesCommand: AsyncParsableCommand {
         cycle: Int, client: KVClient, blocks: CrashBlocks, pipeline: Int, blocksPerAppend: Int,
         onFirstAcknowledgement: () -> Void
     ) async -> [Int] {
-        let layers = Int(CrashBlocks.shape.layers)
+        let layers = CrashBlocks.shape.layers
         var next = [Int](repeating: 0, count: layers)
         var acked = [Int](repeating: 0, count: layers)
         var inFlight: [(layer: Int, end: Int, reply: PendingReply<[BlockID]>)] = []
@@ -262,7 +262,7 @@ struct CrashCyclesCommand: AsyncParsableCommand {
     private func compare(cycle: Int, client: KVClient, blocks: CrashBlocks, figures: inout Figures) async throws -> Int {
         let session = CrashBlocks.session(cycle)
         var total = 0
-        for layer in 0..<Int(CrashBlocks.shape.layers) {
+        for layer in 0..<CrashBlocks.shape.layers {
             let request = RetrieveRequest(
                 session: session, layer: UInt16(layer), method: .dense, mode: .decode, chunkSequence: 0,
                 probe: [Float](repeating: 0.5, count: CrashBlocks.shape.vectorDimension), wantPayloads: true)

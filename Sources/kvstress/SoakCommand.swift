@@ -179,19 +179,19 @@ struct SoakData: Sendable {
     init(seed: UInt64, poolSize: Int = 32) {
         var random = SplitMix64(seed: seed)
         let d = Self.descriptor
-        let channels = Int(d.kvHeads) * Int(d.headDim)
+        let channels = d.kvHeads * d.headDim
         let scale = (0..<channels).map { _ in expf(random.gaussian() * 0.8) * 0.5 * (random.chance(3) ? 12 : 1) }
         let mean = scale.map { $0 * random.gaussian() * 0.5 }
         payloads = (0..<poolSize).map { _ in
             var bytes: [UInt8] = []
             bytes.reserveCapacity(d.payloadBytes)
             for _ in 0..<2 {  // K, then V
-                for h in 0..<Int(d.kvHeads) {
-                    var state = (0..<Int(d.headDim)).map { _ in random.gaussian() }
-                    for _ in 0..<Int(d.blockSize) {
-                        for c in 0..<Int(d.headDim) {
+                for h in 0..<d.kvHeads {
+                    var state = (0..<d.headDim).map { _ in random.gaussian() }
+                    for _ in 0..<d.blockSize {
+                        for c in 0..<d.headDim {
                             state[c] = 0.9 * state[c] + 0.436 * random.gaussian()
-                            let i = h * Int(d.headDim) + c
+                            let i = h * d.headDim + c
                             let bits = Float16(mean[i] + scale[i] * state[c]).bitPattern
                             bytes.append(UInt8(truncatingIfNeeded: bits))
                             bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
@@ -265,7 +265,7 @@ struct SoakClient {
     /// a fork now and then), drop.
     private mutating func session(_ generation: Int, on client: KVClient, until deadline: Double) async throws {
         let d = SoakData.descriptor
-        let layers = Int(d.layers)
+        let layers = d.layers
         let name = "kvstress-soak-\(getpid())-c\(index)-\(generation)"
         _ = try await call("createSession") { try await client.createSession(name, descriptor: d) }
         tally.sessionsCreated += 1
@@ -335,7 +335,7 @@ struct SoakClient {
             if chunk % 5 == 4 {
                 let state = random.bytes(random.int(64...512))
                 try await call("putCheckpoint") {
-                    try await client.putCheckpoint(session: name, chunkSequence: UInt64(chunk + 1), tokenCount: UInt64((chunk + 1) * Int(d.blockSize)), workerState: state[...])
+                    try await client.putCheckpoint(session: name, chunkSequence: UInt64(chunk + 1), tokenCount: UInt64((chunk + 1) * d.blockSize), workerState: state[...])
                 }
                 checkpoint = (UInt64(chunk + 1), state)
             }

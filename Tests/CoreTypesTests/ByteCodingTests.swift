@@ -1,14 +1,6 @@
 import CoreTypes
 import Testing
 
-/// The failure the tests' reader throws: the sizes it was given.
-struct Truncated: ByteReaderFailure, Equatable {
-    var needed: Int
-    var remaining: Int
-    static func truncated(_ what: StaticString, needed: Int, remaining: Int) -> Truncated {
-        Truncated(needed: needed, remaining: remaining)
-    }
-}
 
 @Suite("ByteReader and ByteWriter")
 struct ByteCodingTests {
@@ -24,13 +16,15 @@ struct ByteCodingTests {
         w.floats([1, 2.5, -3])
         w.blockID(BlockID(high: 7, low: 9))
         w.prefixHash(PrefixHash(high: 11, low: 13))
+        w.integer(Int16(-2))
         w.raw([1, 2, 3])
+        w.pad(toMultipleOf: 8)
         #expect(w.bytes[2...3] == [0x34, 0x12])
         #expect(w.bytes[4...7] == [0xEF, 0xBE, 0xAD, 0xDE])
 
         for bytes in [w.bytes[...], [0xFF] + w.bytes[...]] {
             let body = bytes.dropFirst(bytes.count - w.bytes.count)
-            var r = ByteReader(body, failure: Truncated.self)
+            var r = ByteReader(body, failure: TruncatedBytes.self)
             #expect(try r.u8() == 0xAB)
             #expect(try r.u8() == 1)
             #expect(try r.u16() == 0x1234)
@@ -40,8 +34,9 @@ struct ByteCodingTests {
             #expect(try r.floats(count: 3) == [1, 2.5, -3])
             #expect(try r.blockID() == BlockID(high: 7, low: 9))
             #expect(try r.prefixHash() == PrefixHash(high: 11, low: 13))
+            #expect(try r.integer(Int16.self) == -2)
             #expect(Array(try r.slice(count: 2)) == [1, 2])
-            #expect(Array(r.rest()) == [3])
+            #expect(Array(r.rest()) == [3, 0, 0, 0], "69 bytes padded to 72")
             #expect(r.remaining == 0)
         }
     }
@@ -50,13 +45,13 @@ struct ByteCodingTests {
     func truncation() throws {
         let bytes: [UInt8] = [1, 2, 3]
         bytes.withUnsafeBytes { raw in
-            var r = ByteReader(raw, failure: Truncated.self)
-            #expect(throws: Truncated(needed: 4, remaining: 3)) { try r.u32() }
-            #expect(throws: Truncated(needed: 8, remaining: 3)) { try r.floats(count: 2) }
-            #expect(throws: Truncated(needed: Int.max, remaining: 3)) { try r.floats(count: Int.max / 2) }
+            var r = ByteReader(raw, failure: TruncatedBytes.self)
+            #expect(throws: TruncatedBytes(offset: 0, needed: 4, remaining: 3)) { try r.u32() }
+            #expect(throws: TruncatedBytes(offset: 0, needed: 8, remaining: 3)) { try r.floats(count: 2) }
+            #expect(throws: TruncatedBytes(offset: 0, needed: Int.max, remaining: 3)) { try r.floats(count: Int.max / 2) }
             #expect(r.remaining == 3)
             #expect((try? r.u16()) == 0x0201)
-            #expect(throws: Truncated(needed: 2, remaining: 1)) { try r.slice(count: 2) }
+            #expect(throws: TruncatedBytes(offset: 2, needed: 2, remaining: 1)) { try r.slice(count: 2) }
         }
     }
 
@@ -65,7 +60,7 @@ struct ByteCodingTests {
         var w = ByteWriter()
         w.floats([0.25, -8, .infinity])
         let decoded = w.bytes.withUnsafeBytes { raw -> [Float]? in
-            var r = ByteReader(raw, failure: Truncated.self)
+            var r = ByteReader(raw, failure: TruncatedBytes.self)
             return try? r.floats(count: 3)
         }
         #expect(decoded == [0.25, -8, .infinity])

@@ -48,7 +48,7 @@ extension EndToEnd {
                     }
                     // Every round's block of every layer is stored, in order, with its payload
                     // (an empty or short answer is a failure, not a pass).
-                    for layer in 0..<Int(shape.layers) {
+                    for layer in 0..<shape.layers {
                         let stored = try client.allBlocks(own, layer: layer, dimension: shape.vectorDimension)
                         guard stored.map(\.position) == (0..<UInt32(rounds)).map({ $0 }) else {
                             throw HarnessError("client \(index) layer \(layer): positions \(stored.map(\.position)), expected 0..<\(rounds)")
@@ -90,7 +90,7 @@ extension EndToEnd {
             return
         }
         // own: clients × layers × rounds; shared: clients/4 sessions × 2 layers × rounds.
-        let ownBlocks = clients * Int(shape.layers) * rounds
+        let ownBlocks = clients * shape.layers * rounds
         let sharedBlocks = (clients / 4) * 2 * rounds
         #expect(stats.blocks == UInt64(ownBlocks + sharedBlocks))
     }

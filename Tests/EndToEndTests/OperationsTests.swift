@@ -297,7 +297,7 @@ extension EndToEnd {
         let client = try TestClient(socketPath: daemon.socketPath)
         try client.createSession("base", shape)
         for position in 0..<3 {
-            try client.append("base", (0..<Int(shape.layers)).map { ModelShapes.block(shape, layer: $0, position: position, seed: 5) })
+            try client.append("base", (0..<shape.layers).map { ModelShapes.block(shape, layer: $0, position: position, seed: 5) })
         }
         _ = try client.call(.forkSession(ForkSession(source: "base", target: "fork", blockCount: 2)))
         client.close()
@@ -305,12 +305,12 @@ extension EndToEnd {
         let inspect = try Kvctl.run(["--socket", daemon.socketPath, "inspect", "base", "--json"])
         #expect(inspect.status == 0, "\(inspect.output)")
         let detail = try #require(try JSONSerialization.jsonObject(with: Data(inspect.output.utf8)) as? [String: Any], "\(inspect.output)")
-        let layers = Int(shape.layers)
+        let layers = shape.layers
         #expect(detail["blocks"] as? Int == 3 * layers)
         #expect(detail["sharedBlocks"] as? Int == 2 * layers, "the fork shares the first 2 blocks of every layer")
         #expect(detail["rawBytes"] as? Int == 3 * layers * Int(shape.payloadBytes))
         let layerBytes = detail["layerStoredBytes"] as? [Int] ?? []
-        #expect(layerBytes.count == Int(shape.layers) && layerBytes.reduce(0, +) == detail["storedBytes"] as? Int)
+        #expect(layerBytes.count == shape.layers && layerBytes.reduce(0, +) == detail["storedBytes"] as? Int)
         #expect(detail["openConnections"] as? Int == 0)
         let created = detail["createdAtMillis"] as? Double ?? 0
         #expect(abs(created / 1000 - Date().timeIntervalSince1970) < 600, "createdAtMillis is milliseconds: \(created)")

@@ -17,10 +17,10 @@ struct InlineReadTests {
         daemon.watch(client)
         _ = try await client.createSession("doc", descriptor: testDescriptor)
         var appended = 0
-        var next = [UInt32](repeating: 0, count: Int(testDescriptor.layers))
+        var next = [UInt32](repeating: 0, count: testDescriptor.layers)
         for round in 0..<100 {
             // A 1 µs budget ends while the reply is on its way: the I/O thread must take over.
-            let layer = round % Int(testDescriptor.layers)
+            let layer = round % testDescriptor.layers
             let blocks = makeBlocks(layer: UInt16(layer), positions: next[layer]..<next[layer] + 1, seed: 5)
             next[layer] += 1
             _ = try await client.appendBlocks(session: "doc", blocks: blocks)

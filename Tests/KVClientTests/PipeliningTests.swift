@@ -41,7 +41,7 @@ struct PipeliningTests {
                 keyByID[id] = b.representativeKey
             }
         }
-        #expect(payloadByID.count == Int(testDescriptor.layers) * Int(perLayer))
+        #expect(payloadByID.count == testDescriptor.layers * Int(perLayer))
 
         // 300 concurrent requests of four kinds; every answer must belong to its request.
         enum Outcome: Sendable {
@@ -52,7 +52,7 @@ struct PipeliningTests {
         }
         let outcomes = try await withThrowingTaskGroup(of: Outcome.self) { group in
             for i in 0..<300 {
-                let layer = UInt16(i % Int(testDescriptor.layers))
+                let layer = UInt16(i % testDescriptor.layers)
                 let (_, ids) = appended[layer]!
                 switch i % 4 {
                 case 0:
@@ -170,7 +170,7 @@ struct PipeliningTests {
         }
         var all: [BlockID] = []
         for p in pendings { all += try await p.value() }
-        #expect(Set(all).count == 10 * 3 * Int(testDescriptor.layers))
+        #expect(Set(all).count == 10 * 3 * testDescriptor.layers)
 
         // A submission the server cannot accept fails through its handle, nothing is sent.
         let tooMany = client.submitAppendBlocks(session: "w", blocks: makeBlocks(layer: 0, positions: 30..<95, seed: 40))

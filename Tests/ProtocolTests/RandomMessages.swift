@@ -57,14 +57,14 @@ struct RandomMessages {
         return SessionInfo(
             name: name(), ownerUID: u32(), descriptor: d, checkpointSequence: bool() ? u64() : nil,
             storedBytes: u64(), createdAtMillis: u64(), lastUsedAtMillis: u64(),
-            blockCounts: (0..<Int(d.layers)).map { _ in u32() })
+            blockCounts: (0..<d.layers).map { _ in u32() })
     }
 
     mutating func sessionDetail() -> SessionDetail {
         let info = sessionInfo()
         return SessionDetail(
             info: info, openConnections: u32(), sharedBlocks: u64(), rawBytes: u64(),
-            layerStoredBytes: (0..<Int(info.descriptor.layers)).map { _ in u64() })
+            layerStoredBytes: (0..<info.descriptor.layers).map { _ in u64() })
     }
 
     mutating func stats() -> Stats {

@@ -1,34 +1,25 @@
-/// A bounds-checked little-endian reader over the bytes of a GGUF file. Every read checks the
-/// remaining length first and throws ``GGUFError/truncated(offset:needed:fileSize:)`` instead of
-/// reading past the end.
+import CoreTypes
+
+/// A bounds-checked little-endian reader over the bytes of a GGUF file (CoreTypes' `ByteReader`
+/// plus GGUF's strings and counts). Every read checks the remaining length first and throws
+/// ``GGUFError/truncated(offset:needed:fileSize:)`` instead of reading past the end.
 struct GGUFByteCursor {
-    let base: UnsafeRawPointer?
-    /// Total bytes available.
-    let size: Int
-    /// Next byte to read (from the start of the file).
-    private(set) var offset: Int = 0
+    private var reader: ByteReader<UnsafeRawBufferPointer, GGUFError>
 
     init(base: UnsafeRawPointer?, size: Int) {
-        self.base = base
-        self.size = size
+        reader = ByteReader(UnsafeRawBufferPointer(start: base, count: size))
     }
 
+    /// Total bytes available.
+    var size: Int { reader.bytes.count }
+    /// Next byte to read (from the start of the file).
+    var offset: Int { reader.index }
     /// Bytes left after `offset`.
-    var remaining: Int { size - offset }
-
-    /// Throws unless `count` more bytes are available.
-    func require(_ count: Int) throws(GGUFError) {
-        guard count >= 0, count <= remaining else {
-            throw .truncated(offset: offset, needed: count, fileSize: size)
-        }
-    }
+    var remaining: Int { reader.remaining }
 
     /// Reads a little-endian fixed-width integer.
     mutating func read<T: FixedWidthInteger>(_: T.Type) throws(GGUFError) -> T {
-        try require(MemoryLayout<T>.size)
-        let value = base!.loadUnaligned(fromByteOffset: offset, as: T.self)
-        offset += MemoryLayout<T>.size
-        return T(littleEndian: value)
+        try reader.integer(T.self)
     }
 
     /// Reads a GGUF string: UInt64 byte length, then that many UTF-8 bytes (no terminator).
@@ -39,10 +30,8 @@ struct GGUFByteCursor {
         guard length <= UInt64(remaining) else {
             throw .implausibleCount(what: "string length", count: length, offset: lengthOffset)
         }
-        let count = Int(length)
-        let bytes = UnsafeRawBufferPointer(start: base! + offset, count: count)
-        offset += count
-        return String(decoding: bytes, as: UTF8.self)
+        let bytes = try reader.slice(count: Int(length), "string")
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes), as: UTF8.self)
     }
 
     /// Reads a count and checks that `count * minimumBytesEach` bytes could still follow.
@@ -53,5 +42,12 @@ struct GGUFByteCursor {
             throw .implausibleCount(what: what, count: count, offset: countOffset)
         }
         return Int(count)
+    }
+}
+
+extension GGUFError: ByteReaderFailure {
+    /// ``truncated(offset:needed:fileSize:)``.
+    public static func truncated(_ what: StaticString, at offset: Int, needed: Int, remaining: Int) -> GGUFError {
+        .truncated(offset: offset, needed: needed, fileSize: offset + remaining)
     }
 }

@@ -1,3 +1,4 @@
+import CoreTypes
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -114,7 +115,7 @@ public struct GGUFWriter: Sendable {
         guard alignment > 0, alignment <= 1 << 30, alignment & (alignment - 1) == 0 else {
             throw .invalidAlignment("\(alignment)")
         }
-        var out = GGUFByteSink()
+        var out = ByteWriter()
         var entries = metadataEntries.filter { $0.key != "general.alignment" }
         if alignment != GGUFFile.defaultAlignment {
             entries.insert(("general.alignment", .uint32(UInt32(alignment))), at: 0)
@@ -122,14 +123,14 @@ public struct GGUFWriter: Sendable {
             entries.insert(kept, at: 0)
         }
 
-        out.append(UInt32(0x4655_4747))  // "GGUF"
-        out.append(UInt32(3))
-        out.append(UInt64(pending.count))
-        out.append(UInt64(entries.count))
+        out.integer(UInt32(0x4655_4747))  // "GGUF"
+        out.integer(UInt32(3))
+        out.integer(UInt64(pending.count))
+        out.integer(UInt64(entries.count))
         for (key, value) in entries {
-            out.appendString(key)
-            out.append(value.valueType.rawValue)
-            try out.appendValue(value, key: key)
+            out.ggufString(key)
+            out.integer(value.valueType.rawValue)
+            try out.ggufValue(value, key: key)
         }
 
         var offset = 0
@@ -139,19 +140,19 @@ public struct GGUFWriter: Sendable {
             offset = Self.padded(offset + tensor.bytes.count, to: alignment)
         }
         for (tensor, tensorOffset) in zip(pending, offsets) {
-            out.appendString(tensor.name)
-            out.append(UInt32(tensor.dimensions.count))
-            for d in tensor.dimensions { out.append(UInt64(d)) }
-            out.append(tensor.type.rawValue)
-            out.append(UInt64(tensorOffset))
+            out.ggufString(tensor.name)
+            out.integer(UInt32(tensor.dimensions.count))
+            for d in tensor.dimensions { out.integer(UInt64(d)) }
+            out.integer(tensor.type.rawValue)
+            out.integer(UInt64(tensorOffset))
         }
-        out.padTo(alignment)
+        out.pad(toMultipleOf: alignment)
         let dataStart = out.bytes.count
         for (tensor, tensorOffset) in zip(pending, offsets) {
             out.bytes.append(contentsOf: repeatElement(0, count: dataStart + tensorOffset - out.bytes.count))
             out.bytes.append(contentsOf: tensor.bytes)
         }
-        out.padTo(alignment)
+        out.pad(toMultipleOf: alignment)
         return out.bytes
     }
 
@@ -197,47 +198,38 @@ public struct GGUFWriter: Sendable {
     }
 }
 
-/// Little-endian byte accumulator used by ``GGUFWriter``.
-struct GGUFByteSink {
-    var bytes: [UInt8] = []
-
-    mutating func append<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-    }
-
-    mutating func appendString(_ s: String) {
+// GGUF's strings and metadata values on CoreTypes' little-endian ByteWriter.
+extension ByteWriter {
+    /// A GGUF string: UInt64 byte length, then the UTF-8 bytes (no terminator).
+    mutating func ggufString(_ s: String) {
         let utf8 = Array(s.utf8)
-        append(UInt64(utf8.count))
-        bytes.append(contentsOf: utf8)
-    }
-
-    mutating func padTo(_ alignment: Int) {
-        bytes.append(contentsOf: repeatElement(0, count: GGUFWriter.padded(bytes.count, to: alignment) - bytes.count))
+        u64(UInt64(utf8.count))
+        raw(utf8)
     }
 
     /// Appends the payload of `value` (its type id has already been written).
-    mutating func appendValue(_ value: GGUFValue, key: String) throws(GGUFError) {
+    mutating func ggufValue(_ value: GGUFValue, key: String) throws(GGUFError) {
         switch value {
-        case .uint8(let v): append(v)
-        case .int8(let v): append(v)
-        case .uint16(let v): append(v)
-        case .int16(let v): append(v)
-        case .uint32(let v): append(v)
-        case .int32(let v): append(v)
-        case .uint64(let v): append(v)
-        case .int64(let v): append(v)
-        case .float32(let v): append(v.bitPattern)
-        case .float64(let v): append(v.bitPattern)
-        case .bool(let v): append(UInt8(v ? 1 : 0))
-        case .string(let v): appendString(v)
+        case .uint8(let v): integer(v)
+        case .int8(let v): integer(v)
+        case .uint16(let v): integer(v)
+        case .int16(let v): integer(v)
+        case .uint32(let v): integer(v)
+        case .int32(let v): integer(v)
+        case .uint64(let v): integer(v)
+        case .int64(let v): integer(v)
+        case .float32(let v): integer(v.bitPattern)
+        case .float64(let v): integer(v.bitPattern)
+        case .bool(let v): integer(UInt8(v ? 1 : 0))
+        case .string(let v): ggufString(v)
         case .array(let elements):
             // An empty array is written with element type uint8.
             let elementType = elements.first?.valueType ?? .uint8
             guard elements.allSatisfy({ $0.valueType == elementType }) else { throw .invalidMetadataArray(key: key) }
-            append(elementType.rawValue)
-            append(UInt64(elements.count))
+            integer(elementType.rawValue)
+            integer(UInt64(elements.count))
             for element in elements {
-                try appendValue(element, key: key)
+                try ggufValue(element, key: key)
             }
         }
     }

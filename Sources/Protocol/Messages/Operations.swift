@@ -203,7 +203,7 @@ public struct SessionDetail: WireBody {
     }
 
     func encode(into w: inout ByteWriter) throws(ProtocolError) {
-        guard layerStoredBytes.count == Int(info.descriptor.layers) else {
+        guard layerStoredBytes.count == info.descriptor.layers else {
             throw ProtocolError(.badArgument, "sessionDetail: \(layerStoredBytes.count) layer sizes for \(info.descriptor.layers) layers")
         }
         try info.encode(into: &w)

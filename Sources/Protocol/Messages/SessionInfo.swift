@@ -43,7 +43,7 @@ public struct SessionInfo: WireBody {
     static let minimumWireBytes = 2 + 4 + ModelDescriptor.wireBytes + 1 + 8 * 4 + 2
 
     func encode(into w: inout ByteWriter) throws(ProtocolError) {
-        guard blockCounts.count == Int(descriptor.layers) else {
+        guard blockCounts.count == descriptor.layers else {
             throw ProtocolError(.badArgument, "sessionInfo: \(blockCounts.count) block counts for \(descriptor.layers) layers")
         }
         try w.sessionName(name)

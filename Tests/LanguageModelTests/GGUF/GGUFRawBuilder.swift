@@ -1,14 +1,19 @@
+import CoreTypes
+@testable import Inference
+
 /// Writes GGUF bytes field by field with no validation, so tests can build malformed files.
 struct GGUFRawBuilder {
-    var bytes: [UInt8] = []
-
-    mutating func u8(_ v: UInt8) { bytes.append(v) }
-    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
-    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
-    mutating func string(_ s: String) {
-        u64(UInt64(s.utf8.count))
-        bytes += Array(s.utf8)
+    /// The fields written so far (CoreTypes' little-endian writer).
+    var writer = ByteWriter()
+    var bytes: [UInt8] {
+        get { writer.bytes }
+        set { writer.bytes = newValue }
     }
+
+    mutating func u8(_ v: UInt8) { writer.u8(v) }
+    mutating func u32(_ v: UInt32) { writer.u32(v) }
+    mutating func u64(_ v: UInt64) { writer.u64(v) }
+    mutating func string(_ s: String) { writer.ggufString(s) }
 
     /// Magic, version, tensor count, metadata count.
     mutating func header(magic: UInt32 = 0x4655_4747, version: UInt32 = 3, tensors: UInt64, metadata: UInt64) {
