@@ -34,7 +34,7 @@ public enum StateDecodingError: Error, Sendable, Hashable {
 
 extension StateDecodingError: ByteReaderFailure {
     /// A read past the end of the bytes (CoreTypes' ``ByteReader``).
-    public static func truncated(_ what: StaticString, needed: Int, remaining: Int) -> StateDecodingError {
+    public static func truncated(_ what: StaticString, at offset: Int, needed: Int, remaining: Int) -> StateDecodingError {
         .truncated(needed: needed, remaining: remaining)
     }
 }

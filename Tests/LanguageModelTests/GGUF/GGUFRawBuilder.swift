@@ -1,5 +1,5 @@
 import CoreTypes
-@testable import Inference
+@testable import LanguageModel
 
 /// Writes GGUF bytes field by field with no validation, so tests can build malformed files.
 struct GGUFRawBuilder {
