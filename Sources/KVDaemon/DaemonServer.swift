@@ -380,12 +380,32 @@ public final class DaemonServer: Sendable {
         do {
             try await served.wrapped.executeThenClose { inbound, outbound in
                 await loop.run(inbound: inbound, outbound: outbound)
+                await Self.drainReplies(of: channel)
             }
         } catch {
             logger.debug("connection ended with error", metadata: ["error": "\(error)"])
         }
         await dispatcher.connectionClosed(connection, logger: logger)
         logger.debug("connection closed")
+    }
+}
+
+extension DaemonServer {
+    /// How long a connection whose request loop ended waits for the client to take its last
+    /// replies before it is closed anyway.
+    static let replyDrainTimeout = TimeAmount.seconds(10)
+
+    /// Waits until every reply written to `channel` has left NIO's buffer for the kernel's (or
+    /// the channel closed, or ``replyDrainTimeout`` passed: then it is closed), so that closing
+    /// the connection drops none: `close()` discards the writes NIO still holds, which a client
+    /// that reads slowly — after shutting down its writing side, say — would otherwise lose.
+    /// An empty write's promise completes after every write before it.
+    static func drainReplies(of channel: any Channel) async {
+        let flushed = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(ByteBuffer(), promise: flushed)
+        let deadline = channel.eventLoop.scheduleTask(in: replyDrainTimeout) { channel.close(promise: nil) }
+        _ = try? await flushed.futureResult.get()
+        deadline.cancel()
     }
 }
 

@@ -53,9 +53,15 @@ extension EndToEnd {
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
         func logText() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-        // systemd-socket-activate creates and listens on the socket; kvd starts on the first connection.
-        #expect(Self.waitUntil { FileManager.default.fileExists(atPath: socketPath) }, "activator did not create \(socketPath)")
-        let client = try TestClient(socketPath: socketPath)
+        // systemd-socket-activate creates and listens on the socket; kvd starts on the first
+        // connection. The file appears when the socket is bound, a moment before it listens (a
+        // connection is refused meanwhile): connect until one is accepted.
+        var connected: TestClient?
+        #expect(Self.waitUntil {
+            connected = try? TestClient(socketPath: socketPath)
+            return connected != nil
+        }, "activator did not listen on \(socketPath)")
+        let client = try #require(connected)
         let shape = ModelShapes.smolLM2
         try client.createSession("activated", shape)
         let block = ModelShapes.block(shape, layer: 2, position: 0, seed: 61)
