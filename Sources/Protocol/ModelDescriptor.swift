@@ -11,22 +11,14 @@ extension ModelDescriptor {
 
     /// Checks the descriptor's invariants (``ModelDescriptor/violation``) and that it fits
     /// `limits`: throws ``ErrorCode/badArgument`` when a field is out of its domain and
-    /// ``ErrorCode/limitExceeded`` when D or a block is too large (for the descriptor's own
-    /// limits, `limits.maxVectorDimension`, or a frame of `limits.maxFrameBytes`).
+    /// ``ErrorCode/limitExceeded`` when D is over `limits.maxVectorDimension` or a block does not
+    /// fit a frame of `limits.maxFrameBytes`. A descriptor within those but over the
+    /// descriptor's own size limits (D ≤ 2^20, 64 MiB blocks; only reachable with limits above
+    /// the defaults) is ``ErrorCode/badArgument``, as the store has always answered it.
     public func validate(limits: ProtocolLimits = .default) throws(ProtocolError) {
-        if let violation {
-            let value: Int
-            switch violation {
-            case .layers: value = layers
-            case .queryHeads, .headGrouping: value = queryHeads
-            case .kvHeads: value = kvHeads
-            case .headDim: value = headDim
-            case .blockSize: value = blockSize
-            case .vectorDimension: value = vectorDimension
-            case .payloadBytes: value = payloadBytes
-            }
-            let code: ErrorCode = violation.isSizeLimit ? .limitExceeded : .badArgument
-            throw ProtocolError(code, "model descriptor: \(violation) (got \(value))")
+        let violation = self.violation
+        if let violation, !violation.isSizeLimit {
+            throw ProtocolError(.badArgument, message(violation))
         }
         guard vectorDimension <= Int(limits.maxVectorDimension) else {
             throw ProtocolError(.limitExceeded, "model descriptor: D = \(vectorDimension) exceeds \(limits.maxVectorDimension)")
@@ -35,6 +27,22 @@ extension ModelDescriptor {
         guard payloadBytes + 4 * vectorDimension + 256 <= Int(limits.maxFrameBytes) else {
             throw ProtocolError(.limitExceeded, "model descriptor: a block of \(payloadBytes) bytes does not fit in a frame")
         }
+        if let violation { throw ProtocolError(.badArgument, message(violation)) }
+    }
+
+    /// The text of a broken invariant, with the offending value.
+    private func message(_ violation: Violation) -> String {
+        let value: Int
+        switch violation {
+        case .layers: value = layers
+        case .queryHeads, .headGrouping: value = queryHeads
+        case .kvHeads: value = kvHeads
+        case .headDim: value = headDim
+        case .blockSize: value = blockSize
+        case .vectorDimension: value = vectorDimension
+        case .payloadBytes: value = payloadBytes
+        }
+        return "model descriptor: \(violation) (got \(value))"
     }
 
     /// Encodes the 19 bytes. A field beyond its `u16` is sent as 65,535 (never valid for

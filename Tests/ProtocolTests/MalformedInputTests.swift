@@ -213,4 +213,22 @@ struct MalformedInputTests {
         huge.blockSize = 65535
         #expect(throws: ProtocolError.self) { try huge.validate() }
     }
+
+    @Test("a descriptor too large for the frame is limitExceeded; within a larger frame but over 64 MiB a block, badArgument")
+    func descriptorSizeCodes() {
+        var d = ModelDescriptor(layers: 30, queryHeads: 9, kvHeads: 9, headDim: 4096, elementType: .fp16, blockSize: 512, fingerprint: 1)
+        #expect(d.payloadBytes > ModelDescriptor.maxPayloadBytes)
+        #expect(throws: ProtocolError(.limitExceeded, "model descriptor: a block of \(d.payloadBytes) bytes does not fit in a frame")) {
+            try d.validate()
+        }
+        let wide = ProtocolLimits(maxFrameBytes: ProtocolLimits.absoluteMaxFrameBytes)
+        #expect((try? d.validate(limits: wide)) == nil)
+        do {
+            try d.validate(limits: wide)
+        } catch {
+            #expect(error.code == .badArgument)
+        }
+        d.blockSize = 32
+        #expect((try? d.validate(limits: wide)) != nil)
+    }
 }
