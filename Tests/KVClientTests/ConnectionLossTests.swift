@@ -24,10 +24,11 @@ struct ConnectionLossTests {
         // The server is taken away as soon as the first reply arrives: the connection worked,
         // and the other 63 requests are still queued or unanswered (the server takes up at most
         // its pipeline depth of them before it refuses the rest). The replies are awaited on
-        // threads of their own: on a cooperative pool kept busy by other tests, the first
-        // reply would be seen only after the daemon (on its own threads) answered them all.
+        // threads of their own (withHangGuard): on a cooperative pool kept busy by other tests,
+        // the first reply would be seen only after the daemon (on its own threads) answered
+        // them all.
         let shutdown = OneShot()
-        let results = try await withDedicatedThreads { try await withHangGuard(seconds: 60) {
+        let results = try await withHangGuard(seconds: 60) {
             await withTaskGroup(of: Result<[BlockID], KVClientError>.self) { group in
                 for reply in pending {
                     group.addTask {
@@ -45,7 +46,7 @@ struct ConnectionLossTests {
                 for await r in group { all.append(r) }
                 return all
             }
-        } }
+        }
         var failures = 0
         for r in results {
             if case .failure(let error) = r {
@@ -80,7 +81,7 @@ struct ConnectionLossTests {
         // the others are then waiting or not yet made. The calls run on threads of their own
         // (see serverGoneMidRequest).
         let closing = OneShot()
-        let results = try await withDedicatedThreads { try await withHangGuard(seconds: 60) {
+        let results = try await withHangGuard(seconds: 60) {
             await withTaskGroup(of: KVClientError?.self) { group in
                 for i in 0..<32 {
                     group.addTask {
@@ -100,7 +101,7 @@ struct ConnectionLossTests {
                 for await e in group { errors.append(e) }
                 return errors
             }
-        } }
+        }
         for case let error? in results {
             // Appends that raced past the close may be rejected for their position; the rest were cut off.
             #expect(error.isConnectionLoss || error.code == .badPosition, "\(error)")
