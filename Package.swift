@@ -109,7 +109,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KVClientTests",
-            dependencies: ["KVClient", "Protocol", "DaemonTestSupport"]
+            dependencies: ["KVClient", "KVDaemon", "Protocol", "DaemonTestSupport"]
         ),
         .testTarget(
             name: "InferenceTests",

@@ -1,6 +1,7 @@
 import DaemonTestSupport
 import Testing
 import KVClient
+import KVDaemon
 
 /// The connection ends under pending calls: every call gets a typed error, none hangs.
 @Suite("Connection loss")
@@ -144,8 +145,12 @@ struct ConnectionLossTests {
         // is waiting or about to be made when the cancellation lands. The bound (far more
         // appends than can finish before the cancel arrives) only keeps a broken cancellation
         // from running forever; it then ends with nil and the test fails.
+        // The appending task runs on a thread of its own, so that it sees the cancellation
+        // within the hang guard's 30 s even while other tests hold the cooperative pool.
         let acknowledged = OneShot()
-        let task = Task { () -> KVClientError? in
+        let executor = DedicatedExecutor(threads: 1, name: "cancelled-appends")
+        defer { executor.shutdown() }
+        let task = Task(executorPreference: executor) { () -> KVClientError? in
             do throws(KVClientError) {
                 for i in 0..<500 {
                     let blocks = makeBlocks(layer: 1, positions: UInt32(i * 40)..<UInt32(i * 40 + 40), seed: 5)
