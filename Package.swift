@@ -123,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KVClientTests",
-            dependencies: ["CoreTypes", "KVClient", "Protocol", "DaemonTestSupport"]
+            dependencies: ["CoreTypes", "KVClient", "KVDaemon", "Protocol", "DaemonTestSupport"]
         ),
         // The real model loaded once per test process, and the fixtures' location, for both
         // model-side test targets.

@@ -7,15 +7,8 @@ scripts/setup.sh
 export ACTQKV_MODEL=${ACTQKV_MODEL:-$(scripts/fetch-model.sh)}
 export ACTQKV_FIXTURES=${ACTQKV_FIXTURES:-$(cd .. && pwd)/shared/fixtures}
 swift build -c release -Xswiftc -enable-testing --build-tests
-if [ $# -gt 0 ]; then
-    exec swift test -c release -Xswiftc -enable-testing --skip-build "$@"
-fi
-# Two runs. kvd itself now serves on threads of its own (DedicatedExecutor), so the model tests
-# no longer delay the in-process daemon; but the daemon and client tests' own clients still run
-# on Swift's cooperative pool, which the model tests' long computations hold for minutes on a
-# 2-core machine (a 1-second idle-timeout test and a 60-second hang guard failed that way in one
-# run). Until those computations leave the pool, the daemon-side targets run first, alone; the
-# second run is every other target, so a new test target is never left out.
-daemon_targets='^(CoreTypesTests|ProtocolTests|KVStoreTests|KVDaemonTests|KVClientTests)\.'
-swift test -c release -Xswiftc -enable-testing --skip-build --filter "$daemon_targets"
-swift test -c release -Xswiftc -enable-testing --skip-build --skip "$daemon_targets"
+# One run of every target. The tests' in-process kvd serves on threads of its own
+# (DedicatedExecutor), and the daemon and client tests whose clients must act within a deadline
+# (an idle timeout, a hang guard) run those clients on threads of their own too, so the model
+# tests' long computations on Swift's cooperative pool delay neither.
+exec swift test -c release -Xswiftc -enable-testing --skip-build "$@"

@@ -2,6 +2,7 @@ import CoreTypes
 import DaemonTestSupport
 import Testing
 import KVClient
+import KVDaemon
 import Protocol
 
 /// The connection ends under pending calls: every call gets a typed error, none hangs.
@@ -26,10 +27,11 @@ struct ConnectionLossTests {
         // The server is taken away as soon as the first reply arrives: the connection worked,
         // and the other 63 requests are still queued or unanswered (the server takes up at most
         // its pipeline depth of them before it refuses the rest). The replies are awaited on
-        // threads of their own: on a cooperative pool kept busy by other tests, the first
-        // reply would be seen only after the daemon (on its own threads) answered them all.
+        // threads of their own (withHangGuard): on a cooperative pool kept busy by other tests,
+        // the first reply would be seen only after the daemon (on its own threads) answered
+        // them all.
         let shutdown = OneShot()
-        let results = try await withDedicatedThreads { try await withHangGuard(seconds: 60) {
+        let results = try await withHangGuard(seconds: 60) {
             await withTaskGroup(of: Result<[BlockID], KVClientError>.self) { group in
                 for reply in pending {
                     group.addTask {
@@ -47,7 +49,7 @@ struct ConnectionLossTests {
                 for await r in group { all.append(r) }
                 return all
             }
-        } }
+        }
         var failures = 0
         for r in results {
             if case .failure(let error) = r {
@@ -82,7 +84,7 @@ struct ConnectionLossTests {
         // the others are then waiting or not yet made. The calls run on threads of their own
         // (see serverGoneMidRequest).
         let closing = OneShot()
-        let results = try await withDedicatedThreads { try await withHangGuard(seconds: 60) {
+        let results = try await withHangGuard(seconds: 60) {
             await withTaskGroup(of: KVClientError?.self) { group in
                 for i in 0..<32 {
                     group.addTask {
@@ -102,7 +104,7 @@ struct ConnectionLossTests {
                 for await e in group { errors.append(e) }
                 return errors
             }
-        } }
+        }
         for case let error? in results {
             // Appends that raced past the close may be rejected for their position; the rest were cut off.
             #expect(error.isConnectionLoss || error.code == .badPosition, "\(error)")
@@ -145,8 +147,12 @@ struct ConnectionLossTests {
         // is waiting or about to be made when the cancellation lands. The bound (far more
         // appends than can finish before the cancel arrives) only keeps a broken cancellation
         // from running forever; it then ends with nil and the test fails.
+        // The appending task runs on a thread of its own, so that it sees the cancellation
+        // within the hang guard's 30 s even while other tests hold the cooperative pool.
         let acknowledged = OneShot()
-        let task = Task { () -> KVClientError? in
+        let executor = DedicatedExecutor(threads: 1, name: "cancelled-appends")
+        defer { executor.shutdown() }
+        let task = Task(executorPreference: executor) { () -> KVClientError? in
             do throws(KVClientError) {
                 for i in 0..<500 {
                     let blocks = makeBlocks(layer: 1, positions: UInt32(i * 40)..<UInt32(i * 40 + 40), seed: 5)

@@ -31,9 +31,12 @@ func makeBlocks(layer: UInt16, positions: Range<UInt32>, seed: UInt64) -> [Block
     }
 }
 
-/// Fails the test instead of hanging: runs `body`, or throws after `seconds`.
+/// Fails the test instead of hanging: runs `body`, or throws after `seconds`. Both run on
+/// threads of their own (`withDedicatedThreads`): the guard measures the body, not how long a
+/// cooperative pool held by other tests (the model tests, child-process waits) takes to run it,
+/// and a body that reacts to a reply does so before the daemon gets much further.
 func withHangGuard<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
+    try await withDedicatedThreads { try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { try await body() }
         group.addTask {
             try await Task.sleep(for: .seconds(seconds))
@@ -45,7 +48,7 @@ func withHangGuard<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () 
         }
         group.cancelAll()
         return value
-    }
+    } }
 }
 
 struct HangError: Error, CustomStringConvertible {
