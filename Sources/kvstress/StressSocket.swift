@@ -17,7 +17,7 @@ final class StressSocket {
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            Glibc.close(fd)
+            close()
             throw StressError("socket path too long: \(path)")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -34,7 +34,9 @@ final class StressSocket {
         } while result != 0 && errno == EINTR
         guard result == 0 else {
             let error = errno
-            Glibc.close(fd)
+            // deinit runs for an initialised object whose init throws: close() leaves -1 behind,
+            // so the number (perhaps another thread's by then) is not closed twice.
+            close()
             throw StressError("connect(\(path)): \(String(cString: strerror(error))) (errno \(error))")
         }
         var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)

@@ -25,7 +25,9 @@ final class RawConnection {
         }
         guard result == 0 else {
             let error = errno
-            Glibc.close(fd)
+            // deinit runs for an initialised object whose init throws: it must not close the
+            // number again (another thread may have been given it meanwhile).
+            close()
             throw HarnessError("connect(\(path)): errno \(error)")
         }
         var timeout = timeval(tv_sec: receiveTimeout, tv_usec: 0)
