@@ -164,10 +164,15 @@ struct ConnectionLossTests {
                 return error
             }
         }
-        for _ in 0..<3000 where !acknowledged.isClaimed { try await Task.sleep(for: .milliseconds(10)) }
-        try #require(acknowledged.isClaimed, "no append was acknowledged within 30 s")
-        task.cancel()
-        let error = try await withHangGuard(seconds: 30) { await task.value }
+        // The watch for the first acknowledgement and the cancel run on threads of their own
+        // too: on a cooperative pool held by other tests, the cancel came only after all 500
+        // appends had finished.
+        let error = try await withDedicatedThreads { () async throws -> KVClientError? in
+            for _ in 0..<3000 where !acknowledged.isClaimed { try await Task.sleep(for: .milliseconds(10)) }
+            try #require(acknowledged.isClaimed, "no append was acknowledged within 30 s")
+            task.cancel()
+            return try await withHangGuard(seconds: 30) { await task.value }
+        }
         #expect(error == .cancelled, "\(String(describing: error))")
         // The connection is still usable and answers in order.
         #expect(try await client.stats().connections >= 1)
