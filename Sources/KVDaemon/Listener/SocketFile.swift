@@ -43,13 +43,7 @@ enum SocketFile {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(path.utf8.prefix(maximumPathLength))
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
+        var address = unixAddress(path)
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
@@ -128,8 +122,8 @@ enum SocketFile {
         }
     }
 
-    /// Binds `fd` to the Unix-domain address `path` (≤ 107 bytes).
-    private static func bindUnix(_ fd: Int32, path: String) -> Int32 {
+    /// The Unix-domain address of `path`: its first ``maximumPathLength`` bytes, NUL-terminated.
+    private static func unixAddress(_ path: String) -> sockaddr_un {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -137,6 +131,12 @@ enum SocketFile {
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0
         }
+        return address
+    }
+
+    /// Binds `fd` to the Unix-domain address `path` (≤ 107 bytes).
+    private static func bindUnix(_ fd: Int32, path: String) -> Int32 {
+        var address = unixAddress(path)
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
