@@ -56,10 +56,10 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     }
 
     /// Whether ``GGUFFile/dequantizeRows(_:rows:into:)`` can convert this type to Float32:
-    /// F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K and Q6_K.
+    /// F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and Q6_K.
     public var isDequantizable: Bool {
         switch self {
-        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q4_K, .q6_K: true
+        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q6_K: true
         default: false
         }
     }

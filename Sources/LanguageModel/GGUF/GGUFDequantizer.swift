@@ -1,7 +1,7 @@
 /// Converts GGML-encoded tensor bytes to Float32.
 ///
 /// All kernels work on contiguous runs of whole blocks, write into caller-provided memory and
-/// allocate nothing. Supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K.
+/// allocate nothing. Supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q6_K.
 public enum GGUFDequantizer {
     /// Dequantises `elementCount` elements of `type` starting at `source` into `destination`.
     ///
@@ -27,6 +27,8 @@ public enum GGUFDequantizer {
         case .q8_0: dequantizeQ8_0(source, blocks: blocks, into: destination)
         case .q4_0: dequantizeQ4_0(source, blocks: blocks, into: destination)
         case .q4_1: dequantizeQ4_1(source, blocks: blocks, into: destination)
+        case .q5_0: dequantizeQ5_0(source, blocks: blocks, into: destination)
+        case .q5_1: dequantizeQ5_1(source, blocks: blocks, into: destination)
         case .q4_K: dequantizeQ4_K(source, blocks: blocks, into: destination)
         case .q6_K: dequantizeQ6_K(source, blocks: blocks, into: destination)
         default: throw .unsupportedDequantization(type)

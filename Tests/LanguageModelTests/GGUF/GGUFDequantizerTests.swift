@@ -123,6 +123,44 @@ import Testing
         try checkThroughFile(.q4_1, block: block, elements: 32, expected: expected)
     }
 
+    /// The fifth bits used by both Q5 tests: bit e of this little-endian UInt32 is element e's.
+    static let q5High: [UInt8] = [0b1010_0101, 0x00, 0xFF, 0b1000_0001]
+    static let q5Low: [UInt8] = [0x10, 0x32, 0x54, 0x76, 0x98, 0xBA, 0xDC, 0xFE, 0xF0, 0xE1, 0xD2, 0xC3, 0xB4, 0xA5, 0x96, 0x87]
+
+    /// Element e's 5-bit value from the format definition: four bits from its nibble, the fifth
+    /// from bit e of `qh`.
+    static func q5Value(_ e: Int) -> Int {
+        let nibble = e < 16 ? Int(q5Low[e] & 0x0F) : Int(q5Low[e - 16] >> 4)
+        let fifth = (Int(q5High[e / 8]) >> (e % 8)) & 1
+        return nibble + 16 * fifth
+    }
+
+    @Test func q5_0() throws {
+        // d = 0.5 → f16 0x3800; x = d · (q − 16).
+        let block: [UInt8] = [0x00, 0x38] + Self.q5High + Self.q5Low
+        let expected = (0..<32).map { 0.5 * (Double(Self.q5Value($0)) - 16) }
+        let got = try run(.q5_0, block, elements: 32)
+        #expect(GGUFTestSupport.maxRelativeError(got, expected) < 1e-7)
+        #expect(got[0] == 0)      // nibble 0, fifth bit 1 (bit 0 of 0xA5) → 16 → 0
+        #expect(got[1] == -7)     // nibble 2, fifth bit 0 → 2 − 16 = −14 → −7
+        #expect(got[16] == 0.5)   // high nibble of 0x10 = 1, fifth bit 1 (bit 0 of 0xFF) → 17 → 0.5
+        #expect(got[8] == -8)     // low nibble of 0xF0 = 0, fifth bit 0 (byte 1 is 0) → −16 → −8
+        #expect(got[31] == 4)     // high nibble of 0x87 = 8, fifth bit 1 (bit 7 of 0x81) → 24 → 4
+        try checkThroughFile(.q5_0, block: block, elements: 32, expected: expected)
+    }
+
+    @Test func q5_1() throws {
+        // d = 0.25 → 0x3400, m = −2 → 0xC000; x = d · q + m.
+        let block: [UInt8] = [0x00, 0x34, 0x00, 0xC0] + Self.q5High + Self.q5Low
+        let expected = (0..<32).map { 0.25 * Double(Self.q5Value($0)) - 2 }
+        let got = try run(.q5_1, block, elements: 32)
+        #expect(GGUFTestSupport.maxRelativeError(got, expected) < 1e-7)
+        #expect(got[0] == 2)      // 16 → 4 − 2
+        #expect(got[8] == -2)     // 0
+        #expect(got[23] == 5.75)  // high nibble of 0xFE = 15, fifth bit 1 → 31 → 7.75 − 2
+        try checkThroughFile(.q5_1, block: block, elements: 32, expected: expected)
+    }
+
     @Test func q4_K() throws {
         // d = 0.5 (0x3800), dmin = 0.25 (0x3400). Sub-block scales and mins (6 bits each):
         let sc: [Int] = [1, 2, 3, 4, 33, 40, 50, 63]
