@@ -35,12 +35,12 @@ public final class DenseAttentionMass: AttentionBackend {
     public let target: Int
     /// probabilities[layer][head][t] for t ≤ target, once recorded.
     public private(set) var probabilities: [[[Double]]]
-    private let config: LlamaConfig
+    private let config: ModelConfig
     private let rope: RotaryEmbedding
     private var keys: [[Float]]
 
     /// - Parameters: `capacity` tokens for the dense cache; `target` the query position to record.
-    public init(model: LlamaModel, capacity: Int, target: Int) {
+    public init(model: DecoderModel, capacity: Int, target: Int) {
         dense = model.makeDenseCache(capacity: capacity)
         self.target = target
         config = model.config

@@ -74,7 +74,7 @@ public struct LongContextSummary: Sendable {
 public enum LongContextRunner {
     /// Runs `request`; `onToken` gets each answer token as it is chosen (on resume, the tokens
     /// generated before the checkpoint first); returning false stops generation.
-    public static func run(model: LlamaModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient?,
+    public static func run(model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient?,
                            request: LongContextRequest, onToken: (Int32) -> Bool) async throws(LongContextError) -> LongContextSummary {
         let prompt = request.layout.tokens
         let n = prompt.count
@@ -208,7 +208,7 @@ public enum LongContextRunner {
 
     /// The first part of a named run: reuse session `base`'s stored prefix (fork) or compute and
     /// store it, then continue in `runName`.
-    static func prefixSession(model: LlamaModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient,
+    static func prefixSession(model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient,
                               descriptor: ModelDescriptor, base: String, runName: String, layout: PromptLayout) async throws(LongContextError) -> LongContextSession {
         let e = settings.retrieval.chunkTokens
         let n = layout.tokens.count

@@ -69,7 +69,7 @@ extension LongContextSession {
     /// - Throws: ``LongContextError/checkpointMismatch(_:)`` when the checkpoint belongs to another
     ///   model, method or configuration; ``LongContextError/blocksBeyondCheckpoint(session:stored:checkpoint:)``
     ///   when the session holds blocks beyond it (see ``restoreFromSafePoint(client:sessionName:original:)``).
-    public static func resume(model: LlamaModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient,
+    public static func resume(model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient,
                               sessionName: String) async throws(LongContextError) -> (session: LongContextSession, extra: [UInt8]) {
         let info: SessionInfo
         do { info = try await client.openSession(sessionName) } catch { throw .daemon(operation: "openSession \(sessionName)", error) }

@@ -4,7 +4,7 @@ import KVClient
 import LanguageModel
 import Protocol
 
-/// One sequence run through a ``LlamaModel`` whose attention goes through ActQKV's block memory
+/// One sequence run through a ``DecoderModel`` whose attention goes through ActQKV's block memory
 /// and the kvd daemon (docs/ACTQKV.md, docs/WORKER.md §"Per execution chunk"). Only the sink tokens, the local window
 /// with its out-of-window remainder and a block cache of C blocks per layer stay in this process;
 /// every closed block goes to kvd.
@@ -22,7 +22,7 @@ import Protocol
 /// Not thread-safe: one task drives a session.
 public final class LongContextSession {
     /// The forward pass.
-    public let model: LlamaModel
+    public let model: DecoderModel
     /// Method and parameters.
     public let settings: LongContextSettings
     /// Fingerprint of the model weights (part of every block id).
@@ -63,7 +63,7 @@ public final class LongContextSession {
     public var position: Int { tokens.count }
 
     /// The descriptor kvd sessions of this model and settings use.
-    public static func descriptor(model: LlamaModel, settings: LongContextSettings, fingerprint: UInt64) -> ModelDescriptor {
+    public static func descriptor(model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64) -> ModelDescriptor {
         let c = model.config
         return ModelDescriptor(layers: c.layerCount, queryHeads: c.headCount, kvHeads: c.kvHeadCount,
                                headDim: c.headDimension, elementType: .fp16, blockSize: settings.retrieval.blockSize,
@@ -75,7 +75,7 @@ public final class LongContextSession {
     ///   - client: the daemon connection; required unless the method is `dense`.
     ///   - sessionName: an existing kvd session of ``descriptor(model:settings:fingerprint:)`` (created by the caller).
     ///   - denseCapacity: tokens the dense cache is sized for (method `dense` only).
-    public init(model: LlamaModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient?, sessionName: String,
+    public init(model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient?, sessionName: String,
                 denseCapacity: Int = 0) throws(LongContextError) {
         self.model = model; self.settings = settings; self.fingerprint = fingerprint; self.client = client
         self.sessionName = sessionName

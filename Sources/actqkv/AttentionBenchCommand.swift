@@ -22,7 +22,7 @@ struct AttentionBenchCommand: ParsableCommand {
     var runs = 5
 
     func run() throws {
-        ComputeThreads.configure()  // single-threaded OpenBLAS calls, as in the worker (LlamaModel does this)
+        ComputeThreads.configure()  // single-threaded OpenBLAS calls, as in the worker (DecoderModel does this)
         let shape = try AttentionShape(heads: 9, kvHeads: 3, headDim: 64)
         let config = RetrievalConfig()
         let rope = ActQKV.RotaryEmbedding(headDim: 64, base: 100_000, convention: .neox)

@@ -21,16 +21,16 @@ package enum ModelTestSupport {
     /// The real model with Float32 activations (the exact product of the stored weights).
     package static let realModelExact = load(activations: .float32)
 
-    private static func load(activations: ActivationPrecision) -> Result<LlamaModel, ModelError> {
+    private static func load(activations: ActivationPrecision) -> Result<DecoderModel, ModelError> {
         guard FileManager.default.fileExists(atPath: modelPath) else {
             return .failure(.fileUnreadable(path: modelPath, reason: "model file missing: run scripts/fetch-model.sh or set ACTQKV_MODEL"))
         }
-        return Result { () throws(ModelError) in try LlamaModel(path: modelPath, prefillChunk: 256, activations: activations) }
+        return Result { () throws(ModelError) in try DecoderModel(path: modelPath, prefillChunk: 256, activations: activations) }
     }
 
     /// The real model run with `activations` (default: the model's default, 8-bit), or a test
     /// failure explaining why it is unavailable.
-    package static func loadRealModel(activations: ActivationPrecision = .int8) throws -> LlamaModel {
+    package static func loadRealModel(activations: ActivationPrecision = .int8) throws -> DecoderModel {
         switch activations == .int8 ? realModel : realModelExact {
         case .success(let m): return m
         case .failure(let e):

@@ -13,11 +13,11 @@ import Testing
 private final class ValueRecorder<Inner: AttentionBackend>: AttentionBackend {
     let inner: Inner
     let target: Int
-    let config: LlamaConfig
+    let config: ModelConfig
     var values: [[Double]]
     var outputs: [[Double]]
 
-    init(_ inner: Inner, target: Int, config: LlamaConfig) {
+    init(_ inner: Inner, target: Int, config: ModelConfig) {
         self.inner = inner; self.target = target; self.config = config
         values = Array(repeating: [], count: config.layerCount)
         outputs = Array(repeating: [], count: config.layerCount)
@@ -90,7 +90,7 @@ struct AttendedTokensTests {
     }
 
     /// Runs the session over `prompt` (no decode) and returns what the last prompt token attended.
-    private static func finalAttended(model: LlamaModel, kvd: InProcessDaemon, method: RetrievalMethod, config: RetrievalConfig,
+    private static func finalAttended(model: DecoderModel, kvd: InProcessDaemon, method: RetrievalMethod, config: RetrievalConfig,
                                       prompt: [Int32], name: String) async throws -> (AttendedTokens, LongContextSession) {
         let settings = LongContextSettings(method: method, retrieval: config)
         let (_, session, _) = try await LongContextSessionTests.sessionLogits(model: model, kvd: kvd, settings: settings, prompt: prompt,

@@ -17,7 +17,7 @@ import Foundation
 /// tokens and, once it is full, ⌊(P − S − W)/b⌋ blocks cover [S, S + nb·b).
 /// The model calls ``attend`` with the same chunk schedule as the session under test.
 final class ClampedDenseReference: AttentionBackend {
-    let config: LlamaConfig
+    let config: ModelConfig
     let retrieval: RetrievalConfig
     private(set) var position = 0
     private var keys: [[Double]]       // [layer][token · kvWidth] raw
@@ -26,7 +26,7 @@ final class ClampedDenseReference: AttentionBackend {
     private var values16: [[Double]]
     private var rotatedKeys: [[Double]]  // raw keys rotated at their absolute position
 
-    init(config: LlamaConfig, retrieval: RetrievalConfig) {
+    init(config: ModelConfig, retrieval: RetrievalConfig) {
         self.config = config; self.retrieval = retrieval
         let l = config.layerCount
         keys = Array(repeating: [], count: l); values = keys; keys16 = keys; values16 = keys; rotatedKeys = keys

@@ -19,7 +19,7 @@ struct LongContextSessionTests {
                                              minBlocks: 32, maxBlocks: 128, blockCacheCapacity: 128)
 
     /// Runs the session path and returns the logits after the prompt and after each decode token.
-    static func sessionLogits(model: LlamaModel, kvd: InProcessDaemon, settings: LongContextSettings, prompt: [Int32],
+    static func sessionLogits(model: DecoderModel, kvd: InProcessDaemon, settings: LongContextSettings, prompt: [Int32],
                               decode: [Int32], name: String) async throws -> (logits: [[Float]], session: LongContextSession, info: SessionInfo) {
         let client = try await kvd.connect()
         let descriptor = LongContextSession.descriptor(model: model, settings: settings, fingerprint: 0xF00D)

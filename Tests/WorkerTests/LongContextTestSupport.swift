@@ -27,7 +27,7 @@ enum LongContextTestSupport {
     /// tokens starting at multiples of it up to the last prompt token, then the last token alone;
     /// then each token of `decode` alone. Returns the logits after the prompt and after each
     /// decode token.
-    static func scheduledForward(model: LlamaModel, prompt: [Int32], chunk: Int, decode: [Int32], backend: some AttentionBackend) throws -> [[Float]] {
+    static func scheduledForward(model: DecoderModel, prompt: [Int32], chunk: Int, decode: [Int32], backend: some AttentionBackend) throws -> [[Float]] {
         var start = 0
         let n = prompt.count
         while start < n - 1 {

@@ -16,7 +16,7 @@ public enum ComputeThreads {
         return true
     }()
 
-    /// Switches OpenBLAS to one thread per call (idempotent; done by ``LlamaModel`` on creation).
+    /// Switches OpenBLAS to one thread per call (idempotent; done by ``DecoderModel`` on creation).
     public static func configure() { _ = configured }
 
     /// Runs `body(part)` for `part` in `0..<parts`, in parallel when `parts > 1`. Every part runs

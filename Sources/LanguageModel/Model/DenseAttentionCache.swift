@@ -18,7 +18,7 @@ public final class DenseAttentionCache: AttentionBackend {
     /// Keys from which single-query attention splits its heads over ``ComputeThreads``.
     static let parallelDecodeContext = 256
 
-    private let config: LlamaConfig
+    private let config: ModelConfig
     private let rope: RotaryEmbedding
     private let keys: UnsafeMutablePointer<Float>
     private let values: UnsafeMutablePointer<Float>
@@ -26,7 +26,7 @@ public final class DenseAttentionCache: AttentionBackend {
     private var scores: [Float] = []
 
     /// Allocates a cache for `capacity` tokens of a model with `config`, rotating with `rope`.
-    public init(config: LlamaConfig, rope: RotaryEmbedding, capacity: Int) {
+    public init(config: ModelConfig, rope: RotaryEmbedding, capacity: Int) {
         precondition(capacity > 0)
         self.config = config
         self.rope = rope

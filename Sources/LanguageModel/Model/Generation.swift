@@ -1,6 +1,6 @@
 import Foundation
 
-/// Wall-clock timings of one ``LlamaModel/generate(prompt:maxTokens:sampling:stopTokens:attention:onToken:)`` call.
+/// Wall-clock timings of one ``DecoderModel/generate(prompt:maxTokens:sampling:stopTokens:attention:onToken:)`` call.
 public struct GenerationTimings: Sendable {
     /// Tokens of the prompt (prefilled).
     public var promptTokens = 0
@@ -17,7 +17,7 @@ public struct GenerationTimings: Sendable {
     public var decodeMillisecondsPerToken: Double { decodedTokens > 0 ? decodeSeconds * 1000 / Double(decodedTokens) : 0 }
 }
 
-extension LlamaModel {
+extension DecoderModel {
     /// Prefills `prompt`, then produces up to `maxTokens` tokens one at a time, calling
     /// `onToken` with each as soon as it is chosen. Stops early after a token in `stopTokens`
     /// (which is still reported) or when `onToken` returns false.

@@ -47,7 +47,7 @@ public final class RotaryEmbedding: Sendable {
 
     /// Convenience: the rotary embedding described by a model configuration, with a table
     /// covering its trained context length.
-    public convenience init(config: LlamaConfig) {
+    public convenience init(config: ModelConfig) {
         self.init(headDimension: config.headDimension, ropeDimension: config.ropeDimension,
                   frequencyBase: config.ropeFrequencyBase, tablePositions: config.contextLength)
     }

@@ -2,7 +2,7 @@
 /// template read from the same GGUF file.
 public final class TextModel: Sendable {
     /// The forward pass.
-    public let model: LlamaModel
+    public let model: DecoderModel
     /// The tokenizer from the file's `tokenizer.ggml.*` metadata.
     public let tokenizer: Tokenizer
     /// The file's chat template (SmolLM2's ChatML when the file has none).
@@ -17,7 +17,7 @@ public final class TextModel: Sendable {
     public init(path: String, prefillChunk: Int = 512, activations: ActivationPrecision = .int8) throws {
         let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch { throw ModelError.fileUnreadable(path: path, reason: error.description) }
-        model = try LlamaModel(gguf: file, prefillChunk: prefillChunk, activations: activations)
+        model = try DecoderModel(gguf: file, prefillChunk: prefillChunk, activations: activations)
         tokenizer = try Tokenizer(gguf: file)
         if let text = tokenizer.chatTemplateText {
             chatTemplate = try ChatTemplate(jinja: text)

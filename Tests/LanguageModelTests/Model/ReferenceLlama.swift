@@ -2,7 +2,7 @@ import Foundation
 @testable import LanguageModel
 
 /// A deliberately plain Float64 Llama forward pass (no caching, no batching, no BLAS), written
-/// from the architecture's definition, used as the oracle for ``LlamaModel``.
+/// from the architecture's definition, used as the oracle for ``DecoderModel``.
 struct ReferenceLlama {
     struct Layer {
         var attentionNorm: [Double]
@@ -11,7 +11,7 @@ struct ReferenceLlama {
         var wGate: [Double], wUp: [Double], wDown: [Double]
     }
 
-    var config: LlamaConfig
+    var config: ModelConfig
     var embedding: [Double]  // vocab × e
     var layers: [Layer]
     var outputNorm: [Double]

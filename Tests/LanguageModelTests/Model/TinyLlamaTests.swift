@@ -61,7 +61,7 @@ private struct TinyLlama {
     }
 
     /// The Float64 oracle over the weights as stored in `file` (dequantised by the reader).
-    static func reference(_ file: GGUFFile, config: LlamaConfig) throws -> ReferenceLlama {
+    static func reference(_ file: GGUFFile, config: ModelConfig) throws -> ReferenceLlama {
         func t(_ n: String) throws -> [Double] { try file.dequantize(file.tensor(named: n)).map(Double.init) }
         var layers = [ReferenceLlama.Layer]()
         for l in 0..<config.layerCount {
@@ -103,7 +103,7 @@ struct TinyLlamaTests {
         let tiny = TinyLlama(seed: 1234, tiedOutput: tied)
         let path = try tiny.write(matrixType: type, name: "tiny-\(type)-\(tied)-\(keepFloat32)-\(activations)")
         let file = try GGUFFile(path: path)
-        let model = try LlamaModel(gguf: file, prefillChunk: 5, keepFloat32: keepFloat32, activations: activations)
+        let model = try DecoderModel(gguf: file, prefillChunk: 5, keepFloat32: keepFloat32, activations: activations)
         if type != .f32 {
             #expect(model.weights.layers[0].gateUp.dequantizesOnDemand == !keepFloat32)
             #expect(model.weights.tokenEmbedding.isEmpty == !keepFloat32)
@@ -142,7 +142,7 @@ struct TinyLlamaTests {
     func loaderAndRuntimeErrors() throws {
         let tiny = TinyLlama(seed: 5, tiedOutput: true)
         let good = try GGUFFile(path: try tiny.write(matrixType: .f32, name: "tiny-errors"))
-        let model = try LlamaModel(gguf: good)
+        let model = try DecoderModel(gguf: good)
         #expect(throws: ModelError.tokenOutOfRange(token: 80, vocabularySize: 80)) {
             try model.forward(tokens: [1, 80], attention: model.makeDenseCache(capacity: 8))
         }
@@ -163,21 +163,21 @@ struct TinyLlamaTests {
             return try GGUFFile(path: path)
         }
         #expect(throws: ModelError.missingTensor(name: "blk.1.ffn_up.weight")) {
-            try LlamaWeights(gguf: try variant { $0.removeAll { $0.0 == "blk.1.ffn_up.weight" } })
+            try ModelWeights(gguf: try variant { $0.removeAll { $0.0 == "blk.1.ffn_up.weight" } })
         }
         let badShape = try variant { ts in
             let i = ts.firstIndex { $0.0 == "blk.0.attn_k.weight" }!
             ts[i] = (ts[i].0, [64, 16], Array(ts[i].2.prefix(64 * 16)))
         }
         #expect(throws: ModelError.tensorShapeMismatch(name: "blk.0.attn_k.weight", expected: [64, 32], found: [64, 16])) {
-            try LlamaWeights(gguf: badShape)
+            try ModelWeights(gguf: badShape)
         }
         #expect(throws: ModelError.unsupportedArchitecture("gpt2")) {
-            try LlamaConfig(gguf: try variant({ _ in }, metadata: [("general.architecture", .string("gpt2"))]))
+            try ModelConfig(gguf: try variant({ _ in }, metadata: [("general.architecture", .string("gpt2"))]))
         }
         let badHeads = try variant({ _ in }, metadata: [("llama.attention.head_count_kv", .uint32(3))])
         do {
-            _ = try LlamaConfig(gguf: badHeads)
+            _ = try ModelConfig(gguf: badHeads)
             Issue.record("4 query heads over 3 KV heads must be rejected")
         } catch {
             #expect(error.code == 103)

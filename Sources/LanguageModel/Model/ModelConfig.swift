@@ -3,7 +3,7 @@
 /// Invariants (checked by the initialisers): every count is positive, `headCount` is a
 /// multiple of `kvHeadCount`, `embeddingLength == headCount * headDimension`, and
 /// `ropeDimension` is even and at most `headDimension`.
-public struct LlamaConfig: Sendable, Equatable {
+public struct ModelConfig: Sendable, Equatable {
     /// Number of tokens in the vocabulary (rows of the embedding matrix).
     public var vocabularySize: Int
     /// Number of transformer blocks.

@@ -1,4 +1,4 @@
-extension LlamaConfig {
+extension ModelConfig {
     /// Reads the configuration of a `llama` GGUF file from its `llama.*` metadata.
     ///
     /// Required: `block_count`, `embedding_length`, `feed_forward_length`,
@@ -44,7 +44,7 @@ extension LlamaConfig {
     }
 }
 
-extension LlamaWeights {
+extension ModelWeights {
     /// Loads a `llama` GGUF file. Q4_1, Q8_0 and F32 matrices are kept as ``QuantizedMatrix``
     /// views into the mapped file (single-token decoding reads them directly). With
     /// `keepFloat32` (default false) they are also dequantised to Float32 once, for batched
@@ -56,7 +56,7 @@ extension LlamaWeights {
     /// embedding is tied), and per block `blk.N.{attn_norm, attn_q, attn_k, attn_v,
     /// attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down}.weight`.
     public init(gguf file: GGUFFile, keepFloat32: Bool = false) throws(ModelError) {
-        let config = try LlamaConfig(gguf: file)
+        let config = try ModelConfig(gguf: file)
         let e = config.embeddingLength, f = config.feedForwardLength, kv = config.kvWidth, vocab = config.vocabularySize
 
         func info(_ name: String, _ dims: [Int]) throws(ModelError) -> GGUFTensorInfo {
@@ -104,7 +104,7 @@ extension LlamaWeights {
         }
 
         let embedding = try matrix("token_embd.weight", rows: vocab, columns: e)
-        var layers = [LlamaLayerWeights]()
+        var layers = [LayerWeights]()
         for l in 0..<config.layerCount {
             let p = "blk.\(l)."
             let q = try matrix(p + "attn_q.weight", rows: e, columns: e)
@@ -112,7 +112,7 @@ extension LlamaWeights {
             let v = try matrix(p + "attn_v.weight", rows: kv, columns: e)
             let gate = try matrix(p + "ffn_gate.weight", rows: f, columns: e)
             let up = try matrix(p + "ffn_up.weight", rows: f, columns: e)
-            layers.append(LlamaLayerWeights(
+            layers.append(LayerWeights(
                 config: config,
                 attentionNorm: try vector(p + "attn_norm.weight"),
                 qkv: .stacking([q, k, v]),
@@ -132,13 +132,13 @@ extension LlamaWeights {
     }
 }
 
-extension LlamaModel {
-    /// Loads a `llama` GGUF model (see ``LlamaWeights/init(gguf:keepFloat32:)`` and
-    /// ``LlamaModel/init(weights:prefillChunk:activations:)``).
+extension DecoderModel {
+    /// Loads a `llama` GGUF model (see ``ModelWeights/init(gguf:keepFloat32:)`` and
+    /// ``DecoderModel/init(weights:prefillChunk:activations:)``).
     public convenience init(
         gguf file: GGUFFile, prefillChunk: Int = 512, keepFloat32: Bool = false, activations: ActivationPrecision = .int8
     ) throws(ModelError) {
-        self.init(weights: try LlamaWeights(gguf: file, keepFloat32: keepFloat32), prefillChunk: prefillChunk, activations: activations)
+        self.init(weights: try ModelWeights(gguf: file, keepFloat32: keepFloat32), prefillChunk: prefillChunk, activations: activations)
     }
 
     /// Opens and loads the GGUF model at `path` (see ``init(gguf:prefillChunk:keepFloat32:activations:)``).

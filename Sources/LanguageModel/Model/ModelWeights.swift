@@ -1,5 +1,5 @@
 /// The weights of one transformer block, in Float32, as the forward pass uses them.
-public struct LlamaLayerWeights: Sendable {
+public struct LayerWeights: Sendable {
     /// RMSNorm weight before attention (`embeddingLength` floats).
     public var attentionNorm: [Float]
     /// Q, K and V projections stacked: rows `0..<H·d` are Q, then `H_kv·d` rows of K, then
@@ -16,7 +16,7 @@ public struct LlamaLayerWeights: Sendable {
 
     /// Bundles one block's weights; shapes are checked against `config`.
     public init(
-        config: LlamaConfig, attentionNorm: [Float], qkv: LinearWeight, attentionOutput: LinearWeight,
+        config: ModelConfig, attentionNorm: [Float], qkv: LinearWeight, attentionOutput: LinearWeight,
         feedForwardNorm: [Float], gateUp: LinearWeight, down: LinearWeight
     ) {
         let e = config.embeddingLength, f = config.feedForwardLength
@@ -35,16 +35,16 @@ public struct LlamaLayerWeights: Sendable {
 }
 
 /// All weights of a Llama-family model.
-public struct LlamaWeights: Sendable {
+public struct ModelWeights: Sendable {
     /// The model's shape.
-    public var config: LlamaConfig
+    public var config: ModelConfig
     /// Token embeddings, `vocabularySize × embeddingLength`, row-major; empty when the rows are
     /// read from ``tokenEmbeddingRows`` instead (on-demand loading).
     public var tokenEmbedding: [Float]
     /// The token embeddings in their stored block format, when ``tokenEmbedding`` is empty.
     public var tokenEmbeddingRows: QuantizedMatrix?
     /// The transformer blocks, in order.
-    public var layers: [LlamaLayerWeights]
+    public var layers: [LayerWeights]
     /// Final RMSNorm weight (`embeddingLength` floats).
     public var outputNorm: [Float]
     /// Output projection to logits (`vocabularySize × embeddingLength`); shares storage with
@@ -52,7 +52,7 @@ public struct LlamaWeights: Sendable {
     public var output: LinearWeight
 
     /// Bundles a model's weights; shapes are checked against `config`.
-    public init(config: LlamaConfig, tokenEmbedding: [Float], layers: [LlamaLayerWeights], outputNorm: [Float], output: LinearWeight) {
+    public init(config: ModelConfig, tokenEmbedding: [Float], layers: [LayerWeights], outputNorm: [Float], output: LinearWeight) {
         precondition(tokenEmbedding.count == config.vocabularySize * config.embeddingLength)
         precondition(layers.count == config.layerCount && outputNorm.count == config.embeddingLength)
         precondition(output.inputCount == config.embeddingLength && output.outputCount == config.vocabularySize)
@@ -66,7 +66,7 @@ public struct LlamaWeights: Sendable {
 
     /// Bundles a model's weights whose token embeddings stay in block format (`tokenEmbeddingRows`,
     /// `vocabularySize × embeddingLength`); ``tokenEmbedding`` is then empty.
-    public init(config: LlamaConfig, tokenEmbeddingRows: QuantizedMatrix, layers: [LlamaLayerWeights], outputNorm: [Float], output: LinearWeight) {
+    public init(config: ModelConfig, tokenEmbeddingRows: QuantizedMatrix, layers: [LayerWeights], outputNorm: [Float], output: LinearWeight) {
         precondition(tokenEmbeddingRows.outputCount == config.vocabularySize && tokenEmbeddingRows.inputCount == config.embeddingLength)
         precondition(layers.count == config.layerCount && outputNorm.count == config.embeddingLength)
         precondition(output.inputCount == config.embeddingLength && output.outputCount == config.vocabularySize)

@@ -8,7 +8,7 @@
 /// ``attentionInputs(layer:hidden:tokenCount:)`` (normalise, project Q/K/V, un-rotated),
 /// the backend's `attend`, and ``completeLayer(layer:attentionOutput:hidden:tokenCount:)``
 /// (output projection, residual, feed-forward).
-public final class LlamaModel: Sendable {
+public final class DecoderModel: Sendable {
     /// Which logits ``forward(tokens:attention:logits:)`` returns.
     public enum LogitsSelection: Sendable {
         /// None (prefill only).
@@ -30,9 +30,9 @@ public final class LlamaModel: Sendable {
     }
 
     /// The model's shape.
-    public let config: LlamaConfig
+    public let config: ModelConfig
     /// The weights.
-    public let weights: LlamaWeights
+    public let weights: ModelWeights
     /// The rotary embedding every attention backend of this model must use.
     public let rope: RotaryEmbedding
     /// Tokens per prefill chunk (bounds activation memory to ≈ 6 · chunk · feedForwardLength floats).
@@ -43,7 +43,7 @@ public final class LlamaModel: Sendable {
     /// Creates a model over `weights`; prefill runs in chunks of `prefillChunk` tokens (default
     /// 512); products with block-quantised weights take `activations` (default
     /// ``ActivationPrecision/int8``, llama.cpp's arithmetic).
-    public init(weights: LlamaWeights, prefillChunk: Int = 512, activations: ActivationPrecision = .int8) {
+    public init(weights: ModelWeights, prefillChunk: Int = 512, activations: ActivationPrecision = .int8) {
         precondition(prefillChunk > 0)
         ComputeThreads.configure()
         self.config = weights.config
