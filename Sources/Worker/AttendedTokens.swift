@@ -36,7 +36,7 @@ public final class DenseAttentionMass: AttentionBackend {
     /// probabilities[layer][head][t] for t ≤ target, once recorded.
     public private(set) var probabilities: [[[Double]]]
     private let config: ModelConfig
-    private let rope: RotaryEmbedding
+    private let ropes: [RotaryEmbedding]
     private var keys: [[Float]]
 
     /// - Parameters: `capacity` tokens for the dense cache; `target` the query position to record.
@@ -44,7 +44,7 @@ public final class DenseAttentionMass: AttentionBackend {
         dense = model.makeDenseCache(capacity: capacity)
         self.target = target
         config = model.config
-        rope = model.rope
+        ropes = model.ropes
         keys = Array(repeating: [], count: model.config.layerCount)
         probabilities = Array(repeating: [], count: model.config.layerCount)
     }
@@ -55,6 +55,7 @@ public final class DenseAttentionMass: AttentionBackend {
     public func attend(layer: Int, queries: UnsafePointer<Float>, keys newKeys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                        tokenCount n: Int, output: UnsafeMutablePointer<Float>) throws(ModelError) {
         let p0 = dense.position
+        let rope = ropes[layer]
         let kw = config.kvWidth, d = config.headDimension, h = config.headCount
         var rows = Array(UnsafeBufferPointer(start: newKeys, count: n * kw))
         rows.withUnsafeMutableBufferPointer { r in rope.rotate(rows: n, r.baseAddress!, heads: config.kvHeadCount, startPosition: p0) }

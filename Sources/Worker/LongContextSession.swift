@@ -153,7 +153,7 @@ public final class LongContextSession {
         }
         for layer in 0..<layerCount {
             let inputs = model.attentionInputs(layer: layer, hidden: hidden, tokenCount: n)
-            var attended = [Float](repeating: 0, count: n * model.config.embeddingLength)
+            var attended = [Float](repeating: 0, count: n * model.config.queryWidth)
             if let dense {
                 do {
                     try inputs.queries.withUnsafeBufferPointer { (q) throws(ModelError) in

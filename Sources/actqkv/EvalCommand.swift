@@ -19,7 +19,7 @@ struct EvalCommand: AsyncParsableCommand {
 
     @Argument(help: "Task: passkey or kv-retrieval.")
     var task: String
-    @Option(help: "GGUF model file (default: $ACTQKV_MODEL or ~/.cache/actqkv/models/\(DefaultModel.fileName)).")
+    @Option(help: "GGUF model file, or a known model: \(KnownModel.names) (fetched by scripts/fetch-model.sh NAME; default: $ACTQKV_MODEL, else \(KnownModel.default.rawValue)).")
     var model: String?
 
     @Option(help: activationsHelp)
@@ -73,7 +73,7 @@ struct EvalCommand: AsyncParsableCommand {
         guard let kind = SyntheticTask(rawValue: task) else { throw ValidationError("unknown task '\(task)' (passkey, kv-retrieval)") }
         let lengths = try self.lengths.split(separator: ",").map(Self.parseLength)
         let methods = try method.split(separator: ",").map { try RunCommand.parseMethod(String($0)) }
-        let path = model ?? DefaultModel.path
+        let path = KnownModel.path(for: model)
         let settingsBase = try retrieval.config
         let text = try TextModel(path: path, prefillChunk: settingsBase.chunkTokens, activations: activations)
         let fingerprint = try ModelFingerprint.of(path: path, activations: activations)

@@ -14,7 +14,7 @@ struct GenerateCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "GGUF model file (default: $ACTQKV_MODEL or ~/.cache/actqkv/models/\(DefaultModel.fileName)).")
+    @Option(help: "GGUF model file, or a known model: \(KnownModel.names) (fetched by scripts/fetch-model.sh NAME; default: $ACTQKV_MODEL, else \(KnownModel.default.rawValue)).")
     var model: String?
 
     @Option(help: activationsHelp)
@@ -59,7 +59,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let path = model ?? DefaultModel.path
+        let path = KnownModel.path(for: model)
         let runner = try TextModel(path: path, activations: activations)
         let ids: [Int32]
         if let inputIDs {

@@ -10,7 +10,7 @@ struct GGUFBench: ParsableCommand {
         abstract: "GGUF open, dequantisation and quantised matrix-vector throughput.")
 
     @Option(help: "GGUF model file. Default: the cached default model.")
-    var model: String = DefaultModel.path
+    var model: String = KnownModel.path(for: nil)
 
     @Option(help: "Timed runs per measurement (the median is reported).")
     var runs: Int = 7
@@ -33,7 +33,7 @@ struct TokenizerBench: ParsableCommand {
         abstract: "Tokenizer build and encode/decode throughput on 32K-token inputs.")
 
     @Option(help: "GGUF model file. Default: the cached default model.")
-    var model: String = DefaultModel.path
+    var model: String = KnownModel.path(for: nil)
 
     @Option(help: "Natural-text file, repeated to the target size (e.g. /usr/share/common-licenses/GPL-3).")
     var corpus: String

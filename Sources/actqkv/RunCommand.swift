@@ -22,7 +22,7 @@ struct RunCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "GGUF model file (default: $ACTQKV_MODEL or ~/.cache/actqkv/models/\(DefaultModel.fileName)).")
+    @Option(help: "GGUF model file, or a known model: \(KnownModel.names) (fetched by scripts/fetch-model.sh NAME; default: $ACTQKV_MODEL, else \(KnownModel.default.rawValue)).")
     var model: String?
 
     @Option(help: activationsHelp)
@@ -95,7 +95,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let path = model ?? DefaultModel.path
+        let path = KnownModel.path(for: model)
         let settings = try self.settings
         let text = try TextModel(path: path, prefillChunk: settings.retrieval.chunkTokens, activations: activations)
         let fingerprint = try ModelFingerprint.of(path: path, activations: activations)

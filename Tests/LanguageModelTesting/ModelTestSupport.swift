@@ -6,7 +6,7 @@ import Testing
 /// fixtures are, and one loaded copy of the real model for all tests of the process.
 package enum ModelTestSupport {
     /// `ACTQKV_MODEL`, else the default cache path.
-    package static var modelPath: String { DefaultModel.path }
+    package static var modelPath: String { KnownModel.path(for: nil) }
 
     /// `ACTQKV_FIXTURES`, else `<package root>/../shared/fixtures`.
     package static var fixturesDirectory: String {
@@ -16,16 +16,34 @@ package enum ModelTestSupport {
         return root.deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
     }
 
-    /// The real model with the default 8-bit activations, loaded once per test process.
-    package static let realModel = load(activations: .int8)
-    /// The real model with Float32 activations (the exact product of the stored weights).
-    package static let realModelExact = load(activations: .float32)
+    /// `ACTQKV_GEMMA_MODEL`, else Gemma 3 270M's cache path.
+    package static var gemmaModelPath: String {
+        if let p = ProcessInfo.processInfo.environment["ACTQKV_GEMMA_MODEL"], !p.isEmpty { return p }
+        return KnownModel.gemma3_270m.cachePath
+    }
 
-    private static func load(activations: ActivationPrecision) -> Result<DecoderModel, ModelError> {
-        guard FileManager.default.fileExists(atPath: modelPath) else {
-            return .failure(.fileUnreadable(path: modelPath, reason: "model file missing: run scripts/fetch-model.sh or set ACTQKV_MODEL"))
+    /// The real model with the default 8-bit activations, loaded once per test process.
+    package static let realModel = load(modelPath, activations: .int8, fetch: "scripts/fetch-model.sh or set ACTQKV_MODEL")
+    /// The real model with Float32 activations (the exact product of the stored weights).
+    package static let realModelExact = load(modelPath, activations: .float32, fetch: "scripts/fetch-model.sh or set ACTQKV_MODEL")
+    /// Gemma 3 270M with the default 8-bit activations, loaded once per test process.
+    package static let gemmaModel = load(gemmaModelPath, activations: .int8, fetch: "scripts/fetch-model.sh gemma3-270m or set ACTQKV_GEMMA_MODEL")
+
+    private static func load(_ path: String, activations: ActivationPrecision, fetch: String) -> Result<DecoderModel, ModelError> {
+        guard FileManager.default.fileExists(atPath: path) else {
+            return .failure(.fileUnreadable(path: path, reason: "model file missing: run \(fetch)"))
         }
-        return Result { () throws(ModelError) in try DecoderModel(path: modelPath, prefillChunk: 256, activations: activations) }
+        return Result { () throws(ModelError) in try DecoderModel(path: path, prefillChunk: 256, activations: activations) }
+    }
+
+    /// Gemma 3 270M (8-bit activations), or a test failure explaining why it is unavailable.
+    package static func loadGemmaModel() throws -> DecoderModel {
+        switch gemmaModel {
+        case .success(let m): return m
+        case .failure(let e):
+            Issue.record("Gemma 3 270M could not be loaded: \(e)")
+            throw e
+        }
     }
 
     /// The real model run with `activations` (default: the model's default, 8-bit), or a test

@@ -1,6 +1,7 @@
-/// A Llama-family decoder (architecture `llama`): embeddings, `layerCount` blocks of
-/// RMSNorm → grouped-query attention → residual → RMSNorm → SwiGLU → residual, a final RMSNorm
-/// and the output projection.
+/// A decoder-only transformer of one of the ``Architecture``s: embeddings, `layerCount` blocks
+/// of RMSNorm → grouped-query attention → residual → RMSNorm → gated feed-forward → residual, a
+/// final RMSNorm and the output projection; Gemma 3 adds the embedding scale, QK-norm, the
+/// post-sublayer norms, GELU gating and sliding-window layers (see ``ModelConfig``).
 ///
 /// The model is immutable and can be shared between tasks; per-sequence state lives in an
 /// ``AttentionBackend`` (e.g. ``DenseAttentionCache``). A layer is exposed in three separable
@@ -21,7 +22,8 @@ public final class DecoderModel: Sendable {
 
     /// Q, K and V of a chunk, each row-major with one row per token, un-rotated.
     public struct AttentionInputs: Sendable {
-        /// `tokenCount × (H·d)` floats.
+        /// `tokenCount × (H·d)` floats (already RMS-normalised per head where the architecture
+        /// normalises queries and keys).
         public var queries: [Float]
         /// `tokenCount × (H_kv·d)` floats.
         public var keys: [Float]
@@ -33,8 +35,9 @@ public final class DecoderModel: Sendable {
     public let config: ModelConfig
     /// The weights.
     public let weights: ModelWeights
-    /// The rotary embedding every attention backend of this model must use.
-    public let rope: RotaryEmbedding
+    /// The rotary embedding every attention backend of this model must use, per layer (layers
+    /// with the same base share one).
+    public let ropes: [RotaryEmbedding]
     /// Tokens per prefill chunk (bounds activation memory to ≈ 6 · chunk · feedForwardLength floats).
     public let prefillChunk: Int
     /// How activations enter the products with block-quantised weights.
@@ -48,14 +51,14 @@ public final class DecoderModel: Sendable {
         ComputeThreads.configure()
         self.config = weights.config
         self.weights = weights
-        self.rope = RotaryEmbedding(config: weights.config)
+        self.ropes = RotaryEmbedding.perLayer(config: weights.config)
         self.prefillChunk = prefillChunk
         self.activations = activations
     }
 
     /// A dense KV cache for `capacity` tokens (default: the model's context length).
     public func makeDenseCache(capacity: Int? = nil) -> DenseAttentionCache {
-        DenseAttentionCache(config: config, rope: rope, capacity: capacity ?? config.contextLength)
+        DenseAttentionCache(config: config, ropes: ropes, capacity: capacity ?? config.contextLength)
     }
 
     /// Runs `tokens` through the model at positions `attention.position ..< + tokens.count`,
@@ -73,7 +76,7 @@ public final class DecoderModel: Sendable {
             var hidden = try embed(tokens[start..<end])
             for layer in 0..<config.layerCount {
                 let inputs = attentionInputs(layer: layer, hidden: hidden, tokenCount: n)
-                var attended = [Float](repeating: 0, count: n * config.embeddingLength)
+                var attended = [Float](repeating: 0, count: n * config.queryWidth)
                 try inputs.queries.withUnsafeBufferPointer { (q) throws(ModelError) in
                     try inputs.keys.withUnsafeBufferPointer { (k) throws(ModelError) in
                         try inputs.values.withUnsafeBufferPointer { (v) throws(ModelError) in
@@ -97,8 +100,16 @@ public final class DecoderModel: Sendable {
         return result
     }
 
-    /// The embedding rows of `tokens` (`tokens.count × embeddingLength` floats).
+    /// The embedding rows of `tokens` times the architecture's embedding scale
+    /// (`tokens.count × embeddingLength` floats).
     public func embed(_ tokens: ArraySlice<Int32>) throws(ModelError) -> [Float] {
+        var hidden = try embeddingRows(tokens)
+        let scale = config.embeddingScale
+        if scale != 1 { for i in hidden.indices { hidden[i] *= scale } }
+        return hidden
+    }
+
+    private func embeddingRows(_ tokens: ArraySlice<Int32>) throws(ModelError) -> [Float] {
         let e = config.embeddingLength, vocab = config.vocabularySize
         var hidden = [Float](repeating: 0, count: tokens.count * e)
         for (i, t) in tokens.enumerated() {
@@ -118,11 +129,12 @@ public final class DecoderModel: Sendable {
     }
 
     /// Step 1 of a layer: RMSNorm of the residual stream `hidden` (`tokenCount × embeddingLength`)
-    /// and the Q, K, V projections, without rotary embedding.
+    /// and the Q, K, V projections (with QK-norm where the architecture has it), without rotary
+    /// embedding.
     public func attentionInputs(layer: Int, hidden: [Float], tokenCount n: Int) -> AttentionInputs {
         let w = weights.layers[layer]
-        let e = config.embeddingLength, kvw = config.kvWidth
-        let qkvWidth = e + 2 * kvw
+        let e = config.embeddingLength, kvw = config.kvWidth, qw = config.queryWidth
+        let qkvWidth = qw + 2 * kvw
         var normed = [Float](repeating: 0, count: n * e)
         var qkv = [Float](repeating: 0, count: n * qkvWidth)
         hidden.withUnsafeBufferPointer { x in
@@ -135,7 +147,7 @@ public final class DecoderModel: Sendable {
         normed.withUnsafeBufferPointer { x in
             qkv.withUnsafeMutableBufferPointer { y in w.qkv.apply(x.baseAddress!, rows: n, into: y.baseAddress!, activations: activations) }
         }
-        var q = [Float](repeating: 0, count: n * e)
+        var q = [Float](repeating: 0, count: n * qw)
         var k = [Float](repeating: 0, count: n * kvw)
         var v = [Float](repeating: 0, count: n * kvw)
         qkv.withUnsafeBufferPointer { src in
@@ -144,52 +156,75 @@ public final class DecoderModel: Sendable {
                     v.withUnsafeMutableBufferPointer { vb in
                         for t in 0..<n {
                             let row = src.baseAddress! + t * qkvWidth
-                            (qb.baseAddress! + t * e).update(from: row, count: e)
-                            (kb.baseAddress! + t * kvw).update(from: row + e, count: kvw)
-                            (vb.baseAddress! + t * kvw).update(from: row + e + kvw, count: kvw)
+                            (qb.baseAddress! + t * qw).update(from: row, count: qw)
+                            (kb.baseAddress! + t * kvw).update(from: row + qw, count: kvw)
+                            (vb.baseAddress! + t * kvw).update(from: row + qw + kvw, count: kvw)
                         }
                     }
                 }
             }
         }
+        if let qn = w.queryNorm, let kn = w.keyNorm {
+            let d = config.headDimension
+            Self.normalize(&q, weight: qn, rows: n * config.headCount, width: d, epsilon: config.rmsNormEpsilon)
+            Self.normalize(&k, weight: kn, rows: n * config.kvHeadCount, width: d, epsilon: config.rmsNormEpsilon)
+        }
         return AttentionInputs(queries: q, keys: k, values: v)
     }
 
-    /// Step 3 of a layer: adds the attention output projection to `hidden`, then the SwiGLU
-    /// feed-forward network of its RMSNorm: hidden += W_down · (silu(W_gate·x) ⊙ W_up·x).
+    /// Step 3 of a layer: adds the attention output projection to `hidden` (RMS-normalised
+    /// first where the architecture normalises sublayer outputs), then likewise the gated
+    /// feed-forward network of its RMSNorm: hidden += [norm](W_down · (act(W_gate·x) ⊙ W_up·x)).
     public func completeLayer(layer: Int, attentionOutput: [Float], hidden: inout [Float], tokenCount n: Int) {
         let w = weights.layers[layer]
         let e = config.embeddingLength, f = config.feedForwardLength
-        attentionOutput.withUnsafeBufferPointer { a in
-            hidden.withUnsafeMutableBufferPointer { h in
-                w.attentionOutput.apply(a.baseAddress!, rows: n, into: h.baseAddress!, accumulate: true, activations: activations)
-            }
-        }
-        var normed = [Float](repeating: 0, count: n * e)
-        hidden.withUnsafeBufferPointer { x in
-            w.feedForwardNorm.withUnsafeBufferPointer { nw in
-                normed.withUnsafeMutableBufferPointer { y in
-                    RMSNorm.apply(x.baseAddress!, weight: nw.baseAddress!, epsilon: config.rmsNormEpsilon, rows: n, width: e, output: y.baseAddress!)
-                }
-            }
-        }
+        addSublayer(w.attentionOutput, input: attentionOutput, postNorm: w.postAttentionNorm, to: &hidden, tokenCount: n)
+        var normed = hidden
+        Self.normalize(&normed, weight: w.feedForwardNorm, rows: n, width: e, epsilon: config.rmsNormEpsilon)
         var gateUp = [Float](repeating: 0, count: n * 2 * f)
         normed.withUnsafeBufferPointer { x in
             gateUp.withUnsafeMutableBufferPointer { y in w.gateUp.apply(x.baseAddress!, rows: n, into: y.baseAddress!, activations: activations) }
         }
         var activated = [Float](repeating: 0, count: n * f)
+        let activation = config.feedForwardActivation
         gateUp.withUnsafeBufferPointer { gu in
             activated.withUnsafeMutableBufferPointer { a in
                 for t in 0..<n {
                     let g = gu.baseAddress! + t * 2 * f, u = g + f
                     let out = a.baseAddress! + t * f
-                    SwiGLU.apply(gate: g, up: u, count: f, output: out)
+                    switch activation {
+                    case .swiGLU: SwiGLU.apply(gate: g, up: u, count: f, output: out)
+                    case .geGLU: GeGLU.apply(gate: g, up: u, count: f, output: out)
+                    }
                 }
             }
         }
-        activated.withUnsafeBufferPointer { a in
-            hidden.withUnsafeMutableBufferPointer { h in
-                w.down.apply(a.baseAddress!, rows: n, into: h.baseAddress!, accumulate: true, activations: activations)
+        addSublayer(w.down, input: activated, postNorm: w.postFeedForwardNorm, to: &hidden, tokenCount: n)
+    }
+
+    /// hidden += W·input, or hidden += RMSNorm(W·input) ⊙ postNorm when `postNorm` is given.
+    private func addSublayer(_ weight: LinearWeight, input: [Float], postNorm: [Float]?, to hidden: inout [Float], tokenCount n: Int) {
+        guard let postNorm else {
+            input.withUnsafeBufferPointer { a in
+                hidden.withUnsafeMutableBufferPointer { h in
+                    weight.apply(a.baseAddress!, rows: n, into: h.baseAddress!, accumulate: true, activations: activations)
+                }
+            }
+            return
+        }
+        var out = [Float](repeating: 0, count: n * config.embeddingLength)
+        input.withUnsafeBufferPointer { a in
+            out.withUnsafeMutableBufferPointer { o in weight.apply(a.baseAddress!, rows: n, into: o.baseAddress!, activations: activations) }
+        }
+        Self.normalize(&out, weight: postNorm, rows: n, width: config.embeddingLength, epsilon: config.rmsNormEpsilon)
+        for i in hidden.indices { hidden[i] += out[i] }
+    }
+
+    /// RMSNorm of `rows` rows of `width` floats in place.
+    private static func normalize(_ x: inout [Float], weight: [Float], rows: Int, width: Int, epsilon: Float) {
+        x.withUnsafeMutableBufferPointer { xb in
+            weight.withUnsafeBufferPointer { wb in
+                RMSNorm.apply(xb.baseAddress!, weight: wb.baseAddress!, epsilon: epsilon, rows: rows, width: width, output: xb.baseAddress!)
             }
         }
     }

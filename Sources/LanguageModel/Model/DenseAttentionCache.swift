@@ -2,7 +2,9 @@ import CBLAS
 import CInferenceKernels
 
 /// Full causal attention with every key and value of the sequence kept in memory: the dense
-/// baseline and the quality reference of the project.
+/// baseline and the quality reference of the project. A sliding-window layer
+/// (``LayerAttention/sliding(window:)``) attends only to the keys inside its window; its older
+/// keys are kept but never read.
 ///
 /// Storage per layer: K (rotated when stored) and V, laid out `[kvHead][capacity][d]` Float32,
 /// i.e. `2 · layerCount · kvHeadCount · capacity · headDimension · 4` bytes in total, allocated
@@ -19,17 +21,18 @@ public final class DenseAttentionCache: AttentionBackend {
     static let parallelDecodeContext = 256
 
     private let config: ModelConfig
-    private let rope: RotaryEmbedding
+    private let ropes: [RotaryEmbedding]
     private let keys: UnsafeMutablePointer<Float>
     private let values: UnsafeMutablePointer<Float>
     private var rotatedQueries: [Float] = []
     private var scores: [Float] = []
 
-    /// Allocates a cache for `capacity` tokens of a model with `config`, rotating with `rope`.
-    public init(config: ModelConfig, rope: RotaryEmbedding, capacity: Int) {
-        precondition(capacity > 0)
+    /// Allocates a cache for `capacity` tokens of a model with `config`, rotating layer ℓ with
+    /// `ropes[ℓ]`.
+    public init(config: ModelConfig, ropes: [RotaryEmbedding], capacity: Int) {
+        precondition(capacity > 0 && ropes.count == config.layerCount)
         self.config = config
-        self.rope = rope
+        self.ropes = ropes
         self.capacity = capacity
         let count = config.layerCount * config.kvHeadCount * capacity * config.headDimension
         keys = .allocate(capacity: count)
@@ -61,6 +64,7 @@ public final class DenseAttentionCache: AttentionBackend {
         let d = config.headDimension, hkv = config.kvHeadCount, h = config.headCount
         let kvWidth = hkv * d, qWidth = h * d
         let layerBase = layer * hkv * capacity * d
+        let rope = ropes[layer], window = config.layerAttention[layer].window ?? capacity
 
         // Store K (rotated at its absolute position) and V.
         for t in 0..<n {
@@ -103,7 +107,7 @@ public final class DenseAttentionCache: AttentionBackend {
                         let kg = keyBase.pointer + (head / groupSize) * capacity * d
                         let vg = valueBase.pointer + (head / groupSize) * capacity * d
                         Self.attendHead(q: q.pointer + head * d, qStride: qWidth, keys: kg, values: vg, rows: n, start: start,
-                                        dimension: d, scale: scale, blockRows: blockRows, scores: s,
+                                        window: window, dimension: d, scale: scale, blockRows: blockRows, scores: s,
                                         output: out.pointer + head * d, outputStride: qWidth)
                     }
                 }
@@ -112,31 +116,37 @@ public final class DenseAttentionCache: AttentionBackend {
     }
 
     /// Causal attention of `rows` queries (row stride `qStride`) at positions `start ..< start+rows`
-    /// over keys/values `0 ..< start+rows` (rows of `dimension` floats).
+    /// over keys/values (rows of `dimension` floats): the query at position p sees keys
+    /// `max(0, p − window + 1) ... p`.
     private static func attendHead(
         q: UnsafePointer<Float>, qStride: Int, keys kg: UnsafePointer<Float>, values vg: UnsafePointer<Float>,
-        rows n: Int, start: Int, dimension d: Int, scale: Float, blockRows: Int, scores s: UnsafeMutablePointer<Float>,
+        rows n: Int, start: Int, window: Int, dimension d: Int, scale: Float, blockRows: Int, scores s: UnsafeMutablePointer<Float>,
         output: UnsafeMutablePointer<Float>, outputStride: Int
     ) {
         if n == 1 {
             // Single query (decoding): a vectorised loop, no BLAS call.
-            aqk_attend_one(q, kg, vg, Int32(start + 1), Int32(d), scale, s, output)
+            let first = max(0, start + 1 - window)
+            aqk_attend_one(q, kg + first * d, vg + first * d, Int32(start + 1 - first), Int32(d), scale, s, output)
             return
         }
         var i0 = 0
         while i0 < n {
             let rows = min(blockRows, n - i0)
-            let visible = start + i0 + rows  // keys seen by the last row of the block
+            let first = max(0, start + i0 + 1 - window)  // first key seen by the block's first row
+            let visible = start + i0 + rows - first       // keys first ..< start+i0+rows
+            let k0 = kg + first * d, v0 = vg + first * d
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(visible), Int32(d),
-                        scale, q + i0 * qStride, Int32(qStride), kg, Int32(d), 0, s, Int32(visible))
+                        scale, q + i0 * qStride, Int32(qStride), k0, Int32(d), 0, s, Int32(visible))
             for r in 0..<rows {
                 let row = s + r * visible
-                let seen = start + i0 + r + 1
-                Softmax.normalize(row, count: seen)
-                if seen < visible { (row + seen).update(repeating: 0, count: visible - seen) }
+                let p = start + i0 + r
+                let lo = max(0, p + 1 - window) - first, hi = p + 1 - first  // this row's keys, relative to `first`
+                Softmax.normalize(row + lo, count: hi - lo)
+                if lo > 0 { row.update(repeating: 0, count: lo) }
+                if hi < visible { (row + hi).update(repeating: 0, count: visible - hi) }
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(visible),
-                        1, s, Int32(visible), vg, Int32(d), 0, output + i0 * outputStride, Int32(outputStride))
+                        1, s, Int32(visible), v0, Int32(d), 0, output + i0 * outputStride, Int32(outputStride))
             i0 += rows
         }
     }

@@ -50,6 +50,7 @@ public struct LinearWeight: Sendable {
     /// Stacks matrices with equal `inputCount` vertically (their rows one after another).
     public static func stacking(_ parts: [LinearWeight]) -> LinearWeight {
         precondition(!parts.isEmpty && parts.allSatisfy { $0.inputCount == parts[0].inputCount })
+        if parts.count == 1 { return parts[0] }
         if parts.allSatisfy(\.dequantizesOnDemand) {
             let q = QuantizedMatrix(segments: parts.flatMap { $0.quantized!.segments }, owner: parts[0].quantized!.ownerObject)
             return LinearWeight(quantized: q)

@@ -46,7 +46,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .fileUnreadable(let p, let r): "model error \(code): cannot read model file '\(p)': \(r)"
-        case .unsupportedArchitecture(let a): "model error \(code): unsupported architecture '\(a)' (only 'llama' is implemented)"
+        case .unsupportedArchitecture(let a): "model error \(code): unsupported architecture '\(a)' (implemented: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))"
         case .missingMetadata(let k): "model error \(code): metadata key '\(k)' is missing or has the wrong type"
         case .invalidMetadata(let k, let r): "model error \(code): metadata key '\(k)' is invalid: \(r)"
         case .missingTensor(let n): "model error \(code): tensor '\(n)' is missing"

@@ -1,12 +1,23 @@
-/// The weights of one transformer block, in Float32, as the forward pass uses them.
+/// The weights of one transformer block, as the forward pass uses them.
 public struct LayerWeights: Sendable {
     /// RMSNorm weight before attention (`embeddingLength` floats).
     public var attentionNorm: [Float]
     /// Q, K and V projections stacked: rows `0..<H·d` are Q, then `H_kv·d` rows of K, then
     /// `H_kv·d` rows of V; `embeddingLength` columns.
     public var qkv: LinearWeight
-    /// Attention output projection (`embeddingLength × embeddingLength`).
+    /// RMSNorm weights of every query head and every key head (`headDimension` floats each;
+    /// present exactly when the architecture normalises queries and keys).
+    public var queryNorm: [Float]?
+    /// See ``queryNorm``.
+    public var keyNorm: [Float]?
+    /// Attention output projection (`embeddingLength × H·d`).
     public var attentionOutput: LinearWeight
+    /// RMSNorm weights applied to the attention output and to the feed-forward output before
+    /// their residual adds (`embeddingLength` floats each; present exactly when the
+    /// architecture normalises sublayer outputs).
+    public var postAttentionNorm: [Float]?
+    /// See ``postAttentionNorm``.
+    public var postFeedForwardNorm: [Float]?
     /// RMSNorm weight before the feed-forward network (`embeddingLength` floats).
     public var feedForwardNorm: [Float]
     /// Gate and up projections stacked: `feedForwardLength` gate rows, then as many up rows.
@@ -17,12 +28,21 @@ public struct LayerWeights: Sendable {
     /// Bundles one block's weights; shapes are checked against `config`.
     public init(
         config: ModelConfig, attentionNorm: [Float], qkv: LinearWeight, attentionOutput: LinearWeight,
-        feedForwardNorm: [Float], gateUp: LinearWeight, down: LinearWeight
+        feedForwardNorm: [Float], gateUp: LinearWeight, down: LinearWeight,
+        queryNorm: [Float]? = nil, keyNorm: [Float]? = nil, postAttentionNorm: [Float]? = nil, postFeedForwardNorm: [Float]? = nil
     ) {
-        let e = config.embeddingLength, f = config.feedForwardLength
+        let e = config.embeddingLength, f = config.feedForwardLength, d = config.headDimension
         precondition(attentionNorm.count == e && feedForwardNorm.count == e)
-        precondition(qkv.inputCount == e && qkv.outputCount == e + 2 * config.kvWidth)
-        precondition(attentionOutput.inputCount == e && attentionOutput.outputCount == e)
+        precondition(qkv.inputCount == e && qkv.outputCount == config.queryWidth + 2 * config.kvWidth)
+        precondition(attentionOutput.inputCount == config.queryWidth && attentionOutput.outputCount == e)
+        precondition(config.normalizesQueriesAndKeys == (queryNorm != nil) && (queryNorm != nil) == (keyNorm != nil))
+        precondition((queryNorm?.count ?? d) == d && (keyNorm?.count ?? d) == d)
+        precondition(config.normalizesSublayerOutputs == (postAttentionNorm != nil) && (postAttentionNorm != nil) == (postFeedForwardNorm != nil))
+        precondition((postAttentionNorm?.count ?? e) == e && (postFeedForwardNorm?.count ?? e) == e)
+        self.queryNorm = queryNorm
+        self.keyNorm = keyNorm
+        self.postAttentionNorm = postAttentionNorm
+        self.postFeedForwardNorm = postFeedForwardNorm
         precondition(gateUp.inputCount == e && gateUp.outputCount == 2 * f)
         precondition(down.inputCount == f && down.outputCount == e)
         self.attentionNorm = attentionNorm
@@ -34,7 +54,7 @@ public struct LayerWeights: Sendable {
     }
 }
 
-/// All weights of a Llama-family model.
+/// All weights of a decoder model.
 public struct ModelWeights: Sendable {
     /// The model's shape.
     public var config: ModelConfig

@@ -1,9 +1,10 @@
 import Foundation
 
-/// Rotary position embedding in llama.cpp's NORMAL mode (the mode of architecture `llama`):
-/// within each head, the adjacent pairs (x[2i], x[2i+1]) for i < ropeDimension/2 are rotated by
-/// the angle position · θ^(−2i / ropeDimension); dimensions at or beyond `ropeDimension` are
-/// left unchanged. (GGUF llama files store Q and K weights permuted for this pairing.)
+/// Rotary position embedding: within each head, pair i < ropeDimension/2 is rotated by the angle
+/// position · θ^(−2i / ropeDimension); dimensions at or beyond `ropeDimension` are left unchanged.
+/// Pair i is (x[2i], x[2i+1]) under ``RotaryPairing/interleaved`` (llama.cpp's NORMAL mode, the
+/// mode of architecture `llama`, whose GGUF files store Q and K weights permuted for it) and
+/// (x[i], x[i + ropeDimension/2]) under ``RotaryPairing/halves`` (NEOX mode, Gemma).
 ///
 /// The cosine/sine table is computed once (in Double, stored as Float) for positions
 /// `0..<tablePositions`; later positions are computed on the fly. Immutable after creation.
@@ -19,15 +20,18 @@ public final class RotaryEmbedding: Sendable {
     public let ropeDimension: Int
     /// The base θ.
     public let frequencyBase: Float
+    /// Which dimensions form a pair.
+    public let pairing: RotaryPairing
     /// Number of positions with precomputed angles.
     public let tablePositions: Int
     private let cosTable: [Float]
     private let sinTable: [Float]
 
     /// Creates the table for positions `0..<tablePositions` (tokens).
-    public init(headDimension: Int, ropeDimension: Int, frequencyBase: Float, tablePositions: Int) {
+    public init(headDimension: Int, ropeDimension: Int, frequencyBase: Float, tablePositions: Int, pairing: RotaryPairing = .interleaved) {
         precondition(ropeDimension % 2 == 0 && ropeDimension <= headDimension && ropeDimension > 0)
         self.headDimension = headDimension
+        self.pairing = pairing
         self.ropeDimension = ropeDimension
         self.frequencyBase = frequencyBase
         self.tablePositions = max(0, tablePositions)
@@ -45,11 +49,24 @@ public final class RotaryEmbedding: Sendable {
         sinTable = s
     }
 
-    /// Convenience: the rotary embedding described by a model configuration, with a table
-    /// covering its trained context length.
-    public convenience init(config: ModelConfig) {
+    /// Convenience: the rotary embedding of layer `layer` of a model configuration, with a
+    /// table covering its trained context length.
+    public convenience init(config: ModelConfig, layer: Int) {
         self.init(headDimension: config.headDimension, ropeDimension: config.ropeDimension,
-                  frequencyBase: config.ropeFrequencyBase, tablePositions: config.contextLength)
+                  frequencyBase: config.ropeFrequencyBase(layer: layer), tablePositions: config.contextLength,
+                  pairing: config.rotaryPairing)
+    }
+
+    /// One rotary embedding per layer of `config`; layers with the same base share an instance.
+    public static func perLayer(config: ModelConfig) -> [RotaryEmbedding] {
+        var byBase: [Float: RotaryEmbedding] = [:]
+        return (0..<config.layerCount).map { layer in
+            let base = config.ropeFrequencyBase(layer: layer)
+            if let rope = byBase[base] { return rope }
+            let rope = RotaryEmbedding(config: config, layer: layer)
+            byBase[base] = rope
+            return rope
+        }
     }
 
     /// The rotation angle (radians) of pair `pair` at token position `position`.
@@ -66,25 +83,27 @@ public final class RotaryEmbedding: Sendable {
                 sinTable.withUnsafeBufferPointer { sp in
                     let c = cp.baseAddress! + position * pairs
                     let s = sp.baseAddress! + position * pairs
+                    let (step, offset) = pairing == .interleaved ? (2, 1) : (1, pairs)
                     for h in 0..<heads {
                         let x = vector + h * headDimension
                         for i in 0..<pairs {
-                            let a = x[2 * i], b = x[2 * i + 1]
-                            x[2 * i] = a * c[i] - b * s[i]
-                            x[2 * i + 1] = a * s[i] + b * c[i]
+                            let a = x[step * i], b = x[step * i + offset]
+                            x[step * i] = a * c[i] - b * s[i]
+                            x[step * i + offset] = a * s[i] + b * c[i]
                         }
                     }
                 }
             }
         } else {
+            let (step, offset) = pairing == .interleaved ? (2, 1) : (1, pairs)
             for i in 0..<pairs {
                 let angle = Self.angle(position: position, pair: i, ropeDimension: ropeDimension, base: frequencyBase)
                 let c = Float(cos(angle)), s = Float(sin(angle))
                 for h in 0..<heads {
                     let x = vector + h * headDimension
-                    let a = x[2 * i], b = x[2 * i + 1]
-                    x[2 * i] = a * c - b * s
-                    x[2 * i + 1] = a * s + b * c
+                    let a = x[step * i], b = x[step * i + offset]
+                    x[step * i] = a * c - b * s
+                    x[step * i + offset] = a * s + b * c
                 }
             }
         }
