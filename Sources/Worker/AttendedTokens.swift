@@ -13,7 +13,8 @@ public struct AttendedTokens: Sendable, Hashable {
     public var closedBlocks: Int
     /// First position of the remainder when the chunk started.
     public var recentStart: Int
-    /// Recalled block indices per layer.
+    /// Recalled block indices per model layer (empty for sliding-window layers, which attend
+    /// only their window and are left out of recall measurements).
     public var recalled: [[Int]]
 
     /// Whether token `t` was attended by layer `layer`.
@@ -25,7 +26,7 @@ public struct AttendedTokens: Sendable, Hashable {
 }
 
 /// Records, during a dense forward pass, the attention probabilities of ONE query position in
-/// every layer and head (true RoPE positions, Float64 softmax), so that the share of dense
+/// every global layer and head (true RoPE positions, Float64 softmax), so that the share of dense
 /// attention mass a block method keeps can be measured (`actqkv eval`'s attention recall).
 /// Keeps every key (Float32) of the sequence: use it where dense attention is affordable.
 public final class DenseAttentionMass: AttentionBackend {
@@ -56,6 +57,11 @@ public final class DenseAttentionMass: AttentionBackend {
                        tokenCount n: Int, output: UnsafeMutablePointer<Float>) throws(ModelError) {
         let p0 = dense.position
         let rope = ropes[layer]
+        guard config.layerAttention[layer] == .global else {
+            // A sliding-window layer attends only its window: nothing a block method chooses.
+            try dense.attend(layer: layer, queries: queries, keys: newKeys, values: values, tokenCount: n, output: output)
+            return
+        }
         let kw = config.kvWidth, d = config.headDimension, h = config.headCount
         var rows = Array(UnsafeBufferPointer(start: newKeys, count: n * kw))
         rows.withUnsafeMutableBufferPointer { r in rope.rotate(rows: n, r.baseAddress!, heads: config.kvHeadCount, startPosition: p0) }

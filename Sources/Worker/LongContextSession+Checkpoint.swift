@@ -15,7 +15,7 @@ extension LongContextSession {
         let state = WorkerCheckpoint(
             method: settings.method.rawValue, fingerprint: fingerprint, tokens: tokens, chunkSequence: chunkSequence, hasher: hasher,
             questionSpan: questionSpan, questionVectors: questionVectors, spanRotated: spanRotated,
-            probe: probeState.encoded(), layers: memories.map { $0.encoded() }, extra: extra
+            probe: probeState.encoded(), layers: memories.map { $0.encoded() }, windows: windows.compactMap { $0?.encoded() }, extra: extra
         ).encoded()
         do {
             try await client.putCheckpoint(session: sessionName, chunkSequence: chunkSequence, tokenCount: UInt64(position), workerState: state[...])
@@ -81,11 +81,13 @@ extension LongContextSession {
         do { state = try WorkerCheckpoint(decoding: Array(stored.workerState)) } catch {
             throw .checkpointMismatch("worker state: \(error) (code \(error.code))")
         }
-        guard state.fingerprint == fingerprint else { throw .checkpointMismatch("the checkpoint was written for another model (fingerprint \(state.fingerprint), this one \(fingerprint))") }
+        let session = try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: client, sessionName: sessionName)
+        guard state.fingerprint == session.fingerprint else {
+            throw .checkpointMismatch("the checkpoint was written for another model (fingerprint \(state.fingerprint), this one \(session.fingerprint))")
+        }
         guard state.method == settings.method.rawValue else {
             throw .checkpointMismatch("the checkpoint was written by method \(RetrievalMethod(rawValue: state.method).map { "\($0)" } ?? "?"), not \(settings.method)")
         }
-        let session = try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: client, sessionName: sessionName)
         guard state.layers.count == session.memories.count else { throw .checkpointMismatch("\(state.layers.count) layers in the checkpoint, model has \(session.memories.count)") }
         for (l, bytes) in state.layers.enumerated() {
             do { session.memories[l] = try LayerMemory(decoding: bytes, rope: session.rope) } catch {
@@ -94,6 +96,20 @@ extension LongContextSession {
             guard session.memories[l].config == settings.retrieval, session.memories[l].position == state.tokens.count else {
                 throw .checkpointMismatch("layer \(l) was written with another configuration or position")
             }
+        }
+        let slidingLayers = session.windows.indices.filter { session.windows[$0] != nil }
+        guard state.windows.count == slidingLayers.count else {
+            throw .checkpointMismatch("\(state.windows.count) sliding windows in the checkpoint, model has \(slidingLayers.count)")
+        }
+        for (i, l) in slidingLayers.enumerated() {
+            let window: SlidingWindowCache
+            do { window = try SlidingWindowCache(decoding: state.windows[i], config: model.config, rope: model.ropes[l]) } catch {
+                throw .checkpointMismatch("sliding window of layer \(l): \(error)")
+            }
+            guard window.window == session.windows[l]!.window, window.position == state.tokens.count else {
+                throw .checkpointMismatch("sliding window of layer \(l) was written with another window or position")
+            }
+            session.windows[l] = window
         }
         do { session.probeState = try ProbeState(decoding: state.probe) } catch { throw .checkpointMismatch("probe state: \(error) (code \(error.code))") }
         guard state.questionVectors.count == session.memories.count else { throw .checkpointMismatch("question state has \(state.questionVectors.count) layers") }

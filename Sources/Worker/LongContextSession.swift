@@ -16,8 +16,13 @@ import Protocol
 /// closed are sent in one pipelined `appendBlocks` after the chunk (not awaited before computing
 /// on). With method `dense` the model's dense cache is used and no daemon is involved.
 ///
-/// Resident K/V of the worker (non-dense): per layer (S + W + E + b) tokens of Float32 K/V in
-/// ``LayerMemory`` plus at most C fp16 blocks in the cache, whatever the input length.
+/// Hybrid models (Gemma 3): only the global layers go through ``LayerMemory`` and kvd (their
+/// "memory layers", numbered 0, 1, … in kvd sessions); a sliding-window layer attends within its
+/// window from a ``SlidingWindowCache`` in this process and never calls kvd.
+///
+/// Resident K/V of the worker (non-dense): per memory layer (S + W + E + b) tokens of Float32 K/V
+/// in ``LayerMemory`` plus at most C fp16 blocks in the cache, per sliding-window layer at most
+/// ≈ 2·window + E tokens, whatever the input length.
 ///
 /// Not thread-safe: one task drives a session.
 public final class LongContextSession {
@@ -48,6 +53,12 @@ public final class LongContextSession {
 
     let shape: AttentionShape
     let rope: ActQKV.RotaryEmbedding
+    /// The model layers whose K/V go to kvd, in order (memory layer k is model layer memoryLayers[k]).
+    let memoryLayers: [Int]
+    /// Per model layer: its memory-layer index, nil for a sliding-window layer.
+    let memoryIndex: [Int?]
+    /// Per model layer: its window (non-dense sliding-window layers), else nil.
+    var windows: [SlidingWindowCache?]
     var memories: [LayerMemory]
     var caches: [BlockCache<KVBlock16>]
     var cachedIDs: [[UInt64: BlockID]]
@@ -62,12 +73,27 @@ public final class LongContextSession {
     /// Tokens processed so far.
     public var position: Int { tokens.count }
 
-    /// The descriptor kvd sessions of this model and settings use.
+    /// The descriptor kvd sessions of this model and settings use: one layer per global layer
+    /// of the model, and the fingerprint of ``blockFingerprint(model:fingerprint:)``.
     public static func descriptor(model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64) -> ModelDescriptor {
         let c = model.config
-        return ModelDescriptor(layers: c.layerCount, queryHeads: c.headCount, kvHeads: c.kvHeadCount,
+        return ModelDescriptor(layers: c.globalLayers.count, queryHeads: c.headCount, kvHeads: c.kvHeadCount,
                                headDim: c.headDimension, elementType: .fp16, blockSize: settings.retrieval.blockSize,
-                               fingerprint: fingerprint)
+                               fingerprint: blockFingerprint(model: model, fingerprint: fingerprint))
+    }
+
+    /// The fingerprint that names this model's blocks: the file's (`fingerprint`, see
+    /// ``ModelFingerprint``) when every layer is a memory layer (Llama: unchanged from earlier
+    /// releases), else extended (FNV-1a) with the layer count and the memory layers' indices, so
+    /// that a block's layer number always means the same model layer.
+    public static func blockFingerprint(model: DecoderModel, fingerprint: UInt64) -> UInt64 {
+        let c = model.config, memory = c.globalLayers
+        guard memory.count != c.layerCount else { return fingerprint }
+        var h = fingerprint
+        for v in [c.layerCount] + memory {
+            for byte in 0..<8 { h = (h ^ UInt64(UInt8(truncatingIfNeeded: v >> (8 * byte)))) &* 0x100_0000_01b3 }
+        }
+        return h
     }
 
     /// A session with no token yet.
@@ -77,23 +103,35 @@ public final class LongContextSession {
     ///   - denseCapacity: tokens the dense cache is sized for (method `dense` only).
     public init(model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient?, sessionName: String,
                 denseCapacity: Int = 0) throws(LongContextError) {
-        self.model = model; self.settings = settings; self.fingerprint = fingerprint; self.client = client
+        self.model = model; self.settings = settings; self.client = client
+        self.fingerprint = Self.blockFingerprint(model: model, fingerprint: fingerprint)
         self.sessionName = sessionName
         let c = model.config
+        memoryLayers = c.globalLayers
+        var index = [Int?](repeating: nil, count: c.layerCount)
+        for (k, l) in memoryLayers.enumerated() { index[l] = k }
+        memoryIndex = index
         guard c.ropeDimension == c.headDimension else {
             throw .configuration("partial rotary embedding (\(c.ropeDimension) of \(c.headDimension) dimensions) is not supported by the block memory")
         }
         do { shape = try AttentionShape(heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDimension) } catch { throw .attention(error) }
-        do { probeState = try ProbeState(config: settings.retrieval, layers: c.layerCount) } catch { throw .configuration("\(error) (code \(error.code))") }
+        let memoryCount = memoryLayers.count
+        do { probeState = try ProbeState(config: settings.retrieval, layers: memoryCount) } catch { throw .configuration("\(error) (code \(error.code))") }
         let r = settings.retrieval
-        rope = ActQKV.RotaryEmbedding(headDim: c.headDimension, base: Double(c.ropeFrequencyBase), convention: .interleaved,
+        // The memory layers are the global ones, which all rotate with the global base.
+        rope = ActQKV.RotaryEmbedding(headDim: c.headDimension, base: Double(c.ropeFrequencyBase),
+                                      convention: c.rotaryPairing == .halves ? .neox : .interleaved,
                                       tablePositions: r.localWindow + r.chunkTokens + 1)
         let method = settings.method
-        memories = (0..<c.layerCount).map { [shape, rope] _ in LayerMemory(shape: shape, config: r, method: method, rope: rope) }
-        caches = Array(repeating: BlockCache(capacity: r.blockCacheCapacity), count: c.layerCount)
-        cachedIDs = Array(repeating: [:], count: c.layerCount)
-        questionVectors = Array(repeating: nil, count: c.layerCount)
-        spanRotated = Array(repeating: [], count: c.layerCount)
+        memories = (0..<memoryCount).map { [shape, rope] _ in LayerMemory(shape: shape, config: r, method: method, rope: rope) }
+        caches = Array(repeating: BlockCache(capacity: r.blockCacheCapacity), count: memoryCount)
+        cachedIDs = Array(repeating: [:], count: memoryCount)
+        questionVectors = Array(repeating: nil, count: memoryCount)
+        spanRotated = Array(repeating: [], count: memoryCount)
+        windows = (0..<c.layerCount).map { [model] l in
+            guard method != .dense, let w = c.layerAttention[l].window else { return nil }
+            return SlidingWindowCache(config: c, window: w, rope: model.ropes[l])
+        }
         hasher = PrefixHasher()
         settings.absorb(into: &hasher)
         hasher.absorb64(fingerprint)
@@ -167,18 +205,29 @@ public final class LongContextSession {
                         }
                     }
                 } catch { throw .model(error) }
+            } else if let window = windows[layer] {
+                inputs.queries.withUnsafeBufferPointer { q in
+                    inputs.keys.withUnsafeBufferPointer { k in
+                        inputs.values.withUnsafeBufferPointer { v in
+                            attended.withUnsafeMutableBufferPointer { o in
+                                window.attend(queries: q.baseAddress!, keys: k.baseAddress!, values: v.baseAddress!, tokenCount: n, output: o.baseAddress!)
+                            }
+                        }
+                    }
+                }
             } else {
+                let m = memoryIndex[layer]!
                 let rotated: [Float]
-                do { rotated = try inputs.queries.withUnsafeBufferPointer { (q) throws(AttentionError) in try memories[layer].probeQueries(q, count: n) } }
+                do { rotated = try inputs.queries.withUnsafeBufferPointer { (q) throws(AttentionError) in try memories[m].probeQueries(q, count: n) } }
                 catch { throw .attention(error) }
-                let recalled = try await recall(layer: layer, rotated: rotated, count: n, mode: mode)
+                let recalled = try await recall(layer: m, rotated: rotated, count: n, mode: mode)
                 let closed: [ClosedBlock]
                 do {
-                    (attended, closed) = try memories[layer].process(queries: inputs.queries, keys: inputs.keys, values: inputs.values,
-                                                                      count: n, recalled: recalled, engine: BLASJointAttention())
+                    (attended, closed) = try memories[m].process(queries: inputs.queries, keys: inputs.keys, values: inputs.values,
+                                                                  count: n, recalled: recalled, engine: BLASJointAttention())
                 } catch { throw .attention(error) }
-                for block in closed { records.append(record(block, layer: layer, chunkHash: chunkHash)) }
-                try updateQuestion(layer: layer, rotated: rotated, chunkStart: p0, count: n)
+                for block in closed { records.append(record(block, layer: m, chunkHash: chunkHash)) }
+                try updateQuestion(layer: m, rotated: rotated, chunkStart: p0, count: n)
             }
             model.completeLayer(layer: layer, attentionOutput: attended, hidden: &hidden, tokenCount: n)
         }
@@ -192,8 +241,8 @@ public final class LongContextSession {
         return wantLogits ? model.logits(hidden: hidden, rows: (n - 1)..<n) : []
     }
 
-    /// Asks kvd for the blocks of `layer` this chunk attends and returns their K/V (fp16-rounded),
-    /// best first. Only payloads missing from the layer's cache cross the socket.
+    /// Asks kvd for the blocks of memory layer `layer` this chunk attends and returns their K/V
+    /// (fp16-rounded), best first. Only payloads missing from the layer's cache cross the socket.
     func recall(layer: Int, rotated: [Float], count n: Int, mode: RetrievalMode) async throws(LongContextError) -> [BlockKV] {
         guard let client else { return [] }
         let method = settings.method
@@ -210,8 +259,8 @@ public final class LongContextSession {
         let result: RetrieveResult
         do { result = try await client.retrieve(request) } catch { throw .daemon(operation: "retrieve (layer \(layer))", error) }
         let positions = result.chosen.map { UInt64($0.position) }
-        lastAttended?.recalled[layer] = positions.map { Int($0) }
-        onRetrieve?(RetrieveTrace(chunk: chunkSequence, start: position - n, count: n, layer: layer, mode: mode,
+        lastAttended?.recalled[memoryLayers[layer]] = positions.map { Int($0) }
+        onRetrieve?(RetrieveTrace(chunk: chunkSequence, start: position - n, count: n, layer: memoryLayers[layer], mode: mode,
                                   questionTerm: question != nil, k: Int(result.k), totalBlocks: Int(result.totalBlocks),
                                   chosen: positions.map { Int($0) }))
         let plan: BlockCache<KVBlock16>.Plan
@@ -275,7 +324,7 @@ public final class LongContextSession {
         if let appends { counters.blocksAcknowledged = appends.acknowledged }
     }
 
-    /// Blocks closed per layer so far (identical in every layer).
+    /// Blocks closed per memory layer so far (identical in every memory layer).
     public var closedBlocks: Int { memories.first?.closedBlocks ?? 0 }
 
     /// Bytes of K/V this worker holds: LayerMemory state plus cached payloads (dense: the dense cache).
@@ -284,6 +333,7 @@ public final class LongContextSession {
         var total = 0
         for m in memories { total += (m.sinkRange.count + m.recentRange.count) * shape.kvWidth * 2 * 4 }
         for c in caches { total += c.count * shape.kvWidth * settings.retrieval.blockSize * 2 * 2 }
+        for w in windows { total += w?.storageBytes ?? 0 }
         return total
     }
 }
@@ -292,7 +342,7 @@ public final class LongContextSession {
 public struct RetrieveTrace: Sendable, Hashable {
     /// The execution chunk's sequence number, first position and length.
     public var chunk: UInt64, start: Int, count: Int
-    /// The layer.
+    /// The model layer.
     public var layer: Int
     /// Prefill or decode.
     public var mode: RetrievalMode

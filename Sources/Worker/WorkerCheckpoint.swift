@@ -5,24 +5,27 @@ import CoreTypes
 /// taken at an execution-chunk boundary after every appended block was acknowledged:
 ///
 /// ```
-/// "AQWK" | version u16 (=2) | method u8 | fingerprint u64
+/// "AQWK" | version u16 (=3) | method u8 | fingerprint u64
 /// tokenCount u64 | tokens i32 × tokenCount | chunkSequence u64 | hasher high u64, low u64
 /// hasSpan u8 [| lower u64 | upper u64]
 /// layers u32 | per layer: hasQuestion u8 [| D u32 | f32 × D] | spanRows u32 | f32 × rows (rotated span queries)
 /// probeState bytes32 (ProbeState.encoded(): the worker's activation statistics)
 /// per layer: bytes32 (LayerMemory.encoded(): sink, remainder, window, local scores)
+/// windows u32 | per sliding-window layer: bytes32 (SlidingWindowCache.encoded())
 /// extra bytes32 (the caller's: e.g. prompt length and generated tokens)
 /// crc32 u32 of everything before
 /// ```
-/// All integers little-endian. Decoding checks every length against the bytes left. Version 1
-/// (the previous release) has the same layout with the whole retrieval state ("AQRS") in place of
-/// the probe state; it is read, and `ProbeState(decoding:)` keeps its activation statistics.
+/// "layers" are the memory layers (the model's global layers, all of them for Llama), the
+/// sliding-window layers' windows follow in model-layer order. All integers little-endian.
+/// Decoding checks every length against the bytes left. Version 2 has no `windows` field (it
+/// reads as none); version 1 (two releases back) also has the whole retrieval state ("AQRS") in
+/// place of the probe state, and `ProbeState(decoding:)` keeps its activation statistics.
 struct WorkerCheckpoint: Sendable, Equatable {
     static let magic: [UInt8] = Array("AQWK".utf8)
     /// The version this build writes.
-    static let version: UInt16 = 2
+    static let version: UInt16 = 3
     /// The versions this build reads.
-    static let readableVersions: ClosedRange<UInt16> = 1...2
+    static let readableVersions: ClosedRange<UInt16> = 1...3
 
     var method: UInt8
     var fingerprint: UInt64
@@ -35,6 +38,8 @@ struct WorkerCheckpoint: Sendable, Equatable {
     /// `ProbeState.encoded()` (version 1: a whole "AQRS" retrieval state).
     var probe: [UInt8]
     var layers: [[UInt8]]
+    /// `SlidingWindowCache.encoded()` of each sliding-window layer, in model-layer order.
+    var windows: [[UInt8]]
     var extra: [UInt8]
 
     func encoded() -> [UInt8] {
@@ -50,19 +55,21 @@ struct WorkerCheckpoint: Sendable, Equatable {
         }
         w.blob(probe)
         for l in layers { w.blob(l) }
+        w.u32(UInt32(windows.count))
+        for b in windows { w.blob(b) }
         w.blob(extra)
         w.u32(CRC32.checksum(w.bytes))
         return w.bytes
     }
 
     init(method: UInt8, fingerprint: UInt64, tokens: [Int32], chunkSequence: UInt64, hasher: PrefixHasher, questionSpan: Range<Int>?,
-         questionVectors: [[Float]?], spanRotated: [[Float]], probe: [UInt8], layers: [[UInt8]], extra: [UInt8]) {
+         questionVectors: [[Float]?], spanRotated: [[Float]], probe: [UInt8], layers: [[UInt8]], windows: [[UInt8]], extra: [UInt8]) {
         self.method = method; self.fingerprint = fingerprint; self.tokens = tokens; self.chunkSequence = chunkSequence
         self.hasher = hasher; self.questionSpan = questionSpan; self.questionVectors = questionVectors
-        self.spanRotated = spanRotated; self.probe = probe; self.layers = layers; self.extra = extra
+        self.spanRotated = spanRotated; self.probe = probe; self.layers = layers; self.windows = windows; self.extra = extra
     }
 
-    /// Decodes a checkpoint of version 1 or 2.
+    /// Decodes a checkpoint of version 1, 2 or 3.
     /// - Throws: ``StateDecodingError`` (ActQKV's: truncated, bad magic, unknown version,
     ///   checksum, trailing bytes, impossible field) — never traps on any input.
     init(decoding bytes: [UInt8]) throws(StateDecodingError) {
@@ -102,6 +109,12 @@ struct WorkerCheckpoint: Sendable, Equatable {
         var ls: [[UInt8]] = []
         for _ in 0..<layerCount { ls.append(try r.blob("layer memory")) }
         layers = ls
+        var ws: [[UInt8]] = []
+        if version >= 3 {
+            let count = try r.count(UInt64(try r.u32("windows")), each: 4)
+            for _ in 0..<count { ws.append(try r.blob("sliding window")) }
+        }
+        windows = ws
         extra = try r.blob("extra")
         guard r.remaining == 0 else { throw .trailingBytes(count: r.remaining) }
     }

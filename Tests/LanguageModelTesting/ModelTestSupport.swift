@@ -28,6 +28,8 @@ package enum ModelTestSupport {
     package static let realModelExact = load(modelPath, activations: .float32, fetch: "scripts/fetch-model.sh or set ACTQKV_MODEL")
     /// Gemma 3 270M with the default 8-bit activations, loaded once per test process.
     package static let gemmaModel = load(gemmaModelPath, activations: .int8, fetch: "scripts/fetch-model.sh gemma3-270m or set ACTQKV_GEMMA_MODEL")
+    /// Gemma 3 270M with Float32 activations.
+    package static let gemmaModelExact = load(gemmaModelPath, activations: .float32, fetch: "scripts/fetch-model.sh gemma3-270m or set ACTQKV_GEMMA_MODEL")
 
     private static func load(_ path: String, activations: ActivationPrecision, fetch: String) -> Result<DecoderModel, ModelError> {
         guard FileManager.default.fileExists(atPath: path) else {
@@ -36,9 +38,9 @@ package enum ModelTestSupport {
         return Result { () throws(ModelError) in try DecoderModel(path: path, prefillChunk: 256, activations: activations) }
     }
 
-    /// Gemma 3 270M (8-bit activations), or a test failure explaining why it is unavailable.
-    package static func loadGemmaModel() throws -> DecoderModel {
-        switch gemmaModel {
+    /// Gemma 3 270M run with `activations`, or a test failure explaining why it is unavailable.
+    package static func loadGemmaModel(activations: ActivationPrecision = .int8) throws -> DecoderModel {
+        switch activations == .int8 ? gemmaModel : gemmaModelExact {
         case .success(let m): return m
         case .failure(let e):
             Issue.record("Gemma 3 270M could not be loaded: \(e)")

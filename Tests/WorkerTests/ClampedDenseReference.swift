@@ -16,6 +16,9 @@ import Foundation
 /// independently of `LayerMemory`: after a chunk ending at P the sink holds min(S, max(0, P − W))
 /// tokens and, once it is full, ⌊(P − S − W)/b⌋ blocks cover [S, S + nb·b).
 /// The model calls ``attend`` with the same chunk schedule as the session under test.
+///
+/// A sliding-window layer (Gemma 3) is computed exactly: true RoPE distances, Float32 K/V, only
+/// the keys of its window — what the worker's in-process window must equal.
 final class ClampedDenseReference: AttentionBackend {
     let config: ModelConfig
     let retrieval: RetrievalConfig
@@ -41,14 +44,16 @@ final class ClampedDenseReference: AttentionBackend {
         return s..<(s + ((p0 - s - w) / b) * b)
     }
 
-    private func rotate(_ x: inout [Double], offset: Int, position: Int) {
-        let d = config.headDimension
-        for i in 0..<(d / 2) {
-            let a = RotaryEmbedding.angle(position: position, pair: i, ropeDimension: config.ropeDimension, base: config.ropeFrequencyBase)
+    private func rotate(_ x: inout [Double], offset: Int, position: Int, layer: Int) {
+        let d = config.headDimension, half = d / 2
+        let (step, other) = config.rotaryPairing == .interleaved ? (2, 1) : (1, half)
+        for i in 0..<half {
+            let a = RotaryEmbedding.angle(position: position, pair: i, ropeDimension: config.ropeDimension,
+                                          base: config.ropeFrequencyBase(layer: layer))
             let c = cos(a), s = sin(a)
-            let x0 = x[offset + 2 * i], x1 = x[offset + 2 * i + 1]
-            x[offset + 2 * i] = x0 * c - x1 * s
-            x[offset + 2 * i + 1] = x0 * s + x1 * c
+            let x0 = x[offset + step * i], x1 = x[offset + step * i + other]
+            x[offset + step * i] = x0 * c - x1 * s
+            x[offset + step * i + other] = x0 * s + x1 * c
         }
     }
 
@@ -64,9 +69,10 @@ final class ClampedDenseReference: AttentionBackend {
         }
         for t in 0..<n {
             var row = (0..<kw).map { Double(newKeys[t * kw + $0]) }
-            for kv in 0..<config.kvHeadCount { rotate(&row, offset: kv * d, position: p0 + t) }
+            for kv in 0..<config.kvHeadCount { rotate(&row, offset: kv * d, position: p0 + t, layer: layer) }
             rotatedKeys[layer].append(contentsOf: row)
         }
+        let slidingWindow = config.layerAttention[layer].window
         let blocks = blockRange(chunkStart: p0)
         let scale = 1 / Double(d).squareRoot()
         var logits = [Double](repeating: 0, count: p0 + n)
@@ -76,12 +82,14 @@ final class ClampedDenseReference: AttentionBackend {
                 let kv = head / g
                 var qAbs = (0..<d).map { Double(queries[i * h * d + head * d + $0]) }
                 var qMem = qAbs
-                rotate(&qAbs, offset: 0, position: p)
-                rotate(&qMem, offset: 0, position: w - 1)
+                rotate(&qAbs, offset: 0, position: p, layer: layer)
+                rotate(&qMem, offset: 0, position: w - 1, layer: layer)
                 var maxLogit = -Double.infinity
-                for t in 0...p {
+                let first = slidingWindow.map { max(0, p + 1 - $0) } ?? 0
+                for t in 0..<first { logits[t] = -Double.infinity }
+                for t in first...p {
                     var dot = 0.0
-                    if p - t < w {
+                    if p - t < w || slidingWindow != nil {
                         let base = t * kw + kv * d
                         for j in 0..<d { dot += qAbs[j] * rotatedKeys[layer][base + j] }
                     } else {
@@ -95,8 +103,8 @@ final class ClampedDenseReference: AttentionBackend {
                 var z = 0.0
                 for t in 0...p { logits[t] = exp(logits[t] - maxLogit); z += logits[t] }
                 var acc = [Double](repeating: 0, count: d)
-                for t in 0...p {
-                    let src = (p - t >= w && blocks.contains(t)) ? values16[layer] : values[layer]
+                for t in first...p {
+                    let src = (p - t >= w && blocks.contains(t) && slidingWindow == nil) ? values16[layer] : values[layer]
                     let base = t * kw + kv * d
                     let weight = logits[t] / z
                     for j in 0..<d { acc[j] += weight * src[base + j] }

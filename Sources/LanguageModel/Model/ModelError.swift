@@ -25,6 +25,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case contextOverflow(requested: Int, capacity: Int)
     /// An empty token list was given where at least one token is needed.
     case emptyInput
+    /// Saved attention state (e.g. a sliding window in a checkpoint) cannot be restored.
+    case invalidState(String)
 
     /// Stable numeric code of the error (1xx: model description, 2xx: tensors, 3xx: running).
     public var code: Int {
@@ -40,6 +42,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tokenOutOfRange: 301
         case .contextOverflow: 302
         case .emptyInput: 303
+        case .invalidState: 304
         }
     }
 
@@ -56,6 +59,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tokenOutOfRange(let t, let v): "model error \(code): token id \(t) is outside 0..<\(v)"
         case .contextOverflow(let r, let c): "model error \(code): \(r) tokens requested but the attention cache holds \(c)"
         case .emptyInput: "model error \(code): no input tokens"
+        case .invalidState(let r): "model error \(code): saved attention state is invalid: \(r)"
         }
     }
 }
