@@ -60,8 +60,9 @@ void aqk_round_activations_k(const float *x, int blocks, float *out) {
 // ---- the Float32 part, shared by every level ------------------------------------------------------
 
 /// Q4_K super-block: d·d_x·Σ_j sc_j·dot_j − dmin·d_x·Σ_j m_j·(Σ q of sub-block j).
-static inline float sk_combine_q4_K(const uint8_t *blk, const AQKActivationBlockK *x, int sumi, int summ) {
-    const float d = chf_f16_to_f32(load_u16(blk)) * x->d, dmin = chf_f16_to_f32(load_u16(blk + 2)) * x->d;
+/// `d_w` and `dmin_w` are the block's Float16 scales widened (exactly, by any method).
+static inline float sk_combine_q4_K(float d_w, float dmin_w, const AQKActivationBlockK *x, int sumi, int summ) {
+    const float d = d_w * x->d, dmin = dmin_w * x->d;
     return d * (float)sumi - dmin * (float)summ;
 }
 
@@ -73,8 +74,8 @@ static inline int q4_K_min_sum(const uint8_t mn[8], const AQKActivationBlockK *x
 }
 
 /// Q6_K super-block: d·d_x·Σ_k sc_k·Σ (code − 32)·q.
-static inline float sk_combine_q6_K(const uint8_t *blk, const AQKActivationBlockK *x, int sumi) {
-    return chf_f16_to_f32(load_u16(blk + 208)) * x->d * (float)sumi;
+static inline float sk_combine_q6_K(float d_w, const AQKActivationBlockK *x, int sumi) {
+    return d_w * x->d * (float)sumi;
 }
 
 /// Σ_k sc_k · (Σ q over the k-th 16 values): times 32, the part of Σ sc·Σ code·q that the −32
@@ -103,7 +104,8 @@ static float dot_q4_K_q8_scalar(const uint8_t *row, int blocks, const AQKActivat
             }
             sumi += sc[2 * g] * lo + sc[2 * g + 1] * hi;
         }
-        acc += sk_combine_q4_K(blk, x + i, sumi, q4_K_min_sum(mn, x + i));
+        acc += sk_combine_q4_K(chf_f16_to_f32(load_u16(blk)), chf_f16_to_f32(load_u16(blk + 2)), x + i, sumi,
+                               q4_K_min_sum(mn, x + i));
     }
     return acc;
 }
@@ -127,7 +129,7 @@ static float dot_q6_K_q8_scalar(const uint8_t *row, int blocks, const AQKActivat
             }
             for (int k = 0; k < 8; k++) sumi += sc[8 * h + k] * part[k];
         }
-        acc += sk_combine_q6_K(blk, x + i, sumi - 32 * q6_K_offset_sum(sc, x + i));
+        acc += sk_combine_q6_K(chf_f16_to_f32(load_u16(blk + 208)), x + i, sumi - 32 * q6_K_offset_sum(sc, x + i));
     }
     return acc;
 }
@@ -135,6 +137,20 @@ static float dot_q6_K_q8_scalar(const uint8_t *row, int blocks, const AQKActivat
 // ---- AVX2 --------------------------------------------------------------------------------------
 
 #if AQK_X86
+/// Σ_j m_j · (bsums[2j] + bsums[2j+1]) with vpmaddwd (the same integer as q4_K_min_sum).
+AQK_TARGET static inline int q4_K_min_sum_avx2(const uint8_t mn[8], const AQKActivationBlockK *x) {
+    const __m128i pairs = _mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)mn),
+                                           _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
+    return hsum_i32_256(_mm256_madd_epi16(_mm256_cvtepu8_epi16(pairs), _mm256_loadu_si256((const __m256i *)x->bsums)));
+}
+
+/// 32 · Σ_k sc_k · bsums[k] as eight int32 lanes (their sum is 32 · q6_K_offset_sum).
+AQK_TARGET static inline __m256i q6_K_offset_lanes(const int8_t *sc, const AQKActivationBlockK *x) {
+    __m256i p = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc)),
+                                  _mm256_loadu_si256((const __m256i *)x->bsums));
+    return _mm256_slli_epi32(p, 5);
+}
+
 AQK_TARGET static float dot_q4_K_q8_avx2(const uint8_t *row, int blocks, const AQKActivationBlockK *x) {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     float acc = 0;
@@ -153,7 +169,7 @@ AQK_TARGET static float dot_q4_K_q8_avx2(const uint8_t *row, int blocks, const A
             sums = _mm256_add_epi32(sums, _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_set1_epi16(sc[2 * g])),
                                                            _mm256_madd_epi16(hi, _mm256_set1_epi16(sc[2 * g + 1]))));
         }
-        acc += sk_combine_q4_K(blk, x + i, hsum_i32_256(sums), q4_K_min_sum(mn, x + i));
+        acc += sk_combine_q4_K(f16_avx(blk), f16_avx(blk + 2), x + i, hsum_i32_256(sums), q4_K_min_sum_avx2(mn, x + i));
     }
     return acc;
 }
@@ -192,7 +208,7 @@ AQK_TARGET static float dot_q6_K_q8_avx2(const uint8_t *row, int blocks, const A
             __m256i p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(c3, _mm256_loadu_si256((const __m256i *)(q + 96))), q6_K_scale_pair(scales, 8 * h + 6));
             sums = _mm256_add_epi32(sums, _mm256_add_epi32(_mm256_add_epi32(p0, p1), _mm256_add_epi32(p2, p3)));
         }
-        acc += sk_combine_q6_K(blk, x + i, hsum_i32_256(sums) - 32 * q6_K_offset_sum(sc, x + i));
+        acc += sk_combine_q6_K(f16_avx(blk + 208), x + i, hsum_i32_256(_mm256_sub_epi32(sums, q6_K_offset_lanes(sc, x + i))));
     }
     return acc;
 }
@@ -239,7 +255,8 @@ AQK_TARGET_VNNI static inline __m512i madd_scaled_vnni(__m512i sums, __m512i pai
                 __m512i pairs = _mm512_maddubs_epi16(v, _mm512_loadu_si512((const void *)(q + 64 * g)));     \
                 sums = MADD_SCALED(sums, pairs, _mm512_permutexvar_epi16(halves_index(2 * g), scales));     \
             }                                                                                               \
-            acc += sk_combine_q4_K(blk, x + i, _mm512_reduce_add_epi32(sums), q4_K_min_sum(mn, x + i));    \
+            acc += sk_combine_q4_K(f16_avx(blk), f16_avx(blk + 2), x + i, _mm512_reduce_add_epi32(sums),   \
+                                   q4_K_min_sum_avx2(mn, x + i));                                          \
         }                                                                                                   \
         return acc;                                                                                         \
     }                                                                                                       \
@@ -267,7 +284,9 @@ AQK_TARGET_VNNI static inline __m512i madd_scaled_vnni(__m512i sums, __m512i pai
                 sums = MADD_SCALED(sums, p01, _mm512_permutexvar_epi16(quarters_index(8 * h), scales));      \
                 sums = MADD_SCALED(sums, p23, _mm512_permutexvar_epi16(quarters_index(8 * h + 4), scales));  \
             }                                                                                               \
-            acc += sk_combine_q6_K(blk, x + i, _mm512_reduce_add_epi32(sums) - 32 * q6_K_offset_sum(sc, x + i)); \
+            __m512i offset = _mm512_castsi256_si512(q6_K_offset_lanes(sc, x + i));                          \
+            offset = _mm512_inserti64x4(offset, _mm256_setzero_si256(), 1);                                 \
+            acc += sk_combine_q6_K(f16_avx(blk + 208), x + i, _mm512_reduce_add_epi32(_mm512_sub_epi32(sums, offset))); \
         }                                                                                                   \
         return acc;                                                                                         \
     }
