@@ -146,8 +146,6 @@ AQK_TARGET static void exp_avx2(const float *x, float *out, int n) {
     for (; i < n; i++) out[i] = exp_scalar(x[i]);
 }
 
-#define AQK_TARGET512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
-
 AQK_TARGET512 static float dot_q4_1_avx512(const uint8_t *row, int blocks, const float *x, const float *sums) {
     // Two independent accumulator chains (even and odd blocks) so that the FMA latency overlaps.
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
@@ -213,8 +211,8 @@ AQK_TARGET512 static float dot_q8_0_avx512(const uint8_t *row, int blocks, const
 // What the CPU supports is probed once per process; which of it a thread may use is a per-thread
 // cap (2 by default), so that a test forcing the portable kernels on its own thread never changes
 // the rounding of a forward pass running on another.
-static int avx2_state = -1, avx512_state = -1;
-static _Thread_local int thread_level = 2;
+static int avx2_state = -1, avx512_state = -1, vnni_state = -1;
+static _Thread_local int thread_level = 2, thread_vnni = 1;
 
 static int cpu_has_avx2(void) {
 #if AQK_X86
@@ -245,6 +243,20 @@ static int cpu_has_avx512(void) {
 #endif
 }
 
+static int cpu_has_vnni(void) {
+#if AQK_X86
+    int state = __atomic_load_n(&vnni_state, __ATOMIC_RELAXED);
+    if (state < 0) {
+        __builtin_cpu_init();
+        state = cpu_has_avx512() && __builtin_cpu_supports("avx512vnni");
+        __atomic_store_n(&vnni_state, state, __ATOMIC_RELAXED);
+    }
+    return state;
+#else
+    return 0;
+#endif
+}
+
 int aqk_uses_avx2(void) { return thread_level >= 1 && cpu_has_avx2(); }
 
 int aqk_uses_avx512(void) { return thread_level >= 2 && cpu_has_avx512(); }
@@ -252,6 +264,12 @@ int aqk_uses_avx512(void) { return thread_level >= 2 && cpu_has_avx512(); }
 void aqk_set_kernel_level(int level) { thread_level = level < 0 ? 0 : (level > 2 ? 2 : level); }
 
 int aqk_kernel_level(void) { return thread_level; }
+
+int aqk_uses_vnni(void) { return thread_vnni && aqk_uses_avx512() && cpu_has_vnni(); }
+
+void aqk_set_vnni(int allowed) { thread_vnni = allowed != 0; }
+
+int aqk_vnni_allowed(void) { return thread_vnni; }
 
 void aqk_matvec_q4_1(const void *rows, int row_count, int blocks, const float *x, const float *block_sums,
                      float *y, int accumulate) {

@@ -102,6 +102,43 @@ static float dot_q8_0_q8_scalar(const uint8_t *row, int blocks, const AQKActivat
     return acc;
 }
 
+static inline uint32_t load_u32(const uint8_t *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+/// Σ code·q over one Q5 block (codes 0…31 from 16 nibble bytes and the 32 fifth bits `qh`).
+static inline int q5_code_dot(const uint8_t *qs, uint32_t qh, const int8_t *q) {
+    int sum = 0;
+    for (int j = 0; j < 16; j++) {
+        sum += ((qs[j] & 0x0F) | (int)(((qh >> j) & 1) << 4)) * q[j];
+        sum += ((qs[j] >> 4) | (int)(((qh >> (j + 16)) & 1) << 4)) * q[j + 16];
+    }
+    return sum;
+}
+
+static float dot_q5_0_q8_scalar(const uint8_t *row, int blocks, const AQKActivationBlock *x) {
+    float acc = 0;
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *blk = row + 22 * b;
+        int qsum = 0;
+        for (int j = 0; j < 32; j++) qsum += x[b].q[j];
+        const int sum = q5_code_dot(blk + 6, load_u32(blk + 2), x[b].q) - 16 * qsum;
+        acc += chf_f16_to_f32(load_u16(blk)) * x[b].d * (float)sum;
+    }
+    return acc;
+}
+
+static float dot_q5_1_q8_scalar(const uint8_t *row, int blocks, const AQKActivationBlock *x) {
+    float acc = 0, mins = 0;
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *blk = row + 24 * b;
+        const int sum = q5_code_dot(blk + 8, load_u32(blk + 4), x[b].q);
+        acc += chf_f16_to_f32(load_u16(blk)) * x[b].d * (float)sum;
+        mins += chf_f16_to_f32(load_u16(blk + 2)) * x[b].s;
+    }
+    return acc + mins;
+}
+
 // ---- AVX2: 32 byte products per block with vpmaddubsw ------------------------------------------
 
 #if AQK_X86
@@ -141,6 +178,51 @@ AQK_TARGET static float dot_q4_1_q8_avx2(const uint8_t *row, int blocks, const A
     return hsum256(_mm256_add_ps(acc0, acc1)) + mins;
 }
 
+/// Byte i (0…31): 0x10 when bit i of `qh` is set, else 0 (the fifth bit of a Q5 code, in place).
+AQK_TARGET static inline __m256i q5_fifth_bits(uint32_t qh) {
+    // Byte i takes byte i/8 of qh (vpshufb indexes within each 128-bit lane; both lanes hold qh),
+    // then keeps only its bit i%8.
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    __m256i v = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), spread), bit);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(v, bit), _mm256_set1_epi8(0x10));
+}
+
+/// The 32 codes (0…31) of a Q5 block in value order.
+AQK_TARGET static inline __m256i q5_codes_avx2(const uint8_t *qs, uint32_t qh) {
+    const __m128i low4 = _mm_set1_epi8(0x0F);
+    __m128i v = _mm_loadu_si128((const __m128i *)qs);
+    __m256i n = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(v, low4)),
+                                        _mm_and_si128(_mm_srli_epi16(v, 4), low4), 1);
+    return _mm256_or_si256(n, q5_fifth_bits(qh));
+}
+
+AQK_TARGET static float dot_q5_0_q8_avx2(const uint8_t *row, int blocks, const AQKActivationBlock *x) {
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i sixteen = _mm256_set1_epi8(16);
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *w = row + 22 * b;
+        // code − 16 in −16…15, multiplied as |w| × (q with w's sign).
+        __m256i c = _mm256_sub_epi8(q5_codes_avx2(w + 6, load_u32(w + 2)), sixteen);
+        __m256i s = sum_pairs_i32(_mm256_sign_epi8(c, c), _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)x[b].q), c));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_avx(w) * x[b].d), _mm256_cvtepi32_ps(s), acc);
+    }
+    return hsum256(acc);
+}
+
+AQK_TARGET static float dot_q5_1_q8_avx2(const uint8_t *row, int blocks, const AQKActivationBlock *x) {
+    __m256 acc = _mm256_setzero_ps();
+    float mins = 0;
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *w = row + 24 * b;
+        __m256i s = sum_pairs_i32(q5_codes_avx2(w + 8, load_u32(w + 4)), _mm256_loadu_si256((const __m256i *)x[b].q));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_avx(w) * x[b].d), _mm256_cvtepi32_ps(s), acc);
+        mins += f16_avx(w + 2) * x[b].s;
+    }
+    return hsum256(acc) + mins;
+}
+
 AQK_TARGET static float dot_q8_0_q8_avx2(const uint8_t *row, int blocks, const AQKActivationBlock *x) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int b = 0;
@@ -164,6 +246,117 @@ AQK_TARGET static float dot_q8_0_q8_avx2(const uint8_t *row, int blocks, const A
 }
 #endif
 
+// ---- AVX-512: two blocks per 512-bit vector; vpdpbusd with VNNI -----------------------------------
+//
+// Lanes 0–7 of the int32 sums belong to the first block, 8–15 to the second; an odd last block is
+// paired with itself and its copy weighted 0. The byte products are summed by vpmaddubsw +
+// vpmaddwd (AVX512BW) or by vpdpbusd (VNNI): the same exact integers either way.
+
+#if AQK_X86
+/// Values 0…15 of two Q4/Q5 blocks' nibbles in value order: [low(q0), high(q0), low(q1), high(q1)].
+AQK_TARGET512 static inline __m512i nibble_pair_512(const uint8_t *q0, const uint8_t *q1) {
+    __m256i both = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)q1), _mm_loadu_si128((const __m128i *)q0));
+    __m512i v = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3), _mm512_castsi256_si512(both));
+    v = _mm512_mask_srli_epi16(v, 0xFF00FF00u, v, 4);
+    return _mm512_and_si512(v, _mm512_set1_epi8(0x0F));
+}
+
+/// The 32 activation codes of blocks a and b side by side.
+AQK_TARGET512 static inline __m512i codes_pair_512(const int8_t *a, const int8_t *b) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
+                              _mm256_loadu_si256((const __m256i *)b), 1);
+}
+
+/// Per-lane scale: s0 in lanes 0–7, s1 in lanes 8–15.
+AQK_TARGET512 static inline __m512 scale_pair_512(float s0, float s1) {
+    return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(s0), _mm512_set1_ps(s1));
+}
+
+AQK_TARGET512 static inline __m512i dot_u8_bw(__m512i u, __m512i s) {
+    return _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1));
+}
+
+AQK_TARGET_VNNI static inline __m512i dot_u8_vnni(__m512i u, __m512i s) {
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, s);
+}
+
+/// Signed w × signed q as |w| × (q with w's sign); q is never −128 (activation codes are ±127).
+AQK_TARGET512 static inline __m512i dot_s8_bw(__m512i w, __m512i q) {
+    __m512i signed_q = _mm512_mask_sub_epi8(q, _mm512_movepi8_mask(w), _mm512_setzero_si512(), q);
+    return dot_u8_bw(_mm512_abs_epi8(w), signed_q);
+}
+
+AQK_TARGET_VNNI static inline __m512i dot_s8_vnni(__m512i w, __m512i q) {
+    __m512i signed_q = _mm512_mask_sub_epi8(q, _mm512_movepi8_mask(w), _mm512_setzero_si512(), q);
+    return dot_u8_vnni(_mm512_abs_epi8(w), signed_q);
+}
+
+/// The 64 codes (0…31) of two Q5 blocks: nibbles plus 16 where the block's qh bit is set.
+AQK_TARGET512 static inline __m512i q5_codes_pair_512(const uint8_t *qs0, const uint8_t *qh0, const uint8_t *qs1,
+                                                     const uint8_t *qh1) {
+    const __mmask64 fifth = (__mmask64)load_u32(qh0) | ((__mmask64)load_u32(qh1) << 32);
+    __m512i n = nibble_pair_512(qs0, qs1);
+    return _mm512_mask_add_epi8(n, fifth, n, _mm512_set1_epi8(16));
+}
+
+// One set of the four 32-block products per instruction set (SUFFIX), with its byte-dot helpers.
+#define AQK_DEFINE_Q8_DOTS_512(SUFFIX, TARGET, DOT_U8, DOT_S8)                                              \
+    TARGET static float dot_q8_0_q8_##SUFFIX(const uint8_t *row, int blocks, const AQKActivationBlock *x) {  \
+        __m512 acc = _mm512_setzero_ps();                                                                    \
+        for (int b = 0; b < blocks; b += 2) {                                                                \
+            const int c = b + 1 < blocks ? b + 1 : b;                                                        \
+            const uint8_t *w0 = row + 34 * b, *w1 = row + 34 * c;                                            \
+            __m512i w = codes_pair_512((const int8_t *)(w0 + 2), (const int8_t *)(w1 + 2));                  \
+            __m512i s = DOT_S8(w, codes_pair_512(x[b].q, x[c].q));                                           \
+            const float s1 = c != b ? f16_avx(w1) * x[c].d : 0.0f;                                          \
+            acc = _mm512_fmadd_ps(scale_pair_512(f16_avx(w0) * x[b].d, s1), _mm512_cvtepi32_ps(s), acc);     \
+        }                                                                                                    \
+        return _mm512_reduce_add_ps(acc);                                                                    \
+    }                                                                                                        \
+    TARGET static float dot_q4_1_q8_##SUFFIX(const uint8_t *row, int blocks, const AQKActivationBlock *x) {  \
+        __m512 acc = _mm512_setzero_ps();                                                                    \
+        float mins = 0;                                                                                      \
+        for (int b = 0; b < blocks; b += 2) {                                                                \
+            const int c = b + 1 < blocks ? b + 1 : b;                                                        \
+            const uint8_t *w0 = row + 20 * b, *w1 = row + 20 * c;                                            \
+            __m512i s = DOT_U8(nibble_pair_512(w0 + 4, w1 + 4), codes_pair_512(x[b].q, x[c].q));             \
+            const float s1 = c != b ? f16_avx(w1) * x[c].d : 0.0f;                                          \
+            acc = _mm512_fmadd_ps(scale_pair_512(f16_avx(w0) * x[b].d, s1), _mm512_cvtepi32_ps(s), acc);     \
+            mins += c != b ? f16_avx(w0 + 2) * x[b].s + f16_avx(w1 + 2) * x[c].s : f16_avx(w0 + 2) * x[b].s; \
+        }                                                                                                    \
+        return _mm512_reduce_add_ps(acc) + mins;                                                             \
+    }                                                                                                        \
+    TARGET static float dot_q5_0_q8_##SUFFIX(const uint8_t *row, int blocks, const AQKActivationBlock *x) {  \
+        __m512 acc = _mm512_setzero_ps();                                                                    \
+        const __m512i sixteen = _mm512_set1_epi8(16);                                                        \
+        for (int b = 0; b < blocks; b += 2) {                                                                \
+            const int c = b + 1 < blocks ? b + 1 : b;                                                        \
+            const uint8_t *w0 = row + 22 * b, *w1 = row + 22 * c;                                            \
+            __m512i w = _mm512_sub_epi8(q5_codes_pair_512(w0 + 6, w0 + 2, w1 + 6, w1 + 2), sixteen);         \
+            __m512i s = DOT_S8(w, codes_pair_512(x[b].q, x[c].q));                                           \
+            const float s1 = c != b ? f16_avx(w1) * x[c].d : 0.0f;                                          \
+            acc = _mm512_fmadd_ps(scale_pair_512(f16_avx(w0) * x[b].d, s1), _mm512_cvtepi32_ps(s), acc);     \
+        }                                                                                                    \
+        return _mm512_reduce_add_ps(acc);                                                                    \
+    }                                                                                                        \
+    TARGET static float dot_q5_1_q8_##SUFFIX(const uint8_t *row, int blocks, const AQKActivationBlock *x) {  \
+        __m512 acc = _mm512_setzero_ps();                                                                    \
+        float mins = 0;                                                                                      \
+        for (int b = 0; b < blocks; b += 2) {                                                                \
+            const int c = b + 1 < blocks ? b + 1 : b;                                                        \
+            const uint8_t *w0 = row + 24 * b, *w1 = row + 24 * c;                                            \
+            __m512i s = DOT_U8(q5_codes_pair_512(w0 + 8, w0 + 4, w1 + 8, w1 + 4), codes_pair_512(x[b].q, x[c].q)); \
+            const float s1 = c != b ? f16_avx(w1) * x[c].d : 0.0f;                                          \
+            acc = _mm512_fmadd_ps(scale_pair_512(f16_avx(w0) * x[b].d, s1), _mm512_cvtepi32_ps(s), acc);     \
+            mins += c != b ? f16_avx(w0 + 2) * x[b].s + f16_avx(w1 + 2) * x[c].s : f16_avx(w0 + 2) * x[b].s; \
+        }                                                                                                    \
+        return _mm512_reduce_add_ps(acc) + mins;                                                             \
+    }
+
+AQK_DEFINE_Q8_DOTS_512(avx512, AQK_TARGET512, dot_u8_bw, dot_s8_bw)
+AQK_DEFINE_Q8_DOTS_512(vnni, AQK_TARGET_VNNI, dot_u8_vnni, dot_s8_vnni)
+#endif
+
 // ---- row loops -------------------------------------------------------------------------------
 
 typedef float (*dot_q8_fn)(const uint8_t *row, int blocks, const AQKActivationBlock *x);
@@ -177,22 +370,32 @@ static void matvec_q8(dot_q8_fn dot, const void *rows, size_t row_bytes, int row
     }
 }
 
+/// The kernel for the calling thread's level: VNNI, AVX-512BW, AVX2 or portable.
+#if AQK_X86
+#define AQK_PICK_Q8_DOT(NAME)                                                                                 \
+    (aqk_uses_vnni() ? NAME##_vnni : aqk_uses_avx512() ? NAME##_avx512 : aqk_uses_avx2() ? NAME##_avx2 : NAME##_scalar)
+#else
+#define AQK_PICK_Q8_DOT(NAME) NAME##_scalar
+#endif
+
 void aqk_matvec_q4_1_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
                         int accumulate) {
-    dot_q8_fn dot = dot_q4_1_q8_scalar;
-#if AQK_X86
-    if (aqk_uses_avx2()) dot = dot_q4_1_q8_avx2;
-#endif
-    matvec_q8(dot, rows, (size_t)20 * blocks, row_count, blocks, x, y, accumulate);
+    matvec_q8(AQK_PICK_Q8_DOT(dot_q4_1_q8), rows, (size_t)20 * blocks, row_count, blocks, x, y, accumulate);
 }
 
 void aqk_matvec_q8_0_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
                         int accumulate) {
-    dot_q8_fn dot = dot_q8_0_q8_scalar;
-#if AQK_X86
-    if (aqk_uses_avx2()) dot = dot_q8_0_q8_avx2;
-#endif
-    matvec_q8(dot, rows, (size_t)34 * blocks, row_count, blocks, x, y, accumulate);
+    matvec_q8(AQK_PICK_Q8_DOT(dot_q8_0_q8), rows, (size_t)34 * blocks, row_count, blocks, x, y, accumulate);
+}
+
+void aqk_matvec_q5_0_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
+                        int accumulate) {
+    matvec_q8(AQK_PICK_Q8_DOT(dot_q5_0_q8), rows, (size_t)22 * blocks, row_count, blocks, x, y, accumulate);
+}
+
+void aqk_matvec_q5_1_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
+                        int accumulate) {
+    matvec_q8(AQK_PICK_Q8_DOT(dot_q5_1_q8), rows, (size_t)24 * blocks, row_count, blocks, x, y, accumulate);
 }
 
 float aqk_round_to_half(float x) { return chf_f16_to_f32(chf_f32_to_f16(x)); }

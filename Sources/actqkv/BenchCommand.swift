@@ -5,12 +5,13 @@ import CoreTypes
 import Glibc
 #endif
 
-/// `actqkv bench …`: micro-benchmarks of the ActQKV kernels, the GGUF reader and the tokenizer.
+/// `actqkv bench …`: micro-benchmarks of the ActQKV kernels, the GGUF reader, the quantised
+/// matrix–vector kernels and the tokenizer.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks of the retrieval kernels, the GGUF reader and the tokenizer.",
-        subcommands: [ScoringBench.self, AttentionBench.self, GGUFBench.self, TokenizerBench.self])
+        subcommands: [ScoringBench.self, AttentionBench.self, GGUFBench.self, KernelsBench.self, TokenizerBench.self])
 }
 
 /// `actqkv bench scoring`: cosine scoring of N block keys of width D against one probe, from Float32

@@ -24,6 +24,29 @@ struct GGUFBench: ParsableCommand {
     }
 }
 
+/// `actqkv bench kernels`: the quantised matrix–vector products at Gemma 3 270M's shapes, per
+/// format and instruction set (portable, AVX2, AVX-512, AVX-512 VNNI, those the CPU has), with
+/// 8-bit activations (the default) and optionally Float32 ones (``KernelBenchmark``).
+struct KernelsBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Quantised matrix-vector ns per product per format and instruction set (Gemma 3 shapes).")
+
+    @Option(help: "Timed runs per measurement (the median is reported).")
+    var runs: Int = 9
+
+    @Flag(help: "Also time the Float32-activation products.")
+    var float32 = false
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be ≥ 1") }
+    }
+
+    func run() throws {
+        print(KernelBenchmark.report(KernelBenchmark.run(repetitions: runs, float32: float32)))
+    }
+}
+
 /// `actqkv bench tokenizer`: building the tokenizer and encoding 32K-token inputs (prose from
 /// `--corpus`, random tokens, one long word) with the default BPE and its baselines
 /// (``TokenizerBenchmark``), medians of `--runs`.

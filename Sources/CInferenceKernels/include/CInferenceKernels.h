@@ -2,7 +2,18 @@
 // CPU has them (chosen at run time) and stay portable elsewhere.
 //
 // Block layouts are ggml's: Q4_1 = {f16 d, f16 m, 16 bytes of nibbles (byte j: value j low,
-// value j+16 high)}, 20 bytes per 32 values; Q8_0 = {f16 d, 32 int8}, 34 bytes per 32 values.
+// value j+16 high)}, 20 bytes per 32 values; Q8_0 = {f16 d, 32 int8}, 34 bytes per 32 values;
+// Q5_0 = {f16 d, u32 qh (bit j: fifth bit of value j), 16 bytes of nibbles as Q4_1}, 22 bytes,
+// value d·(code − 16); Q5_1 = {f16 d, f16 m, u32 qh, 16 bytes of nibbles}, 24 bytes, value
+// d·code + m. K-quants hold 256 values per super-block: Q4_K = {f16 d, f16 dmin, 12 bytes of
+// 6-bit scales and mins, 128 bytes of nibbles}, 144 bytes; Q6_K = {128 bytes low nibbles, 64 bytes
+// high 2-bit pairs, 16 int8 scales, f16 d}, 210 bytes (the full layouts are written out beside the
+// Swift dequantisers, Sources/LanguageModel/GGUF/Dequantize+Q5.swift and Dequantize+KQuants.swift).
+//
+// Kernel levels: portable (0), AVX2 (1), best (2: AVX-512 F/BW/VL where the CPU has them, with
+// VNNI where it has avx512_vnni). Integer sums are exact at every level; the Float32 sums over
+// blocks may differ in order between levels (so in the last bits) except for the K-quant × Q8_K
+// products, whose Float32 arithmetic is the same scalar code at every level (bit-identical).
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +56,50 @@ void aqk_matvec_q4_1_q8(const void *rows, int row_count, int blocks, const AQKAc
 void aqk_matvec_q8_0_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
                         int accumulate);
 
+/// y[r] (+)= Σ_blocks d_w·d_x·Σ (code − 16)·q for Q5_0 rows: llama.cpp's Q5_0 × Q8_0 product.
+void aqk_matvec_q5_0_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
+                        int accumulate);
+
+/// y[r] (+)= Σ_blocks (d_w·d_x·Σ code·q + m_w·s_x) for Q5_1 rows: llama.cpp's Q5_1 × Q8_1 product.
+void aqk_matvec_q5_1_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
+                        int accumulate);
+
+/// One 256-value super-block of an activation row rounded to 8 bits as llama.cpp rounds activations
+/// for K-quant weights (its block_q8_K): value j ≈ d · q[j].
+typedef struct {
+    /// Scale 1/(−127/max) where max is the first value of largest magnitude (signed), Float32
+    /// (not rounded to Float16); 0 for an all-zero block.
+    float d;
+    /// Codes min(127, round(x · (−127/max))), ties to even; the value `max` itself gets −127.
+    int8_t q[256];
+    /// Σ q over each run of 16 codes.
+    int16_t bsums[16];
+} AQKActivationBlockK;
+
+/// Rounds `blocks` super-blocks of 256 activations x[0 ..< 256·blocks] (see AQKActivationBlockK).
+void aqk_quantize_activations_k(const float *x, int blocks, AQKActivationBlockK *out);
+
+/// The activations as the K-quant products see them: out[i] = d · q[i] of x's super-block (out may
+/// equal x).
+void aqk_round_activations_k(const float *x, int blocks, float *out);
+
+/// y[r] (+)= Σ_super-blocks (d·d_x·Σ_j sc_j·Σ code·q − dmin·d_x·Σ_j m_j·Σ q) for Q4_K rows of
+/// `blocks` super-blocks: llama.cpp's Q4_K × Q8_K product.
+void aqk_matvec_q4_K_q8(const void *rows, int row_count, int blocks, const AQKActivationBlockK *x, float *y,
+                        int accumulate);
+
+/// y[r] (+)= Σ_super-blocks d·d_x·Σ_k sc_k·Σ (code − 32)·q for Q6_K rows: llama.cpp's Q6_K × Q8_K.
+void aqk_matvec_q6_K_q8(const void *rows, int row_count, int blocks, const AQKActivationBlockK *x, float *y,
+                        int accumulate);
+
+/// y[r] (+)= row r · x for Float32 activations: `blocks` 32-value blocks (Q5_0, Q5_1) or 256-value
+/// super-blocks (Q4_K, Q6_K) per row. Each row is dequantised 256 values at a time (the values of
+/// aqk_dequantize_*) and dotted with x.
+void aqk_matvec_q5_0(const void *rows, int row_count, int blocks, const float *x, float *y, int accumulate);
+void aqk_matvec_q5_1(const void *rows, int row_count, int blocks, const float *x, float *y, int accumulate);
+void aqk_matvec_q4_K(const void *rows, int row_count, int blocks, const float *x, float *y, int accumulate);
+void aqk_matvec_q6_K(const void *rows, int row_count, int blocks, const float *x, float *y, int accumulate);
+
 /// IEEE single → half (round to nearest even) and back, as the kernels round scales (for tests).
 float aqk_round_to_half(float x);
 
@@ -54,6 +109,13 @@ void aqk_dequantize_q4_1(const void *rows, long blocks, float *out);
 
 /// Dequantises `blocks` consecutive Q8_0 blocks to out[0 ..< 32·blocks]: value = d·q.
 void aqk_dequantize_q8_0(const void *rows, long blocks, float *out);
+
+/// Dequantises `blocks` consecutive Q5_0 / Q5_1 blocks (32 values) or Q4_K / Q6_K super-blocks
+/// (256 values) to out: bit-identical to GGUFDequantizer (the same Float32 operations, unfused).
+void aqk_dequantize_q5_0(const void *rows, long blocks, float *out);
+void aqk_dequantize_q5_1(const void *rows, long blocks, float *out);
+void aqk_dequantize_q4_K(const void *rows, long blocks, float *out);
+void aqk_dequantize_q6_K(const void *rows, long blocks, float *out);
 
 /// Replaces x[0..<n] by softmax(x) (max-subtracted); returns Σ exp(x − max). n > 0.
 float aqk_softmax(float *x, int n);
@@ -84,6 +146,18 @@ void aqk_set_kernel_level(int level);
 
 /// The calling thread's kernel level cap (0, 1 or 2).
 int aqk_kernel_level(void);
+
+/// 1 when the 8-bit products on the calling thread use AVX-512 VNNI (vpdpbusd/vpdpwssd): level 2,
+/// a CPU with avx512_vnni, and not switched off with aqk_set_vnni(0).
+int aqk_uses_vnni(void);
+
+/// Allows (1, the default) or forbids (0) VNNI on the calling thread, so that tests and benchmarks
+/// reach the AVX-512BW paths on a VNNI machine. Per thread, like the level, and carried into
+/// `ComputeThreads.run`'s parts.
+void aqk_set_vnni(int allowed);
+
+/// The calling thread's VNNI switch (aqk_set_vnni).
+int aqk_vnni_allowed(void);
 
 #ifdef __cplusplus
 }

@@ -70,12 +70,18 @@ public struct LinearWeight: Sendable {
     /// Y = X·Wᵀ (or Y += X·Wᵀ when `accumulate`) for `rows` tokens: X is `rows × inputCount`
     /// with row stride `inputStride`, Y is `rows × outputCount` with row stride `outputStride`.
     /// With ``ActivationPrecision/int8`` and block-quantised weights, X enters as llama.cpp's CPU
-    /// backend sees it: rounded to 8 bits per 32-value block (X itself is not modified).
+    /// backend sees it: rounded to 8 bits per 32-value block for Q4_1, Q8_0, Q5_0 and Q5_1 rows,
+    /// per 256-value super-block for Q4_K and Q6_K rows (X itself is not modified). A stack whose
+    /// segments round differently (e.g. Q5_0 rows over Q4_K rows) multiplies each run of segments
+    /// by X rounded its way, so every output equals the single-vector product's up to Float32
+    /// summation order.
     public func apply(
         _ x: UnsafePointer<Float>, rows: Int, inputStride: Int? = nil,
         into y: UnsafeMutablePointer<Float>, outputStride: Int? = nil, accumulate: Bool = false,
         activations: ActivationPrecision = .float32
     ) {
+        let lda = Int32(inputStride ?? inputCount)
+        let ldc = Int32(outputStride ?? outputCount)
         if activations == .int8, let quantized, quantized.isBlockQuantized {
             if rows == 1 {
                 quantized.multiplyInt8(x, into: y, accumulate: accumulate)
@@ -85,62 +91,69 @@ public struct LinearWeight: Sendable {
             let k = inputCount, stride = inputStride ?? inputCount
             let rounded = UnsafeMutablePointer<Float>.allocate(capacity: rows * k)
             defer { rounded.deallocate() }
-            for r in 0..<rows { aqk_round_activations(x + r * stride, Int32(k / 32), rounded + r * k) }
-            apply(rounded, rows: rows, into: y, outputStride: outputStride, accumulate: accumulate, activations: .float32)
+            var roundedAs: ActivationBlocks?
+            for run in quantized.activationRuns {
+                if roundedAs != run.blocks {
+                    for r in 0..<rows { run.blocks.round(x + r * stride, count: k, into: rounded + r * k) }
+                    roundedAs = run.blocks
+                }
+                multiplyBatch(outputs: run.rows, rounded, rows: rows, lda: Int32(k), into: y + run.rows.lowerBound, ldc: ldc,
+                              accumulate: accumulate)
+            }
             return
         }
-        let lda = Int32(inputStride ?? inputCount)
-        let ldc = Int32(outputStride ?? outputCount)
         if rows == 1, let quantized {
             quantized.multiply(x, into: y, accumulate: accumulate)
             return
         }
-        if dequantizesOnDemand, let quantized {
-            applyDequantizingOnDemand(quantized, x, rows: rows, lda: lda, into: y, ldc: ldc, accumulate: accumulate)
+        if rows == 1, !dequantizesOnDemand {
+            values.withUnsafeBufferPointer { w in
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outputCount), Int32(inputCount), 1,
+                            w.baseAddress, Int32(inputCount), x, 1, accumulate ? 1 : 0, y, 1)
+            }
+            return
+        }
+        multiplyBatch(outputs: 0..<outputCount, x, rows: rows, lda: lda, into: y, ldc: ldc, accumulate: accumulate)
+    }
+
+    /// Y[:, outputs] (+)= X · W[outputs]ᵀ through BLAS, `y` pointing at output column
+    /// `outputs.lowerBound` of the first token. Float32 weights: the output columns are split over
+    /// the cores, each part a single-threaded GEMM. On-demand weights: the output columns are cut
+    /// into slices of at most ``dequantizeRowsPerPart`` weight rows, shared out over the cores; each
+    /// slice is dequantised into that core's scratch and multiplied by a single-threaded GEMM.
+    private func multiplyBatch(
+        outputs: Range<Int>, _ x: UnsafePointer<Float>, rows: Int, lda: Int32,
+        into y: UnsafeMutablePointer<Float>, ldc: Int32, accumulate: Bool
+    ) {
+        let n = outputs.count, k = inputCount, offset = outputs.lowerBound
+        let xs = UnsafeSendablePointer(x), ys = UnsafeSendableMutablePointer(y)
+        if dequantizesOnDemand, let matrix = quantized {
+            let slice = Self.dequantizeRowsPerPart
+            let slices = (n + slice - 1) / slice
+            let parts = min(ComputeThreads.parallelism, slices)
+            ComputeThreads.run(parts: parts) { part in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: slice * k)
+                defer { scratch.deallocate() }
+                var s = part
+                while s < slices {
+                    let first = s * slice, count = min(slice, n - first)
+                    matrix.dequantizeRows((offset + first)..<(offset + first + count), into: scratch)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(count), Int32(k),
+                                1, xs.pointer, lda, scratch, Int32(k), accumulate ? 1 : 0, ys.pointer + first, ldc)
+                    s += parts
+                }
+            }
             return
         }
         values.withUnsafeBufferPointer { w in
-            if rows == 1 {
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outputCount), Int32(inputCount), 1,
-                            w.baseAddress, Int32(inputCount), x, 1, accumulate ? 1 : 0, y, 1)
-                return
-            }
-            // Split the output columns over the cores; each part is a single-threaded GEMM.
-            let parts = min(ComputeThreads.parallelism, max(1, outputCount / 64))
-            let per = (outputCount + parts - 1) / parts
-            let xs = UnsafeSendablePointer(x), ys = UnsafeSendableMutablePointer(y), ws = UnsafeSendablePointer(w.baseAddress!)
-            let n = outputCount, k = inputCount
+            let parts = min(ComputeThreads.parallelism, max(1, n / 64))
+            let per = (n + parts - 1) / parts
+            let ws = UnsafeSendablePointer(w.baseAddress! + offset * k)
             ComputeThreads.run(parts: parts) { part in
                 let first = part * per, count = min(per, n - first)
                 guard count > 0 else { return }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(count), Int32(k),
                             1, xs.pointer, lda, ws.pointer + first * k, Int32(k), accumulate ? 1 : 0, ys.pointer + first, ldc)
-            }
-        }
-    }
-
-    /// Batched product of an on-demand weight: the output columns are cut into slices of at most
-    /// ``dequantizeRowsPerPart`` weight rows, shared out over the cores; each slice is dequantised
-    /// into that core's scratch and multiplied by a single-threaded GEMM.
-    private func applyDequantizingOnDemand(
-        _ matrix: QuantizedMatrix, _ x: UnsafePointer<Float>, rows: Int, lda: Int32,
-        into y: UnsafeMutablePointer<Float>, ldc: Int32, accumulate: Bool
-    ) {
-        let n = outputCount, k = inputCount
-        let slice = Self.dequantizeRowsPerPart
-        let slices = (n + slice - 1) / slice
-        let parts = min(ComputeThreads.parallelism, slices)
-        let xs = UnsafeSendablePointer(x), ys = UnsafeSendableMutablePointer(y)
-        ComputeThreads.run(parts: parts) { part in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: slice * k)
-            defer { scratch.deallocate() }
-            var s = part
-            while s < slices {
-                let first = s * slice, count = min(slice, n - first)
-                matrix.dequantizeRows(first..<(first + count), into: scratch)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(count), Int32(k),
-                            1, xs.pointer, lda, scratch, Int32(k), accumulate ? 1 : 0, ys.pointer + first, ldc)
-                s += parts
             }
         }
     }

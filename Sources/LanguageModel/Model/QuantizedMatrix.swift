@@ -2,23 +2,103 @@ import CInferenceKernels
 import Dispatch
 
 /// Block formats that ``QuantizedMatrix`` multiplies without dequantising the whole matrix.
-/// Layouts are ggml's: rows are stored one after another, a row is `columns / 32` blocks.
-public enum QuantizedFormat: Sendable, Equatable {
+/// Layouts are ggml's (written out field by field beside the Swift dequantisers in
+/// `GGUF/Dequantize+*.swift`): rows are stored one after another, a row is `columns / blockValues`
+/// blocks.
+public enum QuantizedFormat: Sendable, Equatable, CaseIterable {
     /// 32 values per 20-byte block: Float16 scale d, Float16 minimum m, 16 bytes of 4-bit
     /// codes (byte j holds value j in its low nibble and value j+16 in its high nibble);
     /// value = d·code + m.
     case q4_1
     /// 32 values per 34-byte block: Float16 scale d, 32 signed bytes; value = d·code.
     case q8_0
+    /// 32 values per 22-byte block: Float16 d, 32 fifth bits, 16 nibble bytes; value = d·(code − 16).
+    case q5_0
+    /// 32 values per 24-byte block: Float16 d, Float16 m, 32 fifth bits, 16 nibble bytes;
+    /// value = d·code + m.
+    case q5_1
+    /// 256 values per 144-byte super-block: eight 32-value sub-blocks with 6-bit scales and mins.
+    case q4_K
+    /// 256 values per 210-byte super-block: sixteen 16-value sub-blocks with int8 scales, 6-bit codes.
+    case q6_K
     /// Plain little-endian Float32 values.
     case f32
 
-    /// Bytes of one row of `columns` values.
-    public func rowBytes(columns: Int) -> Int {
+    /// The format holding a GGUF tensor of `type` with rows of `columns` values, or nil when none
+    /// does: a type without a kernel here, or `columns` not a positive multiple of its block
+    /// (K-quants need a multiple of 256). A loader falls back to Float32 values on nil.
+    public init?(ggmlType type: GGMLType, columns: Int) {
+        let format: QuantizedFormat? = switch type {
+        case .q4_1: .q4_1
+        case .q8_0: .q8_0
+        case .q5_0: .q5_0
+        case .q5_1: .q5_1
+        case .q4_K: .q4_K
+        case .q6_K: .q6_K
+        case .f32: .f32
+        default: nil
+        }
+        guard let format, format.supports(columns: columns) else { return nil }
+        self = format
+    }
+
+    /// Values per block: 1 (f32), 32, or 256 (K-quants).
+    public var blockValues: Int {
         switch self {
-        case .q4_1: columns / 32 * 20
-        case .q8_0: columns / 32 * 34
-        case .f32: columns * 4
+        case .f32: 1
+        case .q4_1, .q8_0, .q5_0, .q5_1: 32
+        case .q4_K, .q6_K: 256
+        }
+    }
+
+    /// Bytes per block.
+    public var blockBytes: Int {
+        switch self {
+        case .f32: 4
+        case .q4_1: 20
+        case .q8_0: 34
+        case .q5_0: 22
+        case .q5_1: 24
+        case .q4_K: 144
+        case .q6_K: 210
+        }
+    }
+
+    /// Whether rows of `columns` values can be held in this format: a positive multiple of
+    /// ``blockValues``.
+    public func supports(columns: Int) -> Bool { columns > 0 && columns % blockValues == 0 }
+
+    /// Bytes of one row of `columns` values (whole blocks; see ``supports(columns:)``).
+    public func rowBytes(columns: Int) -> Int { columns / blockValues * blockBytes }
+
+    /// How activations are rounded to 8 bits for a product with this format under
+    /// ``ActivationPrecision/int8`` (llama.cpp's `vec_dot_type`); nil for f32.
+    var activationBlocks: ActivationBlocks? {
+        switch self {
+        case .q4_1, .q8_0, .q5_0, .q5_1: .q8of32
+        case .q4_K, .q6_K: .q8of256
+        case .f32: nil
+        }
+    }
+}
+
+/// The two roundings of an activation row to 8 bits (``ActivationPrecision/int8``).
+enum ActivationBlocks: Sendable, Equatable {
+    /// 32-value blocks, scale max|x|/127 rounded to Float16 (llama.cpp's Q8_0/Q8_1):
+    /// `aqk_quantize_activations`, `aqk_round_activations`.
+    case q8of32
+    /// 256-value super-blocks, Float32 scale from the signed maximum (llama.cpp's Q8_K):
+    /// `aqk_quantize_activations_k`, `aqk_round_activations_k`.
+    case q8of256
+
+    /// Values per block.
+    var values: Int { self == .q8of32 ? 32 : 256 }
+
+    /// Writes x[0 ..< count] as the 8-bit products see it (d·q per block) to `out` (may equal x).
+    func round(_ x: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .q8of32: aqk_round_activations(x, Int32(count / 32), out)
+        case .q8of256: aqk_round_activations_k(x, Int32(count / 256), out)
         }
     }
 }
@@ -32,12 +112,13 @@ public struct QuantizedRows: @unchecked Sendable {
     public let format: QuantizedFormat
     /// Number of rows.
     public let rows: Int
-    /// Values per row (a multiple of 32 for the block formats).
+    /// Values per row (a multiple of the format's ``QuantizedFormat/blockValues``).
     public let columns: Int
 
-    /// Describes `rows` rows of `columns` values at `base`.
+    /// Describes `rows` rows of `columns` values at `base`; `format.supports(columns: columns)`
+    /// must hold (check it first, e.g. with ``QuantizedFormat/init(ggmlType:columns:)``).
     public init(base: UnsafeRawPointer, format: QuantizedFormat, rows: Int, columns: Int) {
-        precondition(format == .f32 || columns % 32 == 0, "block formats need a multiple of 32 columns")
+        precondition(format.supports(columns: columns), "\(format) rows need a positive multiple of \(format.blockValues) columns, not \(columns)")
         self.base = base
         self.format = format
         self.rows = rows
@@ -46,8 +127,9 @@ public struct QuantizedRows: @unchecked Sendable {
 }
 
 /// A matrix kept in its quantised form for matrix–vector products (the decode path): each
-/// product reads the blocks directly, ≈ 0.6 (Q4_1) or 1.06 (Q8_0) bytes per weight instead of 4.
-/// Rows may come from several tensors stacked (e.g. Q, K, V), in order.
+/// product reads the blocks directly, ≈ 0.56 (Q4_K), 0.63 (Q4_1), 0.69 (Q5_0), 0.82 (Q6_K) or
+/// 1.06 (Q8_0) bytes per weight instead of 4. Rows may come from several tensors stacked (e.g. Q,
+/// K, V), in order, and in different formats.
 public struct QuantizedMatrix: @unchecked Sendable {
     /// The stacked row runs.
     public let segments: [QuantizedRows]
@@ -94,22 +176,56 @@ public struct QuantizedMatrix: @unchecked Sendable {
     /// take 8-bit activations under ``ActivationPrecision/int8``.
     public var isBlockQuantized: Bool { segments.allSatisfy { $0.format != .f32 } }
 
-    /// y = W·x̃ (or y += W·x̃ when `accumulate`) where x̃ is x rounded to 8 bits per 32-value block
-    /// (``ActivationPrecision/int8``), with integer dot products per block: llama.cpp's Q4_1 × Q8_1
-    /// and Q8_0 × Q8_0 products. Needs ``isBlockQuantized``. Splits rows over the available cores.
+    /// The activation rounding of each maximal run of segments sharing one, in row order: one
+    /// entry unless the stack mixes 32-value formats (Q4_1, Q8_0, Q5_0, Q5_1) with K-quants.
+    /// Needs ``isBlockQuantized``.
+    var activationRuns: [(blocks: ActivationBlocks, rows: Range<Int>)] {
+        var runs: [(blocks: ActivationBlocks, rows: Range<Int>)] = []
+        var start = 0
+        for seg in segments {
+            let kind = seg.format.activationBlocks!
+            if let last = runs.last, last.blocks == kind {
+                runs[runs.count - 1].rows = last.rows.lowerBound..<(start + seg.rows)
+            } else {
+                runs.append((kind, start..<(start + seg.rows)))
+            }
+            start += seg.rows
+        }
+        return runs
+    }
+
+    /// y = W·x̃ (or y += W·x̃ when `accumulate`) where x̃ is x rounded to 8 bits as each segment's
+    /// format takes it (``ActivationPrecision/int8``: 32-value blocks for Q4_1, Q8_0, Q5_0 and Q5_1,
+    /// 256-value super-blocks for Q4_K and Q6_K), with integer dot products per block: llama.cpp's
+    /// Q4_1 × Q8_1, Q8_0 × Q8_0, Q5_0 × Q8_0, Q5_1 × Q8_1, Q4_K × Q8_K and Q6_K × Q8_K products.
+    /// Needs ``isBlockQuantized``. Splits rows over the available cores.
     public func multiplyInt8(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         precondition(isBlockQuantized, "8-bit activations need block-quantised rows")
-        let blocks = inputCount / 32
-        let quantized = UnsafeMutablePointer<AQKActivationBlock>.allocate(capacity: blocks)
-        defer { quantized.deallocate() }
-        aqk_quantize_activations(x, Int32(blocks), quantized)
-        let xs = UnsafeSendablePointer(UnsafePointer(quantized)), ys = UnsafeSendableMutablePointer(y)
+        let kinds = Set(segments.map { $0.format.activationBlocks! == .q8of32 })
+        let blocks = inputCount / 32, superBlocks = inputCount / 256
+        var small: UnsafeMutablePointer<AQKActivationBlock>?
+        var large: UnsafeMutablePointer<AQKActivationBlockK>?
+        if kinds.contains(true) {
+            small = .allocate(capacity: blocks)
+            aqk_quantize_activations(x, Int32(blocks), small!)
+        }
+        if kinds.contains(false) {
+            large = .allocate(capacity: superBlocks)
+            aqk_quantize_activations_k(x, Int32(superBlocks), large!)
+        }
+        defer { small?.deallocate(); large?.deallocate() }
+        let xs = small.map { UnsafeSendablePointer(UnsafePointer($0)) }, xk = large.map { UnsafeSendablePointer(UnsafePointer($0)) }
+        let ys = UnsafeSendableMutablePointer(y)
         forEachRowRange { seg, rows, firstOutput in
             let start = seg.base + rows.lowerBound * seg.format.rowBytes(columns: seg.columns)
-            let out = ys.pointer + firstOutput
+            let out = ys.pointer + firstOutput, n = Int32(rows.count), add: Int32 = accumulate ? 1 : 0
             switch seg.format {
-            case .q4_1: aqk_matvec_q4_1_q8(start, Int32(rows.count), Int32(blocks), xs.pointer, out, accumulate ? 1 : 0)
-            case .q8_0: aqk_matvec_q8_0_q8(start, Int32(rows.count), Int32(blocks), xs.pointer, out, accumulate ? 1 : 0)
+            case .q4_1: aqk_matvec_q4_1_q8(start, n, Int32(blocks), xs!.pointer, out, add)
+            case .q8_0: aqk_matvec_q8_0_q8(start, n, Int32(blocks), xs!.pointer, out, add)
+            case .q5_0: aqk_matvec_q5_0_q8(start, n, Int32(blocks), xs!.pointer, out, add)
+            case .q5_1: aqk_matvec_q5_1_q8(start, n, Int32(blocks), xs!.pointer, out, add)
+            case .q4_K: aqk_matvec_q4_K_q8(start, n, Int32(superBlocks), xk!.pointer, out, add)
+            case .q6_K: aqk_matvec_q6_K_q8(start, n, Int32(superBlocks), xk!.pointer, out, add)
             case .f32: preconditionFailure("unreachable: checked by isBlockQuantized")
             }
         }
@@ -147,9 +263,14 @@ public struct QuantizedMatrix: @unchecked Sendable {
                 let src = seg.base + (lo - segmentStart) * seg.format.rowBytes(columns: seg.columns)
                 let dst = out + written * inputCount
                 let values = (hi - lo) * seg.columns
+                let blocks = values / seg.format.blockValues
                 switch seg.format {
-                case .q4_1: aqk_dequantize_q4_1(src, values / 32, dst)
-                case .q8_0: aqk_dequantize_q8_0(src, values / 32, dst)
+                case .q4_1: aqk_dequantize_q4_1(src, blocks, dst)
+                case .q8_0: aqk_dequantize_q8_0(src, blocks, dst)
+                case .q5_0: aqk_dequantize_q5_0(src, blocks, dst)
+                case .q5_1: aqk_dequantize_q5_1(src, blocks, dst)
+                case .q4_K: aqk_dequantize_q4_K(src, blocks, dst)
+                case .q6_K: aqk_dequantize_q6_K(src, blocks, dst)
                 case .f32: dst.update(from: src.assumingMemoryBound(to: Float.self), count: values)
                 }
                 written += hi - lo
@@ -165,13 +286,16 @@ public struct QuantizedMatrix: @unchecked Sendable {
         _ seg: QuantizedRows, rows: Range<Int>, x: UnsafePointer<Float>, blockSums: UnsafePointer<Float>,
         into y: UnsafeMutablePointer<Float>, accumulate: Bool
     ) {
-        let blocks = seg.columns / 32
+        let blocks = Int32(seg.columns / seg.format.blockValues)
         let start = seg.base + rows.lowerBound * seg.format.rowBytes(columns: seg.columns)
+        let n = Int32(rows.count), add: Int32 = accumulate ? 1 : 0
         switch seg.format {
-        case .q4_1:
-            aqk_matvec_q4_1(start, Int32(rows.count), Int32(blocks), x, blockSums, y, accumulate ? 1 : 0)
-        case .q8_0:
-            aqk_matvec_q8_0(start, Int32(rows.count), Int32(blocks), x, y, accumulate ? 1 : 0)
+        case .q4_1: aqk_matvec_q4_1(start, n, blocks, x, blockSums, y, add)
+        case .q8_0: aqk_matvec_q8_0(start, n, blocks, x, y, add)
+        case .q5_0: aqk_matvec_q5_0(start, n, blocks, x, y, add)
+        case .q5_1: aqk_matvec_q5_1(start, n, blocks, x, y, add)
+        case .q4_K: aqk_matvec_q4_K(start, n, blocks, x, y, add)
+        case .q6_K: aqk_matvec_q6_K(start, n, blocks, x, y, add)
         case .f32:
             let w = start.assumingMemoryBound(to: Float.self)
             for r in 0..<rows.count {
