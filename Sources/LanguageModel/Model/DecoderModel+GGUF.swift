@@ -112,12 +112,7 @@ extension ModelWeights {
         func vector(_ name: String, _ count: Int = e) throws(ModelError) -> [Float] { try floats(try info(name, [count])) }
         /// The block format a tensor can be multiplied in without dequantising, if any.
         func format(_ t: GGUFTensorInfo, columns: Int) -> QuantizedFormat? {
-            switch t.type {
-            case .q4_1 where columns % 32 == 0: .q4_1
-            case .q8_0 where columns % 32 == 0: .q8_0
-            case .f32: .f32
-            default: nil
-            }
+            t.type == .f32 ? .f32 : QuantizedFormat(ggmlType: t.type, columns: columns)
         }
         func rows(_ t: GGUFTensorInfo, _ format: QuantizedFormat, rows: Int, columns: Int) throws(ModelError) -> QuantizedMatrix {
             let bytes = file.data(of: t)
