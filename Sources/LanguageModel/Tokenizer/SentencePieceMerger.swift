@@ -12,6 +12,12 @@
 ///
 /// A merged symbol is always a token (only pairs forming a token merge), so llama.cpp's
 /// recursive re-segmentation never splits one; step 4 is all of it.
+///
+/// llama.cpp merges the whole span as one sequence with one priority queue. Here the span is cut
+/// before every `▁` that follows a character `c` (not `▁`) such that no token contains `c▁`: no
+/// pair can merge across such a cut, so the pieces merge independently to the same tokens, with
+/// small queues that stay in cache (for Gemma 3 only `>` has such a token, `>▁</`). A piece seen
+/// before in the same `encode` call (a repeated word) copies its earlier tokens (``WordCache``).
 struct SentencePieceMerger: Sendable {
     /// Score of each token (higher merges first).
     let scores: [Float]
@@ -19,12 +25,41 @@ struct SentencePieceMerger: Sendable {
     let byteTokens: [Int32]
     /// Emitted for a byte without a byte token; `nil` drops the byte.
     let unknown: Int32?
+    /// The characters (UTF-8), other than `▁`, that some token has right before a `▁`: no cut
+    /// goes after them.
+    let joinedBeforeSpace: [[UInt8]]
 
-    /// Scratch state reused across spans of one `encode` call.
+    /// The characters other than `▁` that some text of `texts` has right before a `▁`.
+    static func charactersBeforeSpace(in texts: [String]) -> [[UInt8]] {
+        var found: Set<[UInt8]> = []
+        for var text in texts {
+            text.withUTF8 { bytes in
+                var position = 1
+                while position + 2 < bytes.count {
+                    defer { position += 1 }
+                    guard bytes[position] == 0xE2 && bytes[position + 1] == 0x96 && bytes[position + 2] == 0x81 else { continue }
+                    var start = position - 1
+                    while start > 0 && bytes[start] & 0xC0 == 0x80 { start -= 1 }
+                    let character = Array(bytes[start..<position])
+                    if character != space { found.insert(character) }
+                }
+            }
+        }
+        return found.sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
+    /// `▁` (U+2581) in UTF-8.
+    static let space: [UInt8] = [0xE2, 0x96, 0x81]
+
+    /// State of one `encode` call, shared by its spans.
     struct Workspace {
+        /// The escaped text of every span so far, one after the other (so that the cache's byte
+        /// ranges stay valid for the whole call).
         var text: [UInt8] = []
         var symbols: [Symbol] = []
         var queue = CandidateQueue()
+        /// Pieces of ``text`` already merged → their tokens in the output.
+        var cache = WordCache()
     }
 
     /// One symbol: a byte range of the escaped text and its neighbours (-1 at either end).
@@ -42,7 +77,7 @@ struct SentencePieceMerger: Sendable {
         _ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, spacePrefix: Bool, index: TokenTextIndex,
         into output: inout [Int32], workspace: inout Workspace
     ) {
-        workspace.text.removeAll(keepingCapacity: true)
+        let spanStart = workspace.text.count
         if spacePrefix { workspace.text.append(contentsOf: [0xE2, 0x96, 0x81]) }
         for position in range {
             let byte = bytes[position]
@@ -53,13 +88,64 @@ struct SentencePieceMerger: Sendable {
             }
         }
         guard workspace.text.count < Int(Int32.max) else { return }
-        workspace.text.withUnsafeBufferPointer { text in
-            merge(text, index: index, into: &output, workspace: &workspace)
+        let text = workspace.text
+        text.withUnsafeBufferPointer { text in
+            var start = spanStart
+            var position = spanStart + 1
+            while position + 2 < text.count {
+                if text[position] == 0xE2 && text[position + 1] == 0x96 && text[position + 2] == 0x81
+                    && canCut(text, before: position) {
+                    mergeCached(text, start..<position, index: index, into: &output, workspace: &workspace)
+                    start = position
+                    position += 3
+                } else {
+                    position += 1
+                }
+            }
+            mergeCached(text, start..<text.count, index: index, into: &output, workspace: &workspace)
         }
     }
 
+    /// ``merge(_:_:index:into:workspace:)``, or a copy of the tokens of an equal piece merged before.
+    private func mergeCached(
+        _ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, index: TokenTextIndex,
+        into output: inout [Int32], workspace: inout Workspace
+    ) {
+        guard range.count >= 4 && output.count < Int(Int32.max) / 2 else {
+            merge(text, range, index: index, into: &output, workspace: &workspace)
+            return
+        }
+        let hash = WordCache.hash(text, range)
+        if let found = workspace.cache.lookup(text, range, hash: hash) {
+            for position in found { output.append(output[position]) }
+            return
+        }
+        let before = output.count
+        merge(text, range, index: index, into: &output, workspace: &workspace)
+        workspace.cache.insert(range, hash: hash, tokens: before..<output.count)
+    }
+
+    /// Whether no token can span `text[position - 1]` and the `▁` at `position`: the character
+    /// ending at `position` is neither `▁` nor one of ``joinedBeforeSpace``.
+    @inline(__always)
+    private func canCut(_ text: UnsafeBufferPointer<UInt8>, before position: Int) -> Bool {
+        if position >= 3 && text[position - 3] == 0xE2 && text[position - 2] == 0x96 && text[position - 1] == 0x81 {
+            return false
+        }
+        for joined in joinedBeforeSpace where joined.count <= position {
+            var matches = true
+            for (offset, byte) in joined.enumerated() where text[position - joined.count + offset] != byte {
+                matches = false
+                break
+            }
+            if matches { return false }
+        }
+        return true
+    }
+
+    /// Merges `text[range]` as one sequence and appends its tokens.
     private func merge(
-        _ text: UnsafeBufferPointer<UInt8>, index: TokenTextIndex,
+        _ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, index: TokenTextIndex,
         into output: inout [Int32], workspace: inout Workspace
     ) {
         var symbols = workspace.symbols
@@ -71,8 +157,8 @@ struct SentencePieceMerger: Sendable {
         symbols.removeAll(keepingCapacity: true)
         queue.removeAll()
 
-        var offset = 0
-        while offset < text.count {
+        var offset = range.lowerBound
+        while offset < range.upperBound {
             let lead = text[offset]
             // llama.cpp's unicode_len_utf8: by the lead byte's top four bits (a stray
             // continuation byte counts as one).
@@ -82,10 +168,10 @@ struct SentencePieceMerger: Sendable {
             case 0xF: 4
             default: 1
             }
-            let length = min(width, text.count - offset)
+            let length = min(width, range.upperBound - offset)
             let number = Int32(symbols.count)
             symbols.append(Symbol(start: Int32(offset), length: Int32(length), previous: number - 1,
-                                  next: offset + length == text.count ? -1 : number + 1))
+                                  next: offset + length == range.upperBound ? -1 : number + 1))
             offset += length
         }
         if symbols.isEmpty { return }

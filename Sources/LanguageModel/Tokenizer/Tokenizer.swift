@@ -148,7 +148,9 @@ public struct Tokenizer: Sendable {
                 byteTokens[byte] = textIndex.id(ofBytes: name) ?? textIndex.id(ofBytes: [UInt8(byte)]) ?? -1
             }
             let scores = vocabulary.scores.isEmpty ? [Float](repeating: 0, count: tokens.count) : vocabulary.scores
-            self.encoder = .sentencePiece(SentencePieceMerger(scores: scores, byteTokens: byteTokens, unknown: unknown))
+            self.encoder = .sentencePiece(SentencePieceMerger(
+                scores: scores, byteTokens: byteTokens, unknown: unknown,
+                joinedBeforeSpace: SentencePieceMerger.charactersBeforeSpace(in: tokens)))
         }
 
         var endOfGeneration = Set([eos, eot].compactMap { $0 })
