@@ -5,7 +5,8 @@ import LanguageModel
 /// long input (default ≥ 32 768 tokens) with the default strategy, without its word cache, and
 /// with two baselines (priority-queue BPE on every word; the textbook O(n²) merge loop), and
 /// decoding, for `actqkv bench tokenizer`; every time is the median of `repetitions` runs, in
-/// milliseconds.
+/// milliseconds. A SentencePiece vocabulary (Gemma 3) has one way of encoding: only it and
+/// decoding are timed.
 enum TokenizerBenchmark {
     /// Encoding timings of one input text.
     struct Input: Sendable {
@@ -18,12 +19,12 @@ enum TokenizerBenchmark {
         /// What `encode` does (array-scan BPE for short words, priority queue for long ones,
         /// per-call cache of long words), ms.
         var cachedMilliseconds: Double
-        /// The same BPE on every word, no cache, ms.
-        var uncachedMilliseconds: Double
-        /// Baseline: priority-queue BPE on every word, no cache, ms.
-        var queueMilliseconds: Double
+        /// The same BPE on every word, no cache, ms; `nil` for SentencePiece.
+        var uncachedMilliseconds: Double?
+        /// Baseline: priority-queue BPE on every word, no cache, ms; `nil` for SentencePiece.
+        var queueMilliseconds: Double?
         /// Baseline: textbook merge loop on every word, no cache, ms; `nil` when skipped (a word
-        /// too long for the quadratic loop).
+        /// too long for the quadratic loop, or SentencePiece).
         var referenceMilliseconds: Double?
         /// `decode` of the ids back to a `String`, ms.
         var decodeMilliseconds: Double
@@ -31,6 +32,8 @@ enum TokenizerBenchmark {
 
     /// Results of ``run(modelPath:corpus:targetTokens:repetitions:)``.
     struct Report: Sendable, CustomStringConvertible {
+        /// The vocabulary's tokenizer model and size.
+        var model: String
         /// Opening the GGUF file (mmap + metadata parse), ms.
         var openMilliseconds: Double
         /// Building the tokenizer from the parsed metadata (validation, tables), ms.
@@ -43,6 +46,7 @@ enum TokenizerBenchmark {
 
         var description: String {
             var lines = [
+                "tokenizer: \(model)",
                 "open GGUF: \(TokenizerBenchmark.format(openMilliseconds)) ms",
                 "build tokenizer from metadata: \(TokenizerBenchmark.format(buildMilliseconds)) ms",
                 "first encode in the process (incl. character table): \(TokenizerBenchmark.format(firstEncodeMilliseconds)) ms",
@@ -51,9 +55,11 @@ enum TokenizerBenchmark {
                 let rate = Double(input.tokens) / input.cachedMilliseconds / 1000
                 lines.append("\(input.name): \(input.bytes) bytes, \(input.tokens) tokens")
                 lines.append("  encode (default):                \(TokenizerBenchmark.format(input.cachedMilliseconds)) ms (\(TokenizerBenchmark.format(rate)) M tokens/s)")
-                lines.append("  encode (default, no cache):      \(TokenizerBenchmark.format(input.uncachedMilliseconds)) ms")
-                lines.append("  encode (queue only, no cache):   \(TokenizerBenchmark.format(input.queueMilliseconds)) ms")
-                lines.append("  encode (textbook loop, no cache): " + (input.referenceMilliseconds.map { "\(TokenizerBenchmark.format($0)) ms" } ?? "skipped (quadratic)"))
+                if let uncached = input.uncachedMilliseconds, let queue = input.queueMilliseconds {
+                    lines.append("  encode (default, no cache):      \(TokenizerBenchmark.format(uncached)) ms")
+                    lines.append("  encode (queue only, no cache):   \(TokenizerBenchmark.format(queue)) ms")
+                    lines.append("  encode (textbook loop, no cache): " + (input.referenceMilliseconds.map { "\(TokenizerBenchmark.format($0)) ms" } ?? "skipped (quadratic)"))
+                }
                 lines.append("  decode:                          \(TokenizerBenchmark.format(input.decodeMilliseconds)) ms")
             }
             return lines.joined(separator: "\n")
@@ -63,7 +69,7 @@ enum TokenizerBenchmark {
     /// Runs the benchmark.
     ///
     /// - Parameters:
-    ///   - modelPath: a GGUF model with a `gpt2` tokenizer.
+    ///   - modelPath: a GGUF model with a `gpt2` or `llama` tokenizer.
     ///   - corpus: natural text, repeated until it encodes to at least `targetTokens` tokens
     ///     (the "prose" input). A second input is made of `targetTokens` random normal tokens
     ///     (few repeated words, the cache's worst case), a third is a single word of
@@ -110,12 +116,14 @@ enum TokenizerBenchmark {
             var ids: [Int32] = []
             let cached = try median(repetitions) { ids = tokenizer.encode(text, parseSpecial: true, addBOS: false, strategy: .cached) }
             var check: [Int32] = []
-            let uncached = try median(repetitions) { check = tokenizer.encode(text, parseSpecial: true, addBOS: false, strategy: .uncached) }
-            precondition(check == ids, "strategies disagree")
-            let queue = try median(repetitions) { check = tokenizer.encode(text, parseSpecial: true, addBOS: false, strategy: .uncachedQueue) }
-            precondition(check == ids, "strategies disagree")
-            var reference: Double?
-            if text != longWord {
+            var uncached: Double?, queue: Double?, reference: Double?
+            if tokenizer.model == .bytePairEncoding {
+                uncached = try median(repetitions) { check = tokenizer.encode(text, parseSpecial: true, addBOS: false, strategy: .uncached) }
+                precondition(check == ids, "strategies disagree")
+                queue = try median(repetitions) { check = tokenizer.encode(text, parseSpecial: true, addBOS: false, strategy: .uncachedQueue) }
+                precondition(check == ids, "strategies disagree")
+            }
+            if tokenizer.model == .bytePairEncoding && text != longWord {
                 reference = try median(max(1, repetitions / 2)) { check = tokenizer.encode(text, parseSpecial: true, addBOS: false, strategy: .uncachedReference) }
                 precondition(check == ids, "strategies disagree")
             }
@@ -125,7 +133,7 @@ enum TokenizerBenchmark {
             inputs.append(Input(name: name, bytes: text.utf8.count, tokens: ids.count, cachedMilliseconds: cached,
                                 uncachedMilliseconds: uncached, queueMilliseconds: queue, referenceMilliseconds: reference, decodeMilliseconds: decode))
         }
-        return Report(openMilliseconds: open, buildMilliseconds: build, firstEncodeMilliseconds: firstEncode, inputs: inputs)
+        return Report(model: "\(tokenizer.model.rawValue), \(tokenizer.tokenCount) tokens", openMilliseconds: open, buildMilliseconds: build, firstEncodeMilliseconds: firstEncode, inputs: inputs)
     }
 
     static func median(_ repetitions: Int, _ body: () throws -> Void) throws -> Double {

@@ -1,6 +1,7 @@
 /// An open-addressing hash table from a token pair to its merge (rank and merged token), the
 /// BPE inner loop's only lookup. Faster than `Dictionary` (no SipHash, no resilience checks):
 /// a multiplicative hash and linear probing over a power-of-two table at most half full.
+/// ``SpecialTokenTrie`` uses the same table for its edges (node and byte → child node).
 struct MergeTable: Sendable {
     /// `left << 32 | right` per slot; ``emptyKey`` marks a free slot.
     private let keys: [UInt64]

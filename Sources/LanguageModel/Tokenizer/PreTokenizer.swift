@@ -16,6 +16,10 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
     case smolLM = "smollm"
     /// llama.cpp's `gpt-2` type: the GPT-2 pattern alone (`" 2026"` stays one word).
     case gpt2 = "gpt-2"
+    /// llama.cpp's `default` type as the SentencePiece model uses it: no split, the whole span
+    /// between special tokens is one word. (For a BPE vocabulary llama.cpp's `default` is a
+    /// different rule, which this implementation does not provide.)
+    case `default` = "default"
 
     /// Splits `text` into its pre-tokens. Concatenating the result gives `text` back.
     public func split(_ text: String) -> [String] {
@@ -42,6 +46,8 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
             switch self {
             case .gpt2:
                 Self.splitGPT2(buffer, start: 0, end: buffer.count, into: &ends)
+            case .default:
+                if !buffer.isEmpty { ends.append(buffer.count) }
             case .smolLM:
                 var segmentStart = 0
                 for index in 0..<buffer.count where CodepointClass.of(buffer[index]).isNumber {

@@ -8,7 +8,8 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
     case missingMetadata(key: String)
     /// A GGUF metadata key is present but holds a value of the wrong type or shape.
     case wrongMetadataType(key: String, expected: String)
-    /// `tokenizer.ggml.model` names a tokenizer model other than GPT-2 byte-level BPE (`gpt2`).
+    /// `tokenizer.ggml.model` names a tokenizer model other than GPT-2 byte-level BPE (`gpt2`) and
+    /// SentencePiece style (`llama`).
     case unsupportedModel(String)
     /// `tokenizer.ggml.pre` names a pre-tokenizer this implementation does not provide.
     case unsupportedPreTokenizer(String)
@@ -33,6 +34,10 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
     case tokenIDOutOfRange(id: Int32, tokenCount: Int)
     /// The model's chat template is not one this implementation can render.
     case unsupportedChatTemplate(String)
+    /// A SentencePiece byte-fallback token's text is not `<0xXX>`.
+    case malformedByteToken(id: Int32, text: String)
+    /// The score array does not have one entry per token.
+    case scoreCountMismatch(tokens: Int, scores: Int)
 
     /// Stable numeric code of the error (1-based; never reused).
     public var code: Int {
@@ -51,6 +56,8 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
         case .specialTokenIDOutOfRange: 12
         case .tokenIDOutOfRange: 13
         case .unsupportedChatTemplate: 14
+        case .malformedByteToken: 15
+        case .scoreCountMismatch: 16
         }
     }
 
@@ -61,7 +68,7 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
         case .wrongMetadataType(let key, let expected):
             "tokenizer error \(code): GGUF metadata key '\(key)' is not \(expected)"
         case .unsupportedModel(let model):
-            "tokenizer error \(code): unsupported tokenizer model '\(model)' (only 'gpt2' byte-level BPE)"
+            "tokenizer error \(code): unsupported tokenizer model '\(model)' (supported: 'gpt2', 'llama')"
         case .unsupportedPreTokenizer(let pre):
             "tokenizer error \(code): unsupported pre-tokenizer '\(pre)'"
         case .emptyVocabulary:
@@ -84,6 +91,10 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
             "tokenizer error \(code): token id \(id) is outside 0..<\(count)"
         case .unsupportedChatTemplate(let reason):
             "tokenizer error \(code): unsupported chat template: \(reason)"
+        case .malformedByteToken(let id, let text):
+            "tokenizer error \(code): byte token \(id) \(text.debugDescription) is not '<0xXX>'"
+        case .scoreCountMismatch(let tokens, let scores):
+            "tokenizer error \(code): \(tokens) tokens but \(scores) scores"
         }
     }
 }

@@ -50,8 +50,14 @@ import Testing
         metadata["tokenizer.ggml.eos_token_id"] = .uint32(49_152)
         #expect(error(metadata) == .specialTokenIDOutOfRange(name: "EOS", id: 49_152))
         metadata = original
+        metadata["tokenizer.ggml.model"] = .string("bert")
+        #expect(error(metadata) == .unsupportedModel("bert"))
+        // SentencePiece has no pre-tokenizer: SmolLM2's `smollm` is refused for it.
         metadata["tokenizer.ggml.model"] = .string("llama")
-        #expect(error(metadata) == .unsupportedModel("llama"))
+        #expect(error(metadata) == .unsupportedPreTokenizer("smollm"))
+        metadata = original
+        metadata["tokenizer.ggml.pre"] = .string("default")
+        #expect(error(metadata) == .unsupportedPreTokenizer("default"))
         metadata = original
         metadata["tokenizer.ggml.pre"] = .string("qwen2")
         #expect(error(metadata) == .unsupportedPreTokenizer("qwen2"))

@@ -8,18 +8,34 @@ enum TokenizerTestSupport {
         .deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
-    /// `$ACTQKV_FIXTURES/llamacpp-smollm2`, falling back to `<package root>/../shared/fixtures/…`.
-    static var fixtureDirectory: URL {
-        let base = ProcessInfo.processInfo.environment["ACTQKV_FIXTURES"].map { URL(fileURLWithPath: $0) }
+    /// `$ACTQKV_FIXTURES`, falling back to `<package root>/../shared/fixtures`.
+    static var fixturesBase: URL {
+        ProcessInfo.processInfo.environment["ACTQKV_FIXTURES"].map { URL(fileURLWithPath: $0) }
             ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
-        return base.appendingPathComponent("llamacpp-smollm2")
     }
+
+    /// `$ACTQKV_FIXTURES/llamacpp-smollm2`, falling back to `<package root>/../shared/fixtures/…`.
+    static var fixtureDirectory: URL { fixturesBase.appendingPathComponent("llamacpp-smollm2") }
+
+    /// `$ACTQKV_FIXTURES/llamacpp-gemma3`, falling back to `<package root>/../shared/fixtures/…`.
+    static var gemmaFixtureDirectory: URL { fixturesBase.appendingPathComponent("llamacpp-gemma3") }
 
     /// `$ACTQKV_MODEL`, falling back to `$HOME/.cache/actqkv/models/SmolLM2-135M-Instruct.Q4_1.gguf`.
     static var modelPath: String {
         if let path = ProcessInfo.processInfo.environment["ACTQKV_MODEL"] { return path }
         let home = ProcessInfo.processInfo.environment["HOME"] ?? "/root"
         return home + "/.cache/actqkv/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    }
+
+    /// `$ACTQKV_GEMMA_MODEL`, falling back to
+    /// `${ACTQKV_CACHE:-$HOME/.cache/actqkv}/models/gemma-3-270m-q4_k_m.gguf` (where
+    /// `scripts/fetch-model.sh gemma3-270m` puts it).
+    static var gemmaModelPath: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["ACTQKV_GEMMA_MODEL"], !path.isEmpty { return path }
+        let home = environment["HOME"] ?? "/root"
+        let cache = environment["ACTQKV_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.cache/actqkv"
+        return cache + "/models/gemma-3-270m-q4_k_m.gguf"
     }
 
     struct TokenizerFixture: Decodable {
@@ -37,13 +53,15 @@ enum TokenizerTestSupport {
         let ids: [Int32]
     }
 
-    static func loadTokenizerFixture() throws -> TokenizerFixture {
-        let data = try Data(contentsOf: fixtureDirectory.appendingPathComponent("tokenizer.json"))
+    /// `tokenizer.json` of `directory` (default: the SmolLM2 fixtures).
+    static func loadTokenizerFixture(_ directory: URL = fixtureDirectory) throws -> TokenizerFixture {
+        let data = try Data(contentsOf: directory.appendingPathComponent("tokenizer.json"))
         return try JSONDecoder().decode(TokenizerFixture.self, from: data)
     }
 
-    static func loadLogitsFixture(_ name: String) throws -> LogitsFixture {
-        let data = try Data(contentsOf: fixtureDirectory.appendingPathComponent("logits/\(name).json"))
+    /// `logits/<name>.json` of `directory` (default: the SmolLM2 fixtures).
+    static func loadLogitsFixture(_ name: String, _ directory: URL = fixtureDirectory) throws -> LogitsFixture {
+        let data = try Data(contentsOf: directory.appendingPathComponent("logits/\(name).json"))
         return try JSONDecoder().decode(LogitsFixture.self, from: data)
     }
 
