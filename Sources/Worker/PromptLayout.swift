@@ -10,8 +10,12 @@ import LanguageModel
 ///   tail are the chat template around the user message (system message, `<|im_start|>user\n` …
 ///   `<|im_end|>\n<|im_start|>assistant\n`): the user message is the document, a blank line and
 ///   the question.
-/// - plain: `encode(document + "\n\n")` ‖ `encode(question)` ‖ `encode("\n")`.
+/// - plain (completion, for base models): `encode(document + "\n\n")` ‖ `encode(question)` ‖
+///   `encode("\n" + answerPrefix)`, where the answer prefix (e.g. "The pass key is") is the text
+///   the model continues; without one the last part is `encode("\n")`.
 /// Without a question only the first part (without the blank line) and, for chat, the tail.
+/// The first part starts with BOS when the tokenizer asks for it (`add_bos_token`) and the
+/// chat template does not write it itself.
 ///
 /// The question span is the question's tokens; the shared prefix is the first part (the same for
 /// every question about the same document), which is what a named session stores once.
@@ -28,8 +32,9 @@ public struct PromptLayout: Sendable, Hashable {
         self.tokens = tokens; self.questionSpan = questionSpan; self.sharedPrefixCount = sharedPrefixCount
     }
 
-    /// Builds the layout described above with `tokenizer` (and `template` for chat prompts).
-    public init(document: String, question: String?, tokenizer: Tokenizer, template: ChatTemplate?) {
+    /// Builds the layout described above with `tokenizer` (and `template` for chat prompts;
+    /// `answerPrefix` is used by plain layouts only).
+    public init(document: String, question: String?, tokenizer: Tokenizer, template: ChatTemplate?, answerPrefix: String? = nil) {
         var head = "", tail = ""
         if let template {
             let marker = "\u{1}ACTQKV-USER-MESSAGE\u{1}"
@@ -38,15 +43,16 @@ public struct PromptLayout: Sendable, Hashable {
             head = parts.first ?? ""
             tail = parts.count > 1 ? parts[1] : ""
         }
+        let bos = tokenizer.addBOSByDefault && !(tokenizer.bos.map { tokenizer.encode(head).first == $0 } ?? false)
         if let question, !question.isEmpty {
-            let first = tokenizer.encode(head + document + "\n\n")
+            let first = tokenizer.encode(head + document + "\n\n", addBOS: bos)
             let q = tokenizer.encode(question)
-            let last = tokenizer.encode(template == nil ? "\n" : tail)
+            let last = tokenizer.encode(template == nil ? "\n" + (answerPrefix ?? "") : tail)
             tokens = first + q + last
             questionSpan = first.count..<(first.count + q.count)
             sharedPrefixCount = first.count
         } else {
-            let first = tokenizer.encode(head + document)
+            let first = tokenizer.encode(head + document, addBOS: bos)
             tokens = first + (tail.isEmpty ? [] : tokenizer.encode(tail))
             questionSpan = nil
             sharedPrefixCount = first.count

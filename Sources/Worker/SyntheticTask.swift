@@ -18,6 +18,9 @@ public enum SyntheticTask: String, Sendable, CaseIterable {
         public var question: String
         /// What a correct answer contains.
         public var expected: String
+        /// The text a base model continues after the question (completion layout; nil when the
+        /// question already ends where the answer starts).
+        public var answerPrefix: String?
         /// Depth of the needle in the document, 0…1.
         public var depth: Double
     }
@@ -38,7 +41,8 @@ public enum SyntheticTask: String, Sendable, CaseIterable {
             let cut = filler.index(filler.startIndex, offsetBy: Int(Double(filler.count) * depth))
             let at = filler[cut...].firstIndex(of: " ") ?? cut
             let doc = intro + filler[..<at] + needle + filler[at...]
-            return Sample(document: String(doc), question: "What is the pass key? Answer with the number only.", expected: "\(key)", depth: depth)
+            return Sample(document: String(doc), question: "What is the pass key? Answer with the number only.", expected: "\(key)",
+                          answerPrefix: "The pass key is", depth: depth)
         case .kvRetrieval:
             var pairs: [(String, String)] = []
             let intro = "Extract the value corresponding to the specified key in the JSON object below.\n\nJSON data:\n{"
@@ -52,7 +56,7 @@ public enum SyntheticTask: String, Sendable, CaseIterable {
             text += pairs.map { "\"\($0.0)\": \"\($0.1)\"" }.joined(separator: ", ") + "}"
             let chosen = pairs[min(pairs.count - 1, Int(depth * Double(pairs.count)))]
             return Sample(document: text, question: "Key: \"\(chosen.0)\"\nThe value associated with the specified key is:",
-                          expected: chosen.1, depth: depth)
+                          expected: chosen.1, answerPrefix: nil, depth: depth)
         }
     }
 

@@ -93,7 +93,8 @@ struct EvalCommand: AsyncParsableCommand {
         for length in lengths {
             let batch = (0..<samples).map { kind.sample(tokens: length, seed: seed, index: $0, naturalFiller: natural, countTokens: count) }
             if let writeSamples { try Self.write(batch, task: kind, length: length, to: writeSamples) }
-            let layouts = batch.map { PromptLayout(document: $0.document, question: $0.question, tokenizer: text.tokenizer, template: text.chatTemplate) }
+            let layouts = batch.map { PromptLayout(document: $0.document, question: $0.question, tokenizer: text.tokenizer, template: text.chatTemplate,
+                                                 answerPrefix: $0.answerPrefix) }
             // Dense attention at the last prompt token, for the attention recall of the block methods.
             var masses: [DenseAttentionMass?] = Array(repeating: nil, count: batch.count)
             if methods.contains(where: { $0 != .dense }) {

@@ -8,7 +8,7 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Generate text with a GGUF Llama-family model, streaming tokens as they are produced.",
         discussion: """
-            The prompt is used as given (no BOS is added); --chat wraps it as the user message of the \
+            The prompt is used as given (BOS first if the model asks for it); --chat wraps it as the user message of the \
             model's chat template, with the template's default system message. --timings prints prefill \
             tokens/s, decode ms/token and the peak resident memory to standard error.
             """
@@ -67,7 +67,7 @@ struct GenerateCommand: ParsableCommand {
         } else {
             var text = prompt ?? ""
             if let input { text = try String(contentsOfFile: input, encoding: .utf8) }
-            ids = runner.promptTokens(text, chat: chat)
+            ids = try runner.promptTokens(text, chat: chat)
         }
         var decoder = StreamingDecoder(tokenizer: runner.tokenizer)
         let out = FileHandle.standardOutput

@@ -15,8 +15,9 @@ struct RunCommand: AsyncParsableCommand {
             The answer is streamed to standard output; a one-line summary (tokens, prefill and decode time, \
             blocks stored, bytes fetched, peak resident memory) goes to standard error. Without --socket an \
             embedded kvd is started on ${ACTQKV_CACHE:-~/.cache/actqkv}/kvd. Prompt layout: the document, a \
-            blank line, the question (the question's tokens are the marked question span); with --chat that \
-            text is the user message of the model's chat template. --session NAME stores the document prefix \
+            blank line, the question (the question's tokens are the marked question span), a line break and \
+            the --answer-prefix (a completion prompt, for base models); with --chat document and question \
+            are the user message of the model's chat template. --session NAME stores the document prefix \
             once in session NAME (later runs over the same document reuse it) and the run in NAME~<hash>; \
             --resume continues that run from its last checkpoint.
             """
@@ -43,6 +44,8 @@ struct RunCommand: AsyncParsableCommand {
     var resume = false
     @Flag(help: "Wrap document and question as the user message of the chat template.")
     var chat = false
+    @Option(name: .customLong("answer-prefix"), help: "Without --chat: text after the question that the model continues (a completion prompt for base models, e.g. \"The pass key is\").")
+    var answerPrefix: String?
     @Option(help: "Maximum tokens to generate.")
     var maxTokens = 64
     @Flag(name: .customLong("stop-after-prefill"), help: "Checkpoint after the prompt and the first token, then exit (resume later with --resume).")
@@ -100,7 +103,8 @@ struct RunCommand: AsyncParsableCommand {
         let text = try TextModel(path: path, prefillChunk: settings.retrieval.chunkTokens, activations: activations)
         let fingerprint = try ModelFingerprint.of(path: path, activations: activations)
         let document = try String(contentsOfFile: input, encoding: .utf8)
-        let layout = PromptLayout(document: document, question: question, tokenizer: text.tokenizer, template: chat ? text.chatTemplate : nil)
+        let layout = PromptLayout(document: document, question: question, tokenizer: text.tokenizer,
+                                  template: chat ? try text.requireChatTemplate() : nil, answerPrefix: answerPrefix)
 
         if let promptIDs {
             try Data((layout.tokens.map(String.init).joined(separator: " ") + "\n").utf8).write(to: URL(fileURLWithPath: promptIDs))

@@ -25,6 +25,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case contextOverflow(requested: Int, capacity: Int)
     /// An empty token list was given where at least one token is needed.
     case emptyInput
+    /// A chat prompt was asked of a model without a chat template (a base model).
+    case noChatTemplate
     /// Saved attention state (e.g. a sliding window in a checkpoint) cannot be restored.
     case invalidState(String)
 
@@ -43,6 +45,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .contextOverflow: 302
         case .emptyInput: 303
         case .invalidState: 304
+        case .noChatTemplate: 104
         }
     }
 
@@ -59,6 +62,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tokenOutOfRange(let t, let v): "model error \(code): token id \(t) is outside 0..<\(v)"
         case .contextOverflow(let r, let c): "model error \(code): \(r) tokens requested but the attention cache holds \(c)"
         case .emptyInput: "model error \(code): no input tokens"
+        case .noChatTemplate: "model error \(code): the model has no chat template (a base model): prompt it without --chat, with a completion layout (see --answer-prefix)"
         case .invalidState(let r): "model error \(code): saved attention state is invalid: \(r)"
         }
     }

@@ -5,8 +5,10 @@ public final class TextModel: Sendable {
     public let model: DecoderModel
     /// The tokenizer from the file's `tokenizer.ggml.*` metadata.
     public let tokenizer: Tokenizer
-    /// The file's chat template (SmolLM2's ChatML when the file has none).
-    public let chatTemplate: ChatTemplate
+    /// The file's chat template; a `llama` file without one gets SmolLM2's ChatML (the
+    /// convention of earlier releases), any other architecture none: a base model such as Gemma 3
+    /// 270M is prompted with a completion layout instead (``promptTokens(_:chat:)``).
+    public let chatTemplate: ChatTemplate?
 
     /// Tokens that end generation (end-of-sequence and end-of-turn tokens).
     public var stopTokens: Set<Int32> { tokenizer.endOfGeneration }
@@ -22,14 +24,22 @@ public final class TextModel: Sendable {
         if let text = tokenizer.chatTemplateText {
             chatTemplate = try ChatTemplate(jinja: text)
         } else {
-            chatTemplate = .smolLM2
+            chatTemplate = model.config.architecture == .llama ? .smolLM2 : nil
         }
     }
 
-    /// The token ids of `text`, used as given (special tokens are parsed, no BOS is added), or,
-    /// with `chat`, of `text` as the user message of the chat template with its default system
-    /// message and the assistant generation prompt.
-    public func promptTokens(_ text: String, chat: Bool) -> [Int32] {
-        tokenizer.encode(chat ? chatTemplate.renderPrompt(user: text) : text)
+    /// The chat template, or ``ModelError/noChatTemplate`` for a model without one.
+    public func requireChatTemplate() throws(ModelError) -> ChatTemplate {
+        guard let chatTemplate else { throw .noChatTemplate }
+        return chatTemplate
+    }
+
+    /// The token ids of `text`, used as given (special tokens are parsed; BOS first when the
+    /// file asks for it, `tokenizer.ggml.add_bos_token`), or, with `chat`, of `text` as the user
+    /// message of the chat template with its default system message and the generation prompt.
+    /// - Throws: ``ModelError/noChatTemplate`` for `chat` on a model without a template.
+    public func promptTokens(_ text: String, chat: Bool) throws(ModelError) -> [Int32] {
+        if chat { return tokenizer.encode(try requireChatTemplate().renderPrompt(user: text)) }
+        return tokenizer.encode(text, addBOS: tokenizer.addBOSByDefault)
     }
 }
