@@ -237,7 +237,7 @@ public enum LongContextRunner {
             do { state = try WorkerCheckpoint(decoding: Array(stored.workerState)) } catch {
                 throw .checkpointMismatch("worker state of \(base): \(error) (code \(error.code))")
             }
-            guard state.fingerprint == fingerprint, state.method == settings.method.rawValue else {
+            guard state.fingerprint == LongContextSession.blockFingerprint(model: model, fingerprint: fingerprint), state.method == settings.method.rawValue else {
                 throw .sessionMismatch("session \(base) was stored with another model or method; use another --session name or drop it (kvctl drop \(base))")
             }
             guard state.tokens.count == p, Array(state.tokens) == Array(layout.tokens[0..<p]) else {

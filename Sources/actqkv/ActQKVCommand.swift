@@ -9,4 +9,10 @@ struct ActQKVCommand: AsyncParsableCommand {
         subcommands: [GenerateCommand.self, RunCommand.self, EvalCommand.self, BenchCommand.self,
                       AttentionBenchCommand.self]
     )
+
+    /// Runs the command line, first making sure OpenBLAS uses kernels for this CPU (``BLASKernels``).
+    static func main() async {
+        BLASKernels.reexecuteWithBetterKernels()
+        await main(nil)
+    }
 }

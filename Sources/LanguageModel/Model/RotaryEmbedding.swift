@@ -38,11 +38,20 @@ public final class RotaryEmbedding: Sendable {
         let pairs = ropeDimension / 2
         var c = [Float](repeating: 0, count: self.tablePositions * pairs)
         var s = c
-        for p in 0..<self.tablePositions {
-            for i in 0..<pairs {
-                let angle = Self.angle(position: p, pair: i, ropeDimension: ropeDimension, base: frequencyBase)
-                c[p * pairs + i] = Float(cos(angle))
-                s[p * pairs + i] = Float(sin(angle))
+        // Per pair, the angle grows by θ_i per position: rotate (cos, sin) by it in Double,
+        // re-anchored with exact cos/sin every 256 positions (drift stays ≪ Float precision).
+        for i in 0..<pairs {
+            let step = Self.angle(position: 1, pair: i, ropeDimension: ropeDimension, base: frequencyBase)
+            let cs = cos(step), sn = sin(step)
+            var cp = 1.0, sp = 0.0
+            for p in 0..<self.tablePositions {
+                if p % 256 == 0 {
+                    let angle = Self.angle(position: p, pair: i, ropeDimension: ropeDimension, base: frequencyBase)
+                    cp = cos(angle); sp = sin(angle)
+                }
+                c[p * pairs + i] = Float(cp)
+                s[p * pairs + i] = Float(sp)
+                (cp, sp) = (cp * cs - sp * sn, cp * sn + sp * cs)
             }
         }
         cosTable = c
