@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export ACTQKV_MODEL=${ACTQKV_MODEL:-$(scripts/fetch-model.sh)}
+export ACTQKV_GEMMA_MODEL=${ACTQKV_GEMMA_MODEL:-$(scripts/fetch-model.sh gemma3-270m)}
 export ACTQKV_FIXTURES=${ACTQKV_FIXTURES:-$(cd .. && pwd)/shared/fixtures}
 # Debian 12's OpenBLAS does not recognise recent CPUs and falls back to its SSE3 GEMM kernels
 # (≈ 3.7× slower; `actqkv` itself corrects this, see Sources/actqkv/BLASKernels.swift): name the
