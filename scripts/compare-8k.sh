@@ -7,12 +7,14 @@
 #
 # The document: the first 35,000 bytes of /usr/share/common-licenses/GPL-3 with a passkey line
 # inserted after the first line break past the middle (≈ 7.7K tokens with the chat template).
-# DOC=32k builds ≈ 32K tokens from concatenated licences instead (passkey in the middle).
+# DOC=16k, 32k or 40k builds ≈ that many (SmolLM2) tokens from concatenated licences instead
+# (passkey in the middle; Gemma's tokenizer needs ≈ 10 % fewer tokens for the same text).
 #
 # Usage: scripts/compare-8k.sh [runs (default 3)]
 # Environment: ACTQKV_MODEL, ACTQKV_BIN (an already built actqkv; default: build the release
 # product), METHODS (default dense,actqkv,llama.cpp; also infllm, llama.cpp-f16-fa = llama.cpp with
-# its F16 K/V cache and flash attention), THREADS (default 2), DOC (8k or 32k).
+# its F16 K/V cache and flash attention), THREADS (default 2), DOC (8k, 16k, 32k or 40k),
+# ANSWER_PREFIX (a completion prompt ending with it instead of --chat: base models such as Gemma 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -35,10 +37,12 @@ if sys.argv[2] == "8k":
     text = open(lic + "GPL-3").read()[:35000]
 else:
     names = ["GPL-3", "Apache-2.0", "LGPL-3", "GPL-2", "LGPL-2.1", "MPL-2.0", "Artistic", "GFDL-1.3", "CC0-1.0"]
-    text = "\n\n".join(open(lic + n).read() for n in names)[:140000]
+    text = "\n\n".join(open(lic + n).read() for n in names)
+    text = (text + "\n\n" + text)[:int(sys.argv[2].rstrip("k")) * 4375]
 i = text.index("\n", len(text) // 2) + 1
 open(sys.argv[1], "w").write(text[:i] + line + text[i:])
 PY
 exec python3 scripts/compare_8k.py --actqkv "$actqkv" --model "$model" --input "$work/doc.txt" \
   --question "What is the secret passkey of this document? Answer with the number only." \
-  --runs "$runs" --threads "${THREADS:-2}" --methods "${METHODS:-dense,actqkv,llama.cpp}" --work "$work"
+  --runs "$runs" --threads "${THREADS:-2}" --methods "${METHODS:-dense,actqkv,llama.cpp}" --work "$work" \
+  ${ANSWER_PREFIX:+--answer-prefix "$ANSWER_PREFIX"}

@@ -8,7 +8,9 @@
 # Environment: ACTQKV_MODEL (model file), ACTQKV_CACHE (venv location), THREADS (default: nproc),
 # ACTQKV_BIN (an already built actqkv binary; default: build the release product),
 # ACTQKV_BASELINE_BIN (an older actqkv binary measured alongside, for before/after ratios),
-# F32=1 (also measure actqkv with --activations f32).
+# F32=1 (also measure actqkv with --activations f32), LENGTHS (prompt lengths, default 512,2048),
+# FIXTURE (the llama.cpp fixture whose prompt ids are repeated; default the SmolLM2 `long` one —
+# use llamacpp-gemma3/logits/window.json with Gemma 3).
 # llama.cpp runs with Float32 K/V cache (type_k = type_v = 0), flash attention off, n_batch 512.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,14 +40,15 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The prompts: the Apache-2.0 licence prompt of the llama.cpp fixtures, repeated to length.
-fixture=${ACTQKV_FIXTURES:-$(cd .. && pwd)/shared/fixtures}/llamacpp-smollm2/logits/long.json
-"$python" - "$fixture" "$work" <<'PY'
+lengths=${LENGTHS:-512,2048}
+fixture=${ACTQKV_FIXTURES:-$(cd .. && pwd)/shared/fixtures}/${FIXTURE:-llamacpp-smollm2/logits/long.json}
+"$python" - "$fixture" "$work" "$lengths" <<'PY'
 import json, sys
 ids = json.load(open(sys.argv[1]))["ids"]
-for n in (512, 2048):
+for n in map(int, sys.argv[3].split(",")):
     seq = (ids * (n // len(ids) + 1))[:n]
     open(f"{sys.argv[2]}/ids{n}.txt", "w").write(" ".join(map(str, seq)))
 PY
 
 exec "$python" scripts/compare_llamacpp.py --model "$model" --actqkv "$actqkv" --work "$work" \
-  --runs "$runs" --decode "$decode" --threads "$threads" ${ACTQKV_BASELINE_BIN:+--baseline "$ACTQKV_BASELINE_BIN"} ${F32:+--f32}
+  --runs "$runs" --decode "$decode" --threads "$threads" --lengths "$lengths" ${ACTQKV_BASELINE_BIN:+--baseline "$ACTQKV_BASELINE_BIN"} ${F32:+--f32}

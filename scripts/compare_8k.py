@@ -14,6 +14,7 @@ p.add_argument("--threads", type=int, default=2)
 p.add_argument("--methods", default="dense,actqkv,llama.cpp")
 p.add_argument("--lock", default="/tmp/cpu.lock")
 p.add_argument("--work", required=True)
+p.add_argument("--answer-prefix", help="a completion prompt ending with this text instead of --chat (base models)")
 a = p.parse_args()
 
 LLAMA = r'''
@@ -26,7 +27,7 @@ max_tokens, threads, kv_type, flash = int(sys.argv[3]), int(sys.argv[4]), int(sy
 llm = Llama(model_path=sys.argv[1], n_ctx=len(ids) + max_tokens + 16, n_batch=512, n_threads=threads,
             n_threads_batch=threads, type_k=kv_type, type_v=kv_type, flash_attn=flash, verbose=False)
 n_vocab = llm.n_vocab()
-stop = {llm.token_eos()} | {t for t in range(n_vocab) if llm.detokenize([t], special=True) in (b"<|im_end|>", b"<|endoftext|>")}
+stop = {llm.token_eos()} | {t for t in range(n_vocab) if llm.detokenize([t], special=True) in (b"<|im_end|>", b"<|endoftext|>", b"<end_of_turn>")}
 def last_argmax():
     return int(np.argmax(np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, -1), shape=(n_vocab,))))
 llm.reset()
@@ -47,7 +48,8 @@ ids_file = f"{a.work}/prompt-ids.txt"
 
 def run_actqkv(method):
     data = tempfile.mkdtemp(dir=a.work, prefix=f"kvd-{method}-")
-    cmd = [a.actqkv, "run", "--model", a.model, "--input", a.input, "--question", a.question, "--chat",
+    prompt = ["--answer-prefix", a.answer_prefix] if a.answer_prefix else ["--chat"]
+    cmd = [a.actqkv, "run", "--model", a.model, "--input", a.input, "--question", a.question, *prompt,
            "--max-tokens", str(a.max_tokens), "--method", method, "--data-dir", data, "--json", "--prompt-ids", ids_file]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:

@@ -11,6 +11,7 @@ p.add_argument("--decode", type=int, default=64)
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--baseline", help="an older actqkv binary, measured alongside as 'actqkv baseline'")
 p.add_argument("--f32", action="store_true", help="also measure actqkv with --activations f32 ('actqkv f32')")
+p.add_argument("--lengths", default="512,2048", help="prompt lengths in tokens (files ids<n>.txt in --work)")
 a = p.parse_args()
 
 LLAMA = r'''
@@ -19,7 +20,7 @@ import numpy as np
 from llama_cpp import Llama
 ids = [int(t) for t in open(sys.argv[2]).read().split()]
 decode = int(sys.argv[3])
-llm = Llama(model_path=sys.argv[1], n_ctx=4096, n_batch=512, n_threads=int(sys.argv[4]),
+llm = Llama(model_path=sys.argv[1], n_ctx=len(ids) + decode + 16, n_batch=512, n_threads=int(sys.argv[4]),
             n_threads_batch=int(sys.argv[4]), type_k=0, type_v=0, flash_attn=False, verbose=False)
 import llama_cpp
 n_vocab = llm.n_vocab()
@@ -58,7 +59,7 @@ def run_actqkv(n, binary=None, extra=()):
 import os
 load_before = os.getloadavg()
 rows = []
-for n in (512, 2048):
+for n in [int(x) for x in a.lengths.split(",")]:
     res = {"llama.cpp": [], "actqkv": []}
     if a.baseline:
         res["actqkv baseline"] = []
