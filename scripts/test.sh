@@ -7,13 +7,6 @@ scripts/setup.sh
 export ACTQKV_MODEL=${ACTQKV_MODEL:-$(scripts/fetch-model.sh)}
 export ACTQKV_GEMMA_MODEL=${ACTQKV_GEMMA_MODEL:-$(scripts/fetch-model.sh gemma3-270m)}
 export ACTQKV_FIXTURES=${ACTQKV_FIXTURES:-$(cd .. && pwd)/shared/fixtures}
-# Debian 12's OpenBLAS does not recognise recent CPUs and falls back to its SSE3 GEMM kernels
-# (≈ 3.7× slower; `actqkv` itself corrects this, see Sources/actqkv/BLASKernels.swift): name the
-# core type for the test process, unless the caller did.
-if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-  if grep -qw avx512f /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
-  elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
-fi
 swift build -c release -Xswiftc -enable-testing --build-tests
 # One run of every target. The tests' in-process kvd serves on threads of its own
 # (DedicatedExecutor), and the daemon and client tests whose clients must act within a deadline

@@ -113,15 +113,34 @@ struct WorkerCheckpointTests {
         for layer in old.layers { _ = try LayerMemory(decoding: layer, rope: rope) }
     }
 
-    @Test("version 2 has version 1's layout: re-encoding the golden changes only the version (and the CRC)")
-    func version2Layout() throws {
+    /// `bytes` (version 1 or 2: no windows field) with an empty windows field (`u32 0`) inserted
+    /// before its 7-byte extra blob (`u32 3 | 7 8 9`), as version 3 lays it out; CRC not updated.
+    static func withEmptyWindows(_ bytes: [UInt8]) -> [UInt8] {
+        let extraStart = bytes.count - 4 - 7
+        return Array(bytes[..<extraStart]) + [0, 0, 0, 0] + Array(bytes[extraStart...])
+    }
+
+    /// A version-3 encoding with no windows, its empty windows field (`u32 0` before the extra blob
+    /// of `extraCount` bytes) removed: the layout of versions 1 and 2 (CRC not updated).
+    static func droppingEmptyWindows(_ bytes: [UInt8], extraCount: Int) -> [UInt8] {
+        let at = bytes.count - 4 - (4 + extraCount) - 4
+        return Array(bytes[..<at]) + Array(bytes[(at + 4)...])
+    }
+
+    @Test("versions 2 and 3 have version 1's layout (3 adds the sliding windows): re-encoding the golden changes only the version, the empty windows field and the CRC")
+    func version3Layout() throws {
         let old = try WorkerCheckpoint(decoding: Self.version1)
-        #expect(old.encoded() == Self.withVersion(2, Self.version1))
+        #expect(old.windows.isEmpty)
+        #expect(old.encoded() == Self.withVersion(3, Self.withEmptyWindows(Self.version1)))
+        // Version 2 (the previous release) is read too: version 1's layout with the new probe state.
+        let v2 = try WorkerCheckpoint(decoding: Self.withVersion(2, Self.version1))
+        #expect(v2 == old)
         var new = old
         new.probe = try ProbeState(decoding: old.probe).encoded()
+        new.windows = [[1, 2, 3], [], [4]]
         let bytes = new.encoded()
         #expect(try WorkerCheckpoint(decoding: bytes) == new)
-        #expect(Array(bytes[4..<6]) == [2, 0] && Array(new.probe.prefix(4)) == Array("AQPS".utf8))
+        #expect(Array(bytes[4..<6]) == [3, 0] && Array(new.probe.prefix(4)) == Array("AQPS".utf8))
     }
 
     @Test("damaged or unknown worker checkpoints are a typed error, never a trap")
@@ -135,7 +154,7 @@ struct WorkerCheckpointTests {
             bad[i] ^= UInt8(1 << (i % 8))
             #expect(throws: StateDecodingError.self) { _ = try WorkerCheckpoint(decoding: bad) }
         }
-        #expect(throws: StateDecodingError.unsupportedVersion(3)) { _ = try WorkerCheckpoint(decoding: Self.withVersion(3, bytes)) }
+        #expect(throws: StateDecodingError.unsupportedVersion(4)) { _ = try WorkerCheckpoint(decoding: Self.withVersion(4, bytes)) }
         #expect(throws: StateDecodingError.badMagic) { _ = try WorkerCheckpoint(decoding: Array("AQRS".utf8) + bytes.dropFirst(4)) }
     }
 
@@ -163,7 +182,8 @@ struct WorkerCheckpointTests {
         let stored = try await client.getCheckpoint(session: "old", restore: false)
         var state = try WorkerCheckpoint(decoding: Array(stored.workerState))
         state.probe = Self.legacyRetrievalState(try ProbeState(decoding: state.probe))
-        let version1 = Self.withVersion(1, state.encoded())
+        #expect(state.windows.isEmpty)  // SmolLM2 has no sliding-window layers
+        let version1 = Self.withVersion(1, Self.droppingEmptyWindows(state.encoded(), extraCount: state.extra.count))
         try await client.putCheckpoint(session: "old", chunkSequence: stored.chunkSequence, tokenCount: stored.tokenCount,
                                        workerState: version1[...])
         _ = try await client.forkSession(from: "old", to: "old~resumed", copyCheckpoint: true)
