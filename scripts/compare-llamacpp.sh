@@ -25,6 +25,11 @@ if python3 -c "import llama_cpp" 2>/dev/null; then
   python=python3  # already installed for this interpreter
 elif [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import llama_cpp" 2>/dev/null; then
   echo "compare-llamacpp: installing llama-cpp-python 0.3.36 into $venv (builds llama.cpp)" >&2
+  if [ -z "${CMAKE_ARGS:-}" ] && grep -qw amx_tile /proc/cpuinfo; then
+    # A native build uses AMX where the CPU reports it; a VM that does not grant the AMX tile
+    # state then dies with SIGILL in the first product: build the AVX-512 kernels without AMX.
+    export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX_VNNI=ON"
+  fi
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "llama-cpp-python==0.3.36"
 fi
