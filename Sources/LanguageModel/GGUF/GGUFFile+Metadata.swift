@@ -1,8 +1,8 @@
 /// Typed metadata look-ups that throw a ``GGUFError`` instead of returning nil, and the
-/// architecture check the model loader calls.
+/// architecture check.
 extension GGUFFile {
     /// Architectures the model loader can run (`general.architecture`).
-    public static let supportedArchitectures: Set<String> = ["llama"]
+    public static let supportedArchitectures: Set<String> = Set(Architecture.allCases.map(\.rawValue))
 
     /// `general.architecture`, or nil if absent or not a string.
     public var architecture: String? { metadata["general.architecture"]?.string }
