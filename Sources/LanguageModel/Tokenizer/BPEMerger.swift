@@ -36,7 +36,7 @@ struct BPEMerger: Sendable {
         var ids: [Int32] = []
         var previous: [Int32] = []
         var next: [Int32] = []
-        var heap = BigramHeap()
+        var heap = MergeQueue<Bigram>()
         var pairRanks: [UInt32] = []
         var pairMerged: [Int32] = []
     }
@@ -74,7 +74,7 @@ struct BPEMerger: Sendable {
         for index in 1..<count {
             pushPair(Int32(index - 1), Int32(index), &workspace)
         }
-        while let bigram = workspace.heap.popMin() {
+        while let bigram = workspace.heap.popFirst() {
             let left = Int(bigram.left)
             let right = Int(bigram.right)
             // Stale entries: one side was merged away or grew since the pair was queued.

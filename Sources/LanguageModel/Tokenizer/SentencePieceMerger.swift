@@ -57,7 +57,7 @@ struct SentencePieceMerger: Sendable {
         /// ranges stay valid for the whole call).
         var text: [UInt8] = []
         var symbols: [Symbol] = []
-        var queue = CandidateQueue()
+        var queue = MergeQueue<Candidate>()
         /// Pieces of ``text`` already merged → their tokens in the output.
         var cache = WordCache()
     }
@@ -189,7 +189,7 @@ struct SentencePieceMerger: Sendable {
 
                 for right in 1..<symbols.count { consider(Int32(right - 1), Int32(right)) }
 
-                while let best = queue.popBest() {
+                while let best = queue.popFirst() {
                     let left = Int(best.left), right = Int(best.right)
                     // Stale: one side was merged away or has grown since the pair was queued.
                     if symbols[left].length == 0 || symbols[right].length == 0
@@ -228,7 +228,7 @@ struct SentencePieceMerger: Sendable {
     }
 
     /// A pair of adjacent symbols whose concatenation is a token.
-    struct Candidate {
+    struct Candidate: MergeOrdered {
         var score: Float
         var left: Int32
         var right: Int32
@@ -239,44 +239,6 @@ struct SentencePieceMerger: Sendable {
         @inline(__always)
         func precedes(_ other: Candidate) -> Bool {
             score > other.score || (score == other.score && left < other.left)
-        }
-    }
-
-    /// A binary heap of candidates, best (``Candidate/precedes(_:)``) first.
-    struct CandidateQueue {
-        private var items: [Candidate] = []
-
-        mutating func removeAll() { items.removeAll(keepingCapacity: true) }
-
-        mutating func insert(_ item: Candidate) {
-            items.append(item)
-            var child = items.count - 1
-            while child > 0 {
-                let parent = (child - 1) / 2
-                if !items[child].precedes(items[parent]) { break }
-                items.swapAt(parent, child)
-                child = parent
-            }
-        }
-
-        mutating func popBest() -> Candidate? {
-            guard let last = items.popLast() else { return nil }
-            if items.isEmpty { return last }
-            let top = items[0]
-            items[0] = last
-            var parent = 0
-            let count = items.count
-            while true {
-                let left = 2 * parent + 1
-                if left >= count { break }
-                let right = left + 1
-                var best = left
-                if right < count && items[right].precedes(items[left]) { best = right }
-                if !items[best].precedes(items[parent]) { break }
-                items.swapAt(parent, best)
-                parent = best
-            }
-            return top
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LanguageModelTesting
 @testable import LanguageModel
 
 /// Shared helpers of the tokenizer tests: hand-made vocabularies and the llama.cpp fixtures.
@@ -27,16 +28,8 @@ enum TokenizerTestSupport {
         return home + "/.cache/actqkv/models/SmolLM2-135M-Instruct.Q4_1.gguf"
     }
 
-    /// `$ACTQKV_GEMMA_MODEL`, falling back to
-    /// `${ACTQKV_CACHE:-$HOME/.cache/actqkv}/models/gemma-3-270m-q4_k_m.gguf` (where
-    /// `scripts/fetch-model.sh gemma3-270m` puts it).
-    static var gemmaModelPath: String {
-        let environment = ProcessInfo.processInfo.environment
-        if let path = environment["ACTQKV_GEMMA_MODEL"], !path.isEmpty { return path }
-        let home = environment["HOME"] ?? "/root"
-        let cache = environment["ACTQKV_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.cache/actqkv"
-        return cache + "/models/gemma-3-270m-q4_k_m.gguf"
-    }
+    /// `$ACTQKV_GEMMA_MODEL`, else Gemma 3 270M's cache path (``ModelTestSupport/gemmaModelPath``).
+    static var gemmaModelPath: String { ModelTestSupport.gemmaModelPath }
 
     struct TokenizerFixture: Decodable {
         struct Case: Decodable {
