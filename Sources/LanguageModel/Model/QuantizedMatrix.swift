@@ -28,7 +28,13 @@ public enum QuantizedFormat: Sendable, Equatable, CaseIterable {
     /// does: a type without a kernel here, or `columns` not a positive multiple of its block
     /// (K-quants need a multiple of 256). A loader falls back to Float32 values on nil.
     public init?(ggmlType type: GGMLType, columns: Int) {
-        let format: QuantizedFormat? = switch type {
+        guard let format = Self.allCases.first(where: { $0.ggmlType == type }), format.supports(columns: columns) else { return nil }
+        self = format
+    }
+
+    /// The GGUF tensor type of this layout.
+    public var ggmlType: GGMLType {
+        switch self {
         case .q4_1: .q4_1
         case .q8_0: .q8_0
         case .q5_0: .q5_0
@@ -36,33 +42,14 @@ public enum QuantizedFormat: Sendable, Equatable, CaseIterable {
         case .q4_K: .q4_K
         case .q6_K: .q6_K
         case .f32: .f32
-        default: nil
-        }
-        guard let format, format.supports(columns: columns) else { return nil }
-        self = format
-    }
-
-    /// Values per block: 1 (f32), 32, or 256 (K-quants).
-    public var blockValues: Int {
-        switch self {
-        case .f32: 1
-        case .q4_1, .q8_0, .q5_0, .q5_1: 32
-        case .q4_K, .q6_K: 256
         }
     }
 
-    /// Bytes per block.
-    public var blockBytes: Int {
-        switch self {
-        case .f32: 4
-        case .q4_1: 20
-        case .q8_0: 34
-        case .q5_0: 22
-        case .q5_1: 24
-        case .q4_K: 144
-        case .q6_K: 210
-        }
-    }
+    /// Values per block: 1 (f32), 32, or 256 (K-quants) — the GGUF type's.
+    public var blockValues: Int { ggmlType.blockSize }
+
+    /// Bytes per block — the GGUF type's.
+    public var blockBytes: Int { ggmlType.blockBytes }
 
     /// Whether rows of `columns` values can be held in this format: a positive multiple of
     /// ``blockValues``.
