@@ -333,19 +333,111 @@ void aqk_exp(const float *x, float *out, int n) {
 }
 
 #if AQK_X86
+// Single-query attention is latency-bound when written as one accumulator per dot product (each
+// FMA waits for the previous one): the kernels below keep 8 independent chains in flight — 4 keys
+// × 2 accumulators for the scores, 8 vectors of the output (a 64- or 128-float slice of it) for the
+// value sum — and read keys and values front to back once (per output slice).
+
+/// Scores of keys j ..< j+4: scale · q·k_j into s[0 ..< 4]; `dim` a multiple of 16.
+AQK_TARGET static inline void scores4_avx2(const float *q, const float *k, int dim, float scale, float *s) {
+    __m256 a[4][2];
+    for (int r = 0; r < 4; r++) a[r][0] = a[r][1] = _mm256_setzero_ps();
+    for (int i = 0; i < dim; i += 16) {
+        const __m256 q0 = _mm256_loadu_ps(q + i), q1 = _mm256_loadu_ps(q + i + 8);
+        for (int r = 0; r < 4; r++) {
+            a[r][0] = _mm256_fmadd_ps(q0, _mm256_loadu_ps(k + (size_t)r * dim + i), a[r][0]);
+            a[r][1] = _mm256_fmadd_ps(q1, _mm256_loadu_ps(k + (size_t)r * dim + i + 8), a[r][1]);
+        }
+    }
+    // Four horizontal sums at once: pairwise hadds leave lane r of each half holding key r's halves.
+    const __m256 h01 = _mm256_hadd_ps(_mm256_add_ps(a[0][0], a[0][1]), _mm256_add_ps(a[1][0], a[1][1]));
+    const __m256 h23 = _mm256_hadd_ps(_mm256_add_ps(a[2][0], a[2][1]), _mm256_add_ps(a[3][0], a[3][1]));
+    const __m256 h = _mm256_hadd_ps(h01, h23);
+    const __m128 t = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    _mm_storeu_ps(s, _mm_mul_ps(t, _mm_set1_ps(scale)));
+}
+
 AQK_TARGET static void attend_one_avx2(const float *q, const float *keys, const float *values, int count, int dim,
                                        float scale, float *scores, float *out) {
-    for (int j = 0; j < count; j++) {
+    int j = 0;
+    for (; j + 4 <= count; j += 4) scores4_avx2(q, keys + (size_t)j * dim, dim, scale, scores + j);
+    for (; j < count; j++) {
         const float *k = keys + (size_t)j * dim;
         __m256 acc = _mm256_setzero_ps();
         for (int i = 0; i < dim; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i), acc);
         scores[j] = hsum256(acc) * scale;
     }
     softmax_avx2(scores, count);
-    for (int i = 0; i < dim; i += 8) {
-        __m256 acc = _mm256_setzero_ps();
-        for (int j = 0; j < count; j++) acc = _mm256_fmadd_ps(_mm256_set1_ps(scores[j]), _mm256_loadu_ps(values + (size_t)j * dim + i), acc);
-        _mm256_storeu_ps(out + i, acc);
+    // Output slices of 64 floats (8 accumulators) — `dim` is a multiple of 16: a last slice of 16…48.
+    for (int i0 = 0; i0 < dim; i0 += 64) {
+        const int nv = (dim - i0 < 64 ? dim - i0 : 64) / 8;
+        __m256 acc[8];
+        for (int c = 0; c < 8; c++) acc[c] = _mm256_setzero_ps();
+        for (int jj = 0; jj < count; jj++) {
+            const __m256 p = _mm256_set1_ps(scores[jj]);
+            const float *v = values + (size_t)jj * dim + i0;
+            for (int c = 0; c < nv; c++) acc[c] = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 8 * c), acc[c]);
+        }
+        for (int c = 0; c < nv; c++) _mm256_storeu_ps(out + i0 + 8 * c, acc[c]);
+    }
+}
+
+/// As scores4_avx2 with 512-bit vectors; `dim` a multiple of 32.
+AQK_TARGET512 static inline void scores4_avx512(const float *q, const float *k, int dim, float scale, float *s) {
+    __m512 a[4][2];
+    for (int r = 0; r < 4; r++) a[r][0] = a[r][1] = _mm512_setzero_ps();
+    for (int i = 0; i < dim; i += 32) {
+        const __m512 q0 = _mm512_loadu_ps(q + i), q1 = _mm512_loadu_ps(q + i + 16);
+        for (int r = 0; r < 4; r++) {
+            a[r][0] = _mm512_fmadd_ps(q0, _mm512_loadu_ps(k + (size_t)r * dim + i), a[r][0]);
+            a[r][1] = _mm512_fmadd_ps(q1, _mm512_loadu_ps(k + (size_t)r * dim + i + 16), a[r][1]);
+        }
+    }
+    __m256 h[4];
+    for (int r = 0; r < 4; r++) {
+        const __m512 v = _mm512_add_ps(a[r][0], a[r][1]);
+        h[r] = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    }
+    const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(h[0], h[1]), _mm256_hadd_ps(h[2], h[3]));
+    const __m128 u = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+    _mm_storeu_ps(s, _mm_mul_ps(u, _mm_set1_ps(scale)));
+}
+
+AQK_TARGET512 static void attend_one_avx512(const float *q, const float *keys, const float *values, int count, int dim,
+                                           float scale, float *scores, float *out) {
+    int j = 0;
+    for (; j + 4 <= count; j += 4) scores4_avx512(q, keys + (size_t)j * dim, dim, scale, scores + j);
+    for (; j < count; j++) {
+        const float *k = keys + (size_t)j * dim;
+        __m512 acc = _mm512_setzero_ps();
+        for (int i = 0; i < dim; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(k + i), acc);
+        scores[j] = _mm512_reduce_add_ps(acc) * scale;
+    }
+    softmax_avx2(scores, count);
+    // Output slices of 128 floats (8 accumulators); a 64-float slice takes two keys per step.
+    for (int i0 = 0; i0 < dim; i0 += 128) {
+        const int nv = (dim - i0 < 128 ? dim - i0 : 128) / 16;
+        __m512 acc[8];
+        for (int c = 0; c < 8; c++) acc[c] = _mm512_setzero_ps();
+        int jj = 0;
+        if (nv <= 4) {
+            for (; jj + 2 <= count; jj += 2) {
+                const __m512 p0 = _mm512_set1_ps(scores[jj]), p1 = _mm512_set1_ps(scores[jj + 1]);
+                const float *v0 = values + (size_t)jj * dim + i0, *v1 = v0 + dim;
+                for (int c = 0; c < nv; c++) {
+                    acc[c] = _mm512_fmadd_ps(p0, _mm512_loadu_ps(v0 + 16 * c), acc[c]);
+                    acc[4 + c] = _mm512_fmadd_ps(p1, _mm512_loadu_ps(v1 + 16 * c), acc[4 + c]);
+                }
+            }
+        }
+        for (; jj < count; jj++) {
+            const __m512 p = _mm512_set1_ps(scores[jj]);
+            const float *v = values + (size_t)jj * dim + i0;
+            for (int c = 0; c < nv; c++) acc[c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 16 * c), acc[c]);
+        }
+        if (nv <= 4)
+            for (int c = 0; c < nv; c++) acc[c] = _mm512_add_ps(acc[c], acc[4 + c]);
+        for (int c = 0; c < nv; c++) _mm512_storeu_ps(out + i0 + 16 * c, acc[c]);
     }
 }
 #endif
@@ -353,7 +445,8 @@ AQK_TARGET static void attend_one_avx2(const float *q, const float *keys, const 
 void aqk_attend_one(const float *q, const float *keys, const float *values, int count, int dim, float scale,
                     float *scores, float *out) {
 #if AQK_X86
-    if (dim % 8 == 0 && aqk_uses_avx2()) { attend_one_avx2(q, keys, values, count, dim, scale, scores, out); return; }
+    if (dim % 32 == 0 && aqk_uses_avx512()) { attend_one_avx512(q, keys, values, count, dim, scale, scores, out); return; }
+    if (dim % 16 == 0 && aqk_uses_avx2()) { attend_one_avx2(q, keys, values, count, dim, scale, scores, out); return; }
 #endif
     for (int j = 0; j < count; j++) {
         const float *k = keys + (size_t)j * dim;
