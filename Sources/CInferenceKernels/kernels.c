@@ -1,4 +1,14 @@
 #include "internal.h"
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+void aqk_keep_large_allocations(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
+}
 
 static float dot_q4_1_scalar(const uint8_t *row, int blocks, const float *x, const float *sums) {
     float acc = 0;

@@ -20,7 +20,47 @@ static inline int round_half_even(float v) {
     return (int)(t - magic);
 }
 
+#if AQK_X86
+/// One super-block with AVX-512: the same codes, sums and scale as the portable loop (vroundps
+/// rounds ties to even like round_half_even; NaN values are skipped by the maximum and give 0).
+AQK_TARGET512 static void quantize_superblock_avx512(const float *xb, AQKActivationBlockK *o) {
+    __m512 m = _mm512_setzero_ps();
+    for (int i = 0; i < 16; i++) m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xb + 16 * i)), m);  // NaN → m
+    const float amax = _mm512_reduce_max_ps(m);
+    if (amax == 0) {
+        o->d = 0;
+        memset(o->q, 0, sizeof o->q);
+        memset(o->bsums, 0, sizeof o->bsums);
+        return;
+    }
+    float max = 0;
+    const __m512 target = _mm512_set1_ps(amax);
+    for (int i = 0; i < 16; i++) {
+        const __mmask16 hit = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(xb + 16 * i)), target, _CMP_EQ_OQ);
+        if (hit) { max = xb[16 * i + __builtin_ctz(hit)]; break; }
+    }
+    const float iscale = -127.0f / max;
+    const __m512 is = _mm512_set1_ps(iscale);
+    for (int i = 0; i < 16; i++) {
+        const __m512 v = _mm512_loadu_ps(xb + 16 * i);
+        const __mmask16 ordered = _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q);
+        const __m512 r = _mm512_roundscale_ps(_mm512_mul_ps(is, v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        const __m512i q = _mm512_maskz_cvtps_epi32(ordered, r);
+        _mm_storeu_si128((__m128i *)(o->q + 16 * i), _mm512_cvtsepi32_epi8(q));  // saturates to −128…127
+        o->bsums[i] = (int16_t)_mm512_reduce_add_epi32(_mm512_max_epi32(_mm512_min_epi32(q, _mm512_set1_epi32(127)),
+                                                                          _mm512_set1_epi32(-128)));
+    }
+    o->d = 1.0f / iscale;
+}
+#endif
+
 void aqk_quantize_activations_k(const float *x, int blocks, AQKActivationBlockK *out) {
+#if AQK_X86
+    if (aqk_uses_avx512()) {
+        for (int b = 0; b < blocks; b++) quantize_superblock_avx512(x + 256 * b, out + b);
+        return;
+    }
+#endif
     for (int b = 0; b < blocks; b++) {
         const float *xb = x + 256 * b;
         AQKActivationBlockK *o = out + b;

@@ -83,6 +83,65 @@ void aqk_quantize_activations_k(const float *x, int blocks, AQKActivationBlockK 
 /// equal x).
 void aqk_round_activations_k(const float *x, int blocks, float *out);
 
+// ---- batched 8-bit products (gemm_q8.c; AVX-512 VNNI only) ----------------------------------------
+
+/// Makes glibc serve allocations below 256 MB from its heap and keep up to 512 MB of freed heap
+/// (process-wide; no-op elsewhere). The forward pass allocates activation arrays of several MB
+/// per layer; by default glibc maps each afresh and unmaps it on free, so every layer paid page
+/// faults and kernel zeroing again (≈ 8 % of a 512-token Gemma 3 prefill).
+void aqk_keep_large_allocations(void);
+
+/// The block formats of the batched 8-bit products.
+typedef enum {
+    AQK_FORMAT_Q4_1 = 0,
+    AQK_FORMAT_Q8_0 = 1,
+    AQK_FORMAT_Q5_0 = 2,
+    AQK_FORMAT_Q5_1 = 3,
+    AQK_FORMAT_Q4_K = 4,
+    AQK_FORMAT_Q6_K = 5,
+} AQKBlockFormat;
+
+/// Activation rows rounded to 8 bits for aqk_gemm_q8: the codes (k per row) and, per 16- and
+/// 32-value group of each row, its scale d and code sum Σq; per 32 also d·Σq as a Float32 product
+/// (Q4_K minimum terms) and llama.cpp's Float16-rounded Q8_1 sum `s` (Q4_1/Q5_1 minimum terms).
+/// Views of one buffer of aqk_prepared_activations_bytes(rows, k) bytes (aqk_prepared_activations_at).
+typedef struct {
+    int8_t *codes;
+    float *scale16;
+    int32_t *code_sum16;
+    float *scale32;
+    int32_t *code_sum32;
+    float *scaled_sum32;
+    float *rounded_sum32;
+} AQKPreparedActivations;
+
+/// Bytes of a buffer holding `rows` prepared activation rows of `k` values (k a multiple of 32).
+size_t aqk_prepared_activations_bytes(int rows, int k);
+
+/// The view of row `first` onwards of a buffer of aqk_prepared_activations_bytes(rows, k) bytes
+/// at `buffer` (64-byte aligned).
+AQKPreparedActivations aqk_prepared_activations_at(void *buffer, int rows, int k, int first);
+
+/// Rounds `tokens` rows of x (row stride `stride` floats, `k` values, k a multiple of 32, or of 256
+/// when `per_256`) as the single-vector products do: per 32-value block (Q8_0/Q8_1) or, when
+/// `per_256`, per 256-value super-block (Q8_K); writes rows 0 ..< tokens of `out`. `x` null:
+/// writes zeros instead (the padding rows of a tile).
+void aqk_prepare_activations(const float *x, long stride, int tokens, int k, int per_256, AQKPreparedActivations out);
+
+/// Values per weight group of `format` in the batched product: 16 for Q6_K, else 32.
+int aqk_gemm_group(AQKBlockFormat format);
+
+/// Bytes of scratch aqk_gemm_q8 needs for rows of `k` values of `format`.
+size_t aqk_gemm_scratch_bytes(AQKBlockFormat format, int k);
+
+/// y[t·ldy + r] (+)= row r · x̃_t for the `row_count` rows of `format` at `rows` (row stride: whole
+/// blocks of k values) and the `tokens` prepared activation rows x̃ (rows up to the next multiple
+/// of 8 readable, zeros past `tokens`). Per 32 (Q6_K: 16) values: d_w·d_x·Σ u·q + m_w·d_x·Σq with
+/// exact integer sums — the single-vector 8-bit product's value up to Float32 summation order.
+/// Needs aqk_uses_vnni(); `scratch` holds aqk_gemm_scratch_bytes(format, k) bytes.
+void aqk_gemm_q8(AQKBlockFormat format, const void *rows, int row_count, int k, AQKPreparedActivations x, int tokens,
+                 float *y, long ldy, int accumulate, void *scratch);
+
 /// y[r] (+)= Σ_super-blocks (d·d_x·Σ_j sc_j·Σ code·q − dmin·d_x·Σ_j m_j·Σ q) for Q4_K rows of
 /// `blocks` super-blocks: llama.cpp's Q4_K × Q8_K product.
 void aqk_matvec_q4_K_q8(const void *rows, int row_count, int blocks, const AQKActivationBlockK *x, float *y,

@@ -13,10 +13,12 @@ public enum ComputeThreads {
 
     private static let configured: Bool = {
         openblas_set_num_threads(1)
+        aqk_keep_large_allocations()
         return true
     }()
 
-    /// Switches OpenBLAS to one thread per call (idempotent; done by ``DecoderModel`` on creation).
+    /// Switches OpenBLAS to one thread per call and keeps large allocations in glibc's heap
+    /// (process-wide; idempotent; done by ``DecoderModel`` on creation).
     public static func configure() { _ = configured }
 
     /// Runs `body(part)` for `part` in `0..<parts`, in parallel when `parts > 1`. Every part runs

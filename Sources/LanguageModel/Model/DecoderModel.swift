@@ -1,3 +1,4 @@
+import CBLAS
 /// A decoder-only transformer of one of the ``Architecture``s: embeddings, `layerCount` blocks
 /// of RMSNorm → grouped-query attention → residual → RMSNorm → gated feed-forward → residual, a
 /// final RMSNorm and the output projection; Gemma 3 adds the embedding scale, QK-norm, the
@@ -217,7 +218,9 @@ public final class DecoderModel: Sendable {
             out.withUnsafeMutableBufferPointer { o in weight.apply(a.baseAddress!, rows: n, into: o.baseAddress!, activations: activations) }
         }
         Self.normalize(&out, weight: postNorm, rows: n, width: config.embeddingLength, epsilon: config.rmsNormEpsilon)
-        for i in hidden.indices { hidden[i] += out[i] }
+        out.withUnsafeBufferPointer { o in
+            hidden.withUnsafeMutableBufferPointer { h in cblas_saxpy(Int32(h.count), 1, o.baseAddress!, 1, h.baseAddress!, 1) }
+        }
     }
 
     /// RMSNorm of `rows` rows of `width` floats in place.

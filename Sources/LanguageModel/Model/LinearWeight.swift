@@ -87,7 +87,11 @@ public struct LinearWeight: Sendable {
                 quantized.multiplyInt8(x, into: y, accumulate: accumulate)
                 return
             }
-            // Batches: BLAS over the rounded activations (the same values the integer products use).
+            if QuantizedMatrix.batchedInt8Available {
+                quantized.multiplyInt8(x, tokens: rows, inputStride: Int(lda), into: y, outputStride: Int(ldc), accumulate: accumulate)
+                return
+            }
+            // Without VNNI: BLAS over the rounded activations (the same values the integer products use).
             let k = inputCount, stride = inputStride ?? inputCount
             let rounded = UnsafeMutablePointer<Float>.allocate(capacity: rows * k)
             defer { rounded.deallocate() }

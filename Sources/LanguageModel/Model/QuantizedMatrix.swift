@@ -58,6 +58,19 @@ public enum QuantizedFormat: Sendable, Equatable, CaseIterable {
     /// Bytes of one row of `columns` values (whole blocks; see ``supports(columns:)``).
     public func rowBytes(columns: Int) -> Int { columns / blockValues * blockBytes }
 
+    /// This format in the C kernels' enumeration (block formats only).
+    var blockFormat: AQKBlockFormat {
+        switch self {
+        case .q4_1: AQK_FORMAT_Q4_1
+        case .q8_0: AQK_FORMAT_Q8_0
+        case .q5_0: AQK_FORMAT_Q5_0
+        case .q5_1: AQK_FORMAT_Q5_1
+        case .q4_K: AQK_FORMAT_Q4_K
+        case .q6_K: AQK_FORMAT_Q6_K
+        case .f32: preconditionFailure("f32 rows have no 8-bit product")
+        }
+    }
+
     /// How activations are rounded to 8 bits for a product with this format under
     /// ``ActivationPrecision/int8`` (llama.cpp's `vec_dot_type`); nil for f32.
     var activationBlocks: ActivationBlocks? {
@@ -218,6 +231,67 @@ public struct QuantizedMatrix: @unchecked Sendable {
         }
     }
 
+    /// The batched form of ``multiplyInt8(_:into:accumulate:)`` for `tokens` activation rows (row
+    /// stride `inputStride` floats) into `tokens` output rows (row stride `outputStride`): each
+    /// activation row is rounded once per activation run, and the products run as integer dot
+    /// products over weights repacked 16 rows at a time (`aqk_gemm_q8`), the rows split over the
+    /// cores. Every output equals the single-vector product's up to Float32 summation order. Needs
+    /// ``isBlockQuantized`` and ``batchedInt8Available``.
+    public func multiplyInt8(
+        _ x: UnsafePointer<Float>, tokens: Int, inputStride: Int, into y: UnsafeMutablePointer<Float>, outputStride: Int,
+        accumulate: Bool = false
+    ) {
+        precondition(isBlockQuantized && Self.batchedInt8Available)
+        let k = inputCount, padded = (tokens + 7) / 8 * 8
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: aqk_prepared_activations_bytes(Int32(padded), Int32(k)), alignment: 64)
+        defer { buffer.deallocate() }
+        let prepared = PreparedActivations(buffer: buffer, rows: padded, columns: k)
+        // The rows past `tokens` up to the tile size read as zeros.
+        aqk_prepare_activations(nil, 0, Int32(padded - tokens), Int32(k), 0, prepared.rows(from: tokens))
+        let xs = UnsafeSendablePointer(x), ys = UnsafeSendableMutablePointer(y)
+        let add: Int32 = accumulate ? 1 : 0
+        for run in activationRuns {
+            let per256: Int32 = run.blocks == .q8of256 ? 1 : 0
+            let halves = min(ComputeThreads.parallelism, tokens)
+            ComputeThreads.run(parts: halves) { part in
+                let first = tokens * part / halves, last = tokens * (part + 1) / halves
+                aqk_prepare_activations(xs.pointer + first * inputStride, inputStride, Int32(last - first), Int32(k), per256,
+                                        prepared.rows(from: first))
+            }
+            // Work items: up to 64 rows (4 panels) of one segment of the run.
+            var items: [(segment: QuantizedRows, rows: Range<Int>, output: Int)] = []
+            var start = 0
+            for seg in segments {
+                defer { start += seg.rows }
+                guard run.rows.contains(start) else { continue }
+                for r in stride(from: 0, to: seg.rows, by: 64) { items.append((seg, r..<min(seg.rows, r + 64), start + r)) }
+            }
+            let work = items
+            let parts = min(ComputeThreads.parallelism, work.count)
+            ComputeThreads.run(parts: parts) { part in
+                var scratch: UnsafeMutableRawPointer?
+                var scratchBytes = 0
+                defer { scratch?.deallocate() }
+                for item in stride(from: part, to: work.count, by: parts).map({ work[$0] }) {
+                    let format = item.segment.format.blockFormat
+                    let bytes = aqk_gemm_scratch_bytes(format, Int32(k))
+                    if bytes > scratchBytes {
+                        scratch?.deallocate()
+                        scratch = .allocate(byteCount: bytes, alignment: 64)
+                        scratchBytes = bytes
+                    }
+                    let rows = item.segment.base + item.rows.lowerBound * item.segment.format.rowBytes(columns: k)
+                    aqk_gemm_q8(format, rows, Int32(item.rows.count), Int32(k), prepared.rows(from: 0), Int32(tokens),
+                                ys.pointer + item.output, outputStride, add, scratch)
+                }
+            }
+        }
+    }
+
+    /// Whether ``multiplyInt8(_:tokens:inputStride:into:outputStride:accumulate:)`` runs on the
+    /// calling thread: it needs AVX-512 VNNI (and the thread's kernel level allowing it).
+    public static var batchedInt8Available: Bool { aqk_uses_vnni() == 1 }
+
     /// Calls `body(segment, rows of the segment, index of the first output row)` for every run of
     /// at most ``rowsPerTask`` rows, spread over the cores; the runs cover each row exactly once.
     private func forEachRowRange(_ body: @escaping @Sendable (QuantizedRows, Range<Int>, Int) -> Void) {
@@ -292,6 +366,19 @@ public struct QuantizedMatrix: @unchecked Sendable {
                 y[r] = accumulate ? y[r] + acc : acc
             }
         }
+    }
+}
+
+/// A buffer of prepared activation rows (`aqk_prepared_activations_bytes`) handed to concurrent
+/// workers: each writes its own rows, then all read.
+private struct PreparedActivations: @unchecked Sendable {
+    let buffer: UnsafeMutableRawPointer
+    let rows: Int
+    let columns: Int
+
+    /// The view of rows `first` onwards.
+    func rows(from first: Int) -> AQKPreparedActivations {
+        aqk_prepared_activations_at(buffer, Int32(rows), Int32(columns), Int32(first))
     }
 }
 

@@ -129,8 +129,11 @@ struct ActivationQuantizationTests {
 
     static let blockFormats: [QuantizedFormat] = [.q4_1, .q8_0, .q5_0, .q5_1, .q4_K, .q6_K]
 
-    @Test("Q8_K rounding: signed maximum, Float32 scale, ties to even, 16-value sums — hand-computed blocks and the definition")
-    func quantizesSuperBlocks() {
+    @Test("Q8_K rounding: signed maximum, Float32 scale, ties to even, 16-value sums — hand-computed blocks and the definition (portable and AVX-512)",
+          arguments: [Int32(0), 2])
+    func quantizesSuperBlocks(level: Int32) {
+        aqk_set_kernel_level(level)
+        defer { aqk_set_kernel_level(2) }
         var x = [Float](repeating: 0, count: 4 * 256)
         // Block 0: max = −127 (first of the two largest magnitudes) → iscale 1, d 1: codes are x rounded.
         x.replaceSubrange(0..<7, with: [-127, 127, 2.5, 3.5, -0.5, 126.5, -1.5])
@@ -245,7 +248,7 @@ struct ActivationQuantizationTests {
 
     @Test("a stack of Q5_0, Q4_K, Q8_0 and Q6_K segments: each segment's single-vector product is its own kernel's, and batches round each segment's activations its way")
     func mixedStack() {
-        let columns = 512, tokens = 3
+        let columns = 512, tokens = 11
         let parts: [(QuantizedFormat, Int)] = [(.q5_0, 100), (.q4_K, 120), (.q8_0, 50), (.q6_K, 80)]
         let built = parts.enumerated().map { i, p in makeRows(p.0, rows: p.1, columns: columns, seed: 200 + UInt64(i)).bytes }
         let rows = parts.reduce(0) { $0 + $1.1 }
@@ -261,56 +264,87 @@ struct ActivationQuantizationTests {
         let matrix = QuantizedMatrix(segments: segments, owner: nil)
         #expect(matrix.activationRuns.map(\.blocks) == [.q8of32, .q8of256, .q8of32, .q8of256])
         let weight = LinearWeight(quantized: matrix)
-        var single = [Float](repeating: 0, count: tokens * rows), batched = single, exact = single
-        x.withUnsafeBufferPointer { xp in
-            single.withUnsafeMutableBufferPointer { out in
-                for t in 0..<tokens { weight.apply(xp.baseAddress! + t * columns, rows: 1, into: out.baseAddress! + t * rows, activations: .int8) }
-            }
-            batched.withUnsafeMutableBufferPointer { weight.apply(xp.baseAddress!, rows: tokens, into: $0.baseAddress!, activations: .int8) }
-            exact.withUnsafeMutableBufferPointer { weight.apply(xp.baseAddress!, rows: tokens, into: $0.baseAddress!, activations: .float32) }
-        }
-        // Single vectors: exactly each segment's own kernel.
-        for t in 0..<tokens {
-            var first = 0
-            for (i, p) in parts.enumerated() {
-                let own = Self.int8Product(p.0, built[i], rows: p.1, columns: columns, Array(x[(t * columns)..<((t + 1) * columns)]))
-                #expect(Array(single[(t * rows + first)..<(t * rows + first + p.1)]) == own, "token \(t) segment \(p.0)")
-                first += p.1
-            }
-        }
-        // Batches: Float32 summation order only (no Float16 minimum terms in these formats); a wrong
-        // rounding for a segment would move it by about the whole 8-bit rounding effect.
-        let scale = single.map(abs).max()!
-        let err = zip(batched, single).map { abs($0 - $1) }.max()!
-        let quantizationEffect = zip(exact, single).map { abs($0 - $1) }.max()!
-        #expect(err / scale < 2e-5, "batched vs single relative error \(err / scale)")
-        #expect(quantizationEffect > 20 * err, "8-bit rounding moved the products by \(quantizationEffect) only")
-    }
-
-    @Test("a weight's batched int8 product (BLAS on rounded activations) equals its single-vector integer product",
-          arguments: Self.blockFormats)
-    func batchedEqualsSingle(format: QuantizedFormat) {
-        let rows = 300, columns = 512, tokens = 3
-        let (bytes, _) = makeRows(format, rows: rows, columns: columns, seed: 31)
-        let x = (0..<tokens).flatMap { Self.activations(columns: columns, seed: 40 + UInt64($0)) }
-        bytes.withUnsafeBytes { raw in
-            let weight = LinearWeight(quantized: QuantizedMatrix(
-                segments: [QuantizedRows(base: raw.baseAddress!, format: format, rows: rows, columns: columns)], owner: nil))
-            var batched = [Float](repeating: 0, count: tokens * rows), single = batched, exact = batched
+        defer { aqk_set_vnni(1) }
+        for vnni: Int32 in [1, 0] {
+            aqk_set_vnni(vnni)
+            var single = [Float](repeating: 0, count: tokens * rows), batched = single, exact = single
             x.withUnsafeBufferPointer { xp in
-                batched.withUnsafeMutableBufferPointer { weight.apply(xp.baseAddress!, rows: tokens, into: $0.baseAddress!, activations: .int8) }
-                exact.withUnsafeMutableBufferPointer { weight.apply(xp.baseAddress!, rows: tokens, into: $0.baseAddress!, activations: .float32) }
                 single.withUnsafeMutableBufferPointer { out in
                     for t in 0..<tokens { weight.apply(xp.baseAddress! + t * columns, rows: 1, into: out.baseAddress! + t * rows, activations: .int8) }
                 }
+                batched.withUnsafeMutableBufferPointer { weight.apply(xp.baseAddress!, rows: tokens, into: $0.baseAddress!, activations: .int8) }
+                exact.withUnsafeMutableBufferPointer { weight.apply(xp.baseAddress!, rows: tokens, into: $0.baseAddress!, activations: .float32) }
             }
+            // Single vectors: exactly each segment's own kernel.
+            for t in 0..<tokens {
+                var first = 0
+                for (i, p) in parts.enumerated() {
+                    let own = Self.int8Product(p.0, built[i], rows: p.1, columns: columns, Array(x[(t * columns)..<((t + 1) * columns)]))
+                    #expect(Array(single[(t * rows + first)..<(t * rows + first + p.1)]) == own, "token \(t) segment \(p.0)")
+                    first += p.1
+                }
+            }
+            // Batches: Float32 summation order only (no Float16 minimum terms in these formats); a wrong
+            // rounding for a segment would move it by about the whole 8-bit rounding effect.
             let scale = single.map(abs).max()!
             let err = zip(batched, single).map { abs($0 - $1) }.max()!
-            // The two differ only in Float32 summation order and, for Q4_1, in the Float16
-            // rounding of s (2⁻¹¹ of the minimum term); rounding to 8 bits moves far more.
             let quantizationEffect = zip(exact, single).map { abs($0 - $1) }.max()!
-            #expect(err / scale < 2e-4, "\(format): batched vs single relative error \(err / scale)")
+            #expect(err / scale < 2e-5, "vnni \(vnni): batched vs single relative error \(err / scale)")
             #expect(quantizationEffect > 20 * err, "8-bit rounding moved the products by \(quantizationEffect) only")
+        }
+    }
+
+    @Test("a weight's batched int8 product (VNNI panels, or BLAS on rounded activations without VNNI) equals its single-vector integer product, with strides, accumulation and partial tiles",
+          arguments: Self.blockFormats)
+    func batchedEqualsSingle(format: QuantizedFormat) {
+        defer { aqk_set_vnni(1) }
+        let rows = 37, columns = 512, inputStride = 520, outputStride = 40
+        let (bytes, _) = makeRows(format, rows: rows, columns: columns, seed: 31)
+        for vnni: Int32 in [1, 0] {
+            aqk_set_vnni(vnni)
+            for tokens in [3, 8, 21] {
+                var x = [Float](repeating: .nan, count: tokens * inputStride)  // the gaps must not be read
+                for t in 0..<tokens {
+                    let row = Self.activations(columns: columns, seed: 40 + UInt64(t))
+                    for i in 0..<columns { x[t * inputStride + i] = row[i] }
+                }
+                let start = (0..<(tokens * outputStride)).map { Float($0 % 7) - 3 }
+                bytes.withUnsafeBytes { raw in
+                    let weight = LinearWeight(quantized: QuantizedMatrix(
+                        segments: [QuantizedRows(base: raw.baseAddress!, format: format, rows: rows, columns: columns)], owner: nil))
+                    var batched = start, single = start, exact = start
+                    x.withUnsafeBufferPointer { xp in
+                        batched.withUnsafeMutableBufferPointer {
+                            weight.apply(xp.baseAddress!, rows: tokens, inputStride: inputStride, into: $0.baseAddress!, outputStride: outputStride,
+                                         accumulate: true, activations: .int8)
+                        }
+                        exact.withUnsafeMutableBufferPointer {
+                            weight.apply(xp.baseAddress!, rows: tokens, inputStride: inputStride, into: $0.baseAddress!, outputStride: outputStride,
+                                         accumulate: true, activations: .float32)
+                        }
+                        single.withUnsafeMutableBufferPointer { out in
+                            for t in 0..<tokens {
+                                weight.apply(xp.baseAddress! + t * inputStride, rows: 1, into: out.baseAddress! + t * outputStride,
+                                             accumulate: true, activations: .int8)
+                            }
+                        }
+                    }
+                    // Outside the outputs (columns rows ..< outputStride of each token) nothing changes.
+                    for t in 0..<tokens {
+                        #expect(Array(batched[(t * outputStride + rows)..<((t + 1) * outputStride)]) == Array(start[(t * outputStride + rows)..<((t + 1) * outputStride)]))
+                    }
+                    let scale = single.map(abs).max()!
+                    let err = zip(batched, single).map { abs($0 - $1) }.max()!
+                    // The VNNI panels use the single-vector product's terms (Float16-rounded s for
+                    // Q4_1/Q5_1 minimum terms included): Float32 summation order only. BLAS over rounded
+                    // activations sums the exact d·q instead of s, 2⁻¹¹ of the minimum term away.
+                    // Rounding to 8 bits moves the products far more.
+                    let bound = vnni == 1 ? 2e-5 : (format == .q4_1 || format == .q5_1 ? 1e-3 : 2e-4)
+                    let quantizationEffect = zip(exact, single).map { abs($0 - $1) }.max()!
+                    #expect(err / scale < Float(bound), "\(format) vnni \(vnni) tokens \(tokens): batched vs single relative error \(err / scale)")
+                    #expect(quantizationEffect > 20 * err, "8-bit rounding moved the products by \(quantizationEffect) only")
+                }
+            }
         }
     }
 }
