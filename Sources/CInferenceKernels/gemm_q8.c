@@ -1,20 +1,23 @@
 // Batched 8-bit products (prefill): block-quantised weights × activation rows rounded to 8 bits,
 // with AVX-512 VNNI integer dot products on weights repacked per 16-row panel.
 //
-// Every weight group of G = 32 values (16 for Q6_K) is written as unsigned codes u (0…255) with a
-// Float32 scale dw and either a code offset o or a minimum mw, and a product over the group is
-//   offset formats  (Q8_0 o = 128, Q5_0 o = 16, Q6_K o = 32; dw = d, or d·sc for Q6_K):
-//                   (dw·d_x) · Σ (u − o)·q, the integer exact: vpdpbusd from a start of −o·Σq;
-//   minimum formats (Q4_1, Q5_1: dw = d, mw = m; Q4_K: dw = d·sc, mw = −dmin·mn):
-//                   (dw·d_x) · Σ u·q + mw · (d_x·Σq)  (Q4_1/Q5_1: llama.cpp's Float16-rounded s).
-// Activations are rounded exactly as the single-vector products round them (llama.cpp's Q8_0/Q8_1
-// or Q8_K blocks), once per call for every panel, so per 32-value block (Q8_0, Q5_0, Q4_1, Q5_1) a
-// batched product adds the very term the single-vector product adds; they differ by Float32
-// summation order (and, for K-quants, by summing per group what those sum per super-block).
+// Every weight group of G = 32 values (16 for Q6_K) is written as signed codes w with a Float32
+// scale dw and, for the formats with a minimum, mw:
+//   Q8_0 w = q, Q5_0 w = code − 16, Q6_K w = code − 32 (dw = d, or d·sc for Q6_K);
+//   Q4_1, Q5_1 w = code, mw = m; Q4_K w = code, dw = d·sc, mw = −dmin·mn.
+// vpdpbusd multiplies unsigned by signed bytes, so the activation codes q enter as q + 128 and each
+// group's integer sum starts at −128·Σw (per weight row, computed when packing): Σ w·q exactly.
+// A product over one group is then (dw·d_x)·Σ w·q [+ mw·(d_x·Σq), with llama.cpp's Float16-rounded
+// s for Q4_1/Q5_1]. Activations are rounded exactly as the single-vector products round them
+// (llama.cpp's Q8_0/Q8_1 or Q8_K blocks), once per call for every panel, so per 32-value block
+// (Q8_0, Q5_0, Q4_1, Q5_1) a batched product adds the very term the single-vector product adds;
+// they differ by Float32 summation order (and, for K-quants, by summing per group what those sum
+// per super-block).
 //
 // Panel layout (16 weight rows): per group, G/4 vectors of 64 bytes — vector j, lane l holds codes
-// 4j … 4j+3 of row l — then dw[16] and mw[16]. One vpdpbusd multiplies 4 codes of 16 rows by the
-// same 4 activation codes (broadcast), so the 16 lanes accumulate 16 outputs of one token.
+// 4j … 4j+3 of row l — then dw[16], mw[16] (Float32) and the starts −128·Σw [16] (int32). One
+// vpdpbusd multiplies 4 codes of 16 rows by the same 4 activation codes (broadcast), so the 16
+// lanes accumulate 16 outputs of one token.
 #include "internal.h"
 
 static inline uint32_t load_u32_le(const uint8_t *p) {
@@ -23,7 +26,7 @@ static inline uint32_t load_u32_le(const uint8_t *p) {
 
 int aqk_gemm_group(AQKBlockFormat format) { return format == AQK_FORMAT_Q6_K ? 16 : 32; }
 
-static size_t group_bytes(int group) { return (size_t)group * 16 + 128; }
+static size_t group_bytes(int group) { return (size_t)group * 16 + 192; }
 
 size_t aqk_gemm_scratch_bytes(AQKBlockFormat format, int k) {
     const int g = aqk_gemm_group(format);
@@ -47,8 +50,8 @@ static int block_values(AQKBlockFormat format) {
 }
 
 #if AQK_X86
-/// One row of `k` values as unsigned codes u[k] and per-group dw, mw (see the file comment).
-AQK_TARGET_VNNI static void decode_row(AQKBlockFormat format, const uint8_t *row, int k, uint8_t *u, float *dw, float *mw) {
+/// One row of `k` values as signed codes w[k] and per-group dw, mw (see the file comment).
+AQK_TARGET_VNNI static void decode_row(AQKBlockFormat format, const uint8_t *row, int k, int8_t *u, float *dw, float *mw) {
     const int blocks = k / block_values(format);
     const size_t bb = block_bytes(format);
     for (int b = 0; b < blocks; b++) {
@@ -60,10 +63,10 @@ AQK_TARGET_VNNI static void decode_row(AQKBlockFormat format, const uint8_t *row
             const int five = format == AQK_FORMAT_Q5_1;
             const uint32_t qh = five ? load_u32_le(blk + 4) : 0;
             const uint8_t *qs = blk + (five ? 8 : 4);
-            uint8_t *o = u + 32 * b;
+            int8_t *o = u + 32 * b;
             for (int j = 0; j < 16; j++) {
-                o[j] = (uint8_t)((qs[j] & 0x0F) | (((qh >> j) & 1) << 4));
-                o[j + 16] = (uint8_t)((qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
+                o[j] = (int8_t)((qs[j] & 0x0F) | (((qh >> j) & 1) << 4));
+                o[j + 16] = (int8_t)((qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
             }
             dw[b] = d;
             mw[b] = m;
@@ -71,8 +74,8 @@ AQK_TARGET_VNNI static void decode_row(AQKBlockFormat format, const uint8_t *row
         }
         case AQK_FORMAT_Q8_0: {
             const float d = chf_f16_to_f32(load_u16(blk));
-            uint8_t *o = u + 32 * b;
-            for (int j = 0; j < 32; j++) o[j] = (uint8_t)(blk[2 + j] ^ 0x80);
+            int8_t *o = u + 32 * b;
+            memcpy(o, blk + 2, 32);
             dw[b] = d;
             mw[b] = 0;
             break;
@@ -81,10 +84,10 @@ AQK_TARGET_VNNI static void decode_row(AQKBlockFormat format, const uint8_t *row
             const float d = chf_f16_to_f32(load_u16(blk));
             const uint32_t qh = load_u32_le(blk + 2);
             const uint8_t *qs = blk + 6;
-            uint8_t *o = u + 32 * b;
+            int8_t *o = u + 32 * b;
             for (int j = 0; j < 16; j++) {
-                o[j] = (uint8_t)((qs[j] & 0x0F) | (((qh >> j) & 1) << 4));
-                o[j + 16] = (uint8_t)((qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
+                o[j] = (int8_t)(((qs[j] & 0x0F) | (((qh >> j) & 1) << 4)) - 16);
+                o[j + 16] = (int8_t)(((qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - 16);
             }
             dw[b] = d;
             mw[b] = 0;
@@ -95,11 +98,11 @@ AQK_TARGET_VNNI static void decode_row(AQKBlockFormat format, const uint8_t *row
             uint8_t sc[8], mn[8];
             aqk_q4_K_scales(blk + 4, sc, mn);
             const uint8_t *qs = blk + 16;
-            uint8_t *o = u + 256 * b;
+            int8_t *o = u + 256 * b;
             for (int g = 0; g < 4; g++) {
                 for (int l = 0; l < 32; l++) {
-                    o[64 * g + l] = qs[32 * g + l] & 0x0F;
-                    o[64 * g + 32 + l] = qs[32 * g + l] >> 4;
+                    o[64 * g + l] = (int8_t)(qs[32 * g + l] & 0x0F);
+                    o[64 * g + 32 + l] = (int8_t)(qs[32 * g + l] >> 4);
                 }
             }
             for (int j = 0; j < 8; j++) {
@@ -113,12 +116,12 @@ AQK_TARGET_VNNI static void decode_row(AQKBlockFormat format, const uint8_t *row
             for (int h = 0; h < 2; h++) {
                 const uint8_t *ql = blk + 64 * h, *qh = blk + 128 + 32 * h;
                 const int8_t *sc = (const int8_t *)(blk + 192 + 8 * h);
-                uint8_t *o = u + 256 * b + 128 * h;
+                int8_t *o = u + 256 * b + 128 * h;
                 for (int l = 0; l < 32; l++) {
-                    o[l] = (uint8_t)((ql[l] & 0x0F) | ((qh[l] & 3) << 4));
-                    o[l + 32] = (uint8_t)((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4));
-                    o[l + 64] = (uint8_t)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
-                    o[l + 96] = (uint8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+                    o[l] = (int8_t)(((ql[l] & 0x0F) | ((qh[l] & 3) << 4)) - 32);
+                    o[l + 32] = (int8_t)(((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) - 32);
+                    o[l + 64] = (int8_t)(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+                    o[l + 96] = (int8_t)(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
                 }
                 // 16-value groups: group 8h + i has scale sc[i] (values 16i ... 16i+15 of this half).
                 for (int i = 0; i < 8; i++) {
@@ -134,19 +137,22 @@ AQK_TARGET_VNNI static void decode_row(AQKBlockFormat format, const uint8_t *row
 
 /// Packs rows [0, count) (count ≤ 16; missing rows as zeros) of `format` into a panel.
 AQK_TARGET_VNNI static void pack_panel(AQKBlockFormat format, const uint8_t *rows, size_t row_bytes, int count, int k,
-                       uint8_t *panel, uint8_t *u, float *dw, float *mw) {
+                                       uint8_t *panel, int8_t *w, float *dw, float *mw) {
     const int g = aqk_gemm_group(format), groups = k / g;
     const size_t gb = group_bytes(g);
     if (count < 16) memset(panel, 0, gb * (size_t)groups);
     for (int r = 0; r < count; r++) {
-        decode_row(format, rows + row_bytes * (size_t)r, k, u, dw, mw);
+        decode_row(format, rows + row_bytes * (size_t)r, k, w, dw, mw);
         for (int s = 0; s < groups; s++) {
             uint8_t *p = panel + gb * (size_t)s;
-            const uint8_t *src = u + (size_t)g * s;
+            const int8_t *src = w + (size_t)g * s;
+            int sum = 0;
+            for (int j = 0; j < g; j++) sum += src[j];
             for (int j = 0; j < g / 4; j++) memcpy(p + 64 * j + 4 * r, src + 4 * j, 4);
             float *pd = (float *)(p + 16 * g);
             pd[r] = dw[s];
             pd[16 + r] = mw[s];
+            ((int32_t *)(pd + 32))[r] = -128 * sum;
         }
     }
 }
@@ -156,9 +162,9 @@ AQK_TARGET_VNNI static void pack_panel(AQKBlockFormat format, const uint8_t *row
 // ---- activations -------------------------------------------------------------------------------------
 
 size_t aqk_prepared_activations_bytes(int rows, int k) {
-    // codes, then 2 arrays per 16-value group and 4 per 32-value group, each padded to 64 bytes.
+    // codes, then 1 array per 16-value group and 3 per 32-value group, each padded to 64 bytes.
     const size_t r = (size_t)rows;
-    return ((r * k + 63) / 64 + 2 * ((r * (k / 16) * 4 + 63) / 64) + 4 * ((r * (k / 32) * 4 + 63) / 64)) * 64;
+    return ((r * k + 63) / 64 + ((r * (k / 16) * 4 + 63) / 64) + 3 * ((r * (k / 32) * 4 + 63) / 64)) * 64;
 }
 
 AQKPreparedActivations aqk_prepared_activations_at(void *buffer, int rows, int k, int first) {
@@ -166,47 +172,38 @@ AQKPreparedActivations aqk_prepared_activations_at(void *buffer, int rows, int k
     const size_t c = (r * k + 63) / 64 * 64, a16 = (r * g16 * 4 + 63) / 64 * 64, a32 = (r * g32 * 4 + 63) / 64 * 64;
     uint8_t *p = (uint8_t *)buffer;
     AQKPreparedActivations v;
-    v.codes = (int8_t *)p + (size_t)first * k;
+    v.codes = p + (size_t)first * k;
     v.scale16 = (float *)(p + c) + (size_t)first * g16;
-    v.code_sum16 = (int32_t *)(p + c + a16) + (size_t)first * g16;
-    v.scale32 = (float *)(p + c + 2 * a16) + (size_t)first * g32;
-    v.code_sum32 = (int32_t *)(p + c + 2 * a16 + a32) + (size_t)first * g32;
-    v.scaled_sum32 = (float *)(p + c + 2 * a16 + 2 * a32) + (size_t)first * g32;
-    v.rounded_sum32 = (float *)(p + c + 2 * a16 + 3 * a32) + (size_t)first * g32;
+    v.scale32 = (float *)(p + c + a16) + (size_t)first * g32;
+    v.scaled_sum32 = (float *)(p + c + a16 + a32) + (size_t)first * g32;
+    v.rounded_sum32 = (float *)(p + c + a16 + 2 * a32) + (size_t)first * g32;
     return v;
 }
 
 void aqk_prepare_activations(const float *x, long stride, int tokens, int k, int per_256, AQKPreparedActivations out) {
     const int g32 = k / 32, g16 = k / 16;
     if (!x) {
-        memset(out.codes, 0, (size_t)tokens * k);
+        memset(out.codes, 0x80, (size_t)tokens * k);  // code 0
         memset(out.scale16, 0, sizeof(float) * g16 * (size_t)tokens);
-        memset(out.code_sum16, 0, sizeof(int32_t) * g16 * (size_t)tokens);
         memset(out.scale32, 0, sizeof(float) * g32 * (size_t)tokens);
-        memset(out.code_sum32, 0, sizeof(int32_t) * g32 * (size_t)tokens);
         memset(out.scaled_sum32, 0, sizeof(float) * g32 * (size_t)tokens);
         memset(out.rounded_sum32, 0, sizeof(float) * g32 * (size_t)tokens);
         return;
     }
     for (int t = 0; t < tokens; t++) {
         const float *xt = x + stride * (long)t;
-        int8_t *codes = out.codes + (size_t)k * t;
+        uint8_t *codes = out.codes + (size_t)k * t;
         float *d16 = out.scale16 + (size_t)g16 * t, *d32 = out.scale32 + (size_t)g32 * t;
-        int32_t *n16 = out.code_sum16 + (size_t)g16 * t, *n32 = out.code_sum32 + (size_t)g32 * t;
         float *m32 = out.scaled_sum32 + (size_t)g32 * t, *s32 = out.rounded_sum32 + (size_t)g32 * t;
         if (per_256) {
             for (int b = 0; b < k / 256; b++) {
                 AQKActivationBlockK blk;
                 aqk_quantize_activations_k(xt + 256 * b, 1, &blk);
-                memcpy(codes + 256 * b, blk.q, 256);
-                for (int i = 0; i < 16; i++) {
-                    d16[16 * b + i] = blk.d;
-                    n16[16 * b + i] = blk.bsums[i];
-                }
+                for (int j = 0; j < 256; j++) codes[256 * b + j] = (uint8_t)(blk.q[j] ^ 0x80);
+                for (int i = 0; i < 16; i++) d16[16 * b + i] = blk.d;
                 for (int i = 0; i < 8; i++) {
                     const int sum = blk.bsums[2 * i] + blk.bsums[2 * i + 1];
                     d32[8 * b + i] = blk.d;
-                    n32[8 * b + i] = sum;
                     m32[8 * b + i] = s32[8 * b + i] = blk.d * (float)sum;
                 }
             }
@@ -214,14 +211,13 @@ void aqk_prepare_activations(const float *x, long stride, int tokens, int k, int
             for (int b = 0; b < g32; b++) {
                 AQKActivationBlock blk;
                 aqk_quantize_activations(xt + 32 * b, 1, &blk);
-                memcpy(codes + 32 * b, blk.q, 32);
-                int lo = 0, hi = 0;
-                for (int j = 0; j < 16; j++) { lo += blk.q[j]; hi += blk.q[j + 16]; }
+                int sum = 0;
+                for (int j = 0; j < 32; j++) {
+                    codes[32 * b + j] = (uint8_t)(blk.q[j] ^ 0x80);
+                    sum += blk.q[j];
+                }
                 d16[2 * b] = d16[2 * b + 1] = d32[b] = blk.d;
-                n16[2 * b] = lo;
-                n16[2 * b + 1] = hi;
-                n32[b] = lo + hi;
-                m32[b] = blk.d * (float)(lo + hi);
+                m32[b] = blk.d * (float)sum;
                 s32[b] = blk.s;
             }
         }
@@ -230,28 +226,17 @@ void aqk_prepare_activations(const float *x, long stride, int tokens, int k, int
 
 // ---- products ------------------------------------------------------------------------------------------
 
-/// The code offset o of an offset format (0 for the minimum formats).
-static int code_offset(AQKBlockFormat format) {
-    switch (format) {
-    case AQK_FORMAT_Q8_0: return 128;
-    case AQK_FORMAT_Q5_0: return 16;
-    case AQK_FORMAT_Q6_K: return 32;
-    default: return 0;
-    }
-}
-
 /// Tokens per micro-tile: 8 float accumulators of 16 outputs each.
 #define AQK_TILE_TOKENS 8
 
 #if AQK_X86
 /// One panel × up to AQK_TILE_TOKENS tokens (rows of `codes` k apart; the tile reads all 8, stores
-/// `tile_tokens`); NV = G/4 code vectors per group. MINS: add mw·mx per group; else start each
-/// group's integer sum at −offset·Σq (`sums`).
+/// `tile_tokens`); NV = G/4 code vectors per group; MINS: add mw·mx per group.
 #define AQK_DEFINE_PANEL_TILE(NAME, NV, MINS)                                                                   \
-    AQK_TARGET_VNNI static void NAME(const uint8_t *panel, int groups, const int8_t *codes, int k,             \
-                                     const float *dx, const int32_t *sums, int offset, const float *mx,        \
-                                     float *y, long ldy, int tile_tokens, __mmask16 lanes, int accumulate) {    \
-        const size_t gb = (size_t)NV * 64 + 128;                                                                \
+    AQK_TARGET_VNNI static void NAME(const uint8_t *panel, int groups, const uint8_t *codes, int k,            \
+                                     const float *dx, const float *mx, float *y, long ldy, int tile_tokens,     \
+                                     __mmask16 lanes, int accumulate) {                                         \
+        const size_t gb = (size_t)NV * 64 + 192;                                                                \
         __m512 acc[AQK_TILE_TOKENS];                                                                            \
         for (int t = 0; t < AQK_TILE_TOKENS; t++) acc[t] = _mm512_setzero_ps();                                 \
         for (int s = 0; s < groups; s++) {                                                                      \
@@ -260,21 +245,21 @@ static int code_offset(AQKBlockFormat format) {
             for (int j = 0; j < NV; j++) w[j] = _mm512_loadu_si512((const void *)(p + 64 * j));                \
             const __m512 dw = _mm512_loadu_ps((const float *)(p + 64 * NV));                                   \
             const __m512 mw = _mm512_loadu_ps((const float *)(p + 64 * NV) + 16);                              \
-            (void)mw; (void)sums; (void)offset; (void)mx;                                                       \
+            const __m512i start = _mm512_loadu_si512((const void *)(p + 64 * NV + 128));                        \
+            (void)mw; (void)mx;                                                                                 \
             _Pragma("clang loop unroll(full)")                                                                  \
             for (int t = 0; t < AQK_TILE_TOKENS; t++) {                                                         \
-                const int8_t *c = codes + (size_t)k * t + (size_t)(4 * NV) * s;                                 \
+                const uint8_t *c = codes + (size_t)k * t + (size_t)(4 * NV) * s;                                \
                 const size_t at = (size_t)groups * t + s;                                                       \
                 /* two chains of vpdpbusd (even and odd j) halve the latency of the integer sum */              \
-                __m512i sum0 = MINS ? _mm512_setzero_si512() : _mm512_set1_epi32(-offset * sums[at]);           \
-                __m512i sum1 = _mm512_setzero_si512();                                                          \
+                __m512i sum0 = start, sum1 = _mm512_setzero_si512();                                            \
                 _Pragma("clang loop unroll(full)")                                                              \
                 for (int j = 0; j < NV; j += 2) {                                                               \
                     int32_t four0, four1;                                                                       \
                     memcpy(&four0, c + 4 * j, 4);                                                               \
                     memcpy(&four1, c + 4 * j + 4, 4);                                                           \
-                    sum0 = _mm512_dpbusd_epi32(sum0, w[j], _mm512_set1_epi32(four0));                           \
-                    sum1 = _mm512_dpbusd_epi32(sum1, w[j + 1], _mm512_set1_epi32(four1));                       \
+                    sum0 = _mm512_dpbusd_epi32(sum0, _mm512_set1_epi32(four0), w[j]);                           \
+                    sum1 = _mm512_dpbusd_epi32(sum1, _mm512_set1_epi32(four1), w[j + 1]);                       \
                 }                                                                                               \
                 const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(dx[at]));                                 \
                 acc[t] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(_mm512_add_epi32(sum0, sum1)), acc[t]);      \
@@ -289,35 +274,35 @@ static int code_offset(AQKBlockFormat format) {
         }                                                                                                       \
     }
 
-AQK_DEFINE_PANEL_TILE(panel_tile32_offset_vnni, 8, 0)
+AQK_DEFINE_PANEL_TILE(panel_tile32_vnni, 8, 0)
 AQK_DEFINE_PANEL_TILE(panel_tile32_mins_vnni, 8, 1)
-AQK_DEFINE_PANEL_TILE(panel_tile16_offset_vnni, 4, 0)
+AQK_DEFINE_PANEL_TILE(panel_tile16_vnni, 4, 0)
 #endif
 
 void aqk_gemm_q8(AQKBlockFormat format, const void *rows, int row_count, int k, AQKPreparedActivations x, int tokens,
                  float *y, long ldy, int accumulate, void *scratch) {
 #if AQK_X86
-    const int g = aqk_gemm_group(format), groups = k / g, offset = code_offset(format);
+    const int g = aqk_gemm_group(format), groups = k / g;
+    const int mins = format == AQK_FORMAT_Q4_1 || format == AQK_FORMAT_Q5_1 || format == AQK_FORMAT_Q4_K;
     const size_t row_bytes = block_bytes(format) * (size_t)(k / block_values(format));
     uint8_t *panel = (uint8_t *)scratch;
-    uint8_t *u = panel + group_bytes(g) * (size_t)groups;
-    float *dw = (float *)(((uintptr_t)(u + k) + 15) & ~(uintptr_t)15), *mw = dw + groups;
+    int8_t *w = (int8_t *)(panel + group_bytes(g) * (size_t)groups);
+    float *dw = (float *)(((uintptr_t)(w + k) + 15) & ~(uintptr_t)15), *mw = dw + groups;
     const float *dx = g == 16 ? x.scale16 : x.scale32;
-    const int32_t *sums = g == 16 ? x.code_sum16 : x.code_sum32;
     const float *mx = format == AQK_FORMAT_Q4_K ? x.scaled_sum32 : x.rounded_sum32;
     const uint8_t *base = (const uint8_t *)rows;
     for (int r0 = 0; r0 < row_count; r0 += 16) {
         const int count = row_count - r0 < 16 ? row_count - r0 : 16;
         const __mmask16 lanes = (__mmask16)((1u << count) - 1);
-        pack_panel(format, base + row_bytes * (size_t)r0, row_bytes, count, k, panel, u, dw, mw);
+        pack_panel(format, base + row_bytes * (size_t)r0, row_bytes, count, k, panel, w, dw, mw);
         for (int t = 0; t < tokens; t += AQK_TILE_TOKENS) {
             const int n = tokens - t < AQK_TILE_TOKENS ? tokens - t : AQK_TILE_TOKENS;
-            const int8_t *c = x.codes + (size_t)k * t;
+            const uint8_t *c = x.codes + (size_t)k * t;
             const size_t at = (size_t)groups * t;
             float *yt = y + r0 + ldy * t;
-            if (g == 16) panel_tile16_offset_vnni(panel, groups, c, k, dx + at, sums + at, offset, NULL, yt, ldy, n, lanes, accumulate);
-            else if (offset) panel_tile32_offset_vnni(panel, groups, c, k, dx + at, sums + at, offset, NULL, yt, ldy, n, lanes, accumulate);
-            else panel_tile32_mins_vnni(panel, groups, c, k, dx + at, NULL, 0, mx + at, yt, ldy, n, lanes, accumulate);
+            if (g == 16) panel_tile16_vnni(panel, groups, c, k, dx + at, NULL, yt, ldy, n, lanes, accumulate);
+            else if (mins) panel_tile32_mins_vnni(panel, groups, c, k, dx + at, mx + at, yt, ldy, n, lanes, accumulate);
+            else panel_tile32_vnni(panel, groups, c, k, dx + at, NULL, yt, ldy, n, lanes, accumulate);
         }
     }
 #else

@@ -101,16 +101,15 @@ typedef enum {
     AQK_FORMAT_Q6_K = 5,
 } AQKBlockFormat;
 
-/// Activation rows rounded to 8 bits for aqk_gemm_q8: the codes (k per row) and, per 16- and
-/// 32-value group of each row, its scale d and code sum Σq; per 32 also d·Σq as a Float32 product
-/// (Q4_K minimum terms) and llama.cpp's Float16-rounded Q8_1 sum `s` (Q4_1/Q5_1 minimum terms).
-/// Views of one buffer of aqk_prepared_activations_bytes(rows, k) bytes (aqk_prepared_activations_at).
+/// Activation rows rounded to 8 bits for aqk_gemm_q8: the codes q as unsigned bytes q + 128 (k per
+/// row) and, per 16- and 32-value group of each row, its scale d; per 32 also d·Σq as a Float32
+/// product (Q4_K minimum terms) and llama.cpp's Float16-rounded Q8_1 sum `s` (Q4_1/Q5_1 minimum
+/// terms). Views of one buffer of aqk_prepared_activations_bytes(rows, k) bytes
+/// (aqk_prepared_activations_at).
 typedef struct {
-    int8_t *codes;
+    uint8_t *codes;
     float *scale16;
-    int32_t *code_sum16;
     float *scale32;
-    int32_t *code_sum32;
     float *scaled_sum32;
     float *rounded_sum32;
 } AQKPreparedActivations;

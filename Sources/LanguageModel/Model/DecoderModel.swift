@@ -136,8 +136,8 @@ public final class DecoderModel: Sendable {
         let w = weights.layers[layer]
         let e = config.embeddingLength, kvw = config.kvWidth, qw = config.queryWidth
         let qkvWidth = qw + 2 * kvw
-        var normed = [Float](repeating: 0, count: n * e)
-        var qkv = [Float](repeating: 0, count: n * qkvWidth)
+        var normed = [Float](overwrittenCount: n * e)
+        var qkv = [Float](overwrittenCount: n * qkvWidth)
         hidden.withUnsafeBufferPointer { x in
             w.attentionNorm.withUnsafeBufferPointer { nw in
                 normed.withUnsafeMutableBufferPointer { y in
@@ -148,9 +148,9 @@ public final class DecoderModel: Sendable {
         normed.withUnsafeBufferPointer { x in
             qkv.withUnsafeMutableBufferPointer { y in w.qkv.apply(x.baseAddress!, rows: n, into: y.baseAddress!, activations: activations) }
         }
-        var q = [Float](repeating: 0, count: n * qw)
-        var k = [Float](repeating: 0, count: n * kvw)
-        var v = [Float](repeating: 0, count: n * kvw)
+        var q = [Float](overwrittenCount: n * qw)
+        var k = [Float](overwrittenCount: n * kvw)
+        var v = [Float](overwrittenCount: n * kvw)
         qkv.withUnsafeBufferPointer { src in
             q.withUnsafeMutableBufferPointer { qb in
                 k.withUnsafeMutableBufferPointer { kb in
@@ -182,11 +182,11 @@ public final class DecoderModel: Sendable {
         addSublayer(w.attentionOutput, input: attentionOutput, postNorm: w.postAttentionNorm, to: &hidden, tokenCount: n)
         var normed = hidden
         Self.normalize(&normed, weight: w.feedForwardNorm, rows: n, width: e, epsilon: config.rmsNormEpsilon)
-        var gateUp = [Float](repeating: 0, count: n * 2 * f)
+        var gateUp = [Float](overwrittenCount: n * 2 * f)
         normed.withUnsafeBufferPointer { x in
             gateUp.withUnsafeMutableBufferPointer { y in w.gateUp.apply(x.baseAddress!, rows: n, into: y.baseAddress!, activations: activations) }
         }
-        var activated = [Float](repeating: 0, count: n * f)
+        var activated = [Float](overwrittenCount: n * f)
         let activation = config.feedForwardActivation
         gateUp.withUnsafeBufferPointer { gu in
             activated.withUnsafeMutableBufferPointer { a in
@@ -213,7 +213,7 @@ public final class DecoderModel: Sendable {
             }
             return
         }
-        var out = [Float](repeating: 0, count: n * config.embeddingLength)
+        var out = [Float](overwrittenCount: n * config.embeddingLength)
         input.withUnsafeBufferPointer { a in
             out.withUnsafeMutableBufferPointer { o in weight.apply(a.baseAddress!, rows: n, into: o.baseAddress!, activations: activations) }
         }
@@ -250,5 +250,14 @@ public final class DecoderModel: Sendable {
             out.withUnsafeMutableBufferPointer { y in weights.output.apply(x.baseAddress!, rows: rows.count, into: y.baseAddress!, activations: activations) }
         }
         return out
+    }
+}
+
+extension Array where Element == Float {
+    /// `count` floats left as the allocator returns them, for buffers the next step overwrites in
+    /// full (a GEMM without accumulation, a copy): zero-filling the forward pass's activation
+    /// buffers cost ≈ 3 % of a prefill.
+    init(overwrittenCount count: Int) {
+        self.init(unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 }
