@@ -267,11 +267,6 @@ AQK_TARGET512 static inline __m512i codes_pair_512(const int8_t *a, const int8_t
                               _mm256_loadu_si256((const __m256i *)b), 1);
 }
 
-/// Per-lane scale: s0 in lanes 0–7, s1 in lanes 8–15.
-AQK_TARGET512 static inline __m512 scale_pair_512(float s0, float s1) {
-    return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(s0), _mm512_set1_ps(s1));
-}
-
 AQK_TARGET512 static inline __m512i dot_u8_bw(__m512i u, __m512i s) {
     return _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1));
 }
@@ -299,103 +294,155 @@ AQK_TARGET512 static inline __m512i q5_codes_pair_512(const uint8_t *qs0, const 
     return _mm512_mask_add_epi8(n, fifth, n, _mm512_set1_epi8(16));
 }
 
-// One set of the four 32-block products per instruction set (SUFFIX), with its byte-dot helpers.
-#define AQK_DEFINE_Q8_DOTS_512(SUFFIX, TARGET, DOT_U8, DOT_S8)                                              \
-    TARGET static float dot_q8_0_q8_##SUFFIX(const uint8_t *row, int blocks, const AQKActivationBlock *x) {  \
-        __m512 acc = _mm512_setzero_ps();                                                                    \
+/// The activation scales of each block pair p (blocks 2p and 2p+1) as the AVX-512 products take
+/// them: out[4p ..< 4p+4] = [d_x, s_x] of block 2p, then of block 2p+1 — zeros when `blocks` is odd
+/// and 2p+1 is past the end, so that the duplicated weights standing in for it count 0.
+static void activation_pair_scales(const AQKActivationBlock *x, int blocks, float *out) {
+    for (int b = 0; b < blocks; b += 2) {
+        const int has_next = b + 1 < blocks;
+        out[2 * b] = x[b].d;
+        out[2 * b + 1] = x[b].s;
+        out[2 * b + 2] = has_next ? x[b + 1].d : 0.0f;
+        out[2 * b + 3] = has_next ? x[b + 1].s : 0.0f;
+    }
+}
+
+/// [d_w·d_x, m_w·s_x] of two weight blocks times their pair's activation scales `xs`
+/// (activation_pair_scales), from the blocks' 32-bit headers h0, h1: f16 d in the low half, f16 m
+/// (Q4_1, Q5_1) or 0 (Q8_0, Q5_0) in the high half. One vcvtph2ps and one vmulps; each product is
+/// rounded as the scalar f16_to_f32(d)·d_x.
+AQK_TARGET512 static inline __m128 pair_scales_512(uint32_t h0, uint32_t h1, const float *xs) {
+    const __m128i h = _mm_cvtsi64_si128((long long)((uint64_t)h0 | (uint64_t)h1 << 32));
+    return _mm_mul_ps(_mm_cvtph_ps(h), _mm_loadu_ps(xs));
+}
+
+/// The weights of a block pair's 16 int32 sums: the first block's d_w·d_x (lane 0 of pair_scales_512)
+/// in lanes 0–7, the second's (lane 2) in lanes 8–15.
+AQK_TARGET512 static inline __m512 spread_pair_scale_512(__m128 scales) {
+    const __m512i index = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2);
+    return _mm512_permutexvar_ps(index, _mm512_castps128_ps512(scales));
+}
+
+/// y = v, or y += v when `accumulate`.
+static inline void store_row(float *y, float v, int accumulate) { *y = accumulate ? *y + v : v; }
+
+// Per format: the 32-bit block header (d, and m or 0), whether the minimum term enters, and the
+// int32 sums Σ code·q of a weight block pair (w0, w1) against activation codes q (lanes 0–7 the
+// first block, 8–15 the second) with the instruction set's byte dots DOT_U8 / DOT_S8.
+#define AQK_HEADER_DM(w) load_u32(w)
+#define AQK_HEADER_D(w) ((uint32_t)load_u16(w))
+#define AQK_PAIR_Q4_1(w0, w1, q, DOT_U8, DOT_S8) DOT_U8(nibble_pair_512((w0) + 4, (w1) + 4), q)
+#define AQK_PAIR_Q8_0(w0, w1, q, DOT_U8, DOT_S8)                                                          \
+    DOT_S8(codes_pair_512((const int8_t *)(w0) + 2, (const int8_t *)(w1) + 2), q)
+#define AQK_PAIR_Q5_0(w0, w1, q, DOT_U8, DOT_S8)                                                          \
+    DOT_S8(_mm512_sub_epi8(q5_codes_pair_512((w0) + 6, (w0) + 2, (w1) + 6, (w1) + 2), _mm512_set1_epi8(16)), q)
+#define AQK_PAIR_Q5_1(w0, w1, q, DOT_U8, DOT_S8) DOT_U8(q5_codes_pair_512((w0) + 8, (w0) + 4, (w1) + 8, (w1) + 4), q)
+
+/// Rows handled together by the AVX-512 kernels: they share the activation loads, and their
+/// accumulators are independent chains.
+#define AQK_ROWS_AT_ONCE 4
+
+/// How many groups of AQK_ROWS_AT_ONCE rows ahead the AVX-512 kernels prefetch their weights.
+#define AQK_PREFETCH_GROUPS 4
+
+/// Asks for the cache lines of p[0 ..< bytes] in L1 (a hint: addresses past the rows are harmless).
+static inline void prefetch_bytes(const uint8_t *p, size_t bytes) {
+    for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch(p + i, 0, 3);
+}
+
+// The AVX-512 matrix–vector product of one 32-value format (FMT) for one instruction set (SUFFIX):
+// FMT##_rows_##SUFFIX computes out[r] = row r · x for `count` ≤ AQK_ROWS_AT_ONCE rows (a constant
+// where it is inlined) — per block pair, the integer sums scaled per lane by d_w·d_x and added to one
+// accumulator per row, the minimum terms m_w·s_x gathered in another; matvec_##FMT##_q8_##SUFFIX
+// runs it over all rows.
+#define AQK_DEFINE_Q8_MATVEC_512(FMT, SUFFIX, TARGET, BLOCK_BYTES, HEADER, PAIR, HAS_MIN, DOT_U8, DOT_S8)    \
+    TARGET static inline __attribute__((always_inline)) void FMT##_rows_##SUFFIX(                            \
+        const uint8_t *row, size_t row_bytes, int count, int blocks, const AQKActivationBlock *x,            \
+        const float *xs, float *out) {                                                                       \
+        __m512 acc[AQK_ROWS_AT_ONCE];                                                                        \
+        __m128 mins[AQK_ROWS_AT_ONCE];                                                                       \
+        for (int r = 0; r < count; r++) acc[r] = _mm512_setzero_ps(), mins[r] = _mm_setzero_ps();            \
         for (int b = 0; b < blocks; b += 2) {                                                                \
             const int c = b + 1 < blocks ? b + 1 : b;                                                        \
-            const uint8_t *w0 = row + 34 * b, *w1 = row + 34 * c;                                            \
-            __m512i w = codes_pair_512((const int8_t *)(w0 + 2), (const int8_t *)(w1 + 2));                  \
-            __m512i s = DOT_S8(w, codes_pair_512(x[b].q, x[c].q));                                           \
-            const float s1 = c != b ? f16_avx(w1) * x[c].d : 0.0f;                                          \
-            acc = _mm512_fmadd_ps(scale_pair_512(f16_avx(w0) * x[b].d, s1), _mm512_cvtepi32_ps(s), acc);     \
+            const __m512i q = codes_pair_512(x[b].q, x[c].q);                                                \
+            /* The group AQK_PREFETCH_GROUPS on is contiguous: a share of it per block pair. */          \
+            prefetch_bytes(row + (AQK_PREFETCH_GROUPS * count) * row_bytes + 2 * BLOCK_BYTES * count * (b / 2),  \
+                           2 * BLOCK_BYTES * count);                                                         \
+            for (int r = 0; r < count; r++) {                                                                \
+                const uint8_t *w0 = row + r * row_bytes + BLOCK_BYTES * b, *w1 = w0 + BLOCK_BYTES * (c - b);  \
+                const __m512i s = PAIR(w0, w1, q, DOT_U8, DOT_S8);                                           \
+                const __m128 sc = pair_scales_512(HEADER(w0), HEADER(w1), xs + 2 * b);                       \
+                acc[r] = _mm512_fmadd_ps(spread_pair_scale_512(sc), _mm512_cvtepi32_ps(s), acc[r]);          \
+                if (HAS_MIN) mins[r] = _mm_add_ps(mins[r], sc);                                              \
+            }                                                                                                \
         }                                                                                                    \
-        return _mm512_reduce_add_ps(acc);                                                                    \
+        for (int r = 0; r < count; r++) {                                                                    \
+            float v = _mm512_reduce_add_ps(acc[r]);                                                          \
+            if (HAS_MIN) v += mins[r][1] + mins[r][3];                                                       \
+            out[r] = v;                                                                                      \
+        }                                                                                                    \
     }                                                                                                        \
-    TARGET static float dot_q4_1_q8_##SUFFIX(const uint8_t *row, int blocks, const AQKActivationBlock *x) {  \
-        __m512 acc = _mm512_setzero_ps();                                                                    \
-        float mins = 0;                                                                                      \
-        for (int b = 0; b < blocks; b += 2) {                                                                \
-            const int c = b + 1 < blocks ? b + 1 : b;                                                        \
-            const uint8_t *w0 = row + 20 * b, *w1 = row + 20 * c;                                            \
-            __m512i s = DOT_U8(nibble_pair_512(w0 + 4, w1 + 4), codes_pair_512(x[b].q, x[c].q));             \
-            const float s1 = c != b ? f16_avx(w1) * x[c].d : 0.0f;                                          \
-            acc = _mm512_fmadd_ps(scale_pair_512(f16_avx(w0) * x[b].d, s1), _mm512_cvtepi32_ps(s), acc);     \
-            mins += c != b ? f16_avx(w0 + 2) * x[b].s + f16_avx(w1 + 2) * x[c].s : f16_avx(w0 + 2) * x[b].s; \
+    TARGET static void matvec_##FMT##_q8_##SUFFIX(const uint8_t *rows, size_t row_bytes, int row_count,     \
+                                                  int blocks, const AQKActivationBlock *x, float *y,         \
+                                                  int accumulate) {                                          \
+        float xs[2 * blocks + 2]; /* activation_pair_scales: 4 floats per block pair */                      \
+        activation_pair_scales(x, blocks, xs);                                                               \
+        float v[AQK_ROWS_AT_ONCE];                                                                           \
+        int r = 0;                                                                                           \
+        for (; r + AQK_ROWS_AT_ONCE <= row_count; r += AQK_ROWS_AT_ONCE) {                                   \
+            FMT##_rows_##SUFFIX(rows + r * row_bytes, row_bytes, AQK_ROWS_AT_ONCE, blocks, x, xs, v);        \
+            for (int i = 0; i < AQK_ROWS_AT_ONCE; i++) store_row(y + r + i, v[i], accumulate);               \
         }                                                                                                    \
-        return _mm512_reduce_add_ps(acc) + mins;                                                             \
-    }                                                                                                        \
-    TARGET static float dot_q5_0_q8_##SUFFIX(const uint8_t *row, int blocks, const AQKActivationBlock *x) {  \
-        __m512 acc = _mm512_setzero_ps();                                                                    \
-        const __m512i sixteen = _mm512_set1_epi8(16);                                                        \
-        for (int b = 0; b < blocks; b += 2) {                                                                \
-            const int c = b + 1 < blocks ? b + 1 : b;                                                        \
-            const uint8_t *w0 = row + 22 * b, *w1 = row + 22 * c;                                            \
-            __m512i w = _mm512_sub_epi8(q5_codes_pair_512(w0 + 6, w0 + 2, w1 + 6, w1 + 2), sixteen);         \
-            __m512i s = DOT_S8(w, codes_pair_512(x[b].q, x[c].q));                                           \
-            const float s1 = c != b ? f16_avx(w1) * x[c].d : 0.0f;                                          \
-            acc = _mm512_fmadd_ps(scale_pair_512(f16_avx(w0) * x[b].d, s1), _mm512_cvtepi32_ps(s), acc);     \
+        for (; r < row_count; r++) {                                                                         \
+            FMT##_rows_##SUFFIX(rows + r * row_bytes, row_bytes, 1, blocks, x, xs, v);                       \
+            store_row(y + r, v[0], accumulate);                                                              \
         }                                                                                                    \
-        return _mm512_reduce_add_ps(acc);                                                                    \
-    }                                                                                                        \
-    TARGET static float dot_q5_1_q8_##SUFFIX(const uint8_t *row, int blocks, const AQKActivationBlock *x) {  \
-        __m512 acc = _mm512_setzero_ps();                                                                    \
-        float mins = 0;                                                                                      \
-        for (int b = 0; b < blocks; b += 2) {                                                                \
-            const int c = b + 1 < blocks ? b + 1 : b;                                                        \
-            const uint8_t *w0 = row + 24 * b, *w1 = row + 24 * c;                                            \
-            __m512i s = DOT_U8(q5_codes_pair_512(w0 + 8, w0 + 4, w1 + 8, w1 + 4), codes_pair_512(x[b].q, x[c].q)); \
-            const float s1 = c != b ? f16_avx(w1) * x[c].d : 0.0f;                                          \
-            acc = _mm512_fmadd_ps(scale_pair_512(f16_avx(w0) * x[b].d, s1), _mm512_cvtepi32_ps(s), acc);     \
-            mins += c != b ? f16_avx(w0 + 2) * x[b].s + f16_avx(w1 + 2) * x[c].s : f16_avx(w0 + 2) * x[b].s; \
-        }                                                                                                    \
-        return _mm512_reduce_add_ps(acc) + mins;                                                             \
     }
 
-AQK_DEFINE_Q8_DOTS_512(avx512, AQK_TARGET512, dot_u8_bw, dot_s8_bw)
-AQK_DEFINE_Q8_DOTS_512(vnni, AQK_TARGET_VNNI, dot_u8_vnni, dot_s8_vnni)
+// The four formats' products per instruction set (SUFFIX), with its byte-dot helpers.
+#define AQK_DEFINE_Q8_MATVECS_512(SUFFIX, TARGET, DOT_U8, DOT_S8)                                            \
+    AQK_DEFINE_Q8_MATVEC_512(q4_1, SUFFIX, TARGET, 20, AQK_HEADER_DM, AQK_PAIR_Q4_1, 1, DOT_U8, DOT_S8)       \
+    AQK_DEFINE_Q8_MATVEC_512(q8_0, SUFFIX, TARGET, 34, AQK_HEADER_D, AQK_PAIR_Q8_0, 0, DOT_U8, DOT_S8)        \
+    AQK_DEFINE_Q8_MATVEC_512(q5_0, SUFFIX, TARGET, 22, AQK_HEADER_D, AQK_PAIR_Q5_0, 0, DOT_U8, DOT_S8)        \
+    AQK_DEFINE_Q8_MATVEC_512(q5_1, SUFFIX, TARGET, 24, AQK_HEADER_DM, AQK_PAIR_Q5_1, 1, DOT_U8, DOT_S8)
+
+AQK_DEFINE_Q8_MATVECS_512(avx512, AQK_TARGET512, dot_u8_bw, dot_s8_bw)
+AQK_DEFINE_Q8_MATVECS_512(vnni, AQK_TARGET_VNNI, dot_u8_vnni, dot_s8_vnni)
 #endif
 
 // ---- row loops -------------------------------------------------------------------------------
 
 typedef float (*dot_q8_fn)(const uint8_t *row, int blocks, const AQKActivationBlock *x);
 
-static void matvec_q8(dot_q8_fn dot, const void *rows, size_t row_bytes, int row_count, int blocks,
+/// y[r] (+)= dot(row r, x) one row at a time (the AVX2 and portable levels).
+static void matvec_q8(dot_q8_fn dot, const uint8_t *rows, size_t row_bytes, int row_count, int blocks,
                       const AQKActivationBlock *x, float *y, int accumulate) {
-    const uint8_t *base = (const uint8_t *)rows;
-    for (int r = 0; r < row_count; r++) {
-        const float v = dot(base + (size_t)r * row_bytes, blocks, x);
-        y[r] = accumulate ? y[r] + v : v;
-    }
+    for (int r = 0; r < row_count; r++) store_row(y + r, dot(rows + (size_t)r * row_bytes, blocks, x), accumulate);
 }
 
-/// The kernel for the calling thread's level: VNNI, AVX-512BW, AVX2 or portable.
+// aqk_matvec_FMT_q8 with the calling thread's level: the AVX-512 kernels with VNNI or BW, else the
+// AVX2 or portable products row by row.
 #if AQK_X86
-#define AQK_PICK_Q8_DOT(NAME)                                                                                 \
-    (aqk_uses_vnni() ? NAME##_vnni : aqk_uses_avx512() ? NAME##_avx512 : aqk_uses_avx2() ? NAME##_avx2 : NAME##_scalar)
+#define AQK_MATVEC_Q8_512(FMT, ...)                                                                           \
+    if (aqk_uses_vnni()) { matvec_##FMT##_q8_vnni(__VA_ARGS__); return; }                                   \
+    if (aqk_uses_avx512()) { matvec_##FMT##_q8_avx512(__VA_ARGS__); return; }
+#define AQK_PICK_Q8_DOT(NAME) (aqk_uses_avx2() ? NAME##_avx2 : NAME##_scalar)
 #else
+#define AQK_MATVEC_Q8_512(FMT, ...)
 #define AQK_PICK_Q8_DOT(NAME) NAME##_scalar
 #endif
+#define AQK_DEFINE_Q8_MATVEC(FMT, BLOCK_BYTES)                                                                \
+    void aqk_matvec_##FMT##_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x,     \
+                               float *y, int accumulate) {                                                   \
+        const uint8_t *w = (const uint8_t *)rows;                                                            \
+        const size_t row_bytes = (size_t)(BLOCK_BYTES) * blocks;                                             \
+        AQK_MATVEC_Q8_512(FMT, w, row_bytes, row_count, blocks, x, y, accumulate)                            \
+        matvec_q8(AQK_PICK_Q8_DOT(dot_##FMT##_q8), w, row_bytes, row_count, blocks, x, y, accumulate);       \
+    }
 
-void aqk_matvec_q4_1_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
-                        int accumulate) {
-    matvec_q8(AQK_PICK_Q8_DOT(dot_q4_1_q8), rows, (size_t)20 * blocks, row_count, blocks, x, y, accumulate);
-}
-
-void aqk_matvec_q8_0_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
-                        int accumulate) {
-    matvec_q8(AQK_PICK_Q8_DOT(dot_q8_0_q8), rows, (size_t)34 * blocks, row_count, blocks, x, y, accumulate);
-}
-
-void aqk_matvec_q5_0_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
-                        int accumulate) {
-    matvec_q8(AQK_PICK_Q8_DOT(dot_q5_0_q8), rows, (size_t)22 * blocks, row_count, blocks, x, y, accumulate);
-}
-
-void aqk_matvec_q5_1_q8(const void *rows, int row_count, int blocks, const AQKActivationBlock *x, float *y,
-                        int accumulate) {
-    matvec_q8(AQK_PICK_Q8_DOT(dot_q5_1_q8), rows, (size_t)24 * blocks, row_count, blocks, x, y, accumulate);
-}
+AQK_DEFINE_Q8_MATVEC(q4_1, 20)
+AQK_DEFINE_Q8_MATVEC(q8_0, 34)
+AQK_DEFINE_Q8_MATVEC(q5_0, 22)
+AQK_DEFINE_Q8_MATVEC(q5_1, 24)
 
 float aqk_round_to_half(float x) { return chf_f16_to_f32(chf_f32_to_f16(x)); }

@@ -97,10 +97,12 @@ struct ActivationQuantizationTests {
         return (1 / iscale, q, bsums)
     }
 
-    /// The kernel's 8-bit product of `rows` rows in `format` with x, on the calling thread (its level).
-    static func int8Product(_ format: QuantizedFormat, _ bytes: [UInt8], rows: Int, columns: Int, _ x: [Float]) -> [Float] {
-        var y = [Float](repeating: .nan, count: rows)
-        let n = Int32(rows)
+    /// The kernel's 8-bit product of `rows` rows in `format` with x, on the calling thread (its level);
+    /// added to `initial` (the kernels' accumulate mode) when given.
+    static func int8Product(_ format: QuantizedFormat, _ bytes: [UInt8], rows: Int, columns: Int, _ x: [Float],
+                            adding initial: [Float]? = nil) -> [Float] {
+        var y = initial ?? [Float](repeating: .nan, count: rows)
+        let n = Int32(rows), add: Int32 = initial == nil ? 0 : 1
         bytes.withUnsafeBytes { raw in
             x.withUnsafeBufferPointer { xp in
                 y.withUnsafeMutableBufferPointer { out in
@@ -109,16 +111,16 @@ struct ActivationQuantizationTests {
                         var q = [AQKActivationBlockK](repeating: AQKActivationBlockK(), count: columns / 256)
                         q.withUnsafeMutableBufferPointer { aqk_quantize_activations_k(xp.baseAddress!, Int32(columns / 256), $0.baseAddress!) }
                         let blocks = Int32(columns / 256)
-                        if format == .q4_K { aqk_matvec_q4_K_q8(w, n, blocks, q, o, 0) } else { aqk_matvec_q6_K_q8(w, n, blocks, q, o, 0) }
+                        if format == .q4_K { aqk_matvec_q4_K_q8(w, n, blocks, q, o, add) } else { aqk_matvec_q6_K_q8(w, n, blocks, q, o, add) }
                     } else {
                         var q = [AQKActivationBlock](repeating: AQKActivationBlock(), count: columns / 32)
                         q.withUnsafeMutableBufferPointer { aqk_quantize_activations(xp.baseAddress!, Int32(columns / 32), $0.baseAddress!) }
                         let blocks = Int32(columns / 32)
                         switch format {
-                        case .q4_1: aqk_matvec_q4_1_q8(w, n, blocks, q, o, 0)
-                        case .q8_0: aqk_matvec_q8_0_q8(w, n, blocks, q, o, 0)
-                        case .q5_0: aqk_matvec_q5_0_q8(w, n, blocks, q, o, 0)
-                        default: aqk_matvec_q5_1_q8(w, n, blocks, q, o, 0)
+                        case .q4_1: aqk_matvec_q4_1_q8(w, n, blocks, q, o, add)
+                        case .q8_0: aqk_matvec_q8_0_q8(w, n, blocks, q, o, add)
+                        case .q5_0: aqk_matvec_q5_0_q8(w, n, blocks, q, o, add)
+                        default: aqk_matvec_q5_1_q8(w, n, blocks, q, o, add)
                         }
                     }
                 }
@@ -204,6 +206,33 @@ struct ActivationQuantizationTests {
                     let err = zip(r, results[0]).map { abs($0 - $1) }.max()!
                     #expect(err / scale < 1e-6, "\(format) \(columns) columns: level \(i) vs portable, relative \(err / scale)")
                 }
+            }
+        }
+    }
+
+    @Test("a row's 8-bit product does not depend on how many rows one call takes (the AVX-512 kernels' groups of rows and their tail), and accumulate mode adds it to y",
+          arguments: Self.blockFormats)
+    func rowGroupsAndAccumulate(format: QuantizedFormat) {
+        defer { aqk_set_kernel_level(2); aqk_set_vnni(1) }
+        let rows = 11
+        for columns in testColumns(format) {
+            let (bytes, _) = makeRows(format, rows: rows, columns: columns, seed: 57)
+            let x = Self.activations(columns: columns, seed: 58)
+            let rowBytes = format.rowBytes(columns: columns)
+            let initial = (0..<rows).map { Float($0) - 4.25 }
+            for (level, vnni) in [(0, 1), (1, 1), (2, 0), (2, 1)] as [(Int32, Int32)] {
+                aqk_set_kernel_level(level)
+                aqk_set_vnni(vnni)
+                let all = Self.int8Product(format, bytes, rows: rows, columns: columns, x)
+                for first in 0..<rows {
+                    for count in 1...(rows - first) {
+                        let part = Array(bytes[(first * rowBytes)..<((first + count) * rowBytes)])
+                        let y = Self.int8Product(format, part, rows: count, columns: columns, x)
+                        #expect(y == Array(all[first..<(first + count)]), "\(format) \(columns) columns, level \(level) vnni \(vnni): rows \(first)..<\(first + count)")
+                    }
+                }
+                let added = Self.int8Product(format, bytes, rows: rows, columns: columns, x, adding: initial)
+                #expect(added == zip(initial, all).map { $0 + $1 }, "\(format) \(columns) columns, level \(level) vnni \(vnni): accumulate")
             }
         }
     }
