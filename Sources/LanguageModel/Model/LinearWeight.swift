@@ -4,11 +4,13 @@ import CInferenceKernels
 /// A linear map y = W·x with W of `outputCount` rows × `inputCount` columns, stored row-major
 /// in Float32 (the GGUF layout: a row is `inputCount` consecutive floats).
 ///
-/// Batches go through BLAS (`cblas_sgemm`); single vectors go through ``quantized`` when the
-/// weights are also available in a block format (the decode path), else `cblas_sgemv`. A weight
-/// made with ``init(quantized:)`` keeps no Float32 copy (``values`` is empty): each batched
-/// product dequantises the rows it needs into per-core scratch of at most
-/// ``dequantizeRowsPerPart`` rows, trading a little prefill time for ≈ 4 bytes per weight of memory. Several
+/// Single vectors go through ``quantized`` when the weights are also available in a block format
+/// (the decode path), else `cblas_sgemv`. Batches with 8-bit activations and block-quantised
+/// weights go through the integer panels of ``QuantizedMatrix/multiplyInt8(_:tokens:inputStride:into:outputStride:accumulate:)``
+/// on AVX-512 VNNI; other batches through BLAS (`cblas_sgemm`). A weight made with
+/// ``init(quantized:)`` keeps no Float32 copy (``values`` is empty): a BLAS batch dequantises the
+/// rows it needs into per-core scratch of at most ``dequantizeRowsPerPart`` rows, trading a little
+/// prefill time for ≈ 4 bytes per weight of memory. Several
 /// matrices with the same `inputCount` can be stacked (``stacking(_:)``) so that one GEMM
 /// computes e.g. Q, K and V together; the outputs then sit side by side in each row.
 public struct LinearWeight: Sendable {
