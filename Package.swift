@@ -139,7 +139,7 @@ let package = Package(
                 "CoreTypes", "Worker", "LanguageModel", "LanguageModelTesting", "ActQKV", "KVClient", "Protocol", "DaemonTestSupport",
             ]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["CoreTypes", "KVClient", "Protocol"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["CoreTypes", "KVClient", "Protocol", "LanguageModelTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

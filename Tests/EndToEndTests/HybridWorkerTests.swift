@@ -1,4 +1,5 @@
 import Foundation
+import LanguageModelTesting
 import Testing
 
 /// `actqkv run` with Gemma 3 270M (a hybrid model: 15 sliding-window layers in the process, the 3
@@ -6,7 +7,7 @@ import Testing
 /// embedded kvd on a temporary data directory shared by consecutive processes.
 @Suite(.serialized)
 struct HybridWorkerTests {
-    static let model = WorkerProcess.gemmaModelPath
+    static let model = ModelTestSupport.gemmaModelPath
 
     @Test("Gemma 3: resume after prefill is token-identical to an uninterrupted run; a second process over the same document computes only the suffix and answers as a separate full run")
     func resumeAndSharing() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import LanguageModelTesting
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,19 +9,7 @@ enum WorkerProcess {
     static var actqkvPath: String { DaemonProcess.productsDirectory.appendingPathComponent("actqkv").path }
 
     /// The model: `ACTQKV_MODEL`, else the default cache path; a missing model is a failure.
-    static var modelPath: String {
-        let env = ProcessInfo.processInfo.environment
-        if let p = env["ACTQKV_MODEL"], !p.isEmpty { return p }
-        return (env["HOME"] ?? NSHomeDirectory()) + "/.cache/actqkv/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-    }
-
-    /// Gemma 3 270M: `ACTQKV_GEMMA_MODEL`, else its cache path (scripts/fetch-model.sh gemma3-270m).
-    static var gemmaModelPath: String {
-        let env = ProcessInfo.processInfo.environment
-        if let p = env["ACTQKV_GEMMA_MODEL"], !p.isEmpty { return p }
-        let cache = env["ACTQKV_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? (env["HOME"] ?? NSHomeDirectory()) + "/.cache/actqkv"
-        return cache + "/models/gemma-3-270m-q4_k_m.gguf"
-    }
+    static var modelPath: String { ModelTestSupport.modelPath }
 
     /// Small block-memory settings so that a ~2K-token document closes many blocks quickly.
     static let smallConfig = ["--sink", "32", "--window", "256", "--chunk", "128", "--block", "32", "--top-k", "16", "--cache-blocks", "32"]
