@@ -8,10 +8,6 @@
 // sums, never fused into FMAs.
 #pragma STDC FP_CONTRACT OFF
 
-static inline uint32_t load_u32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
 void aqk_dequantize_q5_0(const void *rows, long blocks, float *out) {
     const uint8_t *p = (const uint8_t *)rows;
     for (long b = 0; b < blocks; b++) {

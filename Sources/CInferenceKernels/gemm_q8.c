@@ -20,10 +20,6 @@
 // lanes accumulate 16 outputs of one token.
 #include "internal.h"
 
-static inline uint32_t load_u32_le(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
 int aqk_gemm_group(AQKBlockFormat format) { return format == AQK_FORMAT_Q6_K ? 16 : 32; }
 
 static size_t group_bytes(int group) { return (size_t)group * 16 + 192; }
@@ -61,7 +57,7 @@ AQK_TARGET_VNNI static void decode_row(AQKBlockFormat format, const uint8_t *row
         case AQK_FORMAT_Q5_1: {
             const float d = chf_f16_to_f32(load_u16(blk)), m = chf_f16_to_f32(load_u16(blk + 2));
             const int five = format == AQK_FORMAT_Q5_1;
-            const uint32_t qh = five ? load_u32_le(blk + 4) : 0;
+            const uint32_t qh = five ? load_u32(blk + 4) : 0;
             const uint8_t *qs = blk + (five ? 8 : 4);
             int8_t *o = u + 32 * b;
             for (int j = 0; j < 16; j++) {
@@ -82,7 +78,7 @@ AQK_TARGET_VNNI static void decode_row(AQKBlockFormat format, const uint8_t *row
         }
         case AQK_FORMAT_Q5_0: {
             const float d = chf_f16_to_f32(load_u16(blk));
-            const uint32_t qh = load_u32_le(blk + 2);
+            const uint32_t qh = load_u32(blk + 2);
             const uint8_t *qs = blk + 6;
             int8_t *o = u + 32 * b;
             for (int j = 0; j < 16; j++) {
@@ -236,7 +232,7 @@ void aqk_prepare_activations(const float *x, long stride, int tokens, int k, int
     AQK_TARGET_VNNI static void NAME(const uint8_t *panel, int groups, const uint8_t *codes, int k,            \
                                      const float *dx, const float *mx, float *y, long ldy, int tile_tokens,     \
                                      __mmask16 lanes, int accumulate) {                                         \
-        const size_t gb = (size_t)NV * 64 + 192;                                                                \
+        const size_t gb = group_bytes(4 * NV);                                                                  \
         __m512 acc[AQK_TILE_TOKENS];                                                                            \
         for (int t = 0; t < AQK_TILE_TOKENS; t++) acc[t] = _mm512_setzero_ps();                                 \
         for (int s = 0; s < groups; s++) {                                                                      \

@@ -16,6 +16,9 @@
 #include <CHalfFloat.h>
 
 static inline uint16_t load_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t load_u32(const uint8_t *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
 
 /// The 6-bit scales and mins of a Q4_K super-block's eight sub-blocks from its 12 packed bytes:
 /// sub-block j < 4: scale s[j] & 63, min s[j+4] & 63; j ≥ 4: scale (s[j+4] & 15) | (s[j−4] >> 6) << 4,

@@ -102,10 +102,6 @@ static float dot_q8_0_q8_scalar(const uint8_t *row, int blocks, const AQKActivat
     return acc;
 }
 
-static inline uint32_t load_u32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
 /// Σ code·q over one Q5 block (codes 0…31 from 16 nibble bytes and the 32 fifth bits `qh`).
 static inline int q5_code_dot(const uint8_t *qs, uint32_t qh, const int8_t *q) {
     int sum = 0;
