@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # One-time set-up on a Debian machine: installs the C libraries the package links against
-# (when missing) and fetches the default model into the cache directory (outside git).
+# (when missing) and fetches the default model and RULER's data into the cache directory
+# (outside git).
 # Idempotent: a second run does nothing. Run as root or with sudo available.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
-packages=(liblmdb-dev libzstd-dev libopenblas-dev systemd)
+# librsvg2-bin: rsvg-convert, with which the evaluation tests check that the eval's pictures render.
+packages=(liblmdb-dev libzstd-dev libopenblas-dev systemd librsvg2-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,3 +24,4 @@ fi
 python3 -c "import prometheus_client" 2>/dev/null || python3 -m pip install --quiet prometheus-client
 
 "$here/fetch-model.sh" >/dev/null
+"$here/fetch-ruler.sh" >/dev/null

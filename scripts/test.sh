@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export ACTQKV_MODEL=${ACTQKV_MODEL:-$(scripts/fetch-model.sh)}
 export ACTQKV_GEMMA_MODEL=${ACTQKV_GEMMA_MODEL:-$(scripts/fetch-model.sh gemma3-270m)}
+export ACTQKV_RULER_DATA=${ACTQKV_RULER_DATA:-$(scripts/fetch-ruler.sh)}
 export ACTQKV_FIXTURES=${ACTQKV_FIXTURES:-$(cd .. && pwd)/shared/fixtures}
 swift build -c release -Xswiftc -enable-testing --build-tests
 # One run of every target. The tests' in-process kvd serves on threads of its own

@@ -32,3 +32,44 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     @inlinable
     public mutating func nextSignedUnitFloat() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }
+
+// Uniform choices drawn from the sequence, defined here (not with the standard library's
+// `random(in:using:)` and `shuffled(using:)`, whose algorithms may change between Swift
+// releases) so that a seed names the same choices on every toolchain.
+extension SplitMix64 {
+    /// Uniform in 0..<bound (bound ≥ 1; the modulo bias is below 2⁻⁴⁰ for bounds under 2²⁴).
+    @inlinable
+    public mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+
+    /// Uniform in `range`.
+    @inlinable
+    public mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + below(range.count) }
+
+    /// One element of a non-empty array.
+    @inlinable
+    public mutating func pick<T>(_ values: [T]) -> T { values[below(values.count)] }
+
+    /// Shuffles `values` in place (Fisher–Yates, last position first).
+    @inlinable
+    public mutating func shuffle<T>(_ values: inout [T]) {
+        guard values.count > 1 else { return }
+        for i in stride(from: values.count - 1, to: 0, by: -1) { values.swapAt(i, below(i + 1)) }
+    }
+
+    /// `count` distinct indices of 0..<population in the order drawn (count ≤ population):
+    /// a partial Fisher–Yates over the population.
+    @inlinable
+    public mutating func sample(_ count: Int, of population: Int) -> [Int] {
+        precondition(count <= population, "sample of \(count) from \(population)")
+        var swapped: [Int: Int] = [:]
+        var chosen: [Int] = []
+        chosen.reserveCapacity(count)
+        for i in 0..<count {
+            let j = i + below(population - i)
+            let vj = swapped[j] ?? j
+            swapped[j] = swapped[i] ?? i
+            chosen.append(vj)
+        }
+        return chosen
+    }
+}

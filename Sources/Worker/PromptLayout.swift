@@ -32,6 +32,17 @@ public struct PromptLayout: Sendable, Hashable {
         self.tokens = tokens; self.questionSpan = questionSpan; self.sharedPrefixCount = sharedPrefixCount
     }
 
+    /// The completion form of a benchmark prompt: `encode(document)` ‖ `encode(question)` ‖
+    /// `encode(answerPrefix)`, exactly the given text with no separator added (RULER's templates
+    /// carry their own line breaks). BOS as in the plain layout; no chat template.
+    public init(completionDocument document: String, question: String, answerPrefix: String, tokenizer: Tokenizer) {
+        let first = tokenizer.encode(document, addBOS: tokenizer.addBOSByDefault)
+        let q = tokenizer.encode(question)
+        tokens = first + q + tokenizer.encode(answerPrefix)
+        questionSpan = first.count..<(first.count + q.count)
+        sharedPrefixCount = first.count
+    }
+
     /// Builds the layout described above with `tokenizer` (and `template` for chat prompts;
     /// `answerPrefix` is used by plain layouts only).
     public init(document: String, question: String?, tokenizer: Tokenizer, template: ChatTemplate?, answerPrefix: String? = nil) {

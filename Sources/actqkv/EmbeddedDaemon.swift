@@ -1,6 +1,7 @@
 import Foundation
 import KVClient
 import KVDaemon
+import LanguageModel
 import Logging
 import Synchronization
 
@@ -12,11 +13,7 @@ final class EmbeddedDaemon: Sendable {
     private let server: DaemonServer
     private let runTask: Task<Void, any Error>
 
-    static var defaultDirectory: String {
-        let env = ProcessInfo.processInfo.environment
-        let cache = env["ACTQKV_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? (env["HOME"] ?? NSHomeDirectory()) + "/.cache/actqkv"
-        return cache + "/kvd"
-    }
+    static var defaultDirectory: String { KnownModel.cacheDirectory + "/kvd" }
 
     init(directory: String, fixedTopK: Int) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

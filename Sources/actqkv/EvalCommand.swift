@@ -5,10 +5,20 @@ import KVClient
 import LanguageModel
 import Worker
 
-/// `actqkv eval`: accuracy of the attention methods on synthetic long-context tasks.
+/// `actqkv eval`: accuracy of the attention methods on long-context tasks.
 struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
+        abstract: "Accuracy of the attention methods on long-context tasks.",
+        subcommands: [SyntheticEvalCommand.self, RulerEvalCommand.self, EvalReportCommand.self],
+        defaultSubcommand: SyntheticEvalCommand.self
+    )
+}
+
+/// `actqkv eval [synthetic] passkey|kv-retrieval`: InfiniteBench-style synthetic tasks.
+struct SyntheticEvalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synthetic",
         abstract: "Accuracy per length and method on InfiniteBench-style synthetic tasks (passkey, kv-retrieval).",
         discussion: """
             Samples are generated from --seed (same seed, same samples for every method). Each sample is run \

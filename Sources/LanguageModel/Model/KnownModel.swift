@@ -19,14 +19,16 @@ public enum KnownModel: String, Sendable, CaseIterable {
         }
     }
 
-    /// `${ACTQKV_CACHE:-$HOME/.cache/actqkv}/models/<fileName>` (where `scripts/fetch-model.sh`
-    /// puts it).
-    public var cachePath: String {
+    /// The project's cache directory, `${ACTQKV_CACHE:-$HOME/.cache/actqkv}`: models, benchmark
+    /// data and the embedded kvd live below it (the scripts fetch into it; never in git).
+    public static var cacheDirectory: String {
         let env = ProcessInfo.processInfo.environment
         let home = env["HOME"] ?? NSHomeDirectory()
-        let cache = env["ACTQKV_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.cache/actqkv"
-        return cache + "/models/" + fileName
+        return env["ACTQKV_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.cache/actqkv"
     }
+
+    /// `<cacheDirectory>/models/<fileName>` (where `scripts/fetch-model.sh` puts it).
+    public var cachePath: String { Self.cacheDirectory + "/models/" + fileName }
 
     /// The file a `--model` argument names: a known model's name gives its cache path, anything
     /// else is a path; no argument gives `$ACTQKV_MODEL` if set, else the default model's cache path.
