@@ -144,7 +144,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "EvaluationTests", dependencies: ["CoreTypes", "Evaluation", "LanguageModel", "LanguageModelTesting", "Worker"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["CoreTypes", "KVClient", "Protocol", "LanguageModelTesting"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["CoreTypes", "KVClient", "Protocol", "LanguageModel", "LanguageModelTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -61,13 +61,15 @@ public final class EvalResultsFile {
     /// The record of `key`, when the file holds one.
     public func record(_ key: EvalRecord.Key) -> EvalRecord? { keys[key].map { records[$0] } }
 
-    /// Whether the file already holds `key` for this model, settings and prompt; a record of
-    /// the same key made differently is an error (resuming would mix two experiments).
-    public func isDone(_ key: EvalRecord.Key, model: String, settings: String, promptDigest: String) throws(RulerError) -> Bool {
+    /// Whether the file already holds `key` for this model, settings and (when given) prompt; a
+    /// record of the same key made differently is an error (resuming would mix two experiments).
+    public func isDone(_ key: EvalRecord.Key, model: String, settings: String, promptDigest: String? = nil) throws(RulerError) -> Bool {
         guard let r = record(key) else { return false }
         if r.model != model { throw .conflictingResults(path: path, key: key.description, field: "model (\(r.model))") }
         if r.settings != settings { throw .conflictingResults(path: path, key: key.description, field: "settings (\(r.settings))") }
-        if r.promptDigest != promptDigest { throw .conflictingResults(path: path, key: key.description, field: "prompt (the generator or its data changed)") }
+        if let promptDigest, r.promptDigest != promptDigest {
+            throw .conflictingResults(path: path, key: key.description, field: "prompt (the generator or its data changed)")
+        }
         return true
     }
 

@@ -98,8 +98,11 @@ struct RulerEvalCommand: AsyncParsableCommand {
             client = try await KVClient.connect(socketPath: socketPath)
         }
 
-        var progress = RulerProgress(lengths: lengthList, tasks: taskList, samples: samples, seed: seed,
-                                     methods: methods.map(RunCommand.methodName), done: { file.record($0) != nil })
+        // The plan: what the file holds must come from this model and these settings.
+        let settingsOf = Dictionary(methods.map { (RunCommand.methodName($0), settingsText($0, config: config)) }, uniquingKeysWith: { a, _ in a })
+        var progress = try RulerProgress(lengths: lengthList, tasks: taskList, samples: samples, seed: seed, methods: methods.map(RunCommand.methodName)) { (key) throws(RulerError) in
+            try file.isDone(key, model: modelName, settings: settingsOf[key.method]!)
+        }
         if progress.remaining == 0 { log("\(out) already holds all \(progress.total) runs") }
         let tokenizer = text.tokenizer
         for length in lengthList {
@@ -177,13 +180,13 @@ struct RulerProgress {
     private(set) var total = 0
     private(set) var remaining = 0
 
-    init(lengths: [Int], tasks: [RulerTask], samples: Int, seed: UInt64, methods: [String], done: (EvalRecord.Key) -> Bool) {
+    init(lengths: [Int], tasks: [RulerTask], samples: Int, seed: UInt64, methods: [String], done: (EvalRecord.Key) throws(RulerError) -> Bool) throws(RulerError) {
         for length in lengths {
             for task in tasks {
                 for index in 0..<samples {
                     for m in methods {
                         total += 1
-                        if !done(EvalRecord.Key(task: task.rawValue, length: length, seed: seed, index: index, method: m)) {
+                        if try !done(EvalRecord.Key(task: task.rawValue, length: length, seed: seed, index: index, method: m)) {
                             remaining += 1
                             remainingTokens[m, default: 0] += length
                         }

@@ -28,7 +28,8 @@ enum WorkerProcess {
         var generated: [Int] { (summary?["generated"] as? [NSNumber])?.map(\.intValue) ?? [] }
     }
 
-    /// Starts `actqkv <command>` (default `run`) with `arguments` (model added); returns the process
+    /// Starts `actqkv <command>` (default `run`; words separated by spaces, e.g. `eval ruler`) with
+    /// `arguments` (model added); returns the process
     /// and its output files.
     /// `prefix` runs it through another program first (e.g. `setpriv --reuid=…` to run it as
     /// another uid).
@@ -44,7 +45,7 @@ enum WorkerProcess {
         FileManager.default.createFile(atPath: out.path, contents: nil)
         FileManager.default.createFile(atPath: err.path, contents: nil)
         let p = Process()
-        let line = prefix + [actqkvPath, command, "--model", modelPath] + arguments
+        let line = prefix + [actqkvPath] + command.split(separator: " ").map(String.init) + ["--model", modelPath] + arguments
         p.executableURL = URL(fileURLWithPath: line[0])
         p.arguments = Array(line.dropFirst())
         p.standardOutput = FileHandle(forWritingAtPath: out.path)!
