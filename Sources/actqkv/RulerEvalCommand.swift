@@ -48,7 +48,7 @@ struct RulerEvalCommand: AsyncParsableCommand {
     var socket: String?
     @Option(name: .customLong("data-dir"), help: "Directory of the embedded kvd.")
     var dataDir: String?
-    @Option(name: .customLong("write-samples"), help: "Also write each generated prompt to DIR/<task>-<length>-<seed>-<index>.txt.")
+    @Option(name: .customLong("write-samples"), help: "Also write each generated sample to DIR/<task>-<length>-<seed>-<index>.{document,question,answer-prefix,references}.txt (rerun one with `actqkv run --exact-layout --input … --question … --answer-prefix …`).")
     var writeSamples: String?
     @Flag(name: .customLong("print-answers"), help: "Print every answer with its references on standard error.")
     var printAnswers = false
@@ -165,8 +165,10 @@ struct RulerEvalCommand: AsyncParsableCommand {
     static func write(_ sample: RulerSample, to directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let base = "\(directory)/\(sample.task.rawValue)-\(sample.length)-\(sample.seed)-\(sample.index)"
-        try Data(sample.prompt.text.utf8).write(to: URL(fileURLWithPath: base + ".txt"))
-        try Data((sample.references.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: base + ".references.txt"))
+        for (suffix, text) in [("document", sample.prompt.document), ("question", sample.prompt.question),
+                               ("answer-prefix", sample.prompt.answerPrefix), ("references", sample.references.joined(separator: "\n") + "\n")] {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: "\(base).\(suffix).txt"))
+        }
     }
 
     func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }

@@ -46,6 +46,8 @@ struct RunCommand: AsyncParsableCommand {
     var chat = false
     @Option(name: .customLong("answer-prefix"), help: "Without --chat: text after the question that the model continues (a completion prompt for base models, e.g. \"The pass key is\").")
     var answerPrefix: String?
+    @Flag(name: .customLong("exact-layout"), help: "Without --chat: document, question and answer prefix concatenated exactly as given, with no line breaks added (the layout of `eval ruler`, whose --write-samples writes the three parts).")
+    var exactLayout = false
     @Option(help: "Maximum tokens to generate.")
     var maxTokens = 64
     @Flag(name: .customLong("stop-after-prefill"), help: "Checkpoint after the prompt and the first token, then exit (resume later with --resume).")
@@ -89,6 +91,7 @@ struct RunCommand: AsyncParsableCommand {
         if method == "dense" && (session != nil || resume) { throw ValidationError("--method dense keeps everything in the worker: no --session/--resume") }
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be ≥ 1") }
         if traceDense && trace == nil { throw ValidationError("--trace-dense needs --trace") }
+        if exactLayout && chat { throw ValidationError("--exact-layout is a completion layout: not with --chat") }
     }
 
     var settings: LongContextSettings {
@@ -103,8 +106,10 @@ struct RunCommand: AsyncParsableCommand {
         let text = try TextModel(path: path, prefillChunk: settings.retrieval.chunkTokens, activations: activations)
         let fingerprint = try ModelFingerprint.of(path: path, activations: activations)
         let document = try String(contentsOfFile: input, encoding: .utf8)
-        let layout = PromptLayout(document: document, question: question, tokenizer: text.tokenizer,
-                                  template: chat ? try text.requireChatTemplate() : nil, answerPrefix: answerPrefix)
+        let layout = exactLayout
+            ? PromptLayout(completionDocument: document, question: question ?? "", answerPrefix: answerPrefix ?? "", tokenizer: text.tokenizer)
+            : PromptLayout(document: document, question: question, tokenizer: text.tokenizer,
+                           template: chat ? try text.requireChatTemplate() : nil, answerPrefix: answerPrefix)
 
         if let promptIDs {
             try Data((layout.tokens.map(String.init).joined(separator: " ") + "\n").utf8).write(to: URL(fileURLWithPath: promptIDs))

@@ -62,6 +62,29 @@ struct RulerEvalTests {
         #expect(other.status != 0 && other.stderr.contains("different settings"), "\(other.stderr)")
     }
 
+    @Test("eval ruler --write-samples: a written sample rerun with `run --exact-layout` answers as in the eval")
+    func aWrittenSampleReproducesWithRun() throws {
+        let dir = try WorkerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let results = dir.appendingPathComponent("r.jsonl"), samples = dir.appendingPathComponent("samples"), kvd = dir.appendingPathComponent("kvd").path
+        let eval = try WorkerProcess.run(["--tasks", "niah_single_2", "--lengths", "1536", "--samples", "1", "--method", "infllm", "--seed", "9",
+                                          "--out", results.path, "--data", Self.dataDirectory, "--data-dir", kvd, "--write-samples", samples.path]
+                                         + WorkerProcess.smallConfig, command: "eval ruler", directory: dir)
+        #expect(eval.status == 0, "\(eval.stderr)")
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: results)) as? [String: Any])
+        let base = samples.appendingPathComponent("niah_single_2-1536-9-0").path
+        func part(_ name: String) throws -> String { try String(contentsOfFile: "\(base).\(name).txt", encoding: .utf8) }
+        #expect(try part("references") == "\((record["references"] as? [String])?.first ?? "?")\n")
+        let run = try WorkerProcess.run(["--exact-layout", "--input", "\(base).document.txt", "--question", try part("question"),
+                                         "--answer-prefix", try part("answer-prefix"), "--method", "infllm", "--max-tokens", "128", "--data-dir", kvd,
+                                         "--json"] + WorkerProcess.smallConfig, directory: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.int("promptTokens") == record["promptTokens"] as? Int)
+        // The eval stops at the answer's first line break; the run's answer starts with the same text.
+        let prediction = try #require(record["prediction"] as? String)
+        #expect(run.stdout.hasPrefix(prediction), "run \(run.stdout.debugDescription) vs eval \(prediction.debugDescription)")
+    }
+
     @Test("an unknown task and a missing data directory are clear errors")
     func badInput() throws {
         let dir = try WorkerProcess.temporaryDirectory()
