@@ -88,17 +88,7 @@ struct SyntheticEvalCommand: AsyncParsableCommand {
         let text = try TextModel(path: path, prefillChunk: settingsBase.chunkTokens, activations: activations)
         let fingerprint = try ModelFingerprint.of(path: path, activations: activations)
         let natural = try fillerFile.map { try String(contentsOfFile: $0, encoding: .utf8) }
-        var embedded: EmbeddedDaemon?
-        var client: KVClient?
-        if methods.contains(where: { $0 != .dense }) {
-            let socketPath: String
-            if let socket { socketPath = socket } else {
-                let d = try await EmbeddedDaemon(directory: dataDir ?? EmbeddedDaemon.defaultDirectory, fixedTopK: settingsBase.topK)
-                embedded = d
-                socketPath = d.socketPath
-            }
-            client = try await KVClient.connect(socketPath: socketPath)
-        }
+        let kvd = methods.contains(where: { $0 != .dense }) ? try await KVDConnection.open(socket: socket, dataDir: dataDir, fixedTopK: settingsBase.topK) : nil
         let count: (String) -> Int = { text.tokenizer.encode($0).count }
         for length in lengths {
             let batch = (0..<samples).map { kind.sample(tokens: length, seed: seed, index: $0, naturalFiller: natural, countTokens: count) }
@@ -121,7 +111,7 @@ struct SyntheticEvalCommand: AsyncParsableCommand {
                     let layout = layouts[i]
                     let request = LongContextRequest(layout: layout, maxTokens: maxTokens, stopTokens: text.stopTokens)
                     let summary = try await LongContextRunner.run(model: text.model, settings: LongContextSettings(method: m, retrieval: settingsBase),
-                                                                  fingerprint: fingerprint, client: m == .dense ? nil : client, request: request) { _ in true }
+                                                                  fingerprint: fingerprint, client: m == .dense ? nil : kvd?.client, request: request) { _ in true }
                     let answer = (try? text.tokenizer.decode(summary.generated, renderSpecial: false)) ?? ""
                     if answer.contains(s.expected) { correct += 1 }
                     if printAnswers {
@@ -144,7 +134,6 @@ struct SyntheticEvalCommand: AsyncParsableCommand {
                 }
             }
         }
-        client?.close()
-        await embedded?.stop()
+        await kvd?.close()
     }
 }

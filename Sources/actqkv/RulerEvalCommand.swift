@@ -86,17 +86,7 @@ struct RulerEvalCommand: AsyncParsableCommand {
         let file = try EvalResultsFile(path: out)
         if file.droppedPartialLine { log("dropped a cut-off last line of \(out) (an interrupted write); that sample runs again") }
 
-        var embedded: EmbeddedDaemon?
-        var client: KVClient?
-        if methods.contains(where: { $0 != .dense }) {
-            let socketPath: String
-            if let socket { socketPath = socket } else {
-                let d = try await EmbeddedDaemon(directory: dataDir ?? EmbeddedDaemon.defaultDirectory, fixedTopK: config.topK)
-                embedded = d
-                socketPath = d.socketPath
-            }
-            client = try await KVClient.connect(socketPath: socketPath)
-        }
+        let kvd = methods.contains(where: { $0 != .dense }) ? try await KVDConnection.open(socket: socket, dataDir: dataDir, fixedTopK: config.topK) : nil
 
         // The plan: what the file holds must come from this model and these settings.
         let settingsOf = Dictionary(methods.map { (RunCommand.methodName($0), settingsText($0, config: config)) }, uniquingKeysWith: { a, _ in a })
@@ -118,13 +108,13 @@ struct RulerEvalCommand: AsyncParsableCommand {
                     let digest = EvalRecord.digest(tokens: layout.tokens)
                     if let writeSamples { try Self.write(sample, to: writeSamples) }
                     for (m, key) in zip(methods, keys) {
-                        let settings = settingsText(m, config: config)
+                        let settings = settingsOf[key.method]!
                         if try file.isDone(key, model: modelName, settings: settings, promptDigest: digest) { continue }
                         let request = LongContextRequest(layout: layout, maxTokens: task.tokensToGenerate, stopTokens: text.stopTokens)
                         var answer: [Int32] = []
                         let stopAtNewline = stop == "newline"
                         let summary = try await LongContextRunner.run(model: text.model, settings: LongContextSettings(method: m, retrieval: config),
-                                                                      fingerprint: fingerprint, client: m == .dense ? nil : client, request: request) { token in
+                                                                      fingerprint: fingerprint, client: m == .dense ? nil : kvd?.client, request: request) { token in
                             answer.append(token)
                             guard stopAtNewline, let t = try? tokenizer.decode(answer, renderSpecial: false) else { return true }
                             return !Self.endsAnswerLine(t)
@@ -143,8 +133,7 @@ struct RulerEvalCommand: AsyncParsableCommand {
                 }
             }
         }
-        client?.close()
-        await embedded?.stop()
+        await kvd?.close()
 
         print(EvalSummary(records: file.records).markdown(), terminator: "")
         let chartDirectory = charts ?? Self.defaultChartDirectory(for: out)

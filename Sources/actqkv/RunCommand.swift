@@ -122,18 +122,10 @@ struct RunCommand: AsyncParsableCommand {
             tracer.denseMass(mass, retrieval: settings.retrieval)
         }
 
-        var embedded: EmbeddedDaemon?
-        var client: KVClient?
+        var kvd: KVDConnection?
         if settings.method != .dense {
-            let socketPath: String
-            if let socket { socketPath = socket } else {
-                let daemon = try await EmbeddedDaemon(directory: dataDir ?? EmbeddedDaemon.defaultDirectory, fixedTopK: settings.retrieval.topK)
-                embedded = daemon
-                socketPath = daemon.socketPath
-            }
-            do { client = try await KVClient.connect(socketPath: socketPath) } catch {
-                await embedded?.stop()
-                Self.fail("cannot reach kvd: \(error)")
+            do { kvd = try await KVDConnection.open(socket: socket, dataDir: dataDir, fixedTopK: settings.retrieval.topK) } catch let e as KVDConnection.Unreachable {
+                Self.fail(e.description)
             }
         }
         var decoder = StreamingDecoder(tokenizer: text.tokenizer)
@@ -143,21 +135,19 @@ struct RunCommand: AsyncParsableCommand {
         if let tracer { request.onRetrieve = { tracer.retrieve($0) } }
         let summary: LongContextSummary
         do {
-            summary = try await LongContextRunner.run(model: text.model, settings: settings, fingerprint: fingerprint, client: client,
+            summary = try await LongContextRunner.run(model: text.model, settings: settings, fingerprint: fingerprint, client: kvd?.client,
                                                       request: request) { token in
                 if let piece = try? decoder.append(token), !piece.isEmpty { out.write(Data(piece.utf8)) }
                 return true
             }
         } catch {
             out.write(Data((decoder.finish() + "\n").utf8))
-            client?.close()
-            await embedded?.stop()
+            await kvd?.close()
             Self.fail("\(error) (code \(error.code))")
         }
         out.write(Data((decoder.finish() + "\n").utf8))
         tracer?.answer(summary.generated, tokenizer: text.tokenizer)
-        client?.close()
-        await embedded?.stop()
+        await kvd?.close()
         FileHandle.standardError.write(Data((Self.summaryLine(summary, method: method, json: json) + "\n").utf8))
     }
 
