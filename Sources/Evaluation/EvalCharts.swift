@@ -22,14 +22,10 @@ public enum EvalCharts {
         var files: [(String, String)] = []
         let tasks = EvalSummary.order(summary.cells.map(\.task), first: RulerTask.allCases.map(\.rawValue))
         for task in tasks {
-            let series = Dictionary(grouping: summary.cells.filter { $0.task == task }, by: \.method).mapValues {
-                $0.map { (length: $0.length, accuracy: $0.accuracy, interval: $0.interval, count: $0.count) }
-            }
+            let series = Dictionary(grouping: summary.cells.filter { $0.task == task }, by: \.method).mapValues { $0.map { (length: $0.length, scores: $0.scores) } }
             files.append(("accuracy-\(task).svg", accuracyChart(title: "\(task): accuracy against length", series: series, methods: methods(summary))))
         }
-        let pooled = Dictionary(grouping: summary.pooled, by: \.method).mapValues {
-            $0.map { (length: $0.length, accuracy: $0.accuracy, interval: $0.interval, count: $0.count) }
-        }
+        let pooled = Dictionary(grouping: summary.pooled, by: \.method).mapValues { $0.map { (length: $0.length, scores: $0.scores) } }
         files.append(("accuracy-pooled.svg", accuracyChart(title: "All tasks pooled: accuracy against length", series: pooled, methods: methods(summary))))
         for task in tasks {
             for method in methods(summary) {
@@ -70,7 +66,7 @@ public enum EvalCharts {
     }
 
     /// Accuracy (0–100 %) against length (columns evenly spaced, one per length present).
-    static func accuracyChart(title: String, series: [String: [(length: Int, accuracy: Double, interval: WilsonInterval, count: Int)]],
+    static func accuracyChart(title: String, series: [String: [(length: Int, scores: EvalSummary.Scores)]],
                               methods: [String]) -> String {
         let width = 720, height = 420
         let left = 60.0, right = 150.0, top = 40.0, bottom = 50.0
@@ -100,17 +96,17 @@ public enum EvalCharts {
             let points = series[method]!.sorted { $0.length < $1.length }
             let offset = Double(m - shown.count / 2) * 4  // keep whiskers of equal points apart
             if points.count > 1 {
-                let path = points.map { "\(x($0.length) + offset),\(y($0.accuracy))" }.joined(separator: " ")
+                let path = points.map { "\(x($0.length) + offset),\(y($0.scores.accuracy))" }.joined(separator: " ")
                 svg += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\"/>\n"
             }
-            for p in points {
-                let xx = x(p.length) + offset
+            for (length, p) in points {
+                let xx = x(length) + offset
                 svg += "<line x1=\"\(xx)\" y1=\"\(y(p.interval.lower))\" x2=\"\(xx)\" y2=\"\(y(p.interval.upper))\" stroke=\"\(c)\" stroke-width=\"1\"/>\n"
-                svg += "<circle cx=\"\(xx)\" cy=\"\(y(p.accuracy))\" r=\"4\" fill=\"\(c)\"><title>\(escape(method)) \(EvalSummary.lengthName(p.length)): \(String(format: "%.1f", 100 * p.accuracy)) % of \(p.count)</title></circle>\n"
+                svg += "<circle cx=\"\(xx)\" cy=\"\(y(p.accuracy))\" r=\"4\" fill=\"\(c)\"><title>\(escape(method)) \(EvalSummary.lengthName(length)): \(String(format: "%.1f", 100 * p.accuracy)) % of \(p.count)</title></circle>\n"
             }
             let ly = top + 10 + Double(m) * 20
             svg += "<line x1=\"\(left + plotW + 15)\" y1=\"\(ly)\" x2=\"\(left + plotW + 35)\" y2=\"\(ly)\" stroke=\"\(c)\" stroke-width=\"3\"/>\n"
-            let n = points.map(\.count).min() ?? 0
+            let n = points.map(\.scores.count).min() ?? 0
             svg += "<text x=\"\(left + plotW + 40)\" y=\"\(ly + 4)\">\(escape(method)) (N ≥ \(n))</text>\n"
         }
         return svg + "</svg>\n"

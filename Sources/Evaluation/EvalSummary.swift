@@ -5,15 +5,14 @@ import Foundation
 /// same samples, a paired sign test against the baseline method (infllm), seconds per sample;
 /// and per length × method the same pooled over the tasks.
 public struct EvalSummary: Sendable {
-    /// One task × length × method.
-    public struct Cell: Sendable {
-        public var task: String, length: Int, method: String
+    /// What a group of records (one method's samples) scored.
+    public struct Scores: Sendable {
         public var count: Int
         /// Mean score, 0…1.
         public var accuracy: Double
         public var interval: WilsonInterval
-        /// accuracy ÷ the reference's accuracy on the same samples (nil: no such samples, or the
-        /// reference scored 0).
+        /// accuracy ÷ the reference's accuracy on the same samples (nil: the reference itself, no
+        /// such samples, or the reference scored 0).
         public var ratioToReference: Double?
         /// Paired comparison with the baseline on the same samples (nil for the baseline itself
         /// or without shared samples).
@@ -22,16 +21,17 @@ public struct EvalSummary: Sendable {
         public var meanPromptTokens: Double
     }
 
+    /// One task × length × method.
+    public struct Cell: Sendable {
+        public var task: String, length: Int, method: String
+        public var scores: Scores
+    }
+
     /// One length × method over every task.
     public struct Pooled: Sendable {
         public var length: Int, method: String
         public var tasks: [String]
-        public var count: Int
-        public var accuracy: Double
-        public var interval: WilsonInterval
-        public var ratioToReference: Double?
-        public var versusBaseline: SignTest?
-        public var meanSeconds: Double
+        public var scores: Scores
     }
 
     /// Paired samples where one method scored higher / lower than the other, and the exact
@@ -69,17 +69,23 @@ public struct EvalSummary: Sendable {
         let lengths = Set(records.map(\.length)).sorted()
 
         func mean(_ xs: [Double]) -> Double { xs.isEmpty ? 0 : xs.reduce(0, +) / Double(xs.count) }
-        func ratio(_ rs: [EvalRecord], to other: String) -> Double? {
+        /// (this method's score, `other`'s score) on the samples both ran; nil when `other` is
+        /// this method or ran nothing.
+        func paired(_ rs: [EvalRecord], with other: String) -> [(Double, Double)]? {
             guard other != rs.first?.method, let o = score[other] else { return nil }
-            let paired = rs.compactMap { r in o[sampleKey(r)].map { (r.score, $0) } }
-            let base = mean(paired.map(\.1))
-            return paired.isEmpty || base == 0 ? nil : mean(paired.map(\.0)) / base
+            return rs.compactMap { r in o[sampleKey(r)].map { (r.score, $0) } }
         }
-        func sign(_ rs: [EvalRecord], against other: String) -> SignTest? {
-            guard other != rs.first?.method, let o = score[other] else { return nil }
-            let paired = rs.compactMap { r in o[sampleKey(r)].map { (r.score, $0) } }
-            guard !paired.isEmpty else { return nil }
-            return SignTest(better: paired.filter { $0.0 > $0.1 }.count, worse: paired.filter { $0.0 < $0.1 }.count)
+        func scores(_ rs: [EvalRecord]) -> Scores {
+            let acc = mean(rs.map(\.score))
+            var ratio: Double?
+            if let p = paired(rs, with: reference), !p.isEmpty {
+                let base = mean(p.map(\.1))
+                if base != 0 { ratio = mean(p.map(\.0)) / base }
+            }
+            var sign: SignTest?
+            if let p = paired(rs, with: baseline), !p.isEmpty { sign = SignTest(better: p.filter { $0.0 > $0.1 }.count, worse: p.filter { $0.0 < $0.1 }.count) }
+            return Scores(count: rs.count, accuracy: acc, interval: WilsonInterval(proportion: acc, count: rs.count), ratioToReference: ratio,
+                          versusBaseline: sign, meanSeconds: mean(rs.map(\.seconds)), meanPromptTokens: mean(rs.map { Double($0.promptTokens) }))
         }
         for length in lengths {
             for method in methods {
@@ -87,18 +93,10 @@ public struct EvalSummary: Sendable {
                 guard !atLength.isEmpty else { continue }
                 for task in tasks {
                     let rs = atLength.filter { $0.task == task }
-                    guard !rs.isEmpty else { continue }
-                    let acc = mean(rs.map(\.score))
-                    cells.append(Cell(task: task, length: length, method: method, count: rs.count, accuracy: acc,
-                                      interval: WilsonInterval(proportion: acc, count: rs.count), ratioToReference: ratio(rs, to: reference),
-                                      versusBaseline: sign(rs, against: baseline), meanSeconds: mean(rs.map(\.seconds)),
-                                      meanPromptTokens: mean(rs.map { Double($0.promptTokens) })))
+                    if !rs.isEmpty { cells.append(Cell(task: task, length: length, method: method, scores: scores(rs))) }
                 }
-                let acc = mean(atLength.map(\.score))
                 pooled.append(Pooled(length: length, method: method, tasks: tasks.filter { t in atLength.contains { $0.task == t } },
-                                     count: atLength.count, accuracy: acc, interval: WilsonInterval(proportion: acc, count: atLength.count),
-                                     ratioToReference: ratio(atLength, to: reference), versusBaseline: sign(atLength, against: baseline),
-                                     meanSeconds: mean(atLength.map(\.seconds))))
+                                     scores: scores(atLength)))
             }
         }
     }
@@ -122,14 +120,16 @@ public struct EvalSummary: Sendable {
         var out = "| task | length | method | N | accuracy % | 95 % CI | ÷ \(reference) | vs \(baseline) | s/sample | prompt tokens |\n"
         out += "|---|---|---|---:|---:|---|---:|---|---:|---:|\n"
         for c in cells {
-            out += "| \(c.task) | \(Self.lengthName(c.length)) | \(c.method) | \(c.count) | \(pct(c.accuracy)) | \(ci(c.interval)) | \(rel(c.ratioToReference)) | "
-            out += "\(signText(c.versusBaseline)) | \(String(format: "%.1f", c.meanSeconds)) | \(Int(c.meanPromptTokens.rounded())) |\n"
+            let s = c.scores
+            out += "| \(c.task) | \(Self.lengthName(c.length)) | \(c.method) | \(s.count) | \(pct(s.accuracy)) | \(ci(s.interval)) | \(rel(s.ratioToReference)) | "
+            out += "\(signText(s.versusBaseline)) | \(String(format: "%.1f", s.meanSeconds)) | \(Int(s.meanPromptTokens.rounded())) |\n"
         }
         out += "\n| length | method | tasks | N | pooled accuracy % | 95 % CI | ÷ \(reference) | vs \(baseline) | s/sample |\n"
         out += "|---|---|---:|---:|---:|---|---:|---|---:|\n"
         for p in pooled {
-            out += "| \(Self.lengthName(p.length)) | \(p.method) | \(p.tasks.count) | \(p.count) | \(pct(p.accuracy)) | \(ci(p.interval)) | "
-            out += "\(rel(p.ratioToReference)) | \(signText(p.versusBaseline)) | \(String(format: "%.1f", p.meanSeconds)) |\n"
+            let s = p.scores
+            out += "| \(Self.lengthName(p.length)) | \(p.method) | \(p.tasks.count) | \(s.count) | \(pct(s.accuracy)) | \(ci(s.interval)) | "
+            out += "\(rel(s.ratioToReference)) | \(signText(s.versusBaseline)) | \(String(format: "%.1f", s.meanSeconds)) |\n"
         }
         return out
     }

@@ -84,7 +84,7 @@ struct NeedleTask: SampleBuilder {
         let context: String
         switch configuration.haystack {
         case .essay:
-            let sentences = SentenceSplitter.split(essayWords[0..<n].joined(separator: " ").trimmingWhitespace())
+            let sentences = SentenceSplitter.split(essayWords[0..<n].joined(separator: " ").trimmingCharacters(in: .whitespacesAndNewlines))
             let positions = [0] + depths.map { Int(Double(sentences.count) * ($0 / 100)) } + [sentences.count]
             var pieces: [String] = []
             for i in 1..<positions.count {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// RULER's scoring (`eval/synthetic/constants.py`, `eval/evaluate.py`): the prediction is stripped
 /// and its control characters turned into line breaks, then each reference is looked for in it,
 /// case-insensitively, as a substring.
@@ -12,9 +14,9 @@ public enum RulerScoring {
 
     /// RULER's `postprocess_pred`.
     public static func postprocess(_ prediction: String) -> String {
-        let stripped = prediction.trimmingWhitespace()
+        let stripped = prediction.trimmingCharacters(in: .whitespacesAndNewlines)
         let scalars = stripped.unicodeScalars.map { $0.value < 0x20 ? "\n" : Character($0) }
-        return String(scalars).trimmingWhitespace()
+        return String(scalars).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Whether each reference occurs in the (post-processed) prediction, ignoring case.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Splits English prose into sentences, standing in for nltk's `sent_tokenize` (Punkt), which
 /// RULER uses to place needles between the essays' sentences; Punkt's trained parameters are
 /// not available here, so the rule is explicit (docs/EVALUATION.md §"Differences from RULER"):
@@ -40,7 +42,7 @@ public enum SentenceSplitter {
             }
             i = next
         }
-        let last = String(chars[start...]).trimmingWhitespace()
+        let last = String(chars[start...]).trimmingCharacters(in: .whitespacesAndNewlines)
         if !last.isEmpty { sentences.append(last) }
         return sentences
     }
@@ -53,13 +55,5 @@ public enum SentenceSplitter {
         while let f = word.first, "\"'([“‘".contains(f) { word.removeFirst() }
         if word.count == 1, word.first!.isLetter { return true }
         return abbreviations.contains(word)
-    }
-}
-
-extension String {
-    /// The string without leading and trailing whitespace (Python's `str.strip()`).
-    func trimmingWhitespace() -> String {
-        let scalars = Substring(self).drop(while: \.isWhitespace)
-        return String(scalars.reversed().drop(while: \.isWhitespace).reversed())
     }
 }

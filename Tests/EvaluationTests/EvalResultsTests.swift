@@ -67,14 +67,14 @@ import Testing
             records.append(Self.record(task: "qa_1", index: i, method: "dense", score: 1))
         }
         let s = EvalSummary(records: records)
-        let cell = s.cells.first { $0.task == "niah_single_2" && $0.method == "actqkv" }!
+        let cell = s.cells.first { $0.task == "niah_single_2" && $0.method == "actqkv" }!.scores
         #expect(cell.count == 10 && cell.accuracy == 0.8 && cell.ratioToReference == 1)
         #expect(cell.versusBaseline == EvalSummary.SignTest(better: 6, worse: 0))
         #expect(abs(cell.versusBaseline!.pValue - 2.0 / 64) < 1e-12)
-        #expect(s.cells.first { $0.method == "dense" && $0.task == "niah_single_2" }!.ratioToReference == nil)
+        #expect(s.cells.first { $0.method == "dense" && $0.task == "niah_single_2" }!.scores.ratioToReference == nil)
         let pooled = s.pooled.first { $0.method == "actqkv" }!
-        #expect(pooled.tasks == ["niah_single_2", "qa_1"] && pooled.count == 20 && pooled.accuracy == 0.4)
-        #expect(abs(pooled.ratioToReference! - 0.4 / 0.9) < 1e-12)
+        #expect(pooled.tasks == ["niah_single_2", "qa_1"] && pooled.scores.count == 20 && pooled.scores.accuracy == 0.4)
+        #expect(abs(pooled.scores.ratioToReference! - 0.4 / 0.9) < 1e-12)
         let md = s.markdown()
         #expect(md.contains("| niah_single_2 | 8K | actqkv | 10 | 80.0 | 49.0–94.3 | 1.00 | +6 −0, p 0.031 |"))
         #expect(md.contains("| 8K | actqkv | 2 | 20 | 40.0 |"))

@@ -15,22 +15,22 @@ enum RulerTestData {
     static let loaded = Result { () throws(RulerError) in try RulerData(directory: directory, tasks: RulerTask.allCases) }
 
     static func data() throws -> RulerData {
-        switch loaded {
-        case .success(let d): return d
-        case .failure(let e):
-            Issue.record("RULER data could not be loaded (run scripts/fetch-ruler.sh or set ACTQKV_RULER_DATA): \(e)")
-            throw e
-        }
+        try value(of: loaded, "RULER data could not be loaded (run scripts/fetch-ruler.sh or set ACTQKV_RULER_DATA)")
     }
 
     /// Gemma 3's tokenizer (the evaluation model), loaded once.
     static let gemmaTokenizer = Result { try Tokenizer(gguf: GGUFFile(path: ModelTestSupport.gemmaModelPath)) }
 
     static func tokenizer() throws -> Tokenizer {
-        switch gemmaTokenizer {
-        case .success(let t): return t
+        try value(of: gemmaTokenizer, "Gemma 3's tokenizer could not be loaded (scripts/fetch-model.sh gemma3-270m)")
+    }
+
+    /// The loaded value, or a test failure saying `why` it is missing.
+    static func value<T, E: Error>(of result: Result<T, E>, _ why: String) throws -> T {
+        switch result {
+        case .success(let v): return v
         case .failure(let e):
-            Issue.record("Gemma 3's tokenizer could not be loaded (scripts/fetch-model.sh gemma3-270m): \(e)")
+            Issue.record("\(why): \(e)")
             throw e
         }
     }
