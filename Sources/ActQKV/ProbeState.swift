@@ -39,7 +39,7 @@ public struct ProbeState: Sendable, Hashable {
     /// Builds the probe-query of `layer` for one chunk of `count` rotated queries (each row = the
     /// token's queries of all H heads rotated at position W−1, concatenated head-major; row-major
     /// `count × D`, D = `queries.count / count`). Methods with activation bias (`actqkv`,
-    /// `activateOnly`) fold the chunk into the statistics and weight tokens by their bias; the
+    /// `actqkvReference`, `activateOnly`) fold the chunk into the statistics and weight tokens by their bias; the
     /// others use the mean (uniform weights) and leave the statistics untouched.
     public mutating func probe(layer: Int, method: RetrievalMethod, queries: UnsafeBufferPointer<Float>, count: Int) throws(SelectionError) -> Probe {
         guard (0..<layers).contains(layer) else { throw .layerOutOfRange(layer: layer, layers: layers) }

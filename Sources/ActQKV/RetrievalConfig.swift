@@ -64,6 +64,25 @@ public struct RetrievalConfig: Sendable, Hashable {
         self.warmupUnit = warmupUnit
     }
 
+    /// Retrieved tokens per layer per chunk of the defaults: K·b = 46 · 32.
+    public static let defaultRetrievalTokens = 1472
+
+    /// The documented defaults for blocks of `blockSize` tokens and a budget of `retrievalTokens`
+    /// retrieved tokens per layer per chunk (docs/ACTQKV.md §"Parameters"), each block count
+    /// standing for the tokens it stands for at the reference's b = 32: K = max(1, ⌊budget / b⌋),
+    /// K_min = min(K, max(1, ⌊1024 / b⌋)), K_max = 2K, C = max(2K, ⌈4096 / b⌉), r = min(4, b). At
+    /// b = 32 and 1,472 tokens: the defaults (K 46, K_min 32, K_max 92, C 128, r 4). A block size
+    /// < 1 gives a configuration that ``validate()`` rejects.
+    public init(blockSize: Int, retrievalTokens: Int) {
+        let b = max(1, blockSize)
+        let k = max(1, retrievalTokens / b)
+        self.init(blockSize: blockSize, topK: k, representativeTokens: min(4, b), minBlocks: min(k, max(1, 1024 / b)),
+                  maxBlocks: 2 * k, blockCacheCapacity: max(2 * k, (4096 + b - 1) / b))
+    }
+
+    /// Retrieved tokens per layer per chunk: `K·b` (1,472 with the defaults).
+    public var retrievalTokens: Int { topK * blockSize }
+
     /// Nominal tokens attended per query per layer: `S + W + K·b` (2048 with the defaults).
     public var nominalBudgetTokens: Int { sinkTokens + localWindow + topK * blockSize }
 

@@ -3,11 +3,16 @@ import CoreTypes
 // What each retrieval method (CoreTypes' `RetrievalMethod`, docs/ACTQKV.md §"Methods") does.
 extension RetrievalMethod {
     /// Whether the probe-query weights tokens by their activation bias (docs/ACTQKV.md §"Probe").
-    public var usesActivationBias: Bool { self == .actqkv || self == .activateOnly }
-    /// Whether blocks are scored by cosine over the D-vector (else InfLLM's inner product).
-    public var usesCosineScoring: Bool { self == .actqkv || self == .activateOnly || self == .dynamicOnly }
-    /// Whether the per-layer block count comes from the density allocator (docs/ACTQKV.md §"Budget").
-    public var usesDensityAllocation: Bool { self == .actqkv || self == .dynamicOnly }
+    public var usesActivationBias: Bool { self == .actqkv || self == .actqkvReference || self == .activateOnly }
+    /// Whether blocks are ranked by cosine over the D-vector (+ the question term in prefill; else
+    /// by InfLLM's inner product, docs/ACTQKV.md §"Block scoring").
+    public var ranksByCosine: Bool { self == .actqkvReference || self == .activateOnly || self == .dynamicOnly }
+    /// Whether the per-layer block count comes from the density allocator (docs/ACTQKV.md §"Budget"),
+    /// which measures the density of the cosine scores.
+    public var usesDensityAllocation: Bool { self == .actqkv || self == .actqkvReference || self == .dynamicOnly }
+    /// Whether the cosine scores (with the question term in prefill) are computed: for ranking or
+    /// for the density measure.
+    public var usesCosineScores: Bool { ranksByCosine || usesDensityAllocation }
 }
 
 /// Which queries the activation-bias running statistics are computed over (docs/ACTQKV.md §"Activation statistics").

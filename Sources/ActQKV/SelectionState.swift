@@ -38,22 +38,20 @@ public struct SelectionState: Sendable, Hashable {
 
     /// Scores the `count` blocks of `layer` (representative keys, row-major `count × D`, D =
     /// `probe.count`), records the density, takes k_ℓ from the pool of `chunk` and returns the
-    /// top-k_ℓ blocks. `question` (D floats) enters only in `prefill` mode and only for
-    /// cosine-scoring methods, with weight `questionWeight` (λ; `nil` = `config.questionWeight`).
+    /// top-k_ℓ blocks. `question` (D floats) enters only the cosine scores (ranking or density,
+    /// ``RetrievalMethod/usesCosineScores``) and only in `prefill` mode, with weight
+    /// `questionWeight` (λ; `nil` = `config.questionWeight`).
     public mutating func select(layer: Int, chunk: UInt64, mode: RetrievalMode, method: RetrievalMethod,
                                 probe: UnsafeBufferPointer<Float>, question: UnsafeBufferPointer<Float>?, questionWeight: Float? = nil,
                                 keys: UnsafeBufferPointer<Float>, count: Int) throws(SelectionError) -> LayerSelection {
         try check(layer: layer, probe: probe, question: question, keysCount: keys.count, count: count)
         let lambda = try weight(questionWeight)
-        return select(layer: layer, chunk: chunk, mode: mode, method: method, count: count) { scores in
-            let q = (mode == .prefill && method.usesCosineScoring) ? question?.baseAddress : nil
-            if method.usesCosineScoring {
-                BlockScoring.cosines(probe: probe.baseAddress!, question: q, questionWeight: lambda,
-                                     keys: keys.baseAddress!, count: count, width: probe.count, into: scores)
-            } else {
-                BlockScoring.innerProducts(probe: probe.baseAddress!, keys: keys.baseAddress!, count: count, width: probe.count, into: scores)
-            }
-        }
+        let q = mode == .prefill ? question?.baseAddress : nil
+        return select(layer: layer, chunk: chunk, mode: mode, method: method, count: count,
+                      cosines: { BlockScoring.cosines(probe: probe.baseAddress!, question: q, questionWeight: lambda,
+                                                      keys: keys.baseAddress!, count: count, width: probe.count, into: $0) },
+                      innerProducts: { BlockScoring.innerProducts(probe: probe.baseAddress!, keys: keys.baseAddress!,
+                                                                  count: count, width: probe.count, into: $0) })
     }
 
     private func weight(_ w: Float?) throws(SelectionError) -> Float {
@@ -71,18 +69,25 @@ public struct SelectionState: Sendable, Hashable {
         if let q = question, q.count != probe.count { throw .questionSizeMismatch(expected: probe.count, actual: q.count) }
     }
 
+    /// The selection of one layer; `cosines` and `innerProducts` each write the `n` blocks'
+    /// scores of their kind.
     private mutating func select(layer: Int, chunk: UInt64, mode: RetrievalMode, method: RetrievalMethod, count n: Int,
-                                 score: (UnsafeMutablePointer<Float>) -> Void) -> LayerSelection {
+                                 cosines: (UnsafeMutablePointer<Float>) -> Void,
+                                 innerProducts: (UnsafeMutablePointer<Float>) -> Void) -> LayerSelection {
+        func scores(_ fill: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+            var s = [Float](repeating: 0, count: n)
+            s.withUnsafeMutableBufferPointer { fill($0.baseAddress!) }
+            return s
+        }
         switch method {
         case .dense:
             return LayerSelection(chosen: Array(0..<n), entropy: 0, density: 0)
         case .infllm:
             guard n > 0 else { return LayerSelection(chosen: [], entropy: 0, density: 0) }
-            var scores = [Float](repeating: 0, count: n)
-            scores.withUnsafeMutableBufferPointer { score($0.baseAddress!) }
-            let chosen = scores.withUnsafeBufferPointer { TopK.indices(of: $0, k: min(n, config.topK)) }
+            let s = scores(innerProducts)
+            let chosen = s.withUnsafeBufferPointer { TopK.indices(of: $0, k: min(n, config.topK)) }
             return LayerSelection(chosen: chosen, entropy: 0, density: 0)
-        case .actqkv, .activateOnly, .dynamicOnly:
+        case .actqkv, .actqkvReference, .activateOnly, .dynamicOnly:
             let dynamic = method.usesDensityAllocation
             if dynamic && layer == 0 {
                 pools[chunk] = config.poolBlocks(layers: layers)
@@ -101,9 +106,9 @@ public struct SelectionState: Sendable, Hashable {
                 if dynamic { pools[chunk] = pool - 1 }
                 return LayerSelection(chosen: [0], entropy: 0, density: 0)
             }
-            var scores = [Float](repeating: 0, count: n)
-            scores.withUnsafeMutableBufferPointer { score($0.baseAddress!) }
-            let entropy = scores.withUnsafeBufferPointer { Softmax.entropy(ofScores: $0) }
+            // The density is always measured on the cosine scores; only the ranking differs.
+            let measured = scores(cosines)
+            let entropy = measured.withUnsafeBufferPointer { Softmax.entropy(ofScores: $0) }
             let rho = Softmax.density(entropy: entropy, count: n)
             let k: Int
             if dynamic {
@@ -114,7 +119,8 @@ public struct SelectionState: Sendable, Hashable {
             } else {
                 k = min(n, config.maxBlocks)
             }
-            let chosen = scores.withUnsafeBufferPointer { TopK.indices(of: $0, k: k) }
+            let ranked = method.ranksByCosine ? measured : scores(innerProducts)
+            let chosen = ranked.withUnsafeBufferPointer { TopK.indices(of: $0, k: k) }
             return LayerSelection(chosen: chosen, entropy: entropy, density: rho)
         }
     }

@@ -7,12 +7,17 @@ public enum RetrievalMethod: UInt8, Sendable, Hashable, CaseIterable {
     case dense = 0
     /// InfLLM: mean probe-query, inner-product block scoring, a fixed `min(N, K)` blocks per layer.
     case infllm = 1
-    /// ActQKV: activation-bias probe, cosine scoring (+ question term in prefill), density cut-off.
-    case actqkv = 2
+    /// ActQKV as published (the reference, `actqkv-ref`): activation-bias probe, cosine scoring
+    /// (+ question term in prefill), density cut-off.
+    case actqkvReference = 2
     /// Ablation: activation-bias probe and cosine scoring, a fixed `min(N, K_max)` blocks per layer.
     case activateOnly = 3
     /// Ablation: uniform (mean) probe, cosine scoring, the density cut-off.
     case dynamicOnly = 4
+    /// ActQKV as this project runs it (docs/ACTQKV.md §"Methods"): the reference's activation-bias
+    /// probe and density cut-off, blocks ranked by InfLLM's inner product (cosine only inside the
+    /// density measure).
+    case actqkv = 5
 }
 
 /// Prefill or decode mode of a retrieval (docs/ACTQKV.md §"Mode"). The caller decides: a

@@ -1,3 +1,4 @@
+import ActQKV
 import Foundation
 import KVStore
 import Protocol
@@ -62,15 +63,13 @@ public struct DaemonConfiguration: Sendable {
     /// Largest number of blocks in one append or fetch request (told to clients in HelloOK).
     /// Default 4096.
     public var maximumBlocksPerRequest: Int = 4096
-    /// K of the retrieval algorithm: blocks per layer of the fixed top-K method (`infllm`) and
-    /// each layer's share of the ActQKV pool (K·L blocks per chunk; docs/ACTQKV.md §"Parameters").
-    /// Default 46.
-    public var topK: Int = 46
-    /// Former name of `topK`, kept for existing callers.
-    public var fixedTopK: Int {
-        get { topK }
-        set { topK = newValue }
-    }
+    /// The retrieval budget: tokens retrieved per layer per chunk, K·b. A session of b-token
+    /// blocks gets K = budget / b blocks per layer for `infllm` and as each layer's share of the
+    /// ActQKV pool (K·L blocks per chunk; docs/ACTQKV.md §"Parameters"). ≥ 1. Default 1,472
+    /// (46 blocks of 32 tokens, 184 of 8).
+    public var retrievalTokens: Int = Self.defaultRetrievalTokens
+    /// The default budget: ActQKV's `RetrievalConfig.defaultRetrievalTokens`.
+    public static var defaultRetrievalTokens: Int { RetrievalConfig.defaultRetrievalTokens }
     /// A listening `AF_UNIX` stream socket passed by systemd (socket activation,
     /// `SocketActivation`) to serve instead of binding `socketPath`; kvd then neither creates nor
     /// removes the socket file (systemd owns it). Default nil: bind `socketPath`.
@@ -104,9 +103,9 @@ public struct DaemonConfiguration: Sendable {
         }
         if maximumBlocksPerRequest < 1 { throw DaemonError.invalidConfiguration("maximum blocks per request < 1") }
         do {
-            try RetrievalEngine(topK: topK).validate()
+            try RetrievalEngine(retrievalTokens: retrievalTokens).validate()
         } catch {
-            throw DaemonError.invalidConfiguration("top-K \(topK): \(error)")
+            throw DaemonError.invalidConfiguration("retrieval tokens \(retrievalTokens): must be ≥ 1 (\(error))")
         }
         if eventLoopThreads < 1 { throw DaemonError.invalidConfiguration("event loop threads < 1") }
         if !(1...1024).contains(requestThreads) {

@@ -15,11 +15,11 @@ final class EmbeddedDaemon: Sendable {
 
     static var defaultDirectory: String { KnownModel.cacheDirectory + "/kvd" }
 
-    init(directory: String, fixedTopK: Int) async throws {
+    init(directory: String, retrievalTokens: Int) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         socketPath = directory + "/kvd.sock"
         var configuration = DaemonConfiguration(socketPath: socketPath, dataDirectory: directory + "/data")
-        configuration.fixedTopK = fixedTopK
+        configuration.retrievalTokens = retrievalTokens
         try configuration.validate()
         var logger = Logger(label: "actqkv.kvd")
         logger.logLevel = .warning

@@ -38,7 +38,7 @@ struct SyntheticEvalCommand: AsyncParsableCommand {
     var lengths = "2k,4k"
     @Option(help: "Samples per length.")
     var samples = 5
-    @Option(help: "Methods, comma-separated (dense, infllm, actqkv, activate-only, dynamic-only).")
+    @Option(help: "Methods, comma-separated (\(RunCommand.methodNames)).")
     var method = "dense,infllm,actqkv"
     @Option(help: "Seed of the generated samples.")
     var seed: UInt64 = 1
@@ -88,7 +88,7 @@ struct SyntheticEvalCommand: AsyncParsableCommand {
         let text = try TextModel(path: path, prefillChunk: settingsBase.chunkTokens, activations: activations)
         let fingerprint = try ModelFingerprint.of(path: path, activations: activations)
         let natural = try fillerFile.map { try String(contentsOfFile: $0, encoding: .utf8) }
-        let kvd = methods.contains(where: { $0 != .dense }) ? try await KVDConnection.open(socket: socket, dataDir: dataDir, fixedTopK: settingsBase.topK) : nil
+        let kvd = methods.contains(where: { $0 != .dense }) ? try await KVDConnection.open(socket: socket, dataDir: dataDir, retrievalTokens: settingsBase.retrievalTokens) : nil
         let count: (String) -> Int = { text.tokenizer.encode($0).count }
         for length in lengths {
             let batch = (0..<samples).map { kind.sample(tokens: length, seed: seed, index: $0, naturalFiller: natural, countTokens: count) }

@@ -8,13 +8,13 @@ struct KVDConnection {
     /// The embedded daemon this process started (nil with `--socket`).
     let embedded: EmbeddedDaemon?
 
-    /// Connects to `socket`, or starts an embedded kvd (retrieving `fixedTopK` blocks) and connects
-    /// to it. A failed connection stops the embedded kvd and throws ``Unreachable``.
-    static func open(socket: String?, dataDir: String?, fixedTopK: Int) async throws -> KVDConnection {
+    /// Connects to `socket`, or starts an embedded kvd (retrieving `retrievalTokens` tokens per
+    /// layer per chunk, as the worker's ``RetrievalOptions``) and connects to it. A failed connection stops the embedded kvd and throws ``Unreachable``.
+    static func open(socket: String?, dataDir: String?, retrievalTokens: Int) async throws -> KVDConnection {
         var embedded: EmbeddedDaemon?
         let socketPath: String
         if let socket { socketPath = socket } else {
-            let d = try await EmbeddedDaemon(directory: dataDir ?? EmbeddedDaemon.defaultDirectory, fixedTopK: fixedTopK)
+            let d = try await EmbeddedDaemon(directory: dataDir ?? EmbeddedDaemon.defaultDirectory, retrievalTokens: retrievalTokens)
             embedded = d
             socketPath = d.socketPath
         }

@@ -7,10 +7,11 @@ struct RetrievalOptions: ParsableArguments {
     @Option(help: "Sink tokens S.") var sink = 64
     @Option(help: "Local window W, tokens.") var window = 512
     @Option(help: "Execution chunk E, tokens.") var chunk = 256
-    @Option(help: "Tokens per block b.") var block = 32
-    @Option(name: .customLong("top-k"), help: "Nominal blocks per layer K.") var topK = 46
-    @Option(name: .customLong("cache-blocks"), help: "Block cache C per layer (≥ 2K).") var cacheBlocks = 128
-    @Option(name: .customLong("question-weight"), help: "λ: weight of the question term in prefill scoring (actqkv, dynamic-only, activate-only; 0 turns it off).")
+    @Option(help: "Tokens per block b.") var block = 8
+    @Option(name: .customLong("retrieval-tokens"), help: "Retrieval budget: tokens retrieved per layer per chunk, K·b (K = tokens / b blocks). The embedded kvd retrieves this many; with --socket the daemon's own budget applies.")
+    var retrievalTokens = RetrievalConfig.defaultRetrievalTokens
+    @Option(name: .customLong("cache-blocks"), help: "Block cache C per layer, ≥ 2K (default: max(2K, 4096 / b)).") var cacheBlocks: Int?
+    @Option(name: .customLong("question-weight"), help: "λ: weight of the question term in prefill scoring (cosine scores: actqkv's density, actqkv-ref, dynamic-only, activate-only; 0 turns it off).")
     var questionWeight: Float = 4
     @Option(name: .customLong("statistics-scope"), help: "Activation statistics: shared (one set for all layers) or per-layer.")
     var statisticsScope = "shared"
@@ -40,10 +41,15 @@ struct RetrievalOptions: ParsableArguments {
     /// parameter and its stable code.
     var config: RetrievalConfig {
         get throws {
-            let config = RetrievalConfig(sinkTokens: sink, localWindow: window, chunkTokens: chunk, blockSize: block, topK: topK,
-                                         maxBlocks: 2 * topK, statisticsWarmup: warmup, questionWeight: questionWeight,
-                                         blockCacheCapacity: cacheBlocks, statisticsScope: try Self.parseScope(statisticsScope),
-                                         warmupUnit: try Self.parseWarmupUnit(warmupUnit))
+            var config = RetrievalConfig(blockSize: block, retrievalTokens: retrievalTokens)
+            config.sinkTokens = sink
+            config.localWindow = window
+            config.chunkTokens = chunk
+            config.statisticsWarmup = warmup
+            config.questionWeight = questionWeight
+            if let cacheBlocks { config.blockCacheCapacity = cacheBlocks }
+            config.statisticsScope = try Self.parseScope(statisticsScope)
+            config.warmupUnit = try Self.parseWarmupUnit(warmupUnit)
             do { try config.validate() } catch { throw ValidationError("\(error) (code \(error.code))") }
             return config
         }

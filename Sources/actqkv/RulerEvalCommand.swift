@@ -32,7 +32,7 @@ struct RulerEvalCommand: AsyncParsableCommand {
     var lengths = "8k"
     @Option(help: "Samples per task and length.")
     var samples = 20
-    @Option(help: "Methods, comma-separated (dense, infllm, actqkv, activate-only, dynamic-only).")
+    @Option(help: "Methods, comma-separated (\(RunCommand.methodNames)).")
     var method = "dense,infllm,actqkv"
     @Option(help: "Seed of the generated samples.")
     var seed: UInt64 = 1
@@ -67,7 +67,7 @@ struct RulerEvalCommand: AsyncParsableCommand {
     func settingsText(_ m: RetrievalMethod, config: RetrievalConfig) -> String {
         var text = "activations \(activations.rawValue), completion layout, stop \(stop)"
         if m != .dense {
-            text += ", S \(config.sinkTokens) W \(config.localWindow) E \(config.chunkTokens) b \(config.blockSize) K \(config.topK)"
+            text += ", S \(config.sinkTokens) W \(config.localWindow) E \(config.chunkTokens) b \(config.blockSize) K \(config.topK) (\(config.retrievalTokens) tokens)"
             text += " C \(config.blockCacheCapacity) λ \(config.questionWeight) \(retrieval.statisticsScope)/\(retrieval.warmupUnit) \(config.statisticsWarmup)"
         }
         return text
@@ -86,7 +86,7 @@ struct RulerEvalCommand: AsyncParsableCommand {
         let file = try EvalResultsFile(path: out)
         if file.droppedPartialLine { log("dropped a cut-off last line of \(out) (an interrupted write); that sample runs again") }
 
-        let kvd = methods.contains(where: { $0 != .dense }) ? try await KVDConnection.open(socket: socket, dataDir: dataDir, fixedTopK: config.topK) : nil
+        let kvd = methods.contains(where: { $0 != .dense }) ? try await KVDConnection.open(socket: socket, dataDir: dataDir, retrievalTokens: config.retrievalTokens) : nil
 
         // The plan: what the file holds must come from this model and these settings.
         let settingsOf = Dictionary(methods.map { (RunCommand.methodName($0), settingsText($0, config: config)) }, uniquingKeysWith: { a, _ in a })

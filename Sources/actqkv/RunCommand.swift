@@ -32,7 +32,7 @@ struct RunCommand: AsyncParsableCommand {
     var input: String
     @Option(help: "The question; its tokens are marked as the question span.")
     var question: String?
-    @Option(help: "Attention method: dense, infllm, actqkv, activate-only, dynamic-only.")
+    @Option(help: "Attention method: \(methodNames).")
     var method: String = "actqkv"
     @Option(help: "kvd socket; without it an embedded kvd is started.")
     var socket: String?
@@ -64,14 +64,18 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .customLong("trace-dense"), help: "With --trace: also run a dense pass recording the last prompt token's attention (costs a dense prefill).")
     var traceDense = false
 
+    /// The names `--method` accepts, in `RetrievalMethod`'s order of documentation.
+    static let methodNames = "dense, infllm, actqkv, actqkv-ref, activate-only, dynamic-only"
+
     static func parseMethod(_ text: String) throws -> RetrievalMethod {
         switch text {
         case "dense": .dense
         case "infllm": .infllm
         case "actqkv": .actqkv
+        case "actqkv-ref": .actqkvReference
         case "activate-only": .activateOnly
         case "dynamic-only": .dynamicOnly
-        default: throw ValidationError("unknown --method '\(text)' (dense, infllm, actqkv, activate-only, dynamic-only)")
+        default: throw ValidationError("unknown --method '\(text)' (\(methodNames))")
         }
     }
 
@@ -80,6 +84,7 @@ struct RunCommand: AsyncParsableCommand {
         case .dense: "dense"
         case .infllm: "infllm"
         case .actqkv: "actqkv"
+        case .actqkvReference: "actqkv-ref"
         case .activateOnly: "activate-only"
         case .dynamicOnly: "dynamic-only"
         }
@@ -124,7 +129,7 @@ struct RunCommand: AsyncParsableCommand {
 
         var kvd: KVDConnection?
         if settings.method != .dense {
-            do { kvd = try await KVDConnection.open(socket: socket, dataDir: dataDir, fixedTopK: settings.retrieval.topK) } catch let e as KVDConnection.Unreachable {
+            do { kvd = try await KVDConnection.open(socket: socket, dataDir: dataDir, retrievalTokens: settings.retrieval.retrievalTokens) } catch let e as KVDConnection.Unreachable {
                 Self.fail(e.description)
             }
         }

@@ -65,7 +65,7 @@ struct PrintConfig: AsyncParsableCommand {
             case "max-connections-per-uid": "\(c.maximumConnectionsPerUID)"
             case "handshake-timeout-seconds": "\(c.handshakeTimeoutSeconds)"
             case "idle-timeout-seconds": "\(c.idleTimeoutSeconds)"
-            case "top-k": "\(c.topK)"
+            case "retrieval-tokens": "\(c.retrievalTokens)"
             case "metrics": s.metrics
             case "log-level": s.logLevel.rawValue
             case "allow-partial-uid-map": "\(s.allowPartialUidMap)"

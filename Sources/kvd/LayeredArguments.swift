@@ -15,7 +15,7 @@ enum LayeredArguments {
     static let options = [
         "socket", "data", "durability", "sync-interval-ms", "capacity", "owner-quota", "share-blocks", "map-size", "compression-level",
         "socket-mode", "socket-group", "admin-uid", "max-frame-bytes", "event-loop-threads", "request-threads", "append-pipeline",
-        "max-connections", "max-connections-per-uid", "handshake-timeout-seconds", "idle-timeout-seconds", "top-k", "metrics", "log-level",
+        "max-connections", "max-connections-per-uid", "handshake-timeout-seconds", "idle-timeout-seconds", "retrieval-tokens", "metrics", "log-level",
         "allow-partial-uid-map",
     ]
 
@@ -36,6 +36,9 @@ enum LayeredArguments {
     /// `arguments` (without the program name) with the missing `serve` options appended.
     static func resolve(_ arguments: [String], environment: [String: String]) throws -> [String] {
         guard arguments.first == "serve" else { return arguments }
+        if environment["KVD_TOP_K"] != nil {
+            throw ConfigFileError("KVD_TOP_K (blocks) was replaced by KVD_RETRIEVAL_TOKENS (K·b tokens; 46 at 32-token blocks = 1472)")
+        }
         var result = arguments
         var configPath = environment["KVD_CONFIG"]
         if let index = result.firstIndex(of: "--config") {
@@ -98,6 +101,9 @@ enum LayeredArguments {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
             let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.first == "top-k" {
+                throw ConfigFileError("\(path):\(number + 1): `top-k` (blocks) was replaced by `retrieval-tokens` (K·b tokens; top-k 46 at 32-token blocks = retrieval-tokens 1472)")
+            }
             guard parts.count == 2, options.contains(parts[0]), !parts[1].isEmpty else {
                 throw ConfigFileError("\(path):\(number + 1): expected `option = value` with one of: \(options.joined(separator: ", "))")
             }

@@ -73,8 +73,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a connection may send no request while none is in flight; then it gets connectionTimedOut (43) and is closed, releasing the sessions it held open. 0: no limit.")
     var idleTimeoutSeconds: Int = 0
 
-    @Option(name: .long, help: "K of the retrieval algorithm: blocks per layer of `infllm`, and each layer's share of the ActQKV pool (K·L blocks per chunk).")
-    var topK: Int = 46
+    @Option(name: .long, help: "Retrieval budget: tokens retrieved per layer per chunk, K·b; a session of b-token blocks gets K = tokens / b blocks per layer (`infllm`'s count, each layer's share of the ActQKV pool).")
+    var retrievalTokens: Int = DaemonConfiguration.defaultRetrievalTokens
 
     @Option(name: .long, help: "Config file of `option = value` lines (also KVD_CONFIG); flags and KVD_* environment variables take precedence over it.")
     var config: String?
@@ -134,9 +134,9 @@ struct Serve: AsyncParsableCommand {
         if !adminUid.isEmpty { configuration.adminUIDs = Set(adminUid) }
         configuration.maximumFrameBytes = maxFrameBytes
         configuration.eventLoopThreads = eventLoopThreads
-        guard topK >= 1 else { throw DaemonError.invalidConfiguration("--top-k \(topK): must be ≥ 1 blocks") }
+        guard retrievalTokens >= 1 else { throw DaemonError.invalidConfiguration("--retrieval-tokens \(retrievalTokens): must be ≥ 1") }
         guard eventLoopThreads >= 1 else { throw DaemonError.invalidConfiguration("--event-loop-threads \(eventLoopThreads): must be ≥ 1") }
-        configuration.topK = topK
+        configuration.retrievalTokens = retrievalTokens
         if let requestThreads {
             guard (1...1024).contains(requestThreads) else {
                 throw DaemonError.invalidConfiguration("--request-threads \(requestThreads): must be 1…1024")

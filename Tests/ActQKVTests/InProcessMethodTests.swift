@@ -9,7 +9,7 @@ import Testing
 @Suite("Whole method in one process")
 struct InProcessMethodTests {
     @Test("with partial recall each query attends exactly sink ∪ chosen blocks ∪ out-of-window remainder ∪ window",
-          arguments: [RetrievalMethod.infllm, .actqkv, .activateOnly, .dynamicOnly])
+          arguments: [RetrievalMethod.infllm, .actqkv, .actqkvReference, .activateOnly, .dynamicOnly])
     func partialRecallAttendsExactlyTheChosenTokens(method: RetrievalMethod) throws {
         let shape = try AttentionShape(heads: 6, kvHeads: 2, headDim: 16)
         let w = 16, b = 4, s = 4, layers = 3

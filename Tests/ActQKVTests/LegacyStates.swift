@@ -44,7 +44,7 @@ enum LegacyStates {
         for _ in 0..<4 {
             for layer in 0..<3 {
                 let q = (0..<(3 * d)).map { _ in rng.nextSignedUnitFloat() }
-                _ = try q.withUnsafeBufferPointer { try state.probe(layer: layer, method: .actqkv, queries: $0, count: 3) }
+                _ = try q.withUnsafeBufferPointer { try state.probe(layer: layer, method: .actqkvReference, queries: $0, count: 3) }
             }
         }
         return state
@@ -61,7 +61,7 @@ enum LegacyStates {
                 let probe = (0..<d).map { _ in rng.nextSignedUnitFloat() }
                 let keys = (0..<(n * d)).map { _ in rng.nextSignedUnitFloat() }
                 chosen.append(try select(&state, layer: layer, chunk: UInt64(chunk), mode: chunk < 2 ? .prefill : .decode,
-                                         method: .actqkv, probe: probe, keys: keys, count: n).chosen)
+                                         method: .actqkvReference, probe: probe, keys: keys, count: n).chosen)
             }
         }
         return (state, chosen)

@@ -17,6 +17,22 @@ struct RetrievalConfigTests {
         #expect(RetrievalConfig(topK: 10).maxBlocks == 20)
     }
 
+    @Test("a budget in tokens: the block counts stand for the reference's tokens at any block size")
+    func budgetInTokens() throws {
+        let reference = RetrievalConfig(blockSize: 32, retrievalTokens: RetrievalConfig.defaultRetrievalTokens)
+        #expect(reference == RetrievalConfig())
+        let eight = RetrievalConfig(blockSize: 8, retrievalTokens: 1472)
+        #expect([eight.topK, eight.minBlocks, eight.maxBlocks, eight.blockCacheCapacity, eight.representativeTokens] == [184, 128, 368, 512, 4])
+        #expect(eight.retrievalTokens == 1472 && eight.nominalBudgetTokens == 2048)
+        try eight.validate()
+        // A budget that is not a multiple of b rounds down to whole blocks, never below one.
+        let two = RetrievalConfig(blockSize: 2, retrievalTokens: 9)
+        #expect([two.topK, two.minBlocks, two.maxBlocks, two.representativeTokens] == [4, 4, 8, 2] && two.retrievalTokens == 8)
+        try two.validate()
+        #expect(RetrievalConfig(blockSize: 64, retrievalTokens: 10).topK == 1)
+        #expect(throws: ConfigError.notPositive(.blockSize, value: 0)) { try RetrievalConfig(blockSize: 0, retrievalTokens: 100).validate() }
+    }
+
     @Test("impossible combinations are typed errors with stable codes")
     func validation() {
         let cases: [(RetrievalConfig, ConfigError)] = [

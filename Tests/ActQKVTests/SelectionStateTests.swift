@@ -25,7 +25,7 @@ struct SelectionStateTests {
     let d = 24
     let config = RetrievalConfig(topK: 6, minBlocks: 3, maxBlocks: 12, historyLength: 4, blockCacheCapacity: 12)
 
-    @Test("prefill mode: every layer gets min(N, K) blocks, the best-scored ones", arguments: [RetrievalMethod.actqkv, .dynamicOnly])
+    @Test("prefill mode: every layer gets min(N, K) blocks, the best-ranked ones", arguments: [RetrievalMethod.actqkv, .actqkvReference, .dynamicOnly])
     func prefillGivesMinNK(method: RetrievalMethod) throws {
         var rng = SeededRandom(seed: 1)
         var state = try SelectionState(config: config, layers: 5)
@@ -34,10 +34,15 @@ struct SelectionStateTests {
                 let keys = rng.floats(n * d), probe = rng.floats(d)
                 let sel = try select(&state, layer: layer, chunk: UInt64(chunk), mode: .prefill, method: method, probe: probe, keys: keys, count: n)
                 #expect(sel.k == min(n, 6) && sel.chosen.count == sel.k, "N = \(n), layer \(layer)")
-                // Chosen = the top-k by cosine, best first.
+                // Chosen = the top-k by cosine (the reference, dynamicOnly) or by inner product (actqkv), best first.
                 var scores = [Float](repeating: 0, count: n)
                 keys.withUnsafeBufferPointer { k in probe.withUnsafeBufferPointer { p in scores.withUnsafeMutableBufferPointer { s in
-                    if n > 0 { BlockScoring.cosines(probe: p.baseAddress!, question: nil, questionWeight: 4, keys: k.baseAddress!, count: n, width: d, into: s.baseAddress!) }
+                    guard n > 0 else { return }
+                    if method.ranksByCosine {
+                        BlockScoring.cosines(probe: p.baseAddress!, question: nil, questionWeight: 4, keys: k.baseAddress!, count: n, width: d, into: s.baseAddress!)
+                    } else {
+                        BlockScoring.innerProducts(probe: p.baseAddress!, keys: k.baseAddress!, count: n, width: d, into: s.baseAddress!)
+                    }
                 } } }
                 #expect(sel.chosen == Array((0..<n).sorted { scores[$0] > scores[$1] }.prefix(sel.k)))
                 if n >= 2 { #expect(sel.density > 0 && sel.density <= 1) }
@@ -89,6 +94,32 @@ struct SelectionStateTests {
         #expect(state.histories.allSatisfy { $0.values.isEmpty })
     }
 
+    @Test("actqkv ranks by inner product and takes as many blocks as the reference, whose cosine density it measures")
+    func actqkvRanksByInnerProduct() throws {
+        // Block 0 is aligned with the probe but short; block 1 is less aligned and long: cosine
+        // prefers 0, the inner product 1.
+        var p = [Float](repeating: 0, count: d); p[0] = 1
+        var keys = [Float](repeating: 0, count: 3 * d)
+        keys[0] = 1
+        keys[d] = 5; keys[d + 1] = 5
+        keys[2 * d + 2] = 1
+        let cfg = RetrievalConfig(topK: 1, minBlocks: 1, maxBlocks: 2, blockCacheCapacity: 2)
+        var mine = try SelectionState(config: cfg, layers: 1), reference = try SelectionState(config: cfg, layers: 1)
+        for (chunk, mode) in [RetrievalMode.prefill, .decode, .decode].enumerated() {
+            let a = try select(&mine, layer: 0, chunk: UInt64(chunk), mode: mode, method: .actqkv, probe: p, keys: keys, count: 3)
+            let r = try select(&reference, layer: 0, chunk: UInt64(chunk), mode: mode, method: .actqkvReference, probe: p, keys: keys, count: 3)
+            #expect(a.chosen == [1] && r.chosen == [0], "chunk \(chunk)")
+            #expect(a.k == r.k && a.density == r.density && a.density > 0)
+        }
+        #expect(mine.histories == reference.histories && mine.histories[0].values.count == 3)
+        // The question term, a cosine, enters the density measure of actqkv but not its ranking.
+        var u = [Float](repeating: 0, count: d); u[2] = 1
+        let withQuestion = try select(&mine, layer: 0, chunk: 3, mode: .prefill, method: .actqkv, probe: p, question: u, keys: keys, count: 3)
+        let refWithQuestion = try select(&reference, layer: 0, chunk: 3, mode: .prefill, method: .actqkvReference, probe: p, question: u, keys: keys, count: 3)
+        #expect(withQuestion.chosen == [1] && refWithQuestion.chosen == [2])
+        #expect(withQuestion.density == refWithQuestion.density)
+    }
+
     @Test("the question term enters in prefill mode only")
     func questionOnlyInPrefill() throws {
         // Block 0 matches the probe, block 1 matches the question (weighted ×4).
@@ -97,18 +128,18 @@ struct SelectionStateTests {
         var keys = [Float](repeating: 0.02, count: 2 * d); keys[0] = 1; keys[d + 1] = 1
         let cfg = RetrievalConfig(topK: 1, minBlocks: 1, maxBlocks: 1, blockCacheCapacity: 1)
         var state = try SelectionState(config: cfg, layers: 1)
-        #expect(try select(&state, layer: 0, chunk: 0, mode: .prefill, method: .actqkv, probe: p, question: u, keys: keys, count: 2).chosen == [1])
-        #expect(try select(&state, layer: 0, chunk: 1, mode: .decode, method: .actqkv, probe: p, question: u, keys: keys, count: 2).chosen == [0])
-        #expect(try select(&state, layer: 0, chunk: 2, mode: .prefill, method: .actqkv, probe: p, keys: keys, count: 2).chosen == [0])
+        #expect(try select(&state, layer: 0, chunk: 0, mode: .prefill, method: .actqkvReference, probe: p, question: u, keys: keys, count: 2).chosen == [1])
+        #expect(try select(&state, layer: 0, chunk: 1, mode: .decode, method: .actqkvReference, probe: p, question: u, keys: keys, count: 2).chosen == [0])
+        #expect(try select(&state, layer: 0, chunk: 2, mode: .prefill, method: .actqkvReference, probe: p, keys: keys, count: 2).chosen == [0])
         #expect(try select(&state, layer: 0, chunk: 3, mode: .prefill, method: .infllm, probe: p, question: u, keys: keys, count: 2).chosen == [0])
         // λ per request overrides the configuration: with λ = 0.1 the probe term wins again.
         let lowWeight = try p.withUnsafeBufferPointer { pb in try u.withUnsafeBufferPointer { ub in try keys.withUnsafeBufferPointer { kb in
-            try state.select(layer: 0, chunk: 4, mode: .prefill, method: .actqkv, probe: pb, question: ub, questionWeight: 0.1, keys: kb, count: 2)
+            try state.select(layer: 0, chunk: 4, mode: .prefill, method: .actqkvReference, probe: pb, question: ub, questionWeight: 0.1, keys: kb, count: 2)
         } } }
         #expect(lowWeight.chosen == [0])
         #expect(throws: SelectionError.invalidQuestionWeight(-1)) {
             try p.withUnsafeBufferPointer { pb in try u.withUnsafeBufferPointer { ub in try keys.withUnsafeBufferPointer { kb in
-                _ = try state.select(layer: 0, chunk: 5, mode: .prefill, method: .actqkv, probe: pb, question: ub, questionWeight: -1, keys: kb, count: 2)
+                _ = try state.select(layer: 0, chunk: 5, mode: .prefill, method: .actqkvReference, probe: pb, question: ub, questionWeight: -1, keys: kb, count: 2)
             } } }
         }
     }

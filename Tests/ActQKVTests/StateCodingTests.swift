@@ -14,7 +14,7 @@ struct StateCodingTests {
         _ = try advance(&state, chunks: 0..<5, seed: 1)
         var rng = SeededRandom(seed: 2)
         for layer in 0..<2 {
-            _ = try select(&state.selection, layer: layer, chunk: 5, mode: .decode, method: .actqkv, probe: rng.floats(d), keys: rng.floats(9 * d), count: 9)
+            _ = try select(&state.selection, layer: layer, chunk: 5, mode: .decode, method: .actqkvReference, probe: rng.floats(d), keys: rng.floats(9 * d), count: 9)
         }
         return state
     }
@@ -25,10 +25,10 @@ struct StateCodingTests {
         for chunk in chunks {
             for layer in 0..<state.selection.layers {
                 let q = rng.floats(3 * d)
-                let probe = try q.withUnsafeBufferPointer { try state.probes.probe(layer: layer, method: .actqkv, queries: $0, count: 3) }
+                let probe = try q.withUnsafeBufferPointer { try state.probes.probe(layer: layer, method: .actqkvReference, queries: $0, count: 3) }
                 let n = chunk + layer
                 out.append(try select(&state.selection, layer: layer, chunk: UInt64(chunk), mode: chunk < 3 ? .prefill : .decode,
-                                      method: .actqkv, probe: probe.vector, keys: rng.floats(n * d), count: n).chosen)
+                                      method: .actqkvReference, probe: probe.vector, keys: rng.floats(n * d), count: n).chosen)
             }
         }
         return out

@@ -14,7 +14,7 @@ struct DaemonKillResumeTests {
     func resumeAfterTheDaemonWasKilled() throws {
         let dir = try WorkerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let daemon = try DaemonProcess(extraArguments: ["--top-k", "16", "--durability", "sync"])
+        let daemon = try DaemonProcess(extraArguments: ["--retrieval-tokens", "512", "--durability", "sync"])
         defer { daemon.cleanUp() }
         try daemon.start()
         let doc = dir.appendingPathComponent("doc.txt")

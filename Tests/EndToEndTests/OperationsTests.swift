@@ -350,16 +350,24 @@ extension EndToEnd {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
         let config = root.appendingPathComponent("kvd.conf").path
-        try "durability = periodic\ntop-k = 12\nlog-level = debug\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "durability = periodic\nretrieval-tokens = 384\nlog-level = debug\n".write(toFile: config, atomically: true, encoding: .utf8)
         let base = ["config", "print", "--socket", "/run/kvd/kvd.sock", "--data", root.path, "--config", config]
-        let printed = try Self.run("/usr/bin/env", ["KVD_TOP_K=20", DaemonProcess.kvdPath] + base + ["--log-level", "notice"])
+        let printed = try Self.run("/usr/bin/env", ["KVD_RETRIEVAL_TOKENS=640", DaemonProcess.kvdPath] + base + ["--log-level", "notice"])
         #expect(printed.status == 0, "\(printed.output)")
         let lines = printed.output.split(separator: "\n").map(String.init)
         func line(_ key: String) -> String { lines.first { $0.hasPrefix(key + " = ") } ?? "" }
         #expect(line("durability").contains("periodic") && line("durability").contains("# config file \(config)"))
-        #expect(line("top-k").contains("= 20") && line("top-k").contains("# environment KVD_TOP_K"), "env beats the file")
+        #expect(line("retrieval-tokens").contains("= 640") && line("retrieval-tokens").contains("# environment KVD_RETRIEVAL_TOKENS"), "env beats the file")
         #expect(line("log-level").contains("notice") && line("log-level").contains("# flag --log-level"), "flag beats the file")
         #expect(line("max-frame-bytes").contains("67108864") && line("max-frame-bytes").contains("# default"))
+
+        // A config file of the release before the budget in tokens names the replacement.
+        let old = root.appendingPathComponent("old.conf").path
+        try "top-k = 46\n".write(toFile: old, atomically: true, encoding: .utf8)
+        let oldKey = try Self.run(DaemonProcess.kvdPath, ["config", "print", "--socket", "/run/kvd/kvd.sock", "--data", root.path, "--config", old])
+        #expect(oldKey.status != 0 && oldKey.output.contains("old.conf:1") && oldKey.output.contains("retrieval-tokens"), "\(oldKey.output)")
+        let oldEnv = try Self.run("/usr/bin/env", ["KVD_TOP_K=46", DaemonProcess.kvdPath, "serve", "--socket", root.path + "/kvd.sock", "--data", root.path + "/data"])
+        #expect(oldEnv.status != 0 && oldEnv.output.contains("KVD_RETRIEVAL_TOKENS"), "\(oldEnv.output)")
 
         let badEnv = try Self.run("/usr/bin/env", ["KVD_DURABILITY=sometimes", DaemonProcess.kvdPath] + base)
         #expect(badEnv.status != 0 && badEnv.output.contains("--durability") && badEnv.output.contains("KVD_DURABILITY"), "\(badEnv.output)")

@@ -60,7 +60,7 @@ extension EndToEnd {
     }
 
     @Test func retrieveReturnsTheBestScoringBlocksFirst() throws {
-        let daemon = try DaemonProcess(extraArguments: ["--top-k", "3"])
+        let daemon = try DaemonProcess(extraArguments: ["--retrieval-tokens", "24"])
         defer { daemon.cleanUp() }
         try daemon.start()
         let shape = ModelShapes.tiny

@@ -58,7 +58,7 @@ struct WorkerCrashResumeTests {
     func resumeAfterKillPastCheckpoint() throws {
         let dir = try WorkerProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let daemon = try DaemonProcess(extraArguments: ["--top-k", "16"])
+        let daemon = try DaemonProcess(extraArguments: ["--retrieval-tokens", "512"])
         defer { daemon.cleanUp() }
         try daemon.start()
         let doc = dir.appendingPathComponent("doc.txt")

@@ -12,7 +12,7 @@ enum WorkerProcess {
     static var modelPath: String { ModelTestSupport.modelPath }
 
     /// Small block-memory settings so that a ~2K-token document closes many blocks quickly.
-    static let smallConfig = ["--sink", "32", "--window", "256", "--chunk", "128", "--block", "32", "--top-k", "16", "--cache-blocks", "32"]
+    static let smallConfig = ["--sink", "32", "--window", "256", "--chunk", "128", "--block", "32", "--retrieval-tokens", "512", "--cache-blocks", "32"]
 
     struct Result {
         var status: Int32

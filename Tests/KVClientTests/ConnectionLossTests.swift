@@ -10,7 +10,7 @@ import Protocol
 struct ConnectionLossTests {
     @Test("server gone mid-request: every pending call fails with connectionClosed, later calls too")
     func serverGoneMidRequest() async throws {
-        let daemon = try await InProcessDaemon { $0.topK = 4 }
+        let daemon = try await InProcessDaemon { $0.retrievalTokens = 32 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         daemon.watch(client)
@@ -75,7 +75,7 @@ struct ConnectionLossTests {
 
     @Test("close() fails the calls still waiting and later calls")
     func closeFailsWaitingCalls() async throws {
-        let daemon = try await InProcessDaemon { $0.topK = 4 }
+        let daemon = try await InProcessDaemon { $0.retrievalTokens = 32 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         daemon.watch(client)
@@ -137,7 +137,7 @@ struct ConnectionLossTests {
 
     @Test("a cancelled call returns cancelled promptly and the connection stays usable")
     func cancellation() async throws {
-        let daemon = try await InProcessDaemon { $0.topK = 4 }
+        let daemon = try await InProcessDaemon { $0.retrievalTokens = 32 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         daemon.watch(client)

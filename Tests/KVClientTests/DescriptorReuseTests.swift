@@ -14,7 +14,7 @@ import Glibc
 struct DescriptorReuseTests {
     @Test("close() after the connection ended writes nothing into a socket that reused the wake descriptor")
     func noWriteIntoRecycledDescriptor() async throws {
-        let daemon = try await InProcessDaemon { $0.topK = 4 }
+        let daemon = try await InProcessDaemon { $0.retrievalTokens = 32 }
         defer { daemon.removeFiles() }
         // Other tests run in parallel and may take the freed number first; try a few times and
         // require that the check ran at least once.

@@ -10,7 +10,7 @@ import Testing
 struct InlineReadTests {
     @Test("round trips are answered correctly with inline reads off, cut short, and at the default", arguments: [0, 1, 150])
     func roundTripsWithAnyInlineBudget(budget: Int) async throws {
-        let daemon = try await InProcessDaemon { $0.topK = 4 }
+        let daemon = try await InProcessDaemon { $0.retrievalTokens = 32 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(
             socketPath: daemon.socketPath, configuration: KVClientConfiguration(inlineReadMicroseconds: budget))
@@ -36,7 +36,7 @@ struct InlineReadTests {
 
     @Test("an idle connection learns that the daemon went away without making a request")
     func idleConnectionSeesHangUp() async throws {
-        let daemon = try await InProcessDaemon { $0.topK = 4 }
+        let daemon = try await InProcessDaemon { $0.retrievalTokens = 32 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         _ = try await client.stats()

@@ -9,7 +9,7 @@ import Protocol
 struct PipeliningTests {
     @Test("hundreds of concurrent mixed requests on one connection are each answered with their own reply")
     func concurrentMixedRequests() async throws {
-        let daemon = try await InProcessDaemon { $0.topK = 4 }
+        let daemon = try await InProcessDaemon { $0.retrievalTokens = 32 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         daemon.watch(client)
@@ -113,7 +113,7 @@ struct PipeliningTests {
 
     @Test("retrieve returns the inner-product top-K of a Float64 reference, best first")
     func retrieveMatchesReference() async throws {
-        let daemon = try await InProcessDaemon { $0.topK = 5 }
+        let daemon = try await InProcessDaemon { $0.retrievalTokens = 40 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         daemon.watch(client)
@@ -145,7 +145,7 @@ struct PipeliningTests {
 
     @Test("worker flow: appends submitted without waiting are seen by the next retrieve on the connection")
     func submittedAppendsOrderBeforeRetrieve() async throws {
-        let daemon = try await InProcessDaemon { $0.topK = 4; $0.maximumBlocksPerRequest = 64 }
+        let daemon = try await InProcessDaemon { $0.retrievalTokens = 32; $0.maximumBlocksPerRequest = 64 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         daemon.watch(client)

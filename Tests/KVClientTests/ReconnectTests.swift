@@ -9,7 +9,7 @@ import Protocol
 struct ReconnectTests {
     @Test("after a daemon restart, reconnect() restores service, re-opens held sessions, data is intact")
     func reconnectAfterRestart() async throws {
-        let first = try await InProcessDaemon { $0.topK = 4 }
+        let first = try await InProcessDaemon { $0.retrievalTokens = 32 }
         defer { first.removeFiles() }
         let client = try await KVClient.connect(socketPath: first.socketPath)
         first.watch(client)
@@ -35,7 +35,7 @@ struct ReconnectTests {
             }
         }
 
-        let second = try await InProcessDaemon(directory: first.root) { $0.topK = 4 }
+        let second = try await InProcessDaemon(directory: first.root) { $0.retrievalTokens = 32 }
         try await client.reconnect()
         #expect(client.isConnected)
         #expect(client.heldSessionNames == ["keep"])
@@ -57,7 +57,7 @@ struct ReconnectTests {
 
     @Test("with reconnectAutomatically, the first call after a restart reconnects by itself")
     func automaticReconnect() async throws {
-        let first = try await InProcessDaemon { $0.topK = 4 }
+        let first = try await InProcessDaemon { $0.retrievalTokens = 32 }
         defer { first.removeFiles() }
         let client = try await KVClient.connect(
             socketPath: first.socketPath, configuration: KVClientConfiguration(reconnectAutomatically: true))
@@ -68,7 +68,7 @@ struct ReconnectTests {
         for _ in 0..<200 where client.isConnected { try await Task.sleep(for: .milliseconds(10)) }
         #expect(!client.isConnected)
 
-        let second = try await InProcessDaemon(directory: first.root) { $0.topK = 4 }
+        let second = try await InProcessDaemon(directory: first.root) { $0.retrievalTokens = 32 }
         // 20 concurrent calls find the connection closed: one reconnect serves them all.
         let infos = try await withThrowingTaskGroup(of: SessionInfo.self) { group in
             for _ in 0..<20 { group.addTask { try await client.openSession("auto") } }

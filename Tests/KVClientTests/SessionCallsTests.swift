@@ -12,7 +12,7 @@ import Protocol
 struct SessionCallsTests {
     @Test("create, list, fork, checkpoint, drop; server errors carry their codes and leave the connection usable")
     func sessionLifeCycle() async throws {
-        let daemon = try await InProcessDaemon { $0.topK = 4; $0.maximumBlocksPerRequest = 16 }
+        let daemon = try await InProcessDaemon { $0.retrievalTokens = 32; $0.maximumBlocksPerRequest = 16 }
         defer { daemon.removeFiles() }
         let client = try await KVClient.connect(socketPath: daemon.socketPath)
         daemon.watch(client)

@@ -107,7 +107,7 @@ struct AttendedTokensTests {
         let config = LongContextSessionTests.smallConfig
 
         // All blocks recalled (K ≥ every block count).
-        let full = try await InProcessDaemon { $0.topK = 4096 }
+        let full = try await InProcessDaemon { $0.retrievalTokens = 4096 * 32 }
         for method in [RetrievalMethod.infllm, .actqkv] {
             let (attended, session) = try await Self.finalAttended(model: model, kvd: full, method: method, config: config, prompt: prompt,
                                                                    name: "recall-full-\(method)")
@@ -126,7 +126,7 @@ struct AttendedTokensTests {
         tinyConfig.topK = 4
         tinyConfig.minBlocks = 4
         tinyConfig.maxBlocks = 4
-        let tiny = try await InProcessDaemon { $0.topK = 4 }
+        let tiny = try await InProcessDaemon { $0.retrievalTokens = 4 * 32 }
         let (attended, _) = try await Self.finalAttended(model: model, kvd: tiny, method: .infllm, config: tinyConfig, prompt: prompt,
                                                          name: "recall-tiny")
         try? await tiny.stop()

@@ -34,7 +34,7 @@ struct HybridSessionTests {
         let clampEffect = LongContextTestSupport.relativeError(refLogits[0], reference: trueDense)
         #expect(clampEffect > 1e-4, "clamping the RoPE distance should change the logits (relative change \(clampEffect))")
 
-        let kvd = try await InProcessDaemon { $0.topK = 4096 }
+        let kvd = try await InProcessDaemon { $0.retrievalTokens = 4096 * 32 }
         defer { Task { try? await kvd.stop() } }
         for method in [RetrievalMethod.infllm, RetrievalMethod.actqkv] {
             let settings = LongContextSettings(method: method, retrieval: config)

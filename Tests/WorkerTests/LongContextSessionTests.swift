@@ -55,7 +55,7 @@ struct LongContextSessionTests {
         let clampEffect = LongContextTestSupport.relativeError(refLogits[0], reference: trueDense)
         #expect(clampEffect > 1e-3, "clamping the RoPE distance should change the logits (relative change \(clampEffect))")
 
-        let kvd = try await InProcessDaemon { $0.topK = 4096 }
+        let kvd = try await InProcessDaemon { $0.retrievalTokens = 4096 * 32 }
         defer { Task { try? await kvd.stop() } }
         let expectedBlocks = (prompt.count + 2 - 1 - config.sinkTokens - config.localWindow) / config.blockSize
         for method in [RetrievalMethod.infllm, RetrievalMethod.actqkv] {
@@ -104,7 +104,7 @@ struct LongContextSessionTests {
         let n = prompt.count
         let span = (n - 40)..<(n - 20)  // in the last chunk before the last token, ending before it
         let layout = PromptLayout(tokens: prompt, questionSpan: span, sharedPrefixCount: span.lowerBound)
-        let kvd = try await InProcessDaemon { $0.topK = 8 }
+        let kvd = try await InProcessDaemon { $0.retrievalTokens = 8 * 32 }
         defer { Task { try? await kvd.stop() } }
         let client = try await kvd.connect()
         final class Traces: @unchecked Sendable {

@@ -14,9 +14,9 @@ import Synchronization
 /// snapshot back. Selections of one session are serialised
 /// (its state is updated by each); different sessions select in parallel.
 final class RetrievalEngine: Sendable {
-    /// K: blocks per layer of the fixed top-K method and the per-layer share of the ActQKV pool
-    /// (K·L per chunk).
-    let topK: Int
+    /// The retrieval budget in tokens per layer per chunk: K·b, so K = budget / b for a session
+    /// of b-token blocks (the fixed count of `infllm`, each layer's share of the ActQKV pool).
+    let retrievalTokens: Int
     /// Keyed by the store's session id, never reused: a session dropped or evicted and created
     /// again under the same name (by anyone) starts with a fresh state.
     private let sessions = Mutex([UInt64: SessionRetrieval]())
@@ -27,20 +27,19 @@ final class RetrievalEngine: Sendable {
         init(_ state: SelectionState) { self.state = Mutex(state) }
     }
 
-    init(topK: Int) {
-        self.topK = topK
+    init(retrievalTokens: Int) {
+        self.retrievalTokens = retrievalTokens
     }
 
-    /// The algorithm configuration for a session's model: the documented defaults with K =
-    /// `topK`, the session's block size, and the bounds K needs (min ≤ K ≤ max ≤ cache).
+    /// The algorithm configuration for a session's model: the documented defaults scaled to the
+    /// session's block size and the daemon's budget (`RetrievalConfig(blockSize:retrievalTokens:)`).
     func configuration(blockSize: Int) -> RetrievalConfig {
-        RetrievalConfig(
-            blockSize: blockSize, topK: topK, representativeTokens: min(4, blockSize), minBlocks: min(32, topK),
-            blockCacheCapacity: max(128, 2 * topK))
+        RetrievalConfig(blockSize: blockSize, retrievalTokens: retrievalTokens)
     }
 
-    /// Checks that `topK` gives a valid configuration for a typical block size.
+    /// Checks that the budget gives a valid configuration: at least one token.
     func validate() throws {
+        guard retrievalTokens >= 1 else { throw ConfigError.notPositive(.topK, value: retrievalTokens) }
         try configuration(blockSize: 32).validate()
     }
 

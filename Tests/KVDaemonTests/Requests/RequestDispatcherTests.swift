@@ -122,7 +122,7 @@ struct RetrievalStateSharingTests {
     }
 
     @Test func anotherConnectionContinuesFromTheRestoredCheckpoint() async throws {
-        let daemon = try await InProcessDaemon { $0.topK = 4 }
+        let daemon = try await InProcessDaemon { $0.retrievalTokens = 16 }
         let a = try await daemon.connect(), b = try await daemon.connect()
         _ = try await a.createSession("doc", descriptor: Shapes.tiny)
         for layer in 0..<3 {
