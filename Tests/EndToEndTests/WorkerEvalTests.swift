@@ -41,6 +41,28 @@ struct WorkerEvalTests {
         #expect(pieces.joined().contains("The pass key is \(key)."), "the token texts spell the prompt")
     }
 
+    @Test("the retrieval budget is in tokens: by default 8-token blocks, 184 of them (1,472 tokens) per layer; --block 32 gives 46")
+    func theBudgetIsInTokens() throws {
+        let dir = try WorkerProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let doc = dir.appendingPathComponent("doc.txt")
+        // ≈ 3,300 tokens: more closed blocks than either budget holds.
+        try WorkerProcess.passkeyDocument(key: 4821, sentences: 150, depth: 0.3).write(to: doc, atomically: true, encoding: .utf8)
+        for (options, blockSize, k) in [([String](), 8, 184), (["--block", "32"], 32, 46)] {
+            let trace = dir.appendingPathComponent("trace-\(blockSize).jsonl")
+            let run = try WorkerProcess.run(["--input", doc.path, "--question", "What is the pass key?", "--chat", "--method", "infllm",
+                                             "--max-tokens", "2", "--data-dir", dir.appendingPathComponent("kvd-\(blockSize)").path,
+                                             "--trace", trace.path] + options, directory: dir)
+            #expect(run.status == 0, "\(run.stderr)")
+            let retrieves = try String(contentsOf: trace, encoding: .utf8).split(separator: "\n")
+                .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .filter { $0["type"] as? String == "retrieve" }
+            let full = retrieves.filter { ($0["totalBlocks"] as? Int ?? 0) > k }
+            #expect(!full.isEmpty, "b \(blockSize): no retrieve had more than \(k) blocks to choose from")
+            #expect(full.allSatisfy { ($0["chosen"] as? [Any])?.count == k }, "b \(blockSize): every full retrieve chooses K = 1472 / b blocks")
+        }
+    }
+
     @Test("a negative --question-weight is refused before any work, naming the parameter")
     func aNegativeQuestionWeightIsRefused() throws {
         let dir = try WorkerProcess.temporaryDirectory()
