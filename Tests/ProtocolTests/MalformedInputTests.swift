@@ -179,7 +179,7 @@ struct MalformedInputTests {
         #expect(bad([2, 0xC3, 0x28], .openSession) == .badArgument)
         // Unknown method / mode / option bits in retrieve.
         let retrieve = try frame(of: .retrieve(RetrieveRequest(session: "s", layer: 0, method: .dense, mode: .prefill, chunkSequence: 0, probe: [1])))
-        for (offset, value) in [(4, UInt8(5)), (5, 2), (6, 4)] {
+        for (offset, value) in [(4, UInt8(6)), (5, 2), (6, 4)] {
             var body = Array(retrieve.body)
             body[offset] = value
             #expect(bad(body, .retrieve) == .badArgument, "offset \(offset)")

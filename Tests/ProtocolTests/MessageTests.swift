@@ -63,7 +63,7 @@ struct MessageTests {
     @Test("retrieve frame has the documented bytes")
     func retrieveGoldenBytes() throws {
         let request = RetrieveRequest(
-            session: "s", layer: 3, method: .actqkv, mode: .decode, chunkSequence: 9,
+            session: "s", layer: 3, method: .actqkvReference, mode: .decode, chunkSequence: 9,
             probe: [1, -2], question: QuestionTerm(vector: [0.5, 4], weight: 4),
             heldIDs: [BlockID(high: 0xAA, low: 0xBB)], wantPayloads: true)
         let bytes = try Message.retrieve(request).encodeFrame(requestID: 1)
@@ -71,7 +71,7 @@ struct MessageTests {
         expected += [UInt8](repeating: 0, count: 4)  // patched below
         expected += [0x21, 0x00, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
         expected += [1, 0x73]  // name "s"
-        expected += [3, 0, 2, 1, 0x03]  // layer, method actqkv, mode decode, options question|payloads
+        expected += [3, 0, 2, 1, 0x03]  // layer, method actqkv-ref, mode decode, options question|payloads
         expected += [9, 0, 0, 0, 0, 0, 0, 0]  // chunk sequence
         expected += [2, 0, 0, 0]  // dim
         expected += [0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0xC0]  // 1, -2
@@ -82,6 +82,14 @@ struct MessageTests {
         let length = UInt32(expected.count - 4)
         expected.replaceSubrange(0..<4, with: [UInt8(length & 0xFF), UInt8(length >> 8), 0, 0])
         #expect(bytes == expected)
+        // The project's actqkv travels as method 5, and decodes back.
+        var ranked = request
+        ranked.method = .actqkv
+        var expected5 = expected
+        expected5[20] = 5
+        let bytes5 = try Message.retrieve(ranked).encodeFrame(requestID: 1)
+        #expect(bytes5 == expected5)
+        #expect(try Message.decode(Frame(rawType: MessageType.retrieve.rawValue, requestID: 1, body: bytes5[16...])) == .retrieve(ranked))
     }
 
     @Test("error frame has the documented bytes")
