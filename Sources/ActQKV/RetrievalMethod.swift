@@ -10,9 +10,6 @@ extension RetrievalMethod {
     /// Whether the per-layer block count comes from the density allocator (docs/ACTQKV.md §"Budget"),
     /// which measures the density of the cosine scores.
     public var usesDensityAllocation: Bool { self == .actqkv || self == .actqkvReference || self == .dynamicOnly }
-    /// Whether the cosine scores (with the question term in prefill) are computed: for ranking or
-    /// for the density measure.
-    public var usesCosineScores: Bool { ranksByCosine || usesDensityAllocation }
 }
 
 /// Which queries the activation-bias running statistics are computed over (docs/ACTQKV.md §"Activation statistics").

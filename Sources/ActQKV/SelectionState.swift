@@ -38,9 +38,10 @@ public struct SelectionState: Sendable, Hashable {
 
     /// Scores the `count` blocks of `layer` (representative keys, row-major `count × D`, D =
     /// `probe.count`), records the density, takes k_ℓ from the pool of `chunk` and returns the
-    /// top-k_ℓ blocks. `question` (D floats) enters only the cosine scores (ranking or density,
-    /// ``RetrievalMethod/usesCosineScores``) and only in `prefill` mode, with weight
-    /// `questionWeight` (λ; `nil` = `config.questionWeight`).
+    /// top-k_ℓ blocks. `question` (D floats) enters only the cosine scores — the ranking where
+    /// ``RetrievalMethod/ranksByCosine``, the density measure of every method but `dense` and
+    /// `infllm` — and only in `prefill` mode, with weight `questionWeight` (λ; `nil` =
+    /// `config.questionWeight`).
     public mutating func select(layer: Int, chunk: UInt64, mode: RetrievalMode, method: RetrievalMethod,
                                 probe: UnsafeBufferPointer<Float>, question: UnsafeBufferPointer<Float>?, questionWeight: Float? = nil,
                                 keys: UnsafeBufferPointer<Float>, count: Int) throws(SelectionError) -> LayerSelection {

@@ -35,7 +35,10 @@ struct RetrievalOptions: ParsableArguments {
         }
     }
 
-    func validate() throws { _ = try config }
+    func validate() throws {
+        guard retrievalTokens >= 1 else { throw ValidationError("--retrieval-tokens must be ≥ 1 (tokens per layer per chunk)") }
+        _ = try config
+    }
 
     /// The validated configuration; an invalid combination is a `ValidationError` naming the
     /// parameter and its stable code.

@@ -61,6 +61,9 @@ struct WorkerEvalTests {
             #expect(!full.isEmpty, "b \(blockSize): no retrieve had more than \(k) blocks to choose from")
             #expect(full.allSatisfy { ($0["chosen"] as? [Any])?.count == k }, "b \(blockSize): every full retrieve chooses K = 1472 / b blocks")
         }
+        let none = try WorkerProcess.run(["--input", doc.path, "--retrieval-tokens", "0", "--data-dir", dir.appendingPathComponent("kvd-0").path],
+                                         directory: dir, timeout: 120)
+        #expect(none.status != 0 && none.stderr.contains("--retrieval-tokens must be ≥ 1"), "\(none.stderr)")
     }
 
     @Test("a negative --question-weight is refused before any work, naming the parameter")
