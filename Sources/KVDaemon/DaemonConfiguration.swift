@@ -105,7 +105,7 @@ public struct DaemonConfiguration: Sendable {
         do {
             try RetrievalEngine(retrievalTokens: retrievalTokens).validate()
         } catch {
-            throw DaemonError.invalidConfiguration("retrieval tokens \(retrievalTokens): must be ≥ 1 (\(error))")
+            throw DaemonError.invalidConfiguration("retrieval tokens \(retrievalTokens): \(error)")
         }
         if eventLoopThreads < 1 { throw DaemonError.invalidConfiguration("event loop threads < 1") }
         if !(1...1024).contains(requestThreads) {

@@ -64,19 +64,15 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .customLong("trace-dense"), help: "With --trace: also run a dense pass recording the last prompt token's attention (costs a dense prefill).")
     var traceDense = false
 
-    /// The names `--method` accepts, in `RetrievalMethod`'s order of documentation.
-    static let methodNames = "dense, infllm, actqkv, actqkv-ref, activate-only, dynamic-only"
+    /// The names `--method` accepts (``methodName(_:)`` of every method, in raw-value order).
+    static var methodNames: String { RetrievalMethod.allCases.map(methodName).joined(separator: ", ") }
 
+    /// The method whose ``methodName(_:)`` is `text`.
     static func parseMethod(_ text: String) throws -> RetrievalMethod {
-        switch text {
-        case "dense": .dense
-        case "infllm": .infllm
-        case "actqkv": .actqkv
-        case "actqkv-ref": .actqkvReference
-        case "activate-only": .activateOnly
-        case "dynamic-only": .dynamicOnly
-        default: throw ValidationError("unknown --method '\(text)' (\(methodNames))")
+        guard let m = RetrievalMethod.allCases.first(where: { methodName($0) == text }) else {
+            throw ValidationError("unknown --method '\(text)' (\(methodNames))")
         }
+        return m
     }
 
     static func methodName(_ m: RetrievalMethod) -> String {

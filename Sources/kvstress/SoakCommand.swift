@@ -294,7 +294,7 @@ struct SoakClient {
             tally.payloadBytesAppended += layers * d.payloadBytes
 
             // Retrieve every layer for the next chunk.
-            let method = random.pick([RetrievalMethod.actqkv, .actqkvReference, .infllm, .dense, .activateOnly, .dynamicOnly])
+            let method = random.pick(RetrievalMethod.allCases)
             let mode: RetrievalMode = random.chance(70) ? .decode : .prefill
             let wantPayloads = random.chance(50)
             for layer in 0..<layers {
