@@ -6,8 +6,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
-# librsvg2-bin: rsvg-convert, with which the evaluation tests check that the eval's pictures render.
-packages=(liblmdb-dev libzstd-dev libopenblas-dev systemd librsvg2-bin)
+# librsvg2-bin: rsvg-convert, with which the evaluation tests check that the eval's pictures render;
+# curl: the server tests send requests with it.
+packages=(liblmdb-dev libzstd-dev libopenblas-dev systemd librsvg2-bin curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,6 +23,8 @@ fi
 
 # The operations tests parse kvd's metrics with the reference Prometheus text parser.
 python3 -c "import prometheus_client" 2>/dev/null || python3 -m pip install --quiet prometheus-client
+# The server tests drive `actqkv serve` with OpenAI's official Python client.
+python3 -c "import openai" 2>/dev/null || python3 -m pip install --quiet openai
 
 "$here/fetch-model.sh" >/dev/null
 "$here/fetch-ruler.sh" >/dev/null

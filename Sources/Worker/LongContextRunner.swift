@@ -23,12 +23,18 @@ public struct LongContextRequest: Sendable {
     public var stopAfterPrefill: Bool
     /// Called after every `retrieve` (diagnostics; nil: none).
     public var onRetrieve: (@Sendable (RetrieveTrace) -> Void)?
+    /// How answer tokens are chosen. Default greedy.
+    public var sampling: SamplingParameters
+    /// Prompt positions to keep in kvd's prompt cache (``PromptCache``; the prompt but its last
+    /// token is always one): the run starts from the longest one stored and stores the others it
+    /// passes. nil: no prompt cache. Not with ``sessionName``.
+    public var cachePoints: [Int]?
 
     /// Creates a request.
     public init(layout: PromptLayout, maxTokens: Int = 64, stopTokens: Set<Int32> = [], sessionName: String? = nil,
-                resume: Bool = false, stopAfterPrefill: Bool = false) {
+                resume: Bool = false, stopAfterPrefill: Bool = false, sampling: SamplingParameters = .greedy, cachePoints: [Int]? = nil) {
         self.layout = layout; self.maxTokens = maxTokens; self.stopTokens = stopTokens; self.sessionName = sessionName
-        self.resume = resume; self.stopAfterPrefill = stopAfterPrefill
+        self.resume = resume; self.stopAfterPrefill = stopAfterPrefill; self.sampling = sampling; self.cachePoints = cachePoints
     }
 }
 
@@ -85,7 +91,11 @@ public enum LongContextRunner {
         var generated: [Int32] = []
         var temporary: String?
         let session: LongContextSession
-        let e = settings.retrieval.chunkTokens
+        var cache: PromptCache?
+        var points: [Int] = []
+        guard request.cachePoints == nil || request.sessionName == nil else {
+            throw .configuration("a run uses either a named session or the prompt cache, not both")
+        }
 
         if settings.method == .dense {
             session = try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: nil, sessionName: "",
@@ -129,11 +139,42 @@ public enum LongContextRunner {
                 }
             } else {
                 let name = "actqkv-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
-                do { _ = try await client.createSession(name, descriptor: descriptor) } catch { throw .daemon(operation: "createSession \(name)", error) }
+                if let requested = request.cachePoints {
+                    let c = PromptCache(model: model, settings: settings, fingerprint: fingerprint)
+                    points = PromptCache.points(requested, promptCount: n)
+                    session = try await promptCacheSession(model: model, settings: settings, fingerprint: fingerprint, client: client,
+                                                           cache: c, points: points, prompt: prompt, runName: name)
+                    cache = c
+                } else {
+                    do { _ = try await client.createSession(name, descriptor: descriptor) } catch { throw .daemon(operation: "createSession \(name)", error) }
+                    session = try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: client, sessionName: name)
+                }
                 temporary = name
-                session = try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: client, sessionName: name)
             }
         }
+        do {
+            return try await generate(session: session, request: request, summary: summary, generated: generated, start: start,
+                                      cache: cache, points: points, temporary: temporary, onToken: onToken)
+        } catch {
+            // A temporary session is this run's alone: never leave it behind.
+            if let temporary, let client = session.client { try? await client.dropSession(temporary) }
+            throw error
+        }
+    }
+
+    /// The part of ``run(model:settings:fingerprint:client:request:onToken:)`` after the session
+    /// is set up: prefill (storing cache points), the first token, decoding, the last checkpoint.
+    static func generate(session: LongContextSession, request: LongContextRequest, summary initial: LongContextSummary,
+                         generated resumed: [Int32], start: UInt64, cache: PromptCache?, points: [Int], temporary: String?,
+                         onToken: (Int32) -> Bool) async throws(LongContextError) -> LongContextSummary {
+        let prompt = request.layout.tokens
+        let n = prompt.count
+        let settings = session.settings
+        let e = settings.retrieval.chunkTokens
+        var summary = initial
+        var generated = resumed
+        var sampler = Sampler(parameters: request.sampling)
+        var nextPoint = points.firstIndex { $0 > session.position }
         session.onRetrieve = request.onRetrieve
         if let span = request.layout.questionSpan, session.questionSpan == nil, span.lowerBound >= session.position {
             try session.markQuestion(span)
@@ -145,9 +186,14 @@ public enum LongContextRunner {
         var chunksSinceCheckpoint = 0
         var peak = session.residentKVBytes
         while session.position < n - 1 {
-            let end = min(n - 1, session.position + (e - session.position % e))
+            var end = min(n - 1, session.position + (e - session.position % e))
+            if let i = nextPoint { end = min(end, points[i]) }
             try await session.process(prompt[session.position..<end], mode: .prefill, logits: false)
             peak = max(peak, session.residentKVBytes)
+            if let i = nextPoint, session.position == points[i], let cache, let client = session.client {
+                try await storeCachePoint(session, cache: cache, client: client)
+                nextPoint = i + 1 < points.count ? i + 1 : nil
+            }
             chunksSinceCheckpoint += 1
             // Not inside the question span: the checkpoint would carry the span's rotated queries of every layer.
             let insideQuestion = session.questionSpan.map { $0.lowerBound < session.position && session.position < $0.upperBound } ?? false
@@ -162,7 +208,7 @@ public enum LongContextRunner {
         if session.position == n - 1 {
             logits = try await session.process(prompt[(n - 1)...], mode: .prefill, logits: true)
             summary.finalPromptAttended = session.lastAttended
-            let first = Sampler.argmax(logits)
+            let first = sampler.sample(logits)
             generated.append(first)
             stopped = request.stopTokens.contains(first) || request.maxTokens <= 0 || !onToken(first)
             summary.firstTokenSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -185,7 +231,7 @@ public enum LongContextRunner {
         while !stopped, let last = generated.last, !request.stopTokens.contains(last), generated.count < request.maxTokens {
             logits = try await session.process([last][...], mode: .decode, logits: true)
             peak = max(peak, session.residentKVBytes)
-            let next = Sampler.argmax(logits)
+            let next = sampler.sample(logits)
             generated.append(next)
             if request.stopTokens.contains(next) || !onToken(next) { stopped = true }
         }

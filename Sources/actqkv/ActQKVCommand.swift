@@ -6,7 +6,7 @@ struct ActQKVCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "actqkv",
         abstract: "Run a GGUF model over long inputs with the kvd KV-cache daemon.",
-        subcommands: [GenerateCommand.self, RunCommand.self, EvalCommand.self, BenchCommand.self,
+        subcommands: [GenerateCommand.self, RunCommand.self, ServeCommand.self, EvalCommand.self, BenchCommand.self,
                       AttentionBenchCommand.self]
     )
 

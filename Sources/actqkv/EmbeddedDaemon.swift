@@ -15,11 +15,14 @@ final class EmbeddedDaemon: Sendable {
 
     static var defaultDirectory: String { KnownModel.cacheDirectory + "/kvd" }
 
-    init(directory: String, retrievalTokens: Int) async throws {
+    /// - Parameter capacity: kvd's `--capacity` (bytes of blocks and checkpoints; above it the
+    ///   least recently used sessions not held open are evicted); nil: none.
+    init(directory: String, retrievalTokens: Int, capacity: Int? = nil) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         socketPath = directory + "/kvd.sock"
         var configuration = DaemonConfiguration(socketPath: socketPath, dataDirectory: directory + "/data")
         configuration.retrievalTokens = retrievalTokens
+        configuration.store.capacity = capacity
         try configuration.validate()
         var logger = Logger(label: "actqkv.kvd")
         logger.logLevel = .warning

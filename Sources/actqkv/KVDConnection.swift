@@ -10,11 +10,11 @@ struct KVDConnection {
 
     /// Connects to `socket`, or starts an embedded kvd (retrieving `retrievalTokens` tokens per
     /// layer per chunk, as the worker's ``RetrievalOptions``) and connects to it. A failed connection stops the embedded kvd and throws ``Unreachable``.
-    static func open(socket: String?, dataDir: String?, retrievalTokens: Int) async throws -> KVDConnection {
+    static func open(socket: String?, dataDir: String?, retrievalTokens: Int, capacity: Int? = nil) async throws -> KVDConnection {
         var embedded: EmbeddedDaemon?
         let socketPath: String
         if let socket { socketPath = socket } else {
-            let d = try await EmbeddedDaemon(directory: dataDir ?? EmbeddedDaemon.defaultDirectory, retrievalTokens: retrievalTokens)
+            let d = try await EmbeddedDaemon(directory: dataDir ?? EmbeddedDaemon.defaultDirectory, retrievalTokens: retrievalTokens, capacity: capacity)
             embedded = d
             socketPath = d.socketPath
         }

@@ -188,7 +188,7 @@ final class RunTrace: @unchecked Sendable {
     private let handle: FileHandle
 
     init(path: String) throws {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         guard let h = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write --trace file \(path)") }
         handle = h
     }

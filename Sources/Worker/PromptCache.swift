@@ -1,0 +1,101 @@
+import KVClient
+import LanguageModel
+
+/// Prompt prefixes kept in kvd for reuse by later requests (`actqkv serve`): the state of a run
+/// after its first p tokens, stored as a kvd session (blocks by reference and the checkpoint)
+/// named by the content it holds.
+///
+/// A request names its **cache points**: prompt positions at which a later request is likely to
+/// diverge (the end of each chat message, the end of the prompt but its last token). Every cache
+/// point is an execution-chunk boundary of the run (the run cuts its chunks there, besides the
+/// multiples of E), so a run that continues from a stored point computes exactly what a run from
+/// the start computes, provided both have the same cache points below it — which holds for the
+/// message ends of a chat that only grows.
+///
+/// The session of point p is `prompt~` followed by 32 hex digits of a 128-bit FNV-1a over the
+/// settings, the model's block fingerprint and tokens 0..<p (``sessionName(prefix:)``); a
+/// collision is caught when the continuing run compares the checkpoint's tokens with its own.
+/// Stored points are ordinary sessions of the process's owner: kvd's `--capacity` and
+/// `--owner-quota` evict the least recently used ones, and any process on the same kvd (and
+/// uid) reuses them.
+public struct PromptCache: Sendable {
+    /// What every stored state depends on besides the tokens: the settings and the model.
+    let settings: LongContextSettings
+    /// The model's block fingerprint (``LongContextSession/blockFingerprint(model:fingerprint:)``).
+    let blockFingerprint: UInt64
+
+    /// The prefix of every session name this cache creates.
+    public static let namePrefix = "prompt~"
+
+    /// A cache for runs of `model` (file fingerprint `fingerprint`) under `settings`.
+    public init(model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64) {
+        self.settings = settings
+        blockFingerprint = LongContextSession.blockFingerprint(model: model, fingerprint: fingerprint)
+    }
+
+    /// The kvd session holding the state after `prefix`.
+    public func sessionName(prefix: ArraySlice<Int32>) -> String {
+        var h = PrefixHasher()
+        settings.absorb(into: &h)
+        h.absorb64(blockFingerprint)
+        h.absorb64(UInt64(prefix.count))
+        for t in prefix { h.absorb(UInt32(bitPattern: t)) }
+        return Self.namePrefix + hex(h.high) + hex(h.low)
+    }
+
+    /// The cache points of a prompt of `count` tokens: `points` kept where 0 < p < count − 1,
+    /// plus count − 1 (the prompt but its last token, which is processed alone for the first
+    /// answer token: a repeated prompt computes only that token), sorted and unique.
+    public static func points(_ points: [Int], promptCount count: Int) -> [Int] {
+        var kept = Set(points.filter { $0 > 0 && $0 < count - 1 })
+        if count >= 2 { kept.insert(count - 1) }
+        return kept.sorted()
+    }
+
+    private func hex(_ v: UInt64) -> String {
+        let s = String(v, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+}
+
+extension LongContextRunner {
+    /// The start of a prompt-cache run: the longest stored cache point of `prompt` forked into
+    /// `runName` and resumed (its tokens checked against the prompt's), else a new session.
+    static func promptCacheSession(model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient,
+                                   cache: PromptCache, points: [Int], prompt: [Int32], runName: String) async throws(LongContextError) -> LongContextSession {
+        for p in points.reversed() {
+            let stored = cache.sessionName(prefix: prompt[0..<p])
+            do {
+                _ = try await client.forkSession(from: stored, to: runName, copyCheckpoint: true)
+            } catch where error.code == .sessionNotFound || error.code == .checkpointNotFound {
+                continue
+            } catch {
+                throw .daemon(operation: "forkSession \(stored) → \(runName)", error)
+            }
+            let session = try await LongContextSession.resume(model: model, settings: settings, fingerprint: fingerprint,
+                                                              client: client, sessionName: runName).session
+            if session.tokens == Array(prompt[0..<p]) { return session }
+            // A hash collision (or a foreign session under our name): not ours, compute instead.
+            do { try await client.dropSession(runName) } catch { throw .daemon(operation: "dropSession \(runName)", error) }
+        }
+        let descriptor = LongContextSession.descriptor(model: model, settings: settings, fingerprint: fingerprint)
+        do { _ = try await client.createSession(runName, descriptor: descriptor) } catch { throw .daemon(operation: "createSession \(runName)", error) }
+        return try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: client, sessionName: runName)
+    }
+
+    /// Stores the run's state at its current position (a cache point) as the cache's session of
+    /// the tokens so far: checkpoint, fork, close. A session another process stored meanwhile
+    /// under the same name holds the same state and is kept.
+    static func storeCachePoint(_ session: LongContextSession, cache: PromptCache, client: KVClient) async throws(LongContextError) {
+        try await session.checkpoint()
+        let name = cache.sessionName(prefix: session.tokens[...])
+        do {
+            _ = try await client.forkSession(from: session.sessionName, to: name, copyCheckpoint: true)
+        } catch where error.code == .sessionExists {
+            return
+        } catch {
+            throw .daemon(operation: "forkSession \(session.sessionName) → \(name)", error)
+        }
+        do { try await client.closeSession(name) } catch { throw .daemon(operation: "closeSession \(name)", error) }
+    }
+}

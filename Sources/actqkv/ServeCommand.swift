@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import KVClient
+import LanguageModel
+import Logging
+import OpenAIServer
+import Synchronization
+import Worker
+
+/// `actqkv serve`: an OpenAI-compatible HTTP server whose every prompt goes through the
+/// long-context worker and whose prompt cache lives in kvd (docs/SERVER.md).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the model over OpenAI's HTTP API; prompts of any length, prompt cache in kvd.",
+        discussion: """
+            POST /v1/chat/completions, POST /v1/completions (stream or not), GET /v1/models, GET /health. \
+            Every prompt runs through the long-context worker (--method), so prompts longer than the model's \
+            context are answered. The prompt cache is kvd: the state after each chat message and every \
+            --cache-interval tokens is kept as a kvd session, so a later request over the same prefix — from \
+            this server, after a restart, or from another server on the same kvd — computes only the rest. \
+            Without --socket an embedded kvd is started on --data-dir with --capacity. One request computes \
+            at a time; the others wait in arrival order.
+            """
+    )
+
+    @Option(help: "GGUF model file, or a known model: \(KnownModel.names) (default: $ACTQKV_MODEL, else \(KnownModel.default.rawValue)).")
+    var model: String?
+    @Option(name: .customLong("model-name"), help: "The model's id in the API (default: the known model's name, else the file name without .gguf).")
+    var modelName: String?
+    @Option(help: activationsHelp)
+    var activations: ActivationPrecision = .int8
+    @Option(help: "Attention method (a block method: infllm, actqkv, actqkv-ref, activate-only, dynamic-only).")
+    var method: String = "actqkv"
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+    @Option(help: "TCP port (0: any free port; the one chosen is printed).")
+    var port = 8080
+    @Option(help: "kvd socket; without it an embedded kvd is started.")
+    var socket: String?
+    @Option(name: .customLong("data-dir"), help: "Directory of the embedded kvd (socket and store).")
+    var dataDir: String?
+    @Option(help: "Embedded kvd: bytes of blocks and checkpoints kept; above it the least recently used cached prompts are evicted (0: no limit).")
+    var capacity = 8 << 30
+    @Option(name: .customLong("cache-interval"), help: "Tokens between the prompt cache's fixed points (besides the end of each chat message); a multiple of --chunk.")
+    var cacheInterval = 2048
+    @Option(name: .customLong("max-connections"), help: "HTTP connections served at once.")
+    var maxConnections = 64
+    @Option(name: .customLong("max-queued"), help: "Requests waiting for the model beyond the one computing (503 above it).")
+    var maxQueued = 64
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body (413 above it).")
+    var maxBodyBytes = 16 << 20
+    @Option(name: .customLong("max-prompt-tokens"), help: "Longest prompt accepted, tokens (400 context_length_exceeded above it).")
+    var maxPromptTokens = 262_144
+    @Option(name: .customLong("max-tokens-limit"), help: "Largest max_tokens a request may ask for.")
+    var maxTokensLimit = 4096
+    @Option(name: .customLong("default-max-tokens"), help: "max_tokens of a chat request that names none.")
+    var defaultMaxTokens = 512
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+    @OptionGroup(title: "Retrieval") var retrieval: RetrievalOptions
+
+    func validate() throws {
+        let m = try RunCommand.parseMethod(method)
+        if m == .dense { throw ValidationError("serve runs every prompt through the long-context worker: --method must be a block method") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        guard capacity >= 0 else { throw ValidationError("--capacity must be ≥ 0") }
+        guard cacheInterval >= 1, cacheInterval % retrieval.chunk == 0 else {
+            throw ValidationError("--cache-interval must be a positive multiple of --chunk (\(retrieval.chunk))")
+        }
+        for (name, v) in [("--max-connections", maxConnections), ("--max-body-bytes", maxBodyBytes), ("--max-prompt-tokens", maxPromptTokens),
+                          ("--max-tokens-limit", maxTokensLimit), ("--default-max-tokens", defaultMaxTokens)] where v < 1 {
+            throw ValidationError("\(name) must be ≥ 1")
+        }
+        guard maxQueued >= 0 else { throw ValidationError("--max-queued must be ≥ 0") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+    }
+
+    func run() async throws {
+        let path = KnownModel.path(for: model)
+        let settings = LongContextSettings(method: try RunCommand.parseMethod(method), retrieval: try retrieval.config)
+        let text = try TextModel(path: path, prefillChunk: settings.retrieval.chunkTokens, activations: activations)
+        let fingerprint = try ModelFingerprint.of(path: path, activations: activations)
+        let id = modelName ?? KnownModel(rawValue: model ?? "")?.rawValue ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        var logger = Logger(label: "actqkv.serve")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+
+        let kvd: KVDConnection
+        do {
+            kvd = try await KVDConnection.open(socket: socket, dataDir: dataDir, retrievalTokens: settings.retrieval.retrievalTokens,
+                                               capacity: capacity > 0 ? capacity : nil)
+        } catch let e as KVDConnection.Unreachable {
+            Self.fail(e.description)
+        }
+        let first = HandOver<KVClient>(kvd.client)
+        let socketPath = socket ?? kvd.embedded?.socketPath ?? ""
+        let service = GenerationService(
+            modelID: id, text: text, settings: settings, fingerprint: fingerprint,
+            limits: ServerLimits(maxBodyBytes: maxBodyBytes, maxTokens: maxTokensLimit, maxPromptTokens: maxPromptTokens,
+                                 maxQueued: maxQueued, defaultChatMaxTokens: defaultMaxTokens),
+            cacheInterval: cacheInterval, logger: logger
+        ) {
+            // The connection opened at start first, then a new one after each loss.
+            if let c = first.take() { return c }
+            return try await KVClient.connect(socketPath: socketPath)
+        }
+        let host = self.host
+        let app = OpenAIRoutes.application(service: service, listen: .init(host: host, port: port, maxConnections: maxConnections),
+                                           logger: logger) { bound in
+            FileHandle.standardOutput.write(Data("actqkv serve: \(id) on http://\(host):\(bound) (kvd \(socketPath))\n".utf8))
+        }
+        do { try await app.runService() } catch {
+            service.close()
+            await kvd.embedded?.stop()
+            Self.fail("\(error)")
+        }
+        service.close()
+        await kvd.embedded?.stop()
+    }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("actqkv serve: error: \(message)\n".utf8))
+        Foundation.exit(1)
+    }
+}
+
+/// A value handed over once between tasks.
+final class HandOver<T: Sendable>: Sendable {
+    private let value: Mutex<T?>
+    init(_ v: T?) { value = Mutex(v) }
+    func take() -> T? { value.withLock { v in defer { v = nil }; return v } }
+}
+
