@@ -157,6 +157,7 @@ let package = Package(
                 "CoreTypes", "Worker", "LanguageModel", "LanguageModelTesting", "ActQKV", "KVClient", "Protocol", "DaemonTestSupport",
             ]
         ),
+        .testTarget(name: "OpenAIServerTests", dependencies: ["OpenAIServer", "Worker", "LanguageModel"]),
         .testTarget(name: "EvaluationTests", dependencies: ["CoreTypes", "Evaluation", "LanguageModel", "LanguageModelTesting", "Worker"]),
         .testTarget(
             name: "EndToEndTests", dependencies: ["CoreTypes", "KVClient", "Protocol", "LanguageModel", "LanguageModelTesting"],

@@ -44,7 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Embedded kvd: bytes of blocks and checkpoints kept; above it the least recently used cached prompts are evicted (0: no limit).")
     var capacity = 8 << 30
     @Option(name: .customLong("cache-interval"), help: "Tokens between the prompt cache's fixed points (besides the end of each chat message); a multiple of --chunk.")
-    var cacheInterval = 2048
+    var cacheInterval = 4096
     @Option(name: .customLong("max-connections"), help: "HTTP connections served at once.")
     var maxConnections = 64
     @Option(name: .customLong("max-queued"), help: "Requests waiting for the model beyond the one computing (503 above it).")
@@ -82,7 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
         let settings = LongContextSettings(method: try RunCommand.parseMethod(method), retrieval: try retrieval.config)
         let text = try TextModel(path: path, prefillChunk: settings.retrieval.chunkTokens, activations: activations)
         let fingerprint = try ModelFingerprint.of(path: path, activations: activations)
-        let id = modelName ?? KnownModel(rawValue: model ?? "")?.rawValue ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        let id = modelName ?? Self.modelID(model: model, path: path)
         var logger = Logger(label: "actqkv.serve")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
 
@@ -117,6 +117,15 @@ struct ServeCommand: AsyncParsableCommand {
         }
         service.close()
         await kvd.embedded?.stop()
+    }
+
+    /// The API's name of the model: a known model's name when `--model` (or, without it, the
+    /// default) names one, else the file name without `.gguf`.
+    static func modelID(model: String?, path: String) -> String {
+        if let known = KnownModel(rawValue: model ?? ProcessInfo.processInfo.environment["ACTQKV_MODEL"] ?? KnownModel.default.rawValue) {
+            return known.rawValue
+        }
+        return URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
     }
 
     static func fail(_ message: String) -> Never {

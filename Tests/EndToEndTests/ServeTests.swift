@@ -84,8 +84,10 @@ private func errorObject(_ body: [String: Any]) -> [String: Any] { (body["error"
 
 /// `actqkv serve` end to end: the official `openai` client and curl against the real server
 /// process, the real model and a real kvd.
-@Suite(.serialized) struct ServeTests {
+@Suite(.serialized) final class ServeTests {
     let directory: URL
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
 
     init() throws {
         directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("serve-e2e-\(UUID().uuidString.prefix(8))")

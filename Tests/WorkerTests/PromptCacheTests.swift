@@ -1,0 +1,75 @@
+import ActQKV
+import CoreTypes
+import DaemonTestSupport
+import Foundation
+import KVClient
+import LanguageModelTesting
+import Testing
+@testable import LanguageModel
+@testable import Worker
+
+/// The prompt cache (docs/SERVER.md §"The prompt cache is kvd") against the real kvd and model.
+@Suite struct PromptCacheTests {
+    @Test("points: the requested ones inside the prompt, plus the prompt but its last token, sorted and unique")
+    func points() {
+        #expect(PromptCache.points([300, 0, 100, 100, 999, 1000, 2000], promptCount: 1000) == [100, 300, 999])
+        #expect(PromptCache.points([], promptCount: 1) == [])
+        #expect(PromptCache.points([5], promptCount: 2) == [1])
+    }
+
+    @Test("session names depend on the tokens, the settings and the model; the same inputs name the same session")
+    func names() throws {
+        let model = try ModelTestSupport.loadRealModel(activations: .float32)
+        let a = PromptCache(model: model, settings: LongContextSettings(method: .actqkv), fingerprint: 1)
+        let tokens: [Int32] = [1, 2, 3, 4]
+        #expect(a.sessionName(prefix: tokens[...]) == a.sessionName(prefix: tokens[...]))
+        #expect(a.sessionName(prefix: tokens[...]).hasPrefix(PromptCache.namePrefix))
+        #expect(a.sessionName(prefix: tokens[0..<3]) != a.sessionName(prefix: tokens[...]))
+        #expect(a.sessionName(prefix: [1, 2, 3, 5][...]) != a.sessionName(prefix: tokens[...]))
+        let otherMethod = PromptCache(model: model, settings: LongContextSettings(method: .infllm), fingerprint: 1)
+        let otherModel = PromptCache(model: model, settings: LongContextSettings(method: .actqkv), fingerprint: 2)
+        #expect(otherMethod.sessionName(prefix: tokens[...]) != a.sessionName(prefix: tokens[...]))
+        #expect(otherModel.sessionName(prefix: tokens[...]) != a.sessionName(prefix: tokens[...]))
+    }
+
+    @Test("a prompt that shares a stored point computes only the rest and generates exactly what a run from the start generates; no temporary session stays behind")
+    func reuseIsExact() async throws {
+        let model = try ModelTestSupport.loadRealModel(activations: .float32)
+        let ids = try LongContextTestSupport.longPromptIDs()
+        let config = RetrievalConfig(sinkTokens: 32, localWindow: 256, chunkTokens: 128, blockSize: 32, topK: 8,
+                                     minBlocks: 4, maxBlocks: 16, blockCacheCapacity: 128)
+        let settings = LongContextSettings(method: .actqkv, retrieval: config)
+        // Two prompts sharing their first 1000 tokens (a point not on a chunk boundary), then differing.
+        let shared = 1000
+        let first = Array(ids[0..<1200]), second = Array(ids[0..<shared]) + Array(ids[1200..<1391])
+        func run(_ prompt: [Int32], client: KVClient) async throws -> LongContextSummary {
+            let request = LongContextRequest(layout: PromptLayout(tokens: prompt, questionSpan: nil, sharedPrefixCount: 0), maxTokens: 6,
+                                             cachePoints: [shared])
+            return try await LongContextRunner.run(model: model, settings: settings, fingerprint: 0xCAFE, client: client, request: request) { _ in true }
+        }
+        let kvd = try await InProcessDaemon { $0.retrievalTokens = 8 * 32 }
+        defer { Task { try? await kvd.stop() } }
+        let client = try await kvd.connect()
+        let a = try await run(first, client: client)
+        #expect(a.counters.reusedTokens == 0)
+        let b = try await run(second, client: client)
+        #expect(b.counters.reusedTokens == shared)
+        // The stored points: the shared prefix and each prompt but its last token; nothing else.
+        let names = Set(try await client.listSessions().sessions.map(\.name))
+        let cache = PromptCache(model: model, settings: settings, fingerprint: 0xCAFE)
+        #expect(names == [cache.sessionName(prefix: first[0..<shared]), cache.sessionName(prefix: first[0..<(first.count - 1)]),
+                          cache.sessionName(prefix: second[0..<(second.count - 1)])])
+
+        // The same second prompt on a fresh kvd, computed from the start.
+        let fresh = try await InProcessDaemon { $0.retrievalTokens = 8 * 32 }
+        defer { Task { try? await fresh.stop() } }
+        let c = try await run(second, client: try await fresh.connect())
+        #expect(c.counters.reusedTokens == 0)
+        #expect(b.counters.computedTokens == c.counters.computedTokens - shared)
+        #expect(c.generated == b.generated, "from the stored point \(b.generated), from the start \(c.generated)")
+        // A repeated prompt computes only its last token.
+        let again = try await run(second, client: client)
+        #expect(again.counters.reusedTokens == second.count - 1)
+        #expect(again.generated == b.generated)
+    }
+}
