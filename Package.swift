@@ -115,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "actqkv",
             dependencies: [
-                "CoreTypes", "LanguageModel", "Worker", "ActQKV", "KVClient", "Protocol", "KVDaemon", "Evaluation", "OpenAIServer",
+                "CoreTypes", "LanguageModel", "Worker", "ActQKV", "KVClient", "Protocol", "KVDaemon", "KVStore", "Evaluation", "OpenAIServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

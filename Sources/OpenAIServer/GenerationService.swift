@@ -8,8 +8,9 @@ import Worker
 /// A prompt ready for the worker: its tokens and the positions worth keeping in the prompt cache.
 struct PreparedPrompt: Sendable {
     var tokens: [Int32]
-    /// The end of each chat message that is a token prefix of the prompt (``PromptCache``).
-    var cachePoints: [Int]
+    /// The end of each chat message that is a token prefix of the prompt, and the multiples of
+    /// the cache interval (``PromptCache``).
+    var cachePoints: CachePoints
 }
 
 /// How a generation ended.
@@ -72,7 +73,7 @@ public final class GenerationService: Sendable {
             let t = encode(head)
             if t.count < tokens.count, tokens.starts(with: t) { points.append(t.count) }
         }
-        return PreparedPrompt(tokens: tokens, cachePoints: points + fixedPoints(count: tokens.count))
+        return PreparedPrompt(tokens: tokens, cachePoints: CachePoints(messageEnds: points, fixed: fixedPoints(count: tokens.count)))
     }
 
     /// A completion prompt: the text as given (BOS when the model asks for it), or token ids.
@@ -87,7 +88,7 @@ public final class GenerationService: Sendable {
             }
             tokens = ids
         }
-        return PreparedPrompt(tokens: tokens, cachePoints: fixedPoints(count: tokens.count))
+        return PreparedPrompt(tokens: tokens, cachePoints: CachePoints(fixed: fixedPoints(count: tokens.count)))
     }
 
     private func encode(_ rendered: String) -> [Int32] {

@@ -25,17 +25,28 @@ public struct LongContextRequest: Sendable {
     public var onRetrieve: (@Sendable (RetrieveTrace) -> Void)?
     /// How answer tokens are chosen. Default greedy.
     public var sampling: SamplingParameters
-    /// Prompt positions to keep in kvd's prompt cache (``PromptCache``; the prompt but its last
-    /// token is always one): the run starts from the longest one stored and stores the others it
-    /// passes. nil: no prompt cache. Not with ``sessionName``.
-    public var cachePoints: [Int]?
+    /// Where to keep the run's state in kvd's prompt cache (``PromptCache``): the run starts
+    /// from the longest of its points stored and stores the others it passes. nil: no prompt
+    /// cache. Not with ``sessionName``.
+    public var cachePoints: CachePoints?
 
     /// Creates a request.
     public init(layout: PromptLayout, maxTokens: Int = 64, stopTokens: Set<Int32> = [], sessionName: String? = nil,
-                resume: Bool = false, stopAfterPrefill: Bool = false, sampling: SamplingParameters = .greedy, cachePoints: [Int]? = nil) {
+                resume: Bool = false, stopAfterPrefill: Bool = false, sampling: SamplingParameters = .greedy, cachePoints: CachePoints? = nil) {
         self.layout = layout; self.maxTokens = maxTokens; self.stopTokens = stopTokens; self.sessionName = sessionName
         self.resume = resume; self.stopAfterPrefill = stopAfterPrefill; self.sampling = sampling; self.cachePoints = cachePoints
     }
+}
+
+/// The prompt positions a request offers to the prompt cache (``PromptCache/points(messageEnds:fixed:promptCount:)``
+/// chooses the points from them).
+public struct CachePoints: Sendable, Hashable {
+    /// The end of each chat message that is a token prefix of the prompt.
+    public var messageEnds: [Int]
+    /// Other positions, e.g. every multiple of an interval.
+    public var fixed: [Int]
+
+    public init(messageEnds: [Int] = [], fixed: [Int] = []) { self.messageEnds = messageEnds; self.fixed = fixed }
 }
 
 /// What one run did.
@@ -141,7 +152,7 @@ public enum LongContextRunner {
                 let name = "actqkv-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
                 if let requested = request.cachePoints {
                     let c = PromptCache(model: model, settings: settings, fingerprint: fingerprint)
-                    points = PromptCache.points(requested, promptCount: n)
+                    points = PromptCache.points(messageEnds: requested.messageEnds, fixed: requested.fixed, promptCount: n)
                     session = try await promptCacheSession(model: model, settings: settings, fingerprint: fingerprint, client: client,
                                                            cache: c, points: points, prompt: prompt, runName: name)
                     cache = c

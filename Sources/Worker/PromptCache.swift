@@ -43,12 +43,26 @@ public struct PromptCache: Sendable {
         return Self.namePrefix + hex(h.high) + hex(h.low)
     }
 
-    /// The cache points of a prompt of `count` tokens: `points` kept where 0 < p < count − 1,
-    /// plus count − 1 (the prompt but its last token, which is processed alone for the first
-    /// answer token: a repeated prompt computes only that token), sorted and unique.
-    public static func points(_ points: [Int], promptCount count: Int) -> [Int] {
-        var kept = Set(points.filter { $0 > 0 && $0 < count - 1 })
-        if count >= 2 { kept.insert(count - 1) }
+    /// Points closer than this (tokens) to a message end are not kept besides it: each point
+    /// costs a checkpoint and a fork, and the few tokens between two such points are cheap to
+    /// compute.
+    public static let mergeDistance = 64
+
+    /// The cache points of a prompt of `count` tokens, sorted and unique: every message end
+    /// (`messageEnds`) inside the prompt; every fixed point (`fixed`, e.g. multiples of an
+    /// interval) not within ``mergeDistance`` of a message end; and count − 1 (the prompt but its
+    /// last token, which is processed alone for the first answer token: a repeated prompt
+    /// computes only that token) unless a kept point lies within ``mergeDistance`` before it.
+    ///
+    /// Whether a point is kept depends only on the message ends near it, never on where the
+    /// prompt ends (but for count − 1 itself), so a chat that grows keeps the same points below
+    /// its new messages — the condition for exact reuse.
+    public static func points(messageEnds: [Int], fixed: [Int] = [], promptCount count: Int) -> [Int] {
+        let inside = { (p: Int) in p > 0 && p < count - 1 }
+        let ends = Set(messageEnds.filter(inside))
+        var kept = ends
+        for p in fixed where inside(p) && !ends.contains { abs($0 - p) <= mergeDistance } { kept.insert(p) }
+        if count >= 2, !kept.contains(where: { $0 >= count - 1 - mergeDistance }) { kept.insert(count - 1) }
         return kept.sorted()
     }
 

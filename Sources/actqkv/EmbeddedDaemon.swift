@@ -1,6 +1,7 @@
 import Foundation
 import KVClient
 import KVDaemon
+import KVStore
 import LanguageModel
 import Logging
 import Synchronization
@@ -17,12 +18,14 @@ final class EmbeddedDaemon: Sendable {
 
     /// - Parameter capacity: kvd's `--capacity` (bytes of blocks and checkpoints; above it the
     ///   least recently used sessions not held open are evicted); nil: none.
-    init(directory: String, retrievalTokens: Int, capacity: Int? = nil) async throws {
+    ///   - durability: kvd's `--durability` (default sync, kvd's default).
+    init(directory: String, retrievalTokens: Int, capacity: Int? = nil, durability: Durability = .sync) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         socketPath = directory + "/kvd.sock"
         var configuration = DaemonConfiguration(socketPath: socketPath, dataDirectory: directory + "/data")
         configuration.retrievalTokens = retrievalTokens
         configuration.store.capacity = capacity
+        configuration.store.durability = durability
         try configuration.validate()
         var logger = Logger(label: "actqkv.kvd")
         logger.logLevel = .warning

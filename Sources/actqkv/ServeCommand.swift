@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import KVClient
+import KVStore
 import LanguageModel
 import Logging
 import OpenAIServer
@@ -43,6 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
     var dataDir: String?
     @Option(help: "Embedded kvd: bytes of blocks and checkpoints kept; above it the least recently used cached prompts are evicted (0: no limit).")
     var capacity = 8 << 30
+    @Option(help: "Embedded kvd: sync (every checkpoint and append fsynced before it is acknowledged), periodic (every 200 ms; a crash may lose the last cached prompts, never the store's consistency) or none.")
+    var durability = "periodic"
     @Option(name: .customLong("cache-interval"), help: "Tokens between the prompt cache's fixed points (besides the end of each chat message); a multiple of --chunk.")
     var cacheInterval = 4096
     @Option(name: .customLong("max-connections"), help: "HTTP connections served at once.")
@@ -66,6 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
         if m == .dense { throw ValidationError("serve runs every prompt through the long-context worker: --method must be a block method") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard capacity >= 0 else { throw ValidationError("--capacity must be ≥ 0") }
+        guard ["sync", "periodic", "none"].contains(durability) else { throw ValidationError("--durability must be sync, periodic or none") }
         guard cacheInterval >= 1, cacheInterval % retrieval.chunk == 0 else {
             throw ValidationError("--cache-interval must be a positive multiple of --chunk (\(retrieval.chunk))")
         }
@@ -89,7 +93,7 @@ struct ServeCommand: AsyncParsableCommand {
         let kvd: KVDConnection
         do {
             kvd = try await KVDConnection.open(socket: socket, dataDir: dataDir, retrievalTokens: settings.retrieval.retrievalTokens,
-                                               capacity: capacity > 0 ? capacity : nil)
+                                               capacity: capacity > 0 ? capacity : nil, durability: Self.durability(durability))
         } catch let e as KVDConnection.Unreachable {
             Self.fail(e.description)
         }
@@ -126,6 +130,14 @@ struct ServeCommand: AsyncParsableCommand {
             return known.rawValue
         }
         return URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+    }
+
+    static func durability(_ name: String) -> Durability {
+        switch name {
+        case "sync": .sync
+        case "none": .none
+        default: .periodic(milliseconds: 200)
+        }
     }
 
     static func fail(_ message: String) -> Never {

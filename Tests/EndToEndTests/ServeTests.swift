@@ -160,8 +160,10 @@ private func errorObject(_ body: [String: Any]) -> [String: Any] { (body["error"
         server = try ServeProcess(["--data-dir", data], directory: directory)
         defer { server.stop() }
         let again = try server.client("chat", [system, "Tell me the pass key, please.", "12"])
-        // The whole prompt but its last token was stored by the same request before the restart.
-        #expect(usage(again)["cached_tokens"] == (usage(again)["prompt_tokens"] ?? 0) - 1)
+        // Stored by the same request before the restart: everything up to the end of the user
+        // message (the few tokens of the generation prompt after it are computed).
+        let promptTokens = usage(again)["prompt_tokens"] ?? 0
+        #expect((promptTokens - 8..<promptTokens).contains(usage(again)["cached_tokens"] ?? 0), "\(usage(again))")
         #expect(again["text"] as? String == second["text"] as? String, "the cached state answers exactly as the computed one")
         let third = try server.client("chat", [system, "Which number is the pass key?", "12"])
         #expect(usage(third)["cached_tokens"] ?? 0 >= shared)

@@ -10,11 +10,20 @@ import Testing
 
 /// The prompt cache (docs/SERVER.md §"The prompt cache is kvd") against the real kvd and model.
 @Suite struct PromptCacheTests {
-    @Test("points: the requested ones inside the prompt, plus the prompt but its last token, sorted and unique")
+    @Test("points: message ends, fixed points not near one, and the prompt but its last token unless a point is just before it")
     func points() {
-        #expect(PromptCache.points([300, 0, 100, 100, 999, 1000, 2000], promptCount: 1000) == [100, 300, 999])
-        #expect(PromptCache.points([], promptCount: 1) == [])
-        #expect(PromptCache.points([5], promptCount: 2) == [1])
+        // Message ends at 100 and 990 (within 64 of 999: no separate point at 999); the fixed 128 is
+        // near the end at 100, 500 is kept; out-of-prompt positions dropped.
+        #expect(PromptCache.points(messageEnds: [100, 990, 0, 2000], fixed: [128, 500, 1200], promptCount: 1000) == [100, 500, 990])
+        #expect(PromptCache.points(messageEnds: [100], fixed: [], promptCount: 1000) == [100, 999])
+        #expect(PromptCache.points(messageEnds: [], fixed: [960], promptCount: 1000) == [960])
+        #expect(PromptCache.points(messageEnds: [], promptCount: 1) == [])
+        #expect(PromptCache.points(messageEnds: [5], promptCount: 2) == [1])
+        // A grown chat keeps the points below its new messages.
+        let turn1 = PromptCache.points(messageEnds: [300, 1500], fixed: [1024], promptCount: 1510)
+        let turn2 = PromptCache.points(messageEnds: [300, 1500, 1600, 2500], fixed: [1024, 2048], promptCount: 2600)
+        #expect(turn1 == [300, 1024, 1500])
+        #expect(Array(turn2.prefix(3)) == turn1)
     }
 
     @Test("session names depend on the tokens, the settings and the model; the same inputs name the same session")
@@ -44,7 +53,7 @@ import Testing
         let first = Array(ids[0..<1200]), second = Array(ids[0..<shared]) + Array(ids[1200..<1391])
         func run(_ prompt: [Int32], client: KVClient) async throws -> LongContextSummary {
             let request = LongContextRequest(layout: PromptLayout(tokens: prompt, questionSpan: nil, sharedPrefixCount: 0), maxTokens: 6,
-                                             cachePoints: [shared])
+                                             cachePoints: CachePoints(messageEnds: [shared]))
             return try await LongContextRunner.run(model: model, settings: settings, fingerprint: 0xCAFE, client: client, request: request) { _ in true }
         }
         let kvd = try await InProcessDaemon { $0.retrievalTokens = 8 * 32 }
