@@ -39,6 +39,8 @@ public final class GenerationService: Sendable {
     /// Tokens between the prompt cache's fixed points (a multiple of the execution chunk).
     let cacheInterval: Int
     let queue: RequestQueue
+    /// Resumed sessions of the last requests' cache points, ready for the next request.
+    let standbys: PromptStandbys
     let logger: Logger
     private let connect: @Sendable () async throws -> KVClient
     private let client = Mutex<KVClient?>(nil)
@@ -46,15 +48,18 @@ public final class GenerationService: Sendable {
     /// - Parameters:
     ///   - connect: opens a kvd connection; called again after one was lost.
     ///   - cacheInterval: every multiple of it is a prompt-cache point (besides message ends).
+    ///   - standbys: prompt-cache points kept resumed in this process (``PromptStandbys``; 0: none).
     public init(modelID: String, text: TextModel, settings: LongContextSettings, fingerprint: UInt64, limits: ServerLimits,
-                cacheInterval: Int, logger: Logger, connect: @escaping @Sendable () async throws -> KVClient) {
+                cacheInterval: Int, standbys: Int, logger: Logger, connect: @escaping @Sendable () async throws -> KVClient) {
         self.modelID = modelID; self.text = text; self.settings = settings; self.fingerprint = fingerprint
         self.limits = limits; self.cacheInterval = cacheInterval; self.logger = logger; self.connect = connect
         queue = RequestQueue(maxWaiting: limits.maxQueued)
+        self.standbys = PromptStandbys(capacity: standbys)
     }
 
-    /// Closes the kvd connection.
-    public func close() {
+    /// Drops the standbys' kvd sessions and closes the kvd connection.
+    public func close() async {
+        await standbys.close()
         client.withLock { $0?.close(); $0 = nil }
     }
 
@@ -103,22 +108,28 @@ public final class GenerationService: Sendable {
 
     // MARK: Generation
 
-    /// Runs `prompt` when its turn comes; `onText` gets the answer's text piece by piece (stop
-    /// strings cut out) and returns false when the client is gone, which ends the generation.
-    func generate(_ prompt: PreparedPrompt, options: GenerationOptions, onText: @escaping (String) -> Bool) async throws(ServeError) -> GenerationOutcome {
+    /// Refuses what would fail before the request's turn (an empty or too long prompt, a full
+    /// queue), so that a stream can answer with its status before sending any byte.
+    func admit(_ prompt: PreparedPrompt) throws(ServeError) {
         guard !prompt.tokens.isEmpty else { throw .invalidValue(param: "prompt", "the prompt is empty") }
         guard prompt.tokens.count <= limits.maxPromptTokens else {
             throw .promptTooLong(tokens: prompt.tokens.count, limit: limits.maxPromptTokens)
         }
-        return try await queue.withTurn { () async throws(ServeError) -> GenerationOutcome in
+        if queue.waitingCount >= limits.maxQueued { throw .overloaded(queued: queue.waitingCount) }
+    }
+
+    /// Runs an admitted `prompt` when its turn comes; `onText` gets the answer's text piece by
+    /// piece (stop strings cut out) and returns false when the client is gone, which ends the
+    /// generation.
+    func generate(_ prompt: PreparedPrompt, options: GenerationOptions, onText: @escaping (String) -> Bool) async throws(ServeError) -> GenerationOutcome {
+        try await queue.withTurn { () async throws(ServeError) -> GenerationOutcome in
             let kvd = try await kvdClient()
             let start = DispatchTime.now().uptimeNanoseconds
-            var request = LongContextRequest(layout: PromptLayout(tokens: prompt.tokens, questionSpan: nil, sharedPrefixCount: 0),
+            let request = LongContextRequest(layout: PromptLayout(tokens: prompt.tokens, questionSpan: nil, sharedPrefixCount: 0),
                                              maxTokens: options.maxTokens, stopTokens: text.stopTokens,
                                              sampling: SamplingParameters(temperature: options.temperature, topP: options.topP,
                                                                           seed: options.seed ?? UInt64.random(in: 0...UInt64.max)),
-                                             cachePoints: prompt.cachePoints)
-            request.onRetrieve = nil
+                                             cachePoints: prompt.cachePoints, standbys: standbys)
             var decoder = StreamingDecoder(tokenizer: text.tokenizer, renderSpecial: false)
             var stops = StopSequences(options.stop)
             var stoppedByString = false, clientGone = false
@@ -173,6 +184,7 @@ public final class GenerationService: Sendable {
 
     private func dropClient(_ lost: KVClient) {
         client.withLock { if $0 === lost { $0 = nil } }
+        standbys.discard(client: lost)
         lost.close()
     }
 }

@@ -60,6 +60,19 @@ struct StreamOptions: Decodable {
     var include_usage: Bool?
 }
 
+/// The sampling and length fields both endpoints read, as sent (``GenerationOptions`` validates
+/// them); decoded from the same JSON object as the endpoint's own fields.
+struct GenerationFields: Decodable {
+    var max_tokens: Int?
+    var stop: StopField?
+    var temperature: Double?
+    var top_p: Double?
+    var seed: Int64?
+    var stream: Bool?
+    var stream_options: StreamOptions?
+    var n: Int?
+}
+
 /// The body of `POST /v1/chat/completions` (fields this server reads; others are ignored, as
 /// OpenAI's clients send many).
 struct ChatCompletionRequest: Decodable {
@@ -69,15 +82,19 @@ struct ChatCompletionRequest: Decodable {
     }
     var model: String
     var messages: [Message]
-    var max_tokens: Int?
+    /// Chat's newer name for `max_tokens`; wins when both are sent.
     var max_completion_tokens: Int?
-    var stop: StopField?
-    var temperature: Double?
-    var top_p: Double?
-    var seed: Int64?
-    var stream: Bool?
-    var stream_options: StreamOptions?
-    var n: Int?
+    var generation: GenerationFields
+
+    private enum CodingKeys: String, CodingKey { case model, messages, max_completion_tokens }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(String.self, forKey: .model)
+        messages = try c.decode([Message].self, forKey: .messages)
+        max_completion_tokens = try c.decodeIfPresent(Int.self, forKey: .max_completion_tokens)
+        generation = try GenerationFields(from: decoder)
+    }
 }
 
 /// `prompt` of a completion request: a string or an array of token ids (one prompt; arrays of
@@ -102,40 +119,43 @@ enum CompletionPrompt: Decodable {
 struct CompletionRequest: Decodable {
     var model: String
     var prompt: CompletionPrompt
-    var max_tokens: Int?
-    var stop: StopField?
-    var temperature: Double?
-    var top_p: Double?
-    var seed: Int64?
-    var stream: Bool?
-    var stream_options: StreamOptions?
-    var n: Int?
     var echo: Bool?
+    var generation: GenerationFields
+
+    private enum CodingKeys: String, CodingKey { case model, prompt, echo }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(String.self, forKey: .model)
+        prompt = try c.decode(CompletionPrompt.self, forKey: .prompt)
+        echo = try c.decodeIfPresent(Bool.self, forKey: .echo)
+        generation = try GenerationFields(from: decoder)
+    }
 }
 
 extension GenerationOptions {
-    /// Validates the shared fields. `defaultMaxTokens`: OpenAI's 16 for completions; for chat,
-    /// the server's default.
-    init(maxTokens: Int?, defaultMaxTokens: Int, stop: StopField?, temperature: Double?, topP: Double?, seed: Int64?,
-         stream: Bool?, streamOptions: StreamOptions?, n: Int?, limits: ServerLimits) throws(ServeError) {
-        let m = maxTokens ?? defaultMaxTokens
+    /// Validates the shared fields. `maxTokens` overrides `fields.max_tokens` when given (chat's
+    /// `max_completion_tokens`); `defaultMaxTokens`: OpenAI's 16 for completions, for chat the
+    /// server's default.
+    init(_ fields: GenerationFields, maxTokens: Int? = nil, defaultMaxTokens: Int, limits: ServerLimits) throws(ServeError) {
+        let m = maxTokens ?? fields.max_tokens ?? defaultMaxTokens
         guard m >= 1 else { throw .invalidValue(param: "max_tokens", "max_tokens must be at least 1, got \(m)") }
         guard m <= limits.maxTokens else {
             throw .invalidValue(param: "max_tokens", "max_tokens is at most \(limits.maxTokens) on this server, got \(m)")
         }
-        let stops = stop?.values ?? []
+        let stops = fields.stop?.values ?? []
         guard stops.count <= 4 else { throw .invalidValue(param: "stop", "at most 4 stop sequences, got \(stops.count)") }
         guard !stops.contains("") else { throw .invalidValue(param: "stop", "a stop sequence must not be empty") }
-        let t = temperature ?? 1
+        let t = fields.temperature ?? 1
         guard t.isFinite, (0...2).contains(t) else { throw .invalidValue(param: "temperature", "temperature must be between 0 and 2, got \(t)") }
-        let p = topP ?? 1
+        let p = fields.top_p ?? 1
         guard p.isFinite, p > 0, p <= 1 else { throw .invalidValue(param: "top_p", "top_p must be in (0, 1], got \(p)") }
-        if let n, n != 1 { throw .invalidValue(param: "n", "this server returns one choice per request (n = 1), got n = \(n)") }
-        if streamOptions != nil && stream != true {
+        if let n = fields.n, n != 1 { throw .invalidValue(param: "n", "this server returns one choice per request (n = 1), got n = \(n)") }
+        if fields.stream_options != nil && fields.stream != true {
             throw .invalidValue(param: "stream_options", "stream_options is only allowed when stream is true")
         }
-        self.init(maxTokens: m, stop: stops, temperature: Float(t), topP: Float(p), seed: seed.map { UInt64(bitPattern: $0) },
-                  stream: stream ?? false, includeUsage: streamOptions?.include_usage ?? false)
+        self.init(maxTokens: m, stop: stops, temperature: Float(t), topP: Float(p), seed: fields.seed.map { UInt64(bitPattern: $0) },
+                  stream: fields.stream ?? false, includeUsage: fields.stream_options?.include_usage ?? false)
     }
 }
 

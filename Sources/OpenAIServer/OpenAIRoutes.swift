@@ -66,10 +66,8 @@ public enum OpenAIRoutes {
             }
             messages.append(ChatMessage(role: role, content: m.content?.text ?? ""))
         }
-        let options = try GenerationOptions(
-            maxTokens: body.max_completion_tokens ?? body.max_tokens, defaultMaxTokens: service.limits.defaultChatMaxTokens,
-            stop: body.stop, temperature: body.temperature, topP: body.top_p, seed: body.seed, stream: body.stream,
-            streamOptions: body.stream_options, n: body.n, limits: service.limits)
+        let options = try GenerationOptions(body.generation, maxTokens: body.max_completion_tokens,
+                                            defaultMaxTokens: service.limits.defaultChatMaxTokens, limits: service.limits)
         let prompt = try service.chatPrompt(messages)
         return try await respond(prompt: prompt, options: options, service: service, kind: .chat)
     }
@@ -78,9 +76,7 @@ public enum OpenAIRoutes {
         let body = try await decode(CompletionRequest.self, from: request, service: service)
         guard body.model == service.modelID else { throw ServeError.modelNotFound(body.model) }
         if body.echo == true { throw ServeError.invalidValue(param: "echo", "echo is not supported") }
-        let options = try GenerationOptions(
-            maxTokens: body.max_tokens, defaultMaxTokens: 16, stop: body.stop, temperature: body.temperature, topP: body.top_p,
-            seed: body.seed, stream: body.stream, streamOptions: body.stream_options, n: body.n, limits: service.limits)
+        let options = try GenerationOptions(body.generation, defaultMaxTokens: 16, limits: service.limits)
         let prompt = try service.completionPrompt(body.prompt)
         return try await respond(prompt: prompt, options: options, service: service, kind: .text)
     }
@@ -97,12 +93,7 @@ public enum OpenAIRoutes {
         let id = kind.idPrefix + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let created = Int(Date().timeIntervalSince1970)
         let model = service.modelID
-        // Refuse what would fail before any byte of a stream is sent, with its status.
-        guard !prompt.tokens.isEmpty else { throw ServeError.invalidValue(param: "prompt", "the prompt is empty") }
-        guard prompt.tokens.count <= service.limits.maxPromptTokens else {
-            throw ServeError.promptTooLong(tokens: prompt.tokens.count, limit: service.limits.maxPromptTokens)
-        }
-        if service.queue.waitingCount >= service.limits.maxQueued { throw ServeError.overloaded(queued: service.queue.waitingCount) }
+        try service.admit(prompt)
 
         guard options.stream else {
             let collected = Collected()

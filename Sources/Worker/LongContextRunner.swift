@@ -29,12 +29,17 @@ public struct LongContextRequest: Sendable {
     /// from the longest of its points stored and stores the others it passes. nil: no prompt
     /// cache. Not with ``sessionName``.
     public var cachePoints: CachePoints?
+    /// With ``cachePoints``: the in-process standbys of stored points to start from and to refill
+    /// (nil: every run forks and resumes from kvd).
+    public var standbys: PromptStandbys?
 
     /// Creates a request.
     public init(layout: PromptLayout, maxTokens: Int = 64, stopTokens: Set<Int32> = [], sessionName: String? = nil,
-                resume: Bool = false, stopAfterPrefill: Bool = false, sampling: SamplingParameters = .greedy, cachePoints: CachePoints? = nil) {
+                resume: Bool = false, stopAfterPrefill: Bool = false, sampling: SamplingParameters = .greedy, cachePoints: CachePoints? = nil,
+                standbys: PromptStandbys? = nil) {
         self.layout = layout; self.maxTokens = maxTokens; self.stopTokens = stopTokens; self.sessionName = sessionName
         self.resume = resume; self.stopAfterPrefill = stopAfterPrefill; self.sampling = sampling; self.cachePoints = cachePoints
+        self.standbys = standbys
     }
 }
 
@@ -154,13 +159,14 @@ public enum LongContextRunner {
                     let c = PromptCache(model: model, settings: settings, fingerprint: fingerprint)
                     points = PromptCache.points(messageEnds: requested.messageEnds, fixed: requested.fixed, promptCount: n)
                     session = try await promptCacheSession(model: model, settings: settings, fingerprint: fingerprint, client: client,
-                                                           cache: c, points: points, prompt: prompt, runName: name)
+                                                           cache: c, points: points, prompt: prompt, runName: name, standbys: request.standbys)
                     cache = c
                 } else {
                     do { _ = try await client.createSession(name, descriptor: descriptor) } catch { throw .daemon(operation: "createSession \(name)", error) }
                     session = try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: client, sessionName: name)
                 }
-                temporary = name
+                // A standby taken from the prompt cache keeps the name it was forked under.
+                temporary = session.sessionName
             }
         }
         do {
@@ -223,6 +229,11 @@ public enum LongContextRunner {
             generated.append(first)
             stopped = request.stopTokens.contains(first) || request.maxTokens <= 0 || !onToken(first)
             summary.firstTokenSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if let cache, let standbys = request.standbys, let client = session.client {
+                // The next request over this prompt most likely continues from one of its last two points.
+                standbys.prepare(points: points.suffix(2).map { cache.sessionName(prefix: prompt[0..<$0]) },
+                                 model: session.model, settings: settings, fingerprint: cache.fingerprint, client: client)
+            }
             if request.sessionName != nil, session.client != nil {
                 try await session.checkpoint(extra: encodeExtra(promptCount: n, generated: generated))
             }

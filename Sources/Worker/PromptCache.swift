@@ -21,6 +21,8 @@ import LanguageModel
 public struct PromptCache: Sendable {
     /// What every stored state depends on besides the tokens: the settings and the model.
     let settings: LongContextSettings
+    /// The model file's fingerprint (``ModelFingerprint``), as runs and resumes take it.
+    let fingerprint: UInt64
     /// The model's block fingerprint (``LongContextSession/blockFingerprint(model:fingerprint:)``).
     let blockFingerprint: UInt64
 
@@ -30,6 +32,7 @@ public struct PromptCache: Sendable {
     /// A cache for runs of `model` (file fingerprint `fingerprint`) under `settings`.
     public init(model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64) {
         self.settings = settings
+        self.fingerprint = fingerprint
         blockFingerprint = LongContextSession.blockFingerprint(model: model, fingerprint: fingerprint)
     }
 
@@ -73,12 +76,18 @@ public struct PromptCache: Sendable {
 }
 
 extension LongContextRunner {
-    /// The start of a prompt-cache run: the longest stored cache point of `prompt` forked into
-    /// `runName` and resumed (its tokens checked against the prompt's), else a new session.
+    /// The start of a prompt-cache run: the longest stored cache point of `prompt` — its standby
+    /// when one is ready, else forked into `runName` and resumed (its tokens checked against the
+    /// prompt's) — or else a new session `runName`.
     static func promptCacheSession(model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient,
-                                   cache: PromptCache, points: [Int], prompt: [Int32], runName: String) async throws(LongContextError) -> LongContextSession {
+                                   cache: PromptCache, points: [Int], prompt: [Int32], runName: String,
+                                   standbys: PromptStandbys?) async throws(LongContextError) -> LongContextSession {
         for p in points.reversed() {
             let stored = cache.sessionName(prefix: prompt[0..<p])
+            if let session = standbys?.take(point: stored, client: client) {
+                if session.tokens == Array(prompt[0..<p]) { return session }
+                try? await client.dropSession(session.sessionName)
+            }
             do {
                 _ = try await client.forkSession(from: stored, to: runName, copyCheckpoint: true)
             } catch where error.code == .sessionNotFound || error.code == .checkpointNotFound {

@@ -48,6 +48,8 @@ struct ServeCommand: AsyncParsableCommand {
     var durability = "periodic"
     @Option(name: .customLong("cache-interval"), help: "Tokens between the prompt cache's fixed points (besides the end of each chat message); a multiple of --chunk.")
     var cacheInterval = 4096
+    @Option(name: .customLong("standbys"), help: "Prompt-cache points kept forked and resumed in this process, ready for the next request over the same prefix (0: none; each holds the worker's window, e.g. ≈ 28 MB for SmolLM2).")
+    var standbys = 4
     @Option(name: .customLong("max-connections"), help: "HTTP connections served at once.")
     var maxConnections = 64
     @Option(name: .customLong("max-queued"), help: "Requests waiting for the model beyond the one computing (503 above it).")
@@ -77,6 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
                           ("--max-tokens-limit", maxTokensLimit), ("--default-max-tokens", defaultMaxTokens)] where v < 1 {
             throw ValidationError("\(name) must be ≥ 1")
         }
+        guard standbys >= 0 else { throw ValidationError("--standbys must be ≥ 0") }
         guard maxQueued >= 0 else { throw ValidationError("--max-queued must be ≥ 0") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
     }
@@ -103,7 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
             modelID: id, text: text, settings: settings, fingerprint: fingerprint,
             limits: ServerLimits(maxBodyBytes: maxBodyBytes, maxTokens: maxTokensLimit, maxPromptTokens: maxPromptTokens,
                                  maxQueued: maxQueued, defaultChatMaxTokens: defaultMaxTokens),
-            cacheInterval: cacheInterval, logger: logger
+            cacheInterval: cacheInterval, standbys: standbys, logger: logger
         ) {
             // The connection opened at start first, then a new one after each loss.
             if let c = first.take() { return c }
@@ -115,11 +118,11 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data("actqkv serve: \(id) on http://\(host):\(bound) (kvd \(socketPath))\n".utf8))
         }
         do { try await app.runService() } catch {
-            service.close()
+            await service.close()
             await kvd.embedded?.stop()
             Self.fail("\(error)")
         }
-        service.close()
+        await service.close()
         await kvd.embedded?.stop()
     }
 

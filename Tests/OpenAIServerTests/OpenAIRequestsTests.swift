@@ -12,8 +12,11 @@ import Testing
              {"role": "assistant", "content": null}, {"role": "user", "content": "c"}], "stop": "x", "tools": [], "user": "u"}
             """)
         #expect(r.messages.map { $0.content?.text ?? "" } == ["ab", "", "c"])
-        #expect(r.stop?.values == ["x"])
-        #expect(try chat(#"{"model": "m", "messages": [], "stop": ["a", "b"]}"#).stop?.values == ["a", "b"])
+        #expect(r.generation.stop?.values == ["x"])
+        #expect(try chat(#"{"model": "m", "messages": [], "stop": ["a", "b"]}"#).generation.stop?.values == ["a", "b"])
+        let both = try chat(#"{"model": "m", "messages": [], "max_tokens": 5, "max_completion_tokens": 7, "temperature": 0}"#)
+        #expect(try GenerationOptions(both.generation, maxTokens: both.max_completion_tokens, defaultMaxTokens: 16, limits: ServerLimits()).maxTokens == 7)
+        #expect(throws: DecodingError.self) { try chat(#"{"model": "m", "messages": [], "top_p": "high"}"#) }
         #expect(throws: DecodingError.self) { try chat(#"{"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}"#) }
         let p = try JSONDecoder().decode(CompletionRequest.self, from: Data(#"{"model": "m", "prompt": [1, 2, 3]}"#.utf8))
         guard case .tokens(let t) = p.prompt else { Issue.record("token prompt"); return }
@@ -27,8 +30,9 @@ import Testing
         func make(max: Int? = nil, stop: [String]? = nil, t: Double? = nil, p: Double? = nil, n: Int? = nil, stream: Bool? = nil,
                   streamOptions: Bool = false) throws(ServeError) -> GenerationOptions {
             let stopField = try? stop.map { try JSONDecoder().decode(StopField.self, from: JSONEncoder().encode($0)) }
-            return try GenerationOptions(maxTokens: max, defaultMaxTokens: 16, stop: stopField ?? nil, temperature: t, topP: p, seed: 7,
-                                         stream: stream, streamOptions: streamOptions ? StreamOptions(include_usage: true) : nil, n: n, limits: limits)
+            let fields = GenerationFields(max_tokens: max, stop: stopField ?? nil, temperature: t, top_p: p, seed: 7, stream: stream,
+                                          stream_options: streamOptions ? StreamOptions(include_usage: true) : nil, n: n)
+            return try GenerationOptions(fields, defaultMaxTokens: 16, limits: limits)
         }
         let d = try make()
         #expect(d.maxTokens == 16 && d.temperature == 1 && d.topP == 1 && d.seed == 7 && !d.stream && d.stop.isEmpty)

@@ -81,4 +81,46 @@ import Testing
         #expect(again.counters.reusedTokens == second.count - 1)
         #expect(again.generated == b.generated)
     }
+
+    @Test("standbys: the next request over the same prompt continues in a session prepared after the last one, generates the same tokens, and closing drops every standby")
+    func standbys() async throws {
+        let model = try ModelTestSupport.loadRealModel(activations: .float32)
+        let ids = try LongContextTestSupport.longPromptIDs()
+        let config = RetrievalConfig(sinkTokens: 32, localWindow: 256, chunkTokens: 128, blockSize: 32, topK: 8,
+                                     minBlocks: 4, maxBlocks: 16, blockCacheCapacity: 128)
+        let settings = LongContextSettings(method: .actqkv, retrieval: config)
+        let shared = 1000
+        let first = Array(ids[0..<1200]), second = Array(ids[0..<shared]) + Array(ids[1200..<1391])
+        let standbys = PromptStandbys(capacity: 2)
+        func run(_ prompt: [Int32], client: KVClient, standbys: PromptStandbys?) async throws -> LongContextSummary {
+            let request = LongContextRequest(layout: PromptLayout(tokens: prompt, questionSpan: nil, sharedPrefixCount: 0), maxTokens: 6,
+                                             cachePoints: CachePoints(messageEnds: [shared]), standbys: standbys)
+            return try await LongContextRunner.run(model: model, settings: settings, fingerprint: 0xCAFE, client: client, request: request) { _ in true }
+        }
+        func waitReady(_ count: Int) async {
+            await standbys.settle()
+            #expect(standbys.readyCount == count)
+        }
+        let kvd = try await InProcessDaemon { $0.retrievalTokens = 8 * 32 }
+        defer { Task { try? await kvd.stop() } }
+        let client = try await kvd.connect()
+        let a = try await run(first, client: client, standbys: standbys)
+        #expect(a.counters.reusedTokens == 0)
+        await waitReady(2)  // the shared prefix and the first prompt but its last token
+        // The second prompt starts from the standby of the shared prefix: same tokens as from kvd.
+        let b = try await run(second, client: client, standbys: standbys)
+        #expect(b.counters.reusedTokens == shared)
+        #expect(b.sessionName?.hasPrefix("actqkv-standby-") == true, "ran in \(b.sessionName ?? "nil")")
+        await waitReady(2)  // capacity 2: the shared prefix again and the second prompt's last point
+        let c = try await run(second, client: client, standbys: nil)
+        #expect(c.counters.reusedTokens == second.count - 1)
+        let d = try await run(second, client: client, standbys: standbys)
+        #expect(d.counters.reusedTokens == second.count - 1)
+        #expect(d.sessionName?.hasPrefix("actqkv-standby-") == true)
+        #expect(b.generated == c.generated && d.generated == c.generated, "standby \(b.generated) / \(d.generated), kvd \(c.generated)")
+        await standbys.close()
+        #expect(standbys.readyCount == 0)
+        let left = try await client.listSessions().sessions.map(\.name)
+        #expect(left.allSatisfy { $0.hasPrefix(PromptCache.namePrefix) }, "left behind: \(left)")
+    }
 }
