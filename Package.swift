@@ -48,11 +48,15 @@ let package = Package(
         // Store benchmarks and their model-like data (kvctl bench/codec, KVStoreTests): not library API.
         .target(name: "StoreBenchmarks", dependencies: ["CoreTypes", "KVStore", "CLMDB", "CZstd"], path: "Benchmarks/StoreBenchmarks"),
 
+        // A swift-metrics backend kept in the process and the Prometheus text format: kvd's
+        // `stats` and metrics endpoint, `actqkv serve`'s `/metrics`.
+        .target(name: "PrometheusMetrics", dependencies: [.product(name: "CoreMetrics", package: "swift-metrics")]),
+
         // The daemon: NIO event loops stay inside its listener.
         .target(
             name: "KVDaemon",
             dependencies: [
-                "CoreTypes", "Protocol", "KVStore", "ActQKV",
+                "CoreTypes", "Protocol", "KVStore", "ActQKV", "PrometheusMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -79,7 +83,7 @@ let package = Package(
         .target(
             name: "OpenAIServer",
             dependencies: [
-                "CoreTypes", "LanguageModel", "Worker", "KVClient", "ActQKV",
+                "CoreTypes", "LanguageModel", "Worker", "KVClient", "ActQKV", "PrometheusMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -117,6 +121,7 @@ let package = Package(
             dependencies: [
                 "CoreTypes", "LanguageModel", "Worker", "ActQKV", "KVClient", "Protocol", "KVDaemon", "KVStore", "Evaluation", "OpenAIServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -131,11 +136,13 @@ let package = Package(
         .testTarget(name: "CoreTypesTests", dependencies: ["CoreTypes"]),
         .testTarget(name: "ProtocolTests", dependencies: ["CoreTypes", "Protocol"]),
         .testTarget(name: "ActQKVTests", dependencies: ["CoreTypes", "ActQKV"]),
+        .testTarget(name: "PrometheusMetricsTests", dependencies: ["PrometheusMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]),
         .testTarget(name: "KVStoreTests", dependencies: ["CoreTypes", "KVStore", "StoreBenchmarks"]),
         .testTarget(
             name: "KVDaemonTests",
             dependencies: [
-                "CoreTypes", "KVDaemon", "KVClient", "Protocol", "KVStore", "DaemonTestSupport", .product(name: "CoreMetrics", package: "swift-metrics"),
+                "CoreTypes", "KVDaemon", "KVClient", "Protocol", "KVStore", "DaemonTestSupport", "PrometheusMetrics",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -157,7 +164,7 @@ let package = Package(
                 "CoreTypes", "Worker", "LanguageModel", "LanguageModelTesting", "ActQKV", "KVClient", "Protocol", "DaemonTestSupport",
             ]
         ),
-        .testTarget(name: "OpenAIServerTests", dependencies: ["OpenAIServer", "Worker", "LanguageModel"]),
+        .testTarget(name: "OpenAIServerTests", dependencies: ["OpenAIServer", "Worker", "LanguageModel", "PrometheusMetrics"]),
         .testTarget(name: "EvaluationTests", dependencies: ["CoreTypes", "Evaluation", "LanguageModel", "LanguageModelTesting", "Worker"]),
         .testTarget(
             name: "EndToEndTests", dependencies: ["CoreTypes", "KVClient", "Protocol", "LanguageModel", "LanguageModelTesting"],

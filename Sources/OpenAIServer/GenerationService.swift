@@ -41,6 +41,8 @@ public final class GenerationService: Sendable {
     let queue: RequestQueue
     /// Resumed sessions of the last requests' cache points, ready for the next request.
     let standbys: PromptStandbys
+    /// What `GET /metrics` reports.
+    public let metrics: ServeMetrics
     let logger: Logger
     private let connect: @Sendable () async throws -> KVClient
     private let client = Mutex<KVClient?>(nil)
@@ -50,11 +52,13 @@ public final class GenerationService: Sendable {
     ///   - cacheInterval: every multiple of it is a prompt-cache point (besides message ends).
     ///   - standbys: prompt-cache points kept resumed in this process (``PromptStandbys``; 0: none).
     public init(modelID: String, text: TextModel, settings: LongContextSettings, fingerprint: UInt64, limits: ServerLimits,
-                cacheInterval: Int, standbys: Int, logger: Logger, connect: @escaping @Sendable () async throws -> KVClient) {
+                cacheInterval: Int, standbys: Int, metrics: ServeMetrics = ServeMetrics(), logger: Logger,
+                connect: @escaping @Sendable () async throws -> KVClient) {
         self.modelID = modelID; self.text = text; self.settings = settings; self.fingerprint = fingerprint
         self.limits = limits; self.cacheInterval = cacheInterval; self.logger = logger; self.connect = connect
         queue = RequestQueue(maxWaiting: limits.maxQueued)
         self.standbys = PromptStandbys(capacity: standbys)
+        self.metrics = metrics
     }
 
     /// Drops the standbys' kvd sessions and closes the kvd connection.

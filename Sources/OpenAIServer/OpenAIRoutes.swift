@@ -4,10 +4,11 @@ import HummingbirdCore
 import LanguageModel
 import Logging
 import NIOCore
+import PrometheusMetrics
 import Synchronization
 
 /// The HTTP side of `actqkv serve`: OpenAI's `POST /v1/chat/completions`, `POST /v1/completions`
-/// (streamed as server-sent events or not), `GET /v1/models` and `GET /health` over a
+/// (streamed as server-sent events or not), `GET /v1/models`, `GET /health` and `GET /metrics` over a
 /// ``GenerationService`` (docs/SERVER.md).
 public enum OpenAIRoutes {
     /// Where and how many.
@@ -24,6 +25,11 @@ public enum OpenAIRoutes {
     public static func application(service: GenerationService, listen: Listen, logger: Logger,
                                    onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         let router = Router()
+        router.add(middleware: MetricsMiddleware())
+        router.get("/metrics") { _, _ in
+            let text = service.metrics.render(waiting: service.queue.waitingCount, standbys: service.standbys.readyCount)
+            return Response(status: .ok, headers: [.contentType: PrometheusText.contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
         router.get("/health") { _, _ in
             jsonResponse(["status": "ok", "model": service.modelID, "waiting": service.queue.waitingCount])
         }
@@ -210,8 +216,9 @@ final class Collected: Sendable {
 }
 
 extension GenerationService {
-    /// One log line per answered request.
+    /// One log line per answered request, and its metrics.
     func log(_ object: String, id: String, outcome o: GenerationOutcome, clientGone: Bool = false) {
+        metrics.record(o, clientGone: clientGone)
         logger.info("\(object) \(id)\(clientGone ? ": client disconnected, generation stopped" : "")", metadata: [
             "prompt_tokens": "\(o.promptTokens)", "cached_tokens": "\(o.cachedTokens)", "completion_tokens": "\(o.completionTokens)",
             "finish_reason": "\(o.finishReason)", "first_token_s": "\(String(format: "%.3f", o.firstTokenSeconds))",

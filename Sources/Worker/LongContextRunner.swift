@@ -229,10 +229,15 @@ public enum LongContextRunner {
             generated.append(first)
             stopped = request.stopTokens.contains(first) || request.maxTokens <= 0 || !onToken(first)
             summary.firstTokenSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            if let cache, let standbys = request.standbys, let client = session.client {
-                // The next request over this prompt most likely continues from one of its last two points.
-                standbys.prepare(points: points.suffix(2).map { cache.sessionName(prefix: prompt[0..<$0]) },
-                                 model: session.model, settings: settings, fingerprint: cache.fingerprint, client: client)
+            if let cache, let standbys = request.standbys, let client = session.client, let last = points.last {
+                // The next request most likely repeats this prompt or asks again after its second-to-last point.
+                var targets = [PromptStandbys.Target(key: cache.sessionName(prefix: prompt[0..<(n - 1)]),
+                                                     point: cache.sessionName(prefix: prompt[0..<last]), extra: Array(prompt[last..<(n - 1)]))]
+                if points.count >= 2 {
+                    let p = points[points.count - 2]
+                    targets.append(PromptStandbys.Target(key: cache.sessionName(prefix: prompt[0..<p]), point: cache.sessionName(prefix: prompt[0..<p]), extra: []))
+                }
+                standbys.prepare(targets, model: session.model, settings: settings, fingerprint: cache.fingerprint, client: client)
             }
             if request.sessionName != nil, session.client != nil {
                 try await session.checkpoint(extra: encodeExtra(promptCount: n, generated: generated))

@@ -76,18 +76,21 @@ public struct PromptCache: Sendable {
 }
 
 extension LongContextRunner {
-    /// The start of a prompt-cache run: the longest stored cache point of `prompt` — its standby
-    /// when one is ready, else forked into `runName` and resumed (its tokens checked against the
-    /// prompt's) — or else a new session `runName`.
+    /// The start of a prompt-cache run: a standby of the prompt but its last token, else the
+    /// longest stored cache point of `prompt` — its standby when one is ready, else forked into
+    /// `runName` and resumed (its tokens checked against the prompt's) — or else a new session
+    /// `runName`.
     static func promptCacheSession(model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient,
                                    cache: PromptCache, points: [Int], prompt: [Int32], runName: String,
                                    standbys: PromptStandbys?) async throws(LongContextError) -> LongContextSession {
-        for p in points.reversed() {
+        // The standby of the prompt but its last token (a repeated request), then the points, longest first.
+        for p in ([prompt.count - 1] + points.reversed()) where p > 0 {
             let stored = cache.sessionName(prefix: prompt[0..<p])
-            if let session = standbys?.take(point: stored, client: client) {
+            if let session = standbys?.take(stored, client: client) {
                 if session.tokens == Array(prompt[0..<p]) { return session }
                 try? await client.dropSession(session.sessionName)
             }
+            guard points.contains(p) else { continue }
             do {
                 _ = try await client.forkSession(from: stored, to: runName, copyCheckpoint: true)
             } catch where error.code == .sessionNotFound || error.code == .checkpointNotFound {

@@ -3,21 +3,36 @@ import KVClient
 import LanguageModel
 import Synchronization
 
-/// The in-process tier of the prompt cache (`actqkv serve`): for the last cache points of recent
-/// runs, a *standby* — a kvd session already forked from the stored point and resumed into a
-/// ``LongContextSession`` — so that the next request from such a point starts computing at once
-/// instead of forking and resuming first (docs/SERVER.md §"Where a cached request's time goes").
+/// The in-process tier of the prompt cache (`actqkv serve`): for the prompts of recent runs, a
+/// *standby* — a kvd session forked from a stored cache point, resumed into a
+/// ``LongContextSession`` and advanced to where the next request most likely diverges — so that
+/// the next request from there starts computing at once instead of forking and resuming first
+/// (docs/SERVER.md §"The prompt cache is kvd").
 ///
-/// A run takes the standby of the longest point it can (it becomes the run's session, dropped at
-/// the end like any run session) and, once its prompt is processed, asks for standbys of its last
-/// two points; they are prepared in the background (fork + resume, the same steps as without a
-/// standby, so a run from a standby computes exactly what it would have computed). At most
+/// Once a run has chosen its first token it asks for two standbys, prepared in the background:
+/// one at its prompt but the last token (forked from its last point, then the tokens after that
+/// point processed as the run processed them: a repeated request computes only its last token),
+/// one at its second-to-last point (a new question after the same document). A run takes the
+/// longest standby that is a prefix of its prompt — it becomes the run's session, dropped at the
+/// end like any run session. Because a standby is built by the steps a run would take, with the
+/// same chunk boundaries, a run from one computes exactly what it would have computed. At most
 /// ``capacity`` standbys are kept; the least recently prepared is dropped first, with its kvd
 /// session. Standbys belong to one kvd connection: ``discard(client:)`` forgets them when it is
 /// lost.
 public final class PromptStandbys: Sendable {
     /// Standbys kept at most (0: none are prepared).
     public let capacity: Int
+
+    /// What to prepare: the state after `prefix` tokens, from stored point `point` (a prefix of
+    /// them), with the tokens after the point processed in prefill mode.
+    struct Target: Sendable {
+        /// ``PromptCache/sessionName(prefix:)`` of the whole prefix: the standby's key.
+        var key: String
+        /// The stored point's session.
+        var point: String
+        /// The tokens after the point.
+        var extra: [Int32]
+    }
 
     /// A resumed session handed from the task that prepared it to the one run that takes it.
     private final class Standby: @unchecked Sendable {
@@ -26,9 +41,9 @@ public final class PromptStandbys: Sendable {
     }
 
     private struct State {
-        /// Ready standbys by point session name, oldest first.
-        var ready: [(point: String, standby: Standby)] = []
-        /// Points being prepared, and the tasks preparing them.
+        /// Ready standbys by key, oldest first.
+        var ready: [(key: String, standby: Standby)] = []
+        /// Keys being prepared, and the tasks preparing them.
         var preparing: [String: Task<Void, Never>] = [:]
         var closed = false
     }
@@ -37,30 +52,29 @@ public final class PromptStandbys: Sendable {
 
     public init(capacity: Int) { self.capacity = capacity }
 
-    /// The standby of stored point `point` on `client`, removed from the table; nil when none is ready.
-    func take(point: String, client: KVClient) -> LongContextSession? {
+    /// The standby whose key is `key`, on `client`, removed from the table; nil when none is ready.
+    func take(_ key: String, client: KVClient) -> LongContextSession? {
         let standby: Standby? = state.withLock { s in
-            guard let i = s.ready.firstIndex(where: { $0.point == point }) else { return nil }
+            guard let i = s.ready.firstIndex(where: { $0.key == key }) else { return nil }
             return s.ready.remove(at: i).standby
         }
         guard let standby, standby.session.client === client else { return nil }
         return standby.session
     }
 
-    /// Prepares, in the background, a standby for each stored point in `points` (session names)
-    /// that has none ready or in preparation.
-    func prepare(points: [String], model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient) {
+    /// Prepares, in the background, each target that has no standby ready or in preparation.
+    func prepare(_ targets: [Target], model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient) {
         guard capacity > 0 else { return }
-        for point in points {
+        for target in targets {
             state.withLock { s in
-                guard !s.closed, s.preparing[point] == nil, !s.ready.contains(where: { $0.point == point }) else { return }
-                s.preparing[point] = Task { [self] in
-                    let prepared = await Self.standby(of: point, model: model, settings: settings, fingerprint: fingerprint, client: client)
+                guard !s.closed, s.preparing[target.key] == nil, !s.ready.contains(where: { $0.key == target.key }) else { return }
+                s.preparing[target.key] = Task { [self] in
+                    let prepared = await Self.standby(target, model: model, settings: settings, fingerprint: fingerprint, client: client)
                     let dropped: [Standby] = state.withLock { s in
-                        s.preparing[point] = nil
+                        s.preparing[target.key] = nil
                         guard let prepared else { return [] }
                         if s.closed { return [prepared] }
-                        s.ready.append((point, prepared))
+                        s.ready.append((target.key, prepared))
                         let excess = max(0, s.ready.count - capacity)
                         defer { s.ready.removeFirst(excess) }
                         return s.ready.prefix(excess).map(\.standby)
@@ -103,18 +117,24 @@ public final class PromptStandbys: Sendable {
         }
     }
 
-    /// Fork `point` into a new session and resume it; nil when the point is gone (evicted) or kvd fails.
-    private static func standby(of point: String, model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64,
+    /// Forks the target's point into a new session, resumes it and processes the extra tokens;
+    /// nil when the point is gone (evicted) or kvd fails. Its counters then count every token as
+    /// reused: the run that takes it computes none of them.
+    private static func standby(_ target: Target, model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64,
                                 client: KVClient) async -> Standby? {
         let name = "actqkv-standby-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
         do {
-            _ = try await client.forkSession(from: point, to: name, copyCheckpoint: true)
+            _ = try await client.forkSession(from: target.point, to: name, copyCheckpoint: true)
         } catch {
             return nil
         }
         do {
-            return Standby(try await LongContextSession.resume(model: model, settings: settings, fingerprint: fingerprint, client: client,
-                                                               sessionName: name).session)
+            let session = try await LongContextSession.resume(model: model, settings: settings, fingerprint: fingerprint, client: client,
+                                                              sessionName: name).session
+            if !target.extra.isEmpty { try await session.process(target.extra[...], mode: .prefill, logits: false) }
+            session.counters = LongContextCounters()
+            session.counters.reusedTokens = session.position
+            return Standby(session)
         } catch {
             try? await client.dropSession(name)
             return nil

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreMetrics
 import Foundation
 import Hummingbird
 import KVClient
@@ -102,11 +103,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let first = HandOver<KVClient>(kvd.client)
         let socketPath = socket ?? kvd.embedded?.socketPath ?? ""
+        // Hummingbird's HTTP metrics go through swift-metrics' global system: the same registry.
+        let metrics = ServeMetrics()
+        MetricsSystem.bootstrap(metrics.registry)
         let service = GenerationService(
             modelID: id, text: text, settings: settings, fingerprint: fingerprint,
             limits: ServerLimits(maxBodyBytes: maxBodyBytes, maxTokens: maxTokensLimit, maxPromptTokens: maxPromptTokens,
                                  maxQueued: maxQueued, defaultChatMaxTokens: defaultMaxTokens),
-            cacheInterval: cacheInterval, standbys: standbys, logger: logger
+            cacheInterval: cacheInterval, standbys: standbys, metrics: metrics, logger: logger
         ) {
             // The connection opened at start first, then a new one after each loss.
             if let c = first.take() { return c }

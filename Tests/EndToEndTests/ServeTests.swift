@@ -154,6 +154,28 @@ private func errorObject(_ body: [String: Any]) -> [String: Any] { (body["error"
         #expect(usage(first)["cached_tokens"] == 0)
         let second = try server.client("chat", [system, "Tell me the pass key, please.", "12"])
         #expect(usage(second)["cached_tokens"] ?? 0 >= shared, "second question over the same document: \(usage(second)), shared \(shared)")
+        // The same request again: from the standby its predecessor left (or kvd), the same answer.
+        let repeated = try server.client("chat", [system, "Tell me the pass key, please.", "12"])
+        #expect(usage(repeated)["cached_tokens"] ?? 0 >= (usage(repeated)["prompt_tokens"] ?? 0) - 8, "\(usage(repeated))")
+        #expect(repeated["text"] as? String == second["text"] as? String)
+
+        // GET /metrics, read by Prometheus' reference parser.
+        let metrics = try server.client("metrics", [])
+        #expect((metrics["content_type"] as? String ?? "").hasPrefix("text/plain; version=0.0.4"))
+        let samples = (metrics["samples"] as? [[Any]] ?? []).compactMap { s -> (String, [String: String], Double)? in
+            guard s.count == 3, let n = s[0] as? String, let l = s[1] as? [String: String], let v = (s[2] as? NSNumber)?.doubleValue else { return nil }
+            return (n, l, v)
+        }
+        func total(_ name: String, _ labels: [String: String] = [:]) -> Double {
+            samples.filter { sample in sample.0 == name && labels.allSatisfy { sample.1[$0.key] == $0.value } }.reduce(0) { $0 + $1.2 }
+        }
+        #expect(total("actqkv_serve_generations_total") == 3)
+        let cachedSum = Double((usage(second)["cached_tokens"] ?? 0) + (usage(repeated)["cached_tokens"] ?? 0))
+        #expect(total("actqkv_serve_cached_tokens_total") == cachedSum)
+        #expect(total("actqkv_serve_time_to_first_token_seconds_count") == 3)
+        #expect(total("actqkv_hb_requests_total", ["http_route": "/v1/chat/completions", "http_response_status_code": "200"]) == 3)
+        #expect((metrics["types"] as? [String: String])?["actqkv_serve_standbys"] == "gauge")
+        #expect(total("actqkv_serve_standbys") >= 1, "standbys ready after three requests over one document")
         server.stop()
 
         // A new server process (and a new embedded kvd on the same data directory).

@@ -118,6 +118,17 @@ import Testing
         #expect(d.counters.reusedTokens == second.count - 1)
         #expect(d.sessionName?.hasPrefix("actqkv-standby-") == true)
         #expect(b.generated == c.generated && d.generated == c.generated, "standby \(b.generated) / \(d.generated), kvd \(c.generated)")
+        // A prompt ending 40 tokens after its only point: the standby for a repeat is advanced past
+        // the point (its tokens processed in the background), and answers as a run from kvd does.
+        let short = Array(ids[0..<shared]) + Array(ids[1100..<1140])
+        _ = try await run(short, client: client, standbys: standbys)
+        await standbys.settle()
+        let e = try await run(short, client: client, standbys: standbys)
+        #expect(e.counters.reusedTokens == short.count - 1, "\(e.counters)")
+        let f = try await run(short, client: client, standbys: nil)
+        #expect(f.counters.reusedTokens == shared)
+        #expect(e.counters.computedTokens == f.counters.computedTokens - (short.count - 1 - shared), "the standby's tokens are not computed again")
+        #expect(e.generated == f.generated, "advanced standby \(e.generated), kvd \(f.generated)")
         await standbys.close()
         #expect(standbys.readyCount == 0)
         let left = try await client.listSessions().sessions.map(\.name)

@@ -1,3 +1,4 @@
+import PrometheusMetrics
 import CoreMetrics
 import Synchronization
 
@@ -9,9 +10,6 @@ import Synchronization
 /// `errors`, `errors.<code>`, `connections.accepted`, `blocks.appended`, … ; the meter
 /// `connections.open`.
 final class DaemonMetrics: Sendable {
-    /// Upper bounds of the latency buckets, in seconds (the last bucket is +∞).
-    static var bucketBounds: [Double] { MetricsRegistry.bucketBounds }
-
     /// Counter labels that ``snapshot()`` reports as totals rather than as named counters.
     private static let requestsLabel = "requests", errorsLabel = "errors", openLabel = "connections.open"
 

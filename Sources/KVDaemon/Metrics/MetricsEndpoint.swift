@@ -1,3 +1,4 @@
+import PrometheusMetrics
 import NIOCore
 import NIOPosix
 
@@ -118,7 +119,7 @@ final class MetricsHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         Task(executorPreference: executor) {
             let text = await render()
             let response = Self.response(
-                status: "200 OK", contentType: PrometheusExposition.contentType, body: text, extra: "", headOnly: headOnly)
+                status: "200 OK", contentType: PrometheusText.contentType, body: text, extra: "", headOnly: headOnly)
             channel.writeAndFlush(ByteBuffer(bytes: response)).whenComplete { _ in channel.close(promise: nil) }
         }
     }

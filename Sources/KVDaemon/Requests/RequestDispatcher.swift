@@ -1,3 +1,4 @@
+import PrometheusMetrics
 import KVStore
 import Logging
 import NIOCore

@@ -1,3 +1,4 @@
+import PrometheusMetrics
 import KVStore
 import Protocol
 
@@ -19,7 +20,7 @@ extension RequestDispatcher {
         let histograms = snapshot.histograms.sorted { $0.key < $1.key }.map { name, histogram in
             StatHistogram(
                 name: "latency.\(name)", sumSeconds: histogram.sumSeconds,
-                buckets: zip(MetricsRegistry.bucketBounds, histogram.counts).map { HistogramBucket(upperBoundSeconds: $0, count: $1) })
+                buckets: zip(metrics.registry.bucketBounds, histogram.counts).map { HistogramBucket(upperBoundSeconds: $0, count: $1) })
         }
         return .stats(Stats(
             uptimeSeconds: metrics.uptimeSeconds, connections: UInt32(clamping: snapshot.openConnections),

@@ -8,6 +8,8 @@ Each check prints one JSON object on stdout:
   completion PROMPT_FILE MAX_TOKENS     non-streamed completion
   errors                                bad requests the client can send: status, code, type and param of each
   disconnect PROMPT_FILE MAX_TOKENS N   streams a completion, reads N chunks, closes the connection
+  metrics                               GET /metrics parsed by prometheus_client's reference parser:
+                                        {"types": {family: type}, "samples": [[name, labels, value], …]}
 """
 import json
 import sys
@@ -50,6 +52,16 @@ def main():
                 text += c.delta.content or ""
                 finish = c.finish_reason or finish
         print(json.dumps({"text": text, "chunks": chunks, "finish_reason": finish, "usage": usage, "roles": roles}))
+    elif check == "metrics":
+        import urllib.request
+        from prometheus_client.parser import text_string_to_metric_families
+        with urllib.request.urlopen(base + "/metrics", timeout=60) as r:
+            content_type, text = r.headers.get("Content-Type"), r.read().decode("utf-8")
+        out = {"content_type": content_type, "types": {}, "samples": []}
+        for family in text_string_to_metric_families(text):
+            out["types"][family.name] = family.type
+            out["samples"] += [[s.name, s.labels, s.value] for s in family.samples]
+        print(json.dumps(out))
     elif check == "chat":
         messages = [] if args[0] == "-" else [{"role": "system", "content": read(args[0])}]
         messages.append({"role": "user", "content": args[1]})

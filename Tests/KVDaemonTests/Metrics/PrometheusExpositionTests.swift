@@ -2,19 +2,12 @@ import CoreTypes
 import DaemonTestSupport
 import Foundation
 import KVClient
+import PrometheusMetrics
 import Protocol
 import Testing
 @testable import KVDaemon
 
 struct PrometheusExpositionTests {
-    @Test func namesAreSnakeCase() {
-        #expect(PrometheusExposition.metricName("blocks.appended") == "blocks_appended")
-        #expect(PrometheusExposition.metricName("store.rawBytes") == "store_raw_bytes")
-        #expect(PrometheusExposition.metricName("a-b c") == "a_b_c")
-        #expect(PrometheusExposition.metricName("9lives") == "_9lives")
-        #expect(PrometheusExposition.escapeLabel("a\"b\\c\nd") == "a\\\"b\\\\c\\nd")
-    }
-
     /// A real daemon's statistics, rendered, parsed by the reference parser: every family has the
     /// right type, histograms are cumulative and consistent, and counters move with requests.
     @Test func realStatisticsParseAndMove() async throws {
@@ -51,7 +44,7 @@ struct PrometheusExpositionTests {
         // Histogram invariants per type: buckets cumulative, +Inf bucket == _count.
         for type in ["appendBlocks", "createSession", "openSession"] {
             let buckets = after.samples.filter { $0.name == "kvd_request_duration_seconds_bucket" && $0.labels["type"] == type }
-            #expect(buckets.count == DaemonMetrics.bucketBounds.count)
+            #expect(buckets.count == MetricsRegistry.latencyBounds.count)
             let counts = buckets.map(\.value)
             #expect(counts == counts.sorted(), "buckets of \(type) must be cumulative")
             #expect(buckets.last?.labels["le"] == "+Inf")

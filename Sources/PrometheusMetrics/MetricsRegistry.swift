@@ -1,31 +1,36 @@
 import CoreMetrics
 import Synchronization
 
-/// kvd's swift-metrics backend: an in-process registry that keeps every counter, meter
-/// (gauge) and timer made through it, by label, so that `stats` (and `kvctl stats`) and the
-/// Prometheus endpoint can report them. The daemon emits its metrics through swift-metrics
-/// handles made with this factory (``DaemonMetrics``); `kvd serve` also bootstraps the global
-/// `MetricsSystem` with it, so metrics other libraries emit in the process land here too.
+/// A swift-metrics backend kept in the process: every counter, meter (gauge) and timer made
+/// through it, by label, for a `stats` reply and a Prometheus endpoint to report. kvd emits its
+/// metrics through handles made with one (its ``DaemonMetrics``) and `kvd serve` bootstraps the
+/// global `MetricsSystem` with it, so metrics other libraries emit land there too; `actqkv serve`
+/// keeps its own, with longer buckets.
 ///
 /// Dimensions are folded into the label (`label{key=value,…}`). Floating-point counters are
 /// kept as whole numbers (truncated per increment); recorders keep their last value, like a
-/// meter. Timers are histograms over ``bucketBounds``.
+/// meter. Timers are histograms over the registry's ``bucketBounds``.
 public final class MetricsRegistry: MetricsFactory, Sendable {
-    /// Upper bounds of the timer buckets, in seconds (the last bucket is +∞).
-    public static let bucketBounds: [Double] = [
+    /// Request latencies, 10 µs … 1 s (kvd's; the last bucket is +∞), in seconds.
+    public static let latencyBounds: [Double] = [
         10e-6, 20e-6, 50e-6, 100e-6, 200e-6, 500e-6, 1e-3, 2e-3, 5e-3, 10e-3, 20e-3, 50e-3,
         100e-3, 200e-3, 500e-3, 1, .infinity,
     ]
 
+    /// Upper bounds of this registry's timer buckets, in seconds, increasing, the last +∞.
+    public let bucketBounds: [Double]
+
     /// One latency histogram: per-bucket (non-cumulative) counts and the sum of observations.
     public struct Histogram: Sendable, Equatable {
-        /// Observations per bucket of ``MetricsRegistry/bucketBounds``.
-        public var counts = [UInt64](repeating: 0, count: MetricsRegistry.bucketBounds.count)
+        /// Observations per bucket of the registry's ``MetricsRegistry/bucketBounds``.
+        public var counts: [UInt64]
         /// Sum of the observations, in seconds.
         public var sumSeconds: Double = 0
 
-        mutating func observe(_ seconds: Double) {
-            let index = MetricsRegistry.bucketBounds.firstIndex { seconds <= $0 } ?? (counts.count - 1)
+        init(buckets: Int) { counts = [UInt64](repeating: 0, count: buckets) }
+
+        mutating func observe(_ seconds: Double, bounds: [Double]) {
+            let index = bounds.firstIndex { seconds <= $0 } ?? (counts.count - 1)
             counts[index] += 1
             sumSeconds += seconds
         }
@@ -49,8 +54,11 @@ public final class MetricsRegistry: MetricsFactory, Sendable {
 
     private let values = Mutex(Values())
 
-    /// Creates an empty registry.
-    public init() {}
+    /// Creates an empty registry whose timers use `bucketBounds` (increasing; +∞ is appended
+    /// when missing).
+    public init(bucketBounds: [Double] = latencyBounds) {
+        self.bucketBounds = bucketBounds.last == .infinity ? bucketBounds : bucketBounds + [.infinity]
+    }
 
     /// A consistent copy of every value.
     public func snapshot() -> Snapshot {
@@ -68,10 +76,12 @@ public final class MetricsRegistry: MetricsFactory, Sendable {
     fileprivate func addGauge(_ label: String, _ delta: Double) { values.withLock { $0.gauges[label, default: 0] += delta } }
 
     fileprivate func observe(_ label: String, seconds: Double) {
-        values.withLock { $0.histograms[label, default: Histogram()].observe(seconds) }
+        let bounds = bucketBounds
+        values.withLock { $0.histograms[label, default: Histogram(buckets: bounds.count)].observe(seconds, bounds: bounds) }
     }
 
-    static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
+    /// The label a handle records under: `label`, or `label{key=value,…}` with its dimensions.
+    public static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
         dimensions.isEmpty ? label : label + "{" + dimensions.map { "\($0.0)=\($0.1)" }.joined(separator: ",") + "}"
     }
 
