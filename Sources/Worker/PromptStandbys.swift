@@ -10,9 +10,12 @@ import Synchronization
 /// (docs/SERVER.md §"The prompt cache is kvd").
 ///
 /// Once a run has chosen its first token it asks for two standbys, prepared in the background:
-/// one at its prompt but the last token (forked from its last point, then the tokens after that
-/// point processed as the run processed them: a repeated request computes only its last token),
-/// one at its second-to-last point (a new question after the same document). A run takes the
+/// one at its prompt but the last token (forked from its last stored point, then the tokens after
+/// that point processed as the run processed them: a repeated request computes only its last
+/// token), one at that stored point (a new question after the same document). Cache points within
+/// one execution chunk after the last point the run stored are not stored by the run, on the way
+/// to its first token, but by the first of these preparations (the run still cuts its chunks
+/// there). A run takes the
 /// longest standby that is a prefix of its prompt — it becomes the run's session, dropped at the
 /// end like any run session. Because a standby is built by the steps a run would take, with the
 /// same chunk boundaries, a run from one computes exactly what it would have computed. At most
@@ -23,8 +26,9 @@ public final class PromptStandbys: Sendable {
     /// Standbys kept at most (0: none are prepared).
     public let capacity: Int
 
-    /// What to prepare: the state after `prefix` tokens, from stored point `point` (a prefix of
-    /// them), with the tokens after the point processed in prefill mode.
+    /// What to prepare: the state after a prompt prefix, from a stored point (a prefix of it),
+    /// with the tokens after the point processed in prefill mode — cut and stored at the cache
+    /// points the run left to the background.
     struct Target: Sendable {
         /// ``PromptCache/sessionName(prefix:)`` of the whole prefix: the standby's key.
         var key: String
@@ -32,6 +36,11 @@ public final class PromptStandbys: Sendable {
         var point: String
         /// The tokens after the point.
         var extra: [Int32]
+        /// Cache points to store on the way, as counts of `extra` tokens processed (increasing,
+        /// 1…extra.count).
+        var stores: [Int] = []
+        /// The cache the points belong to.
+        var cache: PromptCache
     }
 
     /// A resumed session handed from the task that prepared it to the one run that takes it.
@@ -131,7 +140,12 @@ public final class PromptStandbys: Sendable {
         do {
             let session = try await LongContextSession.resume(model: model, settings: settings, fingerprint: fingerprint, client: client,
                                                               sessionName: name).session
-            if !target.extra.isEmpty { try await session.process(target.extra[...], mode: .prefill, logits: false) }
+            var done = 0
+            for end in target.stores + [target.extra.count] where end > done {
+                try await session.process(target.extra[done..<end], mode: .prefill, logits: false)
+                done = end
+                if target.stores.contains(end) { try await LongContextRunner.storeCachePoint(session, cache: target.cache, client: client) }
+            }
             session.counters = LongContextCounters()
             session.counters.reusedTokens = session.position
             return Standby(session)

@@ -129,6 +129,23 @@ import Testing
         #expect(f.counters.reusedTokens == shared)
         #expect(e.counters.computedTokens == f.counters.computedTokens - (short.count - 1 - shared), "the standby's tokens are not computed again")
         #expect(e.generated == f.generated, "advanced standby \(e.generated), kvd \(f.generated)")
+        // Points within one chunk after the stored prefix (a message end at 1050 and the prompt but
+        // its last token) are stored by the background preparation, not on the way to the first token.
+        let turn = Array(ids[0..<shared]) + Array(ids[1250..<1370])
+        func runTurn(_ standbys: PromptStandbys?) async throws -> LongContextSummary {
+            let request = LongContextRequest(layout: PromptLayout(tokens: turn, questionSpan: nil, sharedPrefixCount: 0), maxTokens: 6,
+                                             cachePoints: CachePoints(messageEnds: [shared, shared + 50]), standbys: standbys)
+            return try await LongContextRunner.run(model: model, settings: settings, fingerprint: 0xCAFE, client: client, request: request) { _ in true }
+        }
+        let cache = PromptCache(model: model, settings: settings, fingerprint: 0xCAFE)
+        let g = try await runTurn(standbys)
+        #expect(g.counters.reusedTokens == shared)
+        await standbys.settle()
+        let names = Set(try await client.listSessions().sessions.map(\.name))
+        #expect(names.contains(cache.sessionName(prefix: turn[0..<(shared + 50)])) && names.contains(cache.sessionName(prefix: turn[0..<(turn.count - 1)])))
+        let h = try await runTurn(nil)
+        #expect(h.counters.reusedTokens == turn.count - 1)
+        #expect(h.generated == g.generated, "from the point stored in the background \(h.generated), computed \(g.generated)")
         await standbys.close()
         #expect(standbys.readyCount == 0)
         let left = try await client.listSessions().sessions.map(\.name)
