@@ -192,17 +192,9 @@ public enum LongContextRunner {
         var generated = resumed
         var sampler = Sampler(parameters: request.sampling)
         var nextPoint = points.firstIndex { $0 > session.position }
-        // With standbys, a point within one chunk after the last point stored (or started from)
-        // is stored in the background after the first token (PromptStandbys), not on the way to it.
-        var stored = points.last { $0 <= session.position } ?? 0
-        var deferred: [Int] = []
-        if cache != nil, let standbys = request.standbys, standbys.capacity > 0 {
-            for q in points where q > session.position {
-                if stored > 0 && q - stored <= e { deferred.append(q) } else { stored = q }
-            }
-            // Only points after the last one the run stores: the background continues from there.
-            deferred.removeAll { $0 < stored }
-        }
+        // With standbys, the points near the prompt's end are stored in the background (PromptStandbys.Plan).
+        let plan = cache != nil && (request.standbys?.capacity ?? 0) > 0
+            ? PromptStandbys.Plan(points: points, start: session.position, promptCount: n, chunk: e) : nil
         session.onRetrieve = request.onRetrieve
         if let span = request.layout.questionSpan, session.questionSpan == nil, span.lowerBound >= session.position {
             try session.markQuestion(span)
@@ -219,7 +211,7 @@ public enum LongContextRunner {
             try await session.process(prompt[session.position..<end], mode: .prefill, logits: false)
             peak = max(peak, session.residentKVBytes)
             if let i = nextPoint, session.position == points[i], let cache, let client = session.client {
-                if !deferred.contains(points[i]) { try await storeCachePoint(session, cache: cache, client: client) }
+                if plan?.deferred.contains(points[i]) != true { try await storeCachePoint(session, cache: cache, client: client) }
                 nextPoint = i + 1 < points.count ? i + 1 : nil
             }
             chunksSinceCheckpoint += 1
@@ -240,19 +232,9 @@ public enum LongContextRunner {
             generated.append(first)
             stopped = request.stopTokens.contains(first) || request.maxTokens <= 0 || !onToken(first)
             summary.firstTokenSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            if let cache, let standbys = request.standbys, let client = session.client, stored > 0 {
-                // The next request most likely repeats this prompt, or asks again after the last point stored.
-                let point = cache.sessionName(prefix: prompt[0..<stored])
-                var targets = [PromptStandbys.Target(key: cache.sessionName(prefix: prompt[0..<(n - 1)]), point: point,
-                                                     extra: Array(prompt[stored..<(n - 1)]), stores: deferred.map { $0 - stored }, cache: cache)]
-                // The state a new question after the same document starts from: the last point stored
-                // before the prompt's end (the one before it when the run stored the prompt but its last token).
-                let before = stored < n - 1 ? stored : points.last { $0 < stored && !deferred.contains($0) }
-                if let before, before > 0 {
-                    let name = cache.sessionName(prefix: prompt[0..<before])
-                    targets.append(PromptStandbys.Target(key: name, point: name, extra: [], cache: cache))
-                }
-                standbys.prepare(targets, model: session.model, settings: settings, fingerprint: cache.fingerprint, client: client)
+            if let plan, let cache, let standbys = request.standbys, let client = session.client {
+                standbys.prepare(plan.targets(prompt: prompt, cache: cache), model: session.model, settings: settings,
+                                 fingerprint: cache.fingerprint, client: client)
             }
             if request.sessionName != nil, session.client != nil {
                 try await session.checkpoint(extra: encodeExtra(promptCount: n, generated: generated))

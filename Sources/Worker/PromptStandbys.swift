@@ -43,6 +43,59 @@ public final class PromptStandbys: Sendable {
         var cache: PromptCache
     }
 
+    /// Which of a run's cache points it stores itself and which standbys it asks for.
+    ///
+    /// The run stores a point unless it lies within one execution chunk after the last point
+    /// stored before it (or the stored point the run started from), and after every point the run
+    /// stores: those are *deferred*, stored by the background preparation of the first target,
+    /// which continues from ``lastStored`` through them to the prompt but its last token (at most a
+    /// chunk of tokens computed again, off the way to the first token). A run that starts from
+    /// nothing stored stores its first point itself.
+    struct Plan: Equatable {
+        /// The last point stored when the run has passed its points (0: none).
+        var lastStored = 0
+        /// The points stored in the background, increasing.
+        var deferred: [Int] = []
+        /// The last point stored before the prompt's end that a new question most likely
+        /// continues from: ``lastStored``, or the stored point before it when that is the prompt
+        /// but its last token (nil: none).
+        var questionPoint: Int?
+        /// Prompt tokens.
+        var promptCount: Int
+
+        /// - Parameters:
+        ///   - points: the run's cache points (``PromptCache/points(messageEnds:fixed:promptCount:)``).
+        ///   - start: where the run starts (its stored point or standby); points up to it are stored.
+        ///   - chunk: the execution chunk E, tokens.
+        init(points: [Int], start: Int, promptCount: Int, chunk: Int) {
+            self.promptCount = promptCount
+            lastStored = points.last { $0 <= start } ?? 0
+            for q in points where q > start {
+                if lastStored > 0 && q - lastStored <= chunk { deferred.append(q) } else { lastStored = q }
+            }
+            // Only points after the last one the run stores: the background continues from there.
+            deferred.removeAll { $0 < lastStored }
+            let before = lastStored < promptCount - 1 ? lastStored : points.last { $0 < lastStored && !deferred.contains($0) }
+            questionPoint = before.flatMap { $0 > 0 ? $0 : nil }
+        }
+
+        /// The standbys to prepare once the run has chosen its first token: the prompt but its
+        /// last token (from ``lastStored``, storing the deferred points on the way) and
+        /// ``questionPoint``. None when nothing is stored to start from.
+        func targets(prompt: [Int32], cache: PromptCache) -> [Target] {
+            guard lastStored > 0 else { return [] }
+            let n = promptCount
+            let from = cache.sessionName(prefix: prompt[0..<lastStored])
+            var targets = [Target(key: cache.sessionName(prefix: prompt[0..<(n - 1)]), point: from, extra: Array(prompt[lastStored..<(n - 1)]),
+                                  stores: deferred.map { $0 - lastStored }, cache: cache)]
+            if let q = questionPoint {
+                let name = cache.sessionName(prefix: prompt[0..<q])
+                targets.append(Target(key: name, point: name, extra: [], cache: cache))
+            }
+            return targets
+        }
+    }
+
     /// A resumed session handed from the task that prepared it to the one run that takes it.
     private final class Standby: @unchecked Sendable {
         let session: LongContextSession

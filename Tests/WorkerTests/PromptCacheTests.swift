@@ -26,6 +26,26 @@ import Testing
         #expect(Array(turn2.prefix(3)) == turn1)
     }
 
+    @Test("standby plan: points within a chunk after the last one stored are deferred to the background; the question point")
+    func standbyPlan() {
+        typealias Plan = PromptStandbys.Plan
+        // A chat from its stored document (3180): the user message's end and the prompt but its last token are near.
+        var p = Plan(points: [3180, 3200], start: 3180, promptCount: 3204, chunk: 256)
+        #expect(p.lastStored == 3180 && p.deferred == [3200] && p.questionPoint == 3180)
+        // Cold: the document is stored by the run (nothing before it), the user message's end deferred.
+        p = Plan(points: [3180, 3200], start: 0, promptCount: 3204, chunk: 256)
+        #expect(p.lastStored == 3180 && p.deferred == [3200] && p.questionPoint == 3180)
+        // A point past the chunk is stored by the run, and so is every point before it.
+        p = Plan(points: [1000, 1050, 1300, 1310], start: 1000, promptCount: 1320, chunk: 128)
+        #expect(p.lastStored == 1300 && p.deferred == [1310] && p.questionPoint == 1300)
+        // The run stores the prompt but its last token itself: the question point is the one before.
+        p = Plan(points: [1000, 1199], start: 0, promptCount: 1200, chunk: 128)
+        #expect(p.lastStored == 1199 && p.deferred == [] && p.questionPoint == 1000)
+        // Nothing stored to start from: no targets.
+        p = Plan(points: [], start: 0, promptCount: 50, chunk: 128)
+        #expect(p.lastStored == 0 && p.questionPoint == nil)
+    }
+
     @Test("session names depend on the tokens, the settings and the model; the same inputs name the same session")
     func names() throws {
         let model = try ModelTestSupport.loadRealModel(activations: .float32)
