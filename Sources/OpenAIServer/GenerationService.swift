@@ -21,13 +21,13 @@ struct GenerationOutcome: Sendable {
     var completionTokens: Int
     /// `stop` (a stop token or string) or `length` (`max_tokens` reached).
     var finishReason: String
-    /// Seconds from the request's turn to its first token, and in all.
+    /// Seconds from the request's admission (its first turn) to its first token, and in all.
     var firstTokenSeconds: Double
     var totalSeconds: Double
 }
 
 /// The model, the worker's settings and kvd behind the HTTP routes: turns requests into prompts,
-/// runs one generation at a time (``RequestQueue``) through ``LongContextRunner`` with the prompt
+/// runs the generations in turns (``RequestQueue``: up to `maxActive` interleaved step by step) through ``LongContextRunner`` with the prompt
 /// cache, and streams the answer's text.
 public final class GenerationService: Sendable {
     /// The model as `GET /v1/models` names it; requests must name it too.
@@ -56,7 +56,7 @@ public final class GenerationService: Sendable {
                 connect: @escaping @Sendable () async throws -> KVClient) {
         self.modelID = modelID; self.text = text; self.settings = settings; self.fingerprint = fingerprint
         self.limits = limits; self.cacheInterval = cacheInterval; self.logger = logger; self.connect = connect
-        queue = RequestQueue(maxWaiting: limits.maxQueued)
+        queue = RequestQueue(maxWaiting: limits.maxQueued, maxActive: limits.maxActive)
         self.standbys = PromptStandbys(capacity: standbys)
         self.metrics = metrics
     }
@@ -126,14 +126,15 @@ public final class GenerationService: Sendable {
     /// piece (stop strings cut out) and returns false when the client is gone, which ends the
     /// generation.
     func generate(_ prompt: PreparedPrompt, options: GenerationOptions, onText: @escaping (String) -> Bool) async throws(ServeError) -> GenerationOutcome {
-        try await queue.withTurn { () async throws(ServeError) -> GenerationOutcome in
+        try await queue.withTurn { (turn) async throws(ServeError) -> GenerationOutcome in
             let kvd = try await kvdClient()
             let start = DispatchTime.now().uptimeNanoseconds
-            let request = LongContextRequest(layout: PromptLayout(tokens: prompt.tokens, questionSpan: nil, sharedPrefixCount: 0),
+            var request = LongContextRequest(layout: PromptLayout(tokens: prompt.tokens, questionSpan: nil, sharedPrefixCount: 0),
                                              maxTokens: options.maxTokens, stopTokens: text.stopTokens,
                                              sampling: SamplingParameters(temperature: options.temperature, topP: options.topP,
                                                                           seed: options.seed ?? UInt64.random(in: 0...UInt64.max)),
                                              cachePoints: prompt.cachePoints, standbys: standbys)
+            request.betweenSteps = { await turn.yield() }
             var decoder = StreamingDecoder(tokenizer: text.tokenizer, renderSpecial: false)
             var stops = StopSequences(options.stop)
             var stoppedByString = false, clientGone = false

@@ -168,14 +168,16 @@ public struct ServerLimits: Sendable {
     /// Longest prompt, tokens (400 `context_length_exceeded` above it): the server's limit, not
     /// the model's context — the worker reaches past that.
     public var maxPromptTokens: Int
-    /// Requests waiting for the model at once beyond the one running (503 above it).
+    /// Requests waiting to start beyond those in progress (503 above it).
     public var maxQueued: Int
+    /// Requests in progress at once, computing in turns (each holds its worker state).
+    public var maxActive: Int
     /// `max_tokens` of a chat request that names none.
     public var defaultChatMaxTokens: Int
 
     public init(maxBodyBytes: Int = 16 << 20, maxTokens: Int = 4096, maxPromptTokens: Int = 262_144, maxQueued: Int = 64,
-                defaultChatMaxTokens: Int = 512) {
+                maxActive: Int = 4, defaultChatMaxTokens: Int = 512) {
         self.maxBodyBytes = maxBodyBytes; self.maxTokens = maxTokens; self.maxPromptTokens = maxPromptTokens
-        self.maxQueued = maxQueued; self.defaultChatMaxTokens = defaultChatMaxTokens
+        self.maxQueued = maxQueued; self.maxActive = maxActive; self.defaultChatMaxTokens = defaultChatMaxTokens
     }
 }

@@ -27,11 +27,12 @@ public enum OpenAIRoutes {
         let router = Router()
         router.add(middleware: MetricsMiddleware())
         router.get("/metrics") { _, _ in
-            let text = service.metrics.render(waiting: service.queue.waitingCount, standbys: service.standbys.readyCount)
+            let text = service.metrics.render(waiting: service.queue.waitingCount, active: service.queue.activeCount,
+                                              standbys: service.standbys.readyCount)
             return Response(status: .ok, headers: [.contentType: PrometheusText.contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         router.get("/health") { _, _ in
-            jsonResponse(["status": "ok", "model": service.modelID, "waiting": service.queue.waitingCount])
+            jsonResponse(["status": "ok", "model": service.modelID, "waiting": service.queue.waitingCount, "active": service.queue.activeCount])
         }
         router.get("/v1/models") { _, _ in
             jsonResponse(["object": "list", "data": [["id": service.modelID, "object": "model", "created": 0, "owned_by": "actqkv"]]])

@@ -9,9 +9,9 @@ import PrometheusMetrics
 ///
 /// Families: `serve_generations_total{finish_reason}`, `serve_prompt_tokens_total`,
 /// `serve_cached_tokens_total`, `serve_completion_tokens_total`, `serve_client_disconnects_total`;
-/// histograms `serve_time_to_first_token_seconds` (from the request's turn) and
-/// `serve_generation_seconds`; gauges `serve_waiting` (requests queued) and `serve_standbys`
-/// (prompt-cache standbys ready).
+/// histograms `serve_time_to_first_token_seconds` (from the request's admission) and
+/// `serve_generation_seconds`; gauges `serve_waiting` (requests not yet started), `serve_active`
+/// (in progress) and `serve_standbys` (prompt-cache standbys ready).
 public final class ServeMetrics: Sendable {
     /// Timer buckets: generations take from tens of milliseconds to minutes.
     public static let bucketBounds: [Double] = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 600, .infinity]
@@ -20,7 +20,7 @@ public final class ServeMetrics: Sendable {
     public let registry: MetricsRegistry
     private let promptTokens, cachedTokens, completionTokens, disconnects: Counter
     private let firstToken, generation: Timer
-    private let waiting, standbys: Meter
+    private let waiting, active, standbys: Meter
 
     static let help: [String: String] = [
         "serve.generations": "Generations finished, by finish reason.",
@@ -28,9 +28,10 @@ public final class ServeMetrics: Sendable {
         "serve.cached_tokens": "Prompt tokens taken from the prompt cache instead of computed.",
         "serve.completion_tokens": "Tokens generated.",
         "serve.client_disconnects": "Streams whose client left before the end (generation stopped).",
-        "serve.time_to_first_token": "Seconds from a request's turn to its first token.",
-        "serve.generation": "Seconds from a request's turn to its last token.",
-        "serve.waiting": "Requests waiting for their turn.",
+        "serve.time_to_first_token": "Seconds from a request's admission to its first token.",
+        "serve.generation": "Seconds from a request's admission to its last token.",
+        "serve.waiting": "Requests waiting to start.",
+        "serve.active": "Requests in progress (computing in turns).",
         "serve.standbys": "Prompt-cache standbys ready in this process.",
     ]
 
@@ -44,6 +45,7 @@ public final class ServeMetrics: Sendable {
         firstToken = Timer(label: "serve.time_to_first_token", factory: registry)
         generation = Timer(label: "serve.generation", factory: registry)
         waiting = Meter(label: "serve.waiting", factory: registry)
+        active = Meter(label: "serve.active", factory: registry)
         standbys = Meter(label: "serve.standbys", factory: registry)
     }
 
@@ -59,8 +61,9 @@ public final class ServeMetrics: Sendable {
     }
 
     /// The exposition text, with the gauges read now.
-    func render(waiting w: Int, standbys s: Int) -> String {
+    func render(waiting w: Int, active a: Int, standbys s: Int) -> String {
         waiting.set(w)
+        active.set(a)
         standbys.set(s)
         return registry.exposition(prefix: "actqkv_", help: Self.help).render()
     }

@@ -32,6 +32,9 @@ public struct LongContextRequest: Sendable {
     /// With ``cachePoints``: the in-process standbys of stored points to start from and to refill
     /// (nil: every run forks and resumes from kvd).
     public var standbys: PromptStandbys?
+    /// Awaited after every execution chunk of the prompt and every generated token (a server
+    /// lets other requests compute in between; nil: nothing).
+    public var betweenSteps: (@Sendable () async -> Void)?
 
     /// Creates a request.
     public init(layout: PromptLayout, maxTokens: Int = 64, stopTokens: Set<Int32> = [], sessionName: String? = nil,
@@ -215,6 +218,7 @@ public enum LongContextRunner {
                 nextPoint = i + 1 < points.count ? i + 1 : nil
             }
             chunksSinceCheckpoint += 1
+            await request.betweenSteps?()
             // Not inside the question span: the checkpoint would carry the span's rotated queries of every layer.
             let insideQuestion = session.questionSpan.map { $0.lowerBound < session.position && session.position < $0.upperBound } ?? false
             if session.client != nil, settings.checkpointEveryChunks > 0, chunksSinceCheckpoint >= settings.checkpointEveryChunks,
@@ -258,6 +262,7 @@ public enum LongContextRunner {
             let next = sampler.sample(logits)
             generated.append(next)
             if request.stopTokens.contains(next) || !onToken(next) { stopped = true }
+            await request.betweenSteps?()
         }
         summary.decodeSeconds = Double(DispatchTime.now().uptimeNanoseconds - decodeStart) / 1e9
         if session.client != nil {

@@ -22,8 +22,9 @@ struct ServeCommand: AsyncParsableCommand {
             context are answered. The prompt cache is kvd: the state after each chat message and every \
             --cache-interval tokens is kept as a kvd session, so a later request over the same prefix — from \
             this server, after a restart, or from another server on the same kvd — computes only the rest. \
-            Without --socket an embedded kvd is started on --data-dir with --capacity. One request computes \
-            at a time; the others wait in arrival order.
+            Without --socket an embedded kvd is started on --data-dir with --capacity. Up to --max-active \
+            requests are in progress, computing in turns (a chunk of prompt or a token each); the others wait in \
+            arrival order.
             """
     )
 
@@ -51,6 +52,8 @@ struct ServeCommand: AsyncParsableCommand {
     var cacheInterval = 4096
     @Option(name: .customLong("standbys"), help: "Prompt-cache points kept forked and resumed in this process, ready for the next request over the same prefix (0: none; each holds the worker's window, e.g. ≈ 28 MB for SmolLM2).")
     var standbys = 4
+    @Option(name: .customLong("max-active"), help: "Requests in progress at once; they compute in turns, one prompt chunk or generated token each, so a short request is not held behind a long one (each holds its worker state).")
+    var maxActive = 4
     @Option(name: .customLong("max-connections"), help: "HTTP connections served at once.")
     var maxConnections = 64
     @Option(name: .customLong("max-queued"), help: "Requests waiting for the model beyond the one computing (503 above it).")
@@ -80,6 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
                           ("--max-tokens-limit", maxTokensLimit), ("--default-max-tokens", defaultMaxTokens)] where v < 1 {
             throw ValidationError("\(name) must be ≥ 1")
         }
+        guard maxActive >= 1 else { throw ValidationError("--max-active must be ≥ 1") }
         guard standbys >= 0 else { throw ValidationError("--standbys must be ≥ 0") }
         guard maxQueued >= 0 else { throw ValidationError("--max-queued must be ≥ 0") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
@@ -109,7 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
         let service = GenerationService(
             modelID: id, text: text, settings: settings, fingerprint: fingerprint,
             limits: ServerLimits(maxBodyBytes: maxBodyBytes, maxTokens: maxTokensLimit, maxPromptTokens: maxPromptTokens,
-                                 maxQueued: maxQueued, defaultChatMaxTokens: defaultMaxTokens),
+                                 maxQueued: maxQueued, maxActive: maxActive, defaultChatMaxTokens: defaultMaxTokens),
             cacheInterval: cacheInterval, standbys: standbys, metrics: metrics, logger: logger
         ) {
             // The connection opened at start first, then a new one after each loss.

@@ -274,6 +274,21 @@ private func errorObject(_ body: [String: Any]) -> [String: Any] { (body["error"
         #expect(choice["finish_reason"] as? String == "stop")
     }
 
+    @Test func aShortRequestIsNotHeldBehindALongOne() throws {
+        // A long generation streams; a short request sent after its first token ends long before it.
+        let counting = try write((1...40).map(String.init).joined(separator: ", ") + ",", "count.txt")
+        let short = try write("The capital of France is", "short.txt")
+        let server = try ServeProcess([], directory: directory)
+        defer { server.stop() }
+        let r = try server.client("interleave", [counting, "400", short, "8"])
+        let longEnd = (r["long_end"] as? NSNumber)?.doubleValue ?? 0, shortEnd = (r["short_end"] as? NSNumber)?.doubleValue ?? .infinity
+        #expect((r["long_tokens"] as? NSNumber)?.intValue ?? 0 >= 200, "the long generation ran long: \(r)")
+        #expect((r["short_tokens"] as? NSNumber)?.intValue ?? 0 >= 1)
+        #expect(shortEnd < longEnd, "the short request waited for the long one: \(r)")
+        let health = try server.curl("/health")
+        #expect(health.body.contains("\"active\":0"), "\(health.body)")
+    }
+
     @Test func aClientThatDisconnectsMidStreamFreesTheWorker() throws {
         let server = try ServeProcess(["--data-dir", directory.appendingPathComponent("kvd").path], directory: directory)
         defer { server.stop() }

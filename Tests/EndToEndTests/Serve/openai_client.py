@@ -8,6 +8,9 @@ Each check prints one JSON object on stdout:
   completion PROMPT_FILE MAX_TOKENS     non-streamed completion
   errors                                bad requests the client can send: status, code, type and param of each
   disconnect PROMPT_FILE MAX_TOKENS N   streams a completion, reads N chunks, closes the connection
+  interleave LONG_FILE LONG_TOKENS SHORT_FILE SHORT_TOKENS
+                                        streams a long completion; after its first text, a short
+                                        completion: seconds (from the start) at which each ended
   metrics                               GET /metrics parsed by prometheus_client's reference parser:
                                         {"types": {family: type}, "samples": [[name, labels, value], …]}
 """
@@ -52,6 +55,31 @@ def main():
                 text += c.delta.content or ""
                 finish = c.finish_reason or finish
         print(json.dumps({"text": text, "chunks": chunks, "finish_reason": finish, "usage": usage, "roles": roles}))
+    elif check == "interleave":
+        import threading
+        import time
+        t0 = time.perf_counter()
+        first, long_out = threading.Event(), {}
+
+        def long_run():
+            stream = client.completions.create(model=model, prompt=read(args[0]), max_tokens=int(args[1]), temperature=0,
+                                               stream=True, stream_options={"include_usage": True})
+            for chunk in stream:
+                if chunk.usage is not None:
+                    long_out["tokens"] = chunk.usage.completion_tokens
+                if chunk.choices and chunk.choices[0].text:
+                    first.set()
+            long_out["end"] = time.perf_counter() - t0
+
+        thread = threading.Thread(target=long_run)
+        thread.start()
+        first.wait(600)
+        short_start = time.perf_counter() - t0
+        r = client.completions.create(model=model, prompt=read(args[2]), max_tokens=int(args[3]), temperature=0)
+        short_end = time.perf_counter() - t0
+        thread.join()
+        print(json.dumps({"short_start": short_start, "short_end": short_end, "short_tokens": r.usage.completion_tokens,
+                          "long_end": long_out.get("end"), "long_tokens": long_out.get("tokens")}))
     elif check == "metrics":
         import urllib.request
         from prometheus_client.parser import text_string_to_metric_families
