@@ -83,8 +83,10 @@ extension LongContextRunner {
     static func promptCacheSession(model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient,
                                    cache: PromptCache, points: [Int], prompt: [Int32], runName: String,
                                    standbys: PromptStandbys?) async throws(LongContextError) -> LongContextSession {
-        // The standby of the prompt but its last token (a repeated request), then the points, longest first.
-        for p in ([prompt.count - 1] + points.reversed()) where p > 0 {
+        // The standby of the prompt but its last token (a repeated request), then the points, longest first
+        // (each once: the prompt but its last token is often a point itself).
+        let candidates = points.last == prompt.count - 1 ? Array(points.reversed()) : [prompt.count - 1] + points.reversed()
+        for p in candidates where p > 0 {
             let stored = cache.sessionName(prefix: prompt[0..<p])
             if let session = standbys?.take(stored, client: client) {
                 if session.tokens == Array(prompt[0..<p]) { return session }
