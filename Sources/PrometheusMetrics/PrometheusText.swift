@@ -38,8 +38,10 @@ public struct PrometheusText: Sendable {
 
     /// A histogram's samples: cumulative `_bucket`s (`le`; `+Inf` added when the buckets lack
     /// it), `_sum` and `_count`. `buckets`: upper bound (seconds) and non-cumulative count.
+    /// Returns the count.
+    @discardableResult
     public mutating func addHistogram(_ name: String, help: String, labels: [Label] = [], buckets: [(upperBound: Double, count: UInt64)],
-                                      sum: Double) {
+                                      sum: Double) -> UInt64 {
         var cumulative: UInt64 = 0
         var sawInfinity = false
         for bucket in buckets {
@@ -52,6 +54,7 @@ public struct PrometheusText: Sendable {
         }
         add(name, .histogram, help: help, suffix: "_sum", labels: labels, value: sum)
         add(name, .histogram, help: help, suffix: "_count", labels: labels, value: Double(cumulative))
+        return cumulative
     }
 
     /// The exposition text.

@@ -64,9 +64,8 @@ public enum PrometheusExposition {
         text.declare("kvd_request_duration_seconds", .histogram, help: durationsHelp)
         for histogram in stats.histograms.sorted(by: { $0.name < $1.name }) {
             let type = histogram.name.hasPrefix("latency.") ? String(histogram.name.dropFirst("latency.".count)) : histogram.name
-            text.addHistogram("kvd_request_duration_seconds", help: durationsHelp, labels: [("type", type)],
-                              buckets: histogram.buckets.map { ($0.upperBoundSeconds, $0.count) }, sum: histogram.sumSeconds)
-            let count = histogram.buckets.reduce(UInt64(0)) { $0 &+ $1.count }
+            let count = text.addHistogram("kvd_request_duration_seconds", help: durationsHelp, labels: [("type", type)],
+                                          buckets: histogram.buckets.map { ($0.upperBoundSeconds, $0.count) }, sum: histogram.sumSeconds)
             text.add("kvd_requests_total", .counter, help: requestsHelp, labels: [("type", type)], value: Double(count))
         }
         return text.render()
