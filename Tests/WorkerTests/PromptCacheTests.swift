@@ -63,60 +63,38 @@ import Testing
 
     @Test("a prompt that shares a stored point computes only the rest and generates exactly what a run from the start generates; no temporary session stays behind")
     func reuseIsExact() async throws {
-        let model = try ModelTestSupport.loadRealModel(activations: .float32)
-        let ids = try LongContextTestSupport.longPromptIDs()
-        let config = RetrievalConfig(sinkTokens: 32, localWindow: 256, chunkTokens: 128, blockSize: 32, topK: 8,
-                                     minBlocks: 4, maxBlocks: 16, blockCacheCapacity: 128)
-        let settings = LongContextSettings(method: .actqkv, retrieval: config)
-        // Two prompts sharing their first 1000 tokens (a point not on a chunk boundary), then differing.
-        let shared = 1000
-        let first = Array(ids[0..<1200]), second = Array(ids[0..<shared]) + Array(ids[1200..<1391])
-        func run(_ prompt: [Int32], client: KVClient) async throws -> LongContextSummary {
-            let request = LongContextRequest(layout: PromptLayout(tokens: prompt, questionSpan: nil, sharedPrefixCount: 0), maxTokens: 6,
-                                             cachePoints: CachePoints(messageEnds: [shared]))
-            return try await LongContextRunner.run(model: model, settings: settings, fingerprint: 0xCAFE, client: client, request: request) { _ in true }
-        }
+        let r = try PromptRuns()
+        let (shared, first, second, cache) = (r.shared, r.first, r.second, r.cache)
         let kvd = try await InProcessDaemon { $0.retrievalTokens = 8 * 32 }
         defer { Task { try? await kvd.stop() } }
         let client = try await kvd.connect()
-        let a = try await run(first, client: client)
+        let a = try await r.run(first, client: client)
         #expect(a.counters.reusedTokens == 0)
-        let b = try await run(second, client: client)
+        let b = try await r.run(second, client: client)
         #expect(b.counters.reusedTokens == shared)
         // The stored points: the shared prefix and each prompt but its last token; nothing else.
         let names = Set(try await client.listSessions().sessions.map(\.name))
-        let cache = PromptCache(model: model, settings: settings, fingerprint: 0xCAFE)
         #expect(names == [cache.sessionName(prefix: first[0..<shared]), cache.sessionName(prefix: first[0..<(first.count - 1)]),
                           cache.sessionName(prefix: second[0..<(second.count - 1)])])
 
         // The same second prompt on a fresh kvd, computed from the start.
         let fresh = try await InProcessDaemon { $0.retrievalTokens = 8 * 32 }
         defer { Task { try? await fresh.stop() } }
-        let c = try await run(second, client: try await fresh.connect())
+        let c = try await r.run(second, client: try await fresh.connect())
         #expect(c.counters.reusedTokens == 0)
         #expect(b.counters.computedTokens == c.counters.computedTokens - shared)
         #expect(c.generated == b.generated, "from the stored point \(b.generated), from the start \(c.generated)")
         // A repeated prompt computes only its last token.
-        let again = try await run(second, client: client)
+        let again = try await r.run(second, client: client)
         #expect(again.counters.reusedTokens == second.count - 1)
         #expect(again.generated == b.generated)
     }
 
     @Test("standbys: the next request over the same prompt continues in a session prepared after the last one, generates the same tokens, and closing drops every standby")
     func standbys() async throws {
-        let model = try ModelTestSupport.loadRealModel(activations: .float32)
-        let ids = try LongContextTestSupport.longPromptIDs()
-        let config = RetrievalConfig(sinkTokens: 32, localWindow: 256, chunkTokens: 128, blockSize: 32, topK: 8,
-                                     minBlocks: 4, maxBlocks: 16, blockCacheCapacity: 128)
-        let settings = LongContextSettings(method: .actqkv, retrieval: config)
-        let shared = 1000
-        let first = Array(ids[0..<1200]), second = Array(ids[0..<shared]) + Array(ids[1200..<1391])
+        let r = try PromptRuns()
+        let (ids, shared, first, second, cache) = (r.ids, r.shared, r.first, r.second, r.cache)
         let standbys = PromptStandbys(capacity: 2)
-        func run(_ prompt: [Int32], client: KVClient, standbys: PromptStandbys?) async throws -> LongContextSummary {
-            let request = LongContextRequest(layout: PromptLayout(tokens: prompt, questionSpan: nil, sharedPrefixCount: 0), maxTokens: 6,
-                                             cachePoints: CachePoints(messageEnds: [shared]), standbys: standbys)
-            return try await LongContextRunner.run(model: model, settings: settings, fingerprint: 0xCAFE, client: client, request: request) { _ in true }
-        }
         func waitReady(_ count: Int) async {
             await standbys.settle()
             #expect(standbys.readyCount == count)
@@ -124,28 +102,28 @@ import Testing
         let kvd = try await InProcessDaemon { $0.retrievalTokens = 8 * 32 }
         defer { Task { try? await kvd.stop() } }
         let client = try await kvd.connect()
-        let a = try await run(first, client: client, standbys: standbys)
+        let a = try await r.run(first, client: client, standbys: standbys)
         #expect(a.counters.reusedTokens == 0)
         await waitReady(2)  // the shared prefix and the first prompt but its last token
         // The second prompt starts from the standby of the shared prefix: same tokens as from kvd.
-        let b = try await run(second, client: client, standbys: standbys)
+        let b = try await r.run(second, client: client, standbys: standbys)
         #expect(b.counters.reusedTokens == shared)
         #expect(b.sessionName?.hasPrefix("actqkv-standby-") == true, "ran in \(b.sessionName ?? "nil")")
         await waitReady(2)  // capacity 2: the shared prefix again and the second prompt's last point
-        let c = try await run(second, client: client, standbys: nil)
+        let c = try await r.run(second, client: client, standbys: nil)
         #expect(c.counters.reusedTokens == second.count - 1)
-        let d = try await run(second, client: client, standbys: standbys)
+        let d = try await r.run(second, client: client, standbys: standbys)
         #expect(d.counters.reusedTokens == second.count - 1)
         #expect(d.sessionName?.hasPrefix("actqkv-standby-") == true)
         #expect(b.generated == c.generated && d.generated == c.generated, "standby \(b.generated) / \(d.generated), kvd \(c.generated)")
         // A prompt ending 40 tokens after its only point: the standby for a repeat is advanced past
         // the point (its tokens processed in the background), and answers as a run from kvd does.
         let short = Array(ids[0..<shared]) + Array(ids[1100..<1140])
-        _ = try await run(short, client: client, standbys: standbys)
+        _ = try await r.run(short, client: client, standbys: standbys)
         await standbys.settle()
-        let e = try await run(short, client: client, standbys: standbys)
+        let e = try await r.run(short, client: client, standbys: standbys)
         #expect(e.counters.reusedTokens == short.count - 1, "\(e.counters)")
-        let f = try await run(short, client: client, standbys: nil)
+        let f = try await r.run(short, client: client, standbys: nil)
         #expect(f.counters.reusedTokens == shared)
         #expect(e.counters.computedTokens == f.counters.computedTokens - (short.count - 1 - shared), "the standby's tokens are not computed again")
         #expect(e.generated == f.generated, "advanced standby \(e.generated), kvd \(f.generated)")
@@ -153,11 +131,8 @@ import Testing
         // its last token) are stored by the background preparation, not on the way to the first token.
         let turn = Array(ids[0..<shared]) + Array(ids[1250..<1370])
         func runTurn(_ standbys: PromptStandbys?) async throws -> LongContextSummary {
-            let request = LongContextRequest(layout: PromptLayout(tokens: turn, questionSpan: nil, sharedPrefixCount: 0), maxTokens: 6,
-                                             cachePoints: CachePoints(messageEnds: [shared, shared + 50]), standbys: standbys)
-            return try await LongContextRunner.run(model: model, settings: settings, fingerprint: 0xCAFE, client: client, request: request) { _ in true }
+            try await r.run(turn, client: client, messageEnds: [shared, shared + 50], standbys: standbys)
         }
-        let cache = PromptCache(model: model, settings: settings, fingerprint: 0xCAFE)
         let g = try await runTurn(standbys)
         #expect(g.counters.reusedTokens == shared)
         await standbys.settle()
@@ -170,5 +145,34 @@ import Testing
         #expect(standbys.readyCount == 0)
         let left = try await client.listSessions().sessions.map(\.name)
         #expect(left.allSatisfy { $0.hasPrefix(PromptCache.namePrefix) }, "left behind: \(left)")
+    }
+}
+
+/// The prompt-cache runs of these tests: the real model, small retrieval settings, and two prompts
+/// that share their first 1000 tokens (a point not on a chunk boundary), then differ.
+private struct PromptRuns {
+    let model: DecoderModel
+    let settings: LongContextSettings
+    let ids: [Int32]
+    let shared = 1000
+    let first: [Int32], second: [Int32]
+    let cache: PromptCache
+
+    init() throws {
+        model = try ModelTestSupport.loadRealModel(activations: .float32)
+        ids = try LongContextTestSupport.longPromptIDs()
+        let config = RetrievalConfig(sinkTokens: 32, localWindow: 256, chunkTokens: 128, blockSize: 32, topK: 8,
+                                     minBlocks: 4, maxBlocks: 16, blockCacheCapacity: 128)
+        settings = LongContextSettings(method: .actqkv, retrieval: config)
+        first = Array(ids[0..<1200])
+        second = Array(ids[0..<shared]) + Array(ids[1200..<1391])
+        cache = PromptCache(model: model, settings: settings, fingerprint: 0xCAFE)
+    }
+
+    /// `prompt` through the runner with the prompt cache (message ends: `messageEnds`, default the shared prefix's end).
+    func run(_ prompt: [Int32], client: KVClient, messageEnds: [Int]? = nil, standbys: PromptStandbys? = nil) async throws -> LongContextSummary {
+        let request = LongContextRequest(layout: PromptLayout(tokens: prompt, questionSpan: nil, sharedPrefixCount: 0), maxTokens: 6,
+                                         cachePoints: CachePoints(messageEnds: messageEnds ?? [shared]), standbys: standbys)
+        return try await LongContextRunner.run(model: model, settings: settings, fingerprint: 0xCAFE, client: client, request: request) { _ in true }
     }
 }
