@@ -112,6 +112,7 @@ public enum LongContextRunner {
         let session: LongContextSession
         var cache: PromptCache?
         var points: [Int] = []
+        var promptLogits: [Float]?
         guard request.cachePoints == nil || request.sessionName == nil else {
             throw .configuration("a run uses either a named session or the prompt cache, not both")
         }
@@ -161,8 +162,9 @@ public enum LongContextRunner {
                 if let requested = request.cachePoints {
                     let c = PromptCache(model: model, settings: settings, fingerprint: fingerprint)
                     points = PromptCache.points(messageEnds: requested.messageEnds, fixed: requested.fixed, promptCount: n)
-                    session = try await promptCacheSession(model: model, settings: settings, fingerprint: fingerprint, client: client,
-                                                           cache: c, points: points, prompt: prompt, runName: name, standbys: request.standbys)
+                    (session, promptLogits) = try await promptCacheSession(model: model, settings: settings, fingerprint: fingerprint,
+                                                                           client: client, cache: c, points: points, prompt: prompt,
+                                                                           runName: name, standbys: request.standbys)
                     cache = c
                 } else {
                     do { _ = try await client.createSession(name, descriptor: descriptor) } catch { throw .daemon(operation: "createSession \(name)", error) }
@@ -174,7 +176,7 @@ public enum LongContextRunner {
         }
         do {
             return try await generate(session: session, request: request, summary: summary, generated: generated, start: start,
-                                      cache: cache, points: points, temporary: temporary, onToken: onToken)
+                                      cache: cache, points: points, temporary: temporary, promptLogits: promptLogits, onToken: onToken)
         } catch {
             // A temporary session is this run's alone: never leave it behind.
             if let temporary, let client = session.client { try? await client.dropSession(temporary) }
@@ -184,9 +186,11 @@ public enum LongContextRunner {
 
     /// The part of ``run(model:settings:fingerprint:client:request:onToken:)`` after the session
     /// is set up: prefill (storing cache points), the first token, decoding, the last checkpoint.
+    /// `promptLogits`: the last prompt token's logits when `session` has processed the whole
+    /// prompt (a standby), so that the first token is chosen from them.
     static func generate(session: LongContextSession, request: LongContextRequest, summary initial: LongContextSummary,
                          generated resumed: [Int32], start: UInt64, cache: PromptCache?, points: [Int], temporary: String?,
-                         onToken: (Int32) -> Bool) async throws(LongContextError) -> LongContextSummary {
+                         promptLogits: [Float]? = nil, onToken: (Int32) -> Bool) async throws(LongContextError) -> LongContextSummary {
         let prompt = request.layout.tokens
         let n = prompt.count
         let settings = session.settings
@@ -229,8 +233,9 @@ public enum LongContextRunner {
         }
         var logits: [Float] = []
         var stopped = false
-        if session.position == n - 1 {
-            logits = try await session.process(prompt[(n - 1)...], mode: .prefill, logits: true)
+        let kept = session.position == n && generated.isEmpty ? promptLogits : nil
+        if session.position == n - 1 || kept != nil {
+            if let kept { logits = kept } else { logits = try await session.process(prompt[(n - 1)...], mode: .prefill, logits: true) }
             summary.finalPromptAttended = session.lastAttended
             let first = sampler.sample(logits)
             generated.append(first)

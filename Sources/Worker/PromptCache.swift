@@ -76,23 +76,21 @@ public struct PromptCache: Sendable {
 }
 
 extension LongContextRunner {
-    /// The start of a prompt-cache run: a standby of the prompt but its last token, else the
-    /// longest stored cache point of `prompt` — its standby when one is ready, else forked into
-    /// `runName` and resumed (its tokens checked against the prompt's) — or else a new session
-    /// `runName`.
+    /// The start of a prompt-cache run: the standby of the whole prompt (a repeated request; with
+    /// the logits of its last token), else the longest stored cache point of `prompt` — its
+    /// standby when one is ready, else forked into `runName` and resumed (its tokens checked
+    /// against the prompt's) — or else a new session `runName`.
     static func promptCacheSession(model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient,
                                    cache: PromptCache, points: [Int], prompt: [Int32], runName: String,
-                                   standbys: PromptStandbys?) async throws(LongContextError) -> LongContextSession {
-        // The standby of the prompt but its last token (a repeated request), then the points, longest first
-        // (each once: the prompt but its last token is often a point itself).
-        let candidates = points.last == prompt.count - 1 ? Array(points.reversed()) : [prompt.count - 1] + points.reversed()
-        for p in candidates where p > 0 {
+                                   standbys: PromptStandbys?) async throws(LongContextError) -> (session: LongContextSession, logits: [Float]?) {
+        // The standby of the whole prompt (never a point), then the points, longest first.
+        for p in [prompt.count] + points.reversed() where p > 0 {
             let stored = cache.sessionName(prefix: prompt[0..<p])
-            if let session = standbys?.take(stored, client: client) {
-                if session.tokens == Array(prompt[0..<p]) { return session }
+            if let (session, logits) = standbys?.take(stored, client: client) {
+                if session.tokens == Array(prompt[0..<p]) { return (session, logits) }
                 try? await client.dropSession(session.sessionName)
             }
-            guard points.contains(p) else { continue }
+            guard p < prompt.count else { continue }
             do {
                 _ = try await client.forkSession(from: stored, to: runName, copyCheckpoint: true)
             } catch where error.code == .sessionNotFound || error.code == .checkpointNotFound {
@@ -102,13 +100,13 @@ extension LongContextRunner {
             }
             let session = try await LongContextSession.resume(model: model, settings: settings, fingerprint: fingerprint,
                                                               client: client, sessionName: runName).session
-            if session.tokens == Array(prompt[0..<p]) { return session }
+            if session.tokens == Array(prompt[0..<p]) { return (session, nil) }
             // A hash collision (or a foreign session under our name): not ours, compute instead.
             do { try await client.dropSession(runName) } catch { throw .daemon(operation: "dropSession \(runName)", error) }
         }
         let descriptor = LongContextSession.descriptor(model: model, settings: settings, fingerprint: fingerprint)
         do { _ = try await client.createSession(runName, descriptor: descriptor) } catch { throw .daemon(operation: "createSession \(runName)", error) }
-        return try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: client, sessionName: runName)
+        return (try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: client, sessionName: runName), nil)
     }
 
     /// Stores the run's state at its current position (a cache point) as the cache's session of

@@ -10,18 +10,17 @@ import Synchronization
 /// (docs/SERVER.md §"The prompt cache is kvd").
 ///
 /// Once a run has chosen its first token it asks for two standbys, prepared in the background:
-/// one at its prompt but the last token (forked from its last stored point, then the tokens after
-/// that point processed as the run processed them: a repeated request computes only its last
-/// token), one at that stored point (a new question after the same document). Cache points within
-/// one execution chunk after the last point the run stored are not stored by the run, on the way
-/// to its first token, but by the first of these preparations (the run still cuts its chunks
-/// there). A run takes the
-/// longest standby that is a prefix of its prompt — it becomes the run's session, dropped at the
-/// end like any run session. Because a standby is built by the steps a run would take, with the
-/// same chunk boundaries, a run from one computes exactly what it would have computed. At most
-/// ``capacity`` standbys are kept; the least recently prepared is dropped first, with its kvd
-/// session. Standbys belong to one kvd connection: ``discard(client:)`` forgets them when it is
-/// lost.
+/// one at its whole prompt (forked from its last stored point, then the tokens after that point
+/// processed as the run processed them, the last one alone, keeping its logits: a repeated
+/// request computes nothing before its first token), one at that stored point (a new question
+/// after the same document). Cache points within one execution chunk after the last point the
+/// run stored are not stored by the run, on the way to its first token, but by the first of these
+/// preparations (the run still cuts its chunks there). A run takes its prompt's standby, else the
+/// standby of its longest stored point — it becomes the run's session, dropped at the end like
+/// any run session. Because a standby is built by the steps a run would take, with the same chunk
+/// boundaries, a run from one computes exactly what it would have computed. At most ``capacity``
+/// standbys are kept; the least recently prepared is dropped first, with its kvd session.
+/// Standbys belong to one kvd connection: ``discard(client:)`` forgets them when it is lost.
 public final class PromptStandbys: Sendable {
     /// Standbys kept at most (0: none are prepared).
     public let capacity: Int
@@ -36,6 +35,9 @@ public final class PromptStandbys: Sendable {
         var point: String
         /// The tokens after the point.
         var extra: [Int32]
+        /// Whether `extra` ends the prompt: its last token is processed alone, with logits, as
+        /// a run processes a prompt's last token.
+        var endsPrompt = false
         /// Cache points to store on the way, as counts of `extra` tokens processed (increasing,
         /// 1…extra.count).
         var stores: [Int] = []
@@ -48,8 +50,8 @@ public final class PromptStandbys: Sendable {
     /// The run stores a point unless it lies within one execution chunk after the last point
     /// stored before it (or the stored point the run started from), and after every point the run
     /// stores: those are *deferred*, stored by the background preparation of the first target,
-    /// which continues from ``lastStored`` through them to the prompt but its last token (at most a
-    /// chunk of tokens computed again, off the way to the first token). A run that starts from
+    /// which continues from ``lastStored`` through them to the prompt's end (at most a chunk of
+    /// tokens computed again, off the way to the first token). A run that starts from
     /// nothing stored stores its first point itself.
     struct Plan: Equatable {
         /// The last point stored when the run has passed its points (0: none).
@@ -79,15 +81,15 @@ public final class PromptStandbys: Sendable {
             questionPoint = before.flatMap { $0 > 0 ? $0 : nil }
         }
 
-        /// The standbys to prepare once the run has chosen its first token: the prompt but its
-        /// last token (from ``lastStored``, storing the deferred points on the way) and
-        /// ``questionPoint``. None when nothing is stored to start from.
+        /// The standbys to prepare once the run has chosen its first token: the whole prompt (from
+        /// ``lastStored``, storing the deferred points on the way) and ``questionPoint``. None when
+        /// nothing is stored to start from.
         func targets(prompt: [Int32], cache: PromptCache) -> [Target] {
             guard lastStored > 0 else { return [] }
             let n = promptCount
             let from = cache.sessionName(prefix: prompt[0..<lastStored])
-            var targets = [Target(key: cache.sessionName(prefix: prompt[0..<(n - 1)]), point: from, extra: Array(prompt[lastStored..<(n - 1)]),
-                                  stores: deferred.map { $0 - lastStored }, cache: cache)]
+            var targets = [Target(key: cache.sessionName(prefix: prompt[0..<n]), point: from, extra: Array(prompt[lastStored..<n]),
+                                  endsPrompt: true, stores: deferred.map { $0 - lastStored }, cache: cache)]
             if let q = questionPoint {
                 let name = cache.sessionName(prefix: prompt[0..<q])
                 targets.append(Target(key: name, point: name, extra: [], cache: cache))
@@ -99,7 +101,12 @@ public final class PromptStandbys: Sendable {
     /// A resumed session handed from the task that prepared it to the one run that takes it.
     private final class Standby: @unchecked Sendable {
         let session: LongContextSession
-        init(_ session: LongContextSession) { self.session = session }
+        /// The logits of the session's last token when it ends a prompt (else nil).
+        let logits: [Float]?
+        init(_ session: LongContextSession, logits: [Float]?) {
+            self.session = session
+            self.logits = logits
+        }
     }
 
     private struct State {
@@ -114,14 +121,15 @@ public final class PromptStandbys: Sendable {
 
     public init(capacity: Int) { self.capacity = capacity }
 
-    /// The standby whose key is `key`, on `client`, removed from the table; nil when none is ready.
-    func take(_ key: String, client: KVClient) -> LongContextSession? {
+    /// The standby whose key is `key`, on `client`, removed from the table, with the logits of
+    /// its last token when it ends a prompt; nil when none is ready.
+    func take(_ key: String, client: KVClient) -> (session: LongContextSession, logits: [Float]?)? {
         let standby: Standby? = state.withLock { s in
             guard let i = s.ready.firstIndex(where: { $0.key == key }) else { return nil }
             return s.ready.remove(at: i).standby
         }
         guard let standby, standby.session.client === client else { return nil }
-        return standby.session
+        return (standby.session, standby.logits)
     }
 
     /// Prepares, in the background, each target that has no standby ready or in preparation.
@@ -179,8 +187,8 @@ public final class PromptStandbys: Sendable {
         }
     }
 
-    /// Forks the target's point into a new session, resumes it and processes the extra tokens;
-    /// nil when the point is gone (evicted) or kvd fails. Its counters then count every token as
+    /// Forks the target's point into a new session, resumes it and processes the extra tokens
+    /// (the last alone, keeping its logits, when they end the prompt); nil when the point is gone (evicted) or kvd fails. Its counters then count every token as
     /// reused: the run that takes it computes none of them.
     private static func standby(_ target: Target, model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64,
                                 client: KVClient) async -> Standby? {
@@ -193,15 +201,18 @@ public final class PromptStandbys: Sendable {
         do {
             let session = try await LongContextSession.resume(model: model, settings: settings, fingerprint: fingerprint, client: client,
                                                               sessionName: name).session
+            let last = target.extra.count - (target.endsPrompt ? 1 : 0)
             var done = 0
-            for end in target.stores + [target.extra.count] where end > done {
+            for end in target.stores + [last] where end > done {
                 try await session.process(target.extra[done..<end], mode: .prefill, logits: false)
                 done = end
                 if target.stores.contains(end) { try await LongContextRunner.storeCachePoint(session, cache: target.cache, client: client) }
             }
+            var logits: [Float]?
+            if target.endsPrompt { logits = try await session.process(target.extra[last...], mode: .prefill, logits: true) }
             session.counters = LongContextCounters()
             session.counters.reusedTokens = session.position
-            return Standby(session)
+            return Standby(session, logits: logits)
         } catch {
             try? await client.dropSession(name)
             return nil
