@@ -64,7 +64,7 @@ public struct PromptCache: Sendable {
         let inside = { (p: Int) in p > 0 && p < count - 1 }
         let ends = Set(messageEnds.filter(inside))
         var kept = ends
-        for p in fixed where inside(p) && !ends.contains { abs($0 - p) <= mergeDistance } { kept.insert(p) }
+        for p in fixed where inside(p) && !ends.contains(where: { abs($0 - p) <= mergeDistance }) { kept.insert(p) }
         if count >= 2, !kept.contains(where: { $0 >= count - 1 - mergeDistance }) { kept.insert(count - 1) }
         return kept.sorted()
     }
@@ -79,13 +79,15 @@ extension LongContextRunner {
     /// The start of a prompt-cache run: the standby of the whole prompt (a repeated request; with
     /// the logits of its last token), else the longest stored cache point of `prompt` — its
     /// standby when one is ready, else forked into `runName` and resumed (its tokens checked
-    /// against the prompt's) — or else a new session `runName`.
+    /// against the prompt's) — or else a new session `runName`. A standby or point that a
+    /// preparation is making is waited for: it costs less than computing what it holds.
     static func promptCacheSession(model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient,
                                    cache: PromptCache, points: [Int], prompt: [Int32], runName: String,
                                    standbys: PromptStandbys?) async throws(LongContextError) -> (session: LongContextSession, logits: [Float]?) {
         // The standby of the whole prompt (never a point), then the points, longest first.
         for p in [prompt.count] + points.reversed() where p > 0 {
             let stored = cache.sessionName(prefix: prompt[0..<p])
+            await standbys?.awaitPreparation(of: stored)
             if let (session, logits) = standbys?.take(stored, client: client) {
                 if session.tokens == Array(prompt[0..<p]) { return (session, logits) }
                 try? await client.dropSession(session.sessionName)

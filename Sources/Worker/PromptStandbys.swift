@@ -41,6 +41,8 @@ public final class PromptStandbys: Sendable {
         /// Cache points to store on the way, as counts of `extra` tokens processed (increasing,
         /// 1…extra.count).
         var stores: [Int] = []
+        /// The ``PromptCache/sessionName(prefix:)`` of each of `stores`.
+        var storedNames: [String] = []
         /// The cache the points belong to.
         var cache: PromptCache
     }
@@ -89,7 +91,8 @@ public final class PromptStandbys: Sendable {
             let n = promptCount
             let from = cache.sessionName(prefix: prompt[0..<lastStored])
             var targets = [Target(key: cache.sessionName(prefix: prompt[0..<n]), point: from, extra: Array(prompt[lastStored..<n]),
-                                  endsPrompt: true, stores: deferred.map { $0 - lastStored }, cache: cache)]
+                                  endsPrompt: true, stores: deferred.map { $0 - lastStored },
+                                  storedNames: deferred.map { cache.sessionName(prefix: prompt[0..<$0]) }, cache: cache)]
             if let q = questionPoint {
                 let name = cache.sessionName(prefix: prompt[0..<q])
                 targets.append(Target(key: name, point: name, extra: [], cache: cache))
@@ -114,6 +117,8 @@ public final class PromptStandbys: Sendable {
         var ready: [(key: String, standby: Standby)] = []
         /// Keys being prepared, and the tasks preparing them.
         var preparing: [String: Task<Void, Never>] = [:]
+        /// Cache points being stored by a preparation, and its task.
+        var storing: [String: Task<Void, Never>] = [:]
         var closed = false
     }
 
@@ -138,10 +143,11 @@ public final class PromptStandbys: Sendable {
         for target in targets {
             state.withLock { s in
                 guard !s.closed, s.preparing[target.key] == nil, !s.ready.contains(where: { $0.key == target.key }) else { return }
-                s.preparing[target.key] = Task { [self] in
+                let task = Task { [self] in
                     let prepared = await Self.standby(target, model: model, settings: settings, fingerprint: fingerprint, client: client)
                     let dropped: [Standby] = state.withLock { s in
                         s.preparing[target.key] = nil
+                        for name in target.storedNames { s.storing[name] = nil }
                         guard let prepared else { return [] }
                         if s.closed { return [prepared] }
                         s.ready.append((target.key, prepared))
@@ -151,8 +157,16 @@ public final class PromptStandbys: Sendable {
                     }
                     for d in dropped { try? await d.session.client?.dropSession(d.session.sessionName) }
                 }
+                s.preparing[target.key] = task
+                for name in target.storedNames { s.storing[name] = task }
             }
         }
+    }
+
+    /// Returns once no preparation is making the standby `key` or storing the cache point `key`
+    /// (so that a request right after another one finds what its predecessor left).
+    func awaitPreparation(of key: String) async {
+        while let task = state.withLock({ s in s.preparing[key] ?? s.storing[key] }) { await task.value }
     }
 
     /// Forgets the standbys of `client` (a lost connection: their sessions cannot be dropped through it).

@@ -189,6 +189,12 @@ private func errorObject(_ body: [String: Any]) -> [String: Any] { (body["error"
         #expect(again["text"] as? String == second["text"] as? String, "the cached state answers exactly as the computed one")
         let third = try server.client("chat", [system, "Which number is the pass key?", "12"])
         #expect(usage(third)["cached_tokens"] ?? 0 >= shared)
+        // The next turn of that chat reuses the whole previous turn (stored at its message's end).
+        let turn = [["role": "system", "content": document], ["role": "user", "content": "Which number is the pass key?"],
+                    ["role": "assistant", "content": third["text"] as? String ?? ""], ["role": "user", "content": "Say it once more."]]
+        let turnFile = try write(String(decoding: try JSONSerialization.data(withJSONObject: turn), as: UTF8.self), "turn.json")
+        let next = try server.client("conversation", [turnFile, "12"])
+        #expect(usage(next)["cached_tokens"] ?? 0 >= (usage(third)["prompt_tokens"] ?? 0) - 8, "next turn \(usage(next)), previous \(usage(third))")
     }
 
     @Test func twoServersOnOneKvdReuseEachOthersPrefix() throws {

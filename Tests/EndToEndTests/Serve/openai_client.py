@@ -5,6 +5,7 @@ usage: openai_client.py BASE_URL MODEL CHECK [ARGS]
 Each check prints one JSON object on stdout:
   chat-stream USER_FILE MAX_TOKENS      streamed chat completion with usage: text, chunks, finish_reason, usage
   chat SYSTEM_FILE USER MAX_TOKENS      non-streamed chat completion (system message from a file, '-' for none)
+  conversation MESSAGES_JSON MAX_TOKENS non-streamed chat completion of the messages in a JSON file
   completion PROMPT_FILE MAX_TOKENS     non-streamed completion
   errors                                bad requests the client can send: status, code, type and param of each
   disconnect PROMPT_FILE MAX_TOKENS N   streams a completion, reads N chunks, closes the connection
@@ -90,9 +91,13 @@ def main():
             out["types"][family.name] = family.type
             out["samples"] += [[s.name, s.labels, s.value] for s in family.samples]
         print(json.dumps(out))
-    elif check == "chat":
-        messages = [] if args[0] == "-" else [{"role": "system", "content": read(args[0])}]
-        messages.append({"role": "user", "content": args[1]})
+    elif check in ("chat", "conversation"):
+        if check == "conversation":
+            messages = json.loads(read(args[0]))
+            args = [None, None, args[1]]
+        else:
+            messages = [] if args[0] == "-" else [{"role": "system", "content": read(args[0])}]
+            messages.append({"role": "user", "content": args[1]})
         r = client.chat.completions.create(model=model, messages=messages, max_tokens=int(args[2]), temperature=0)
         print(json.dumps({"text": r.choices[0].message.content, "finish_reason": r.choices[0].finish_reason,
                           "role": r.choices[0].message.role, "object": r.object, "usage": usage_of(r.usage)}))
