@@ -27,6 +27,14 @@ public struct BlockCache<Payload: Sendable>: Sendable {
     /// The payload of block `id`, if held.
     public func payload(_ id: UInt64) -> Payload? { entries[id]?.payload }
 
+    /// A copy holding only the blocks whose ids `isIncluded` keeps, with their payloads and the
+    /// order in which they were last chosen.
+    public func filter(_ isIncluded: (UInt64) -> Bool) -> BlockCache {
+        var copy = self
+        copy.entries = entries.filter { isIncluded($0.key) }
+        return copy
+    }
+
     /// Admits the blocks chosen for one chunk: evicts `|held| − C + |chosen ∉ held|` unchosen blocks
     /// (oldest choice first, ties by lower id), marks every chosen block as used now, and returns the
     /// plan. Chosen blocks without payload are listed in `fetch`.

@@ -242,7 +242,7 @@ public enum LongContextRunner {
             stopped = request.stopTokens.contains(first) || request.maxTokens <= 0 || !onToken(first)
             summary.firstTokenSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             if let plan, let cache, let standbys = request.standbys, let client = session.client {
-                standbys.prepare(plan.targets(prompt: prompt, cache: cache), model: session.model, settings: settings,
+                standbys.prepare(plan.targets(prompt: prompt, cache: cache), warm: session.blockCaches, model: session.model, settings: settings,
                                  fingerprint: cache.fingerprint, client: client)
             }
             if request.sessionName != nil, session.client != nil {

@@ -327,6 +327,29 @@ public final class LongContextSession {
     /// Blocks closed per memory layer so far (identical in every memory layer).
     public var closedBlocks: Int { memories.first?.closedBlocks ?? 0 }
 
+    /// The block caches of every memory layer, by value (payloads shared until either side
+    /// changes them).
+    struct BlockCaches: Sendable {
+        var caches: [BlockCache<KVBlock16>]
+        var ids: [[UInt64: BlockID]]
+    }
+
+    /// A snapshot of the block caches, for a session resumed from a prefix of this one
+    /// (``adoptBlockCaches(_:)``).
+    var blockCaches: BlockCaches { BlockCaches(caches: caches, ids: cachedIDs) }
+
+    /// Starts the block caches with the blocks of `warm` (a snapshot of a session this one shares
+    /// a prefix with) that lie among this session's closed blocks, so that its first retrieves
+    /// fetch fewer payloads. Changes no result: the held blocks are named to kvd by id, and a
+    /// block kvd holds under another id at that position is sent and replaces the cached one.
+    func adoptBlockCaches(_ warm: BlockCaches) {
+        let closed = UInt64(closedBlocks)
+        for l in caches.indices where l < warm.caches.count && l < warm.ids.count {
+            caches[l] = warm.caches[l].filter { $0 < closed }
+            cachedIDs[l] = warm.ids[l].filter { $0.key < closed }
+        }
+    }
+
     /// Bytes of K/V this worker holds: LayerMemory state plus cached payloads (dense: the dense cache).
     public var residentKVBytes: Int {
         if let dense { return dense.storageBytes }

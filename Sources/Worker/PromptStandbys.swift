@@ -137,14 +137,17 @@ public final class PromptStandbys: Sendable {
         return (standby.session, standby.logits)
     }
 
-    /// Prepares, in the background, each target that has no standby ready or in preparation.
-    func prepare(_ targets: [Target], model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64, client: KVClient) {
+    /// Prepares, in the background, each target that has no standby ready or in preparation,
+    /// its block caches started with `warm`'s blocks (the run's, whose prompt the targets are prefixes of).
+    func prepare(_ targets: [Target], warm: LongContextSession.BlockCaches?, model: DecoderModel, settings: LongContextSettings,
+                 fingerprint: UInt64, client: KVClient) {
         guard capacity > 0 else { return }
         for target in targets {
             state.withLock { s in
                 guard !s.closed, s.preparing[target.key] == nil, !s.ready.contains(where: { $0.key == target.key }) else { return }
                 let task = Task { [self] in
-                    let prepared = await Self.standby(target, model: model, settings: settings, fingerprint: fingerprint, client: client)
+                    let prepared = await Self.standby(target, warm: warm, model: model, settings: settings, fingerprint: fingerprint,
+                                                      client: client)
                     let dropped: [Standby] = state.withLock { s in
                         s.preparing[target.key] = nil
                         for name in target.storedNames { s.storing[name] = nil }
@@ -201,11 +204,12 @@ public final class PromptStandbys: Sendable {
         }
     }
 
-    /// Forks the target's point into a new session, resumes it and processes the extra tokens
-    /// (the last alone, keeping its logits, when they end the prompt); nil when the point is gone (evicted) or kvd fails. Its counters then count every token as
-    /// reused: the run that takes it computes none of them.
-    private static func standby(_ target: Target, model: DecoderModel, settings: LongContextSettings, fingerprint: UInt64,
-                                client: KVClient) async -> Standby? {
+    /// Forks the target's point into a new session, resumes it, starts its block caches with
+    /// `warm`'s and processes the extra tokens (the last alone, keeping its logits, when they end
+    /// the prompt); nil when the point is gone (evicted) or kvd fails. Its counters then count
+    /// every token as reused: the run that takes it computes none of them.
+    private static func standby(_ target: Target, warm: LongContextSession.BlockCaches?, model: DecoderModel,
+                                settings: LongContextSettings, fingerprint: UInt64, client: KVClient) async -> Standby? {
         let name = "actqkv-standby-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
         do {
             _ = try await client.forkSession(from: target.point, to: name, copyCheckpoint: true)
@@ -215,6 +219,7 @@ public final class PromptStandbys: Sendable {
         do {
             let session = try await LongContextSession.resume(model: model, settings: settings, fingerprint: fingerprint, client: client,
                                                               sessionName: name).session
+            if let warm { session.adoptBlockCaches(warm) }
             let last = target.extra.count - (target.endsPrompt ? 1 : 0)
             var done = 0
             for end in target.stores + [last] where end > done {

@@ -90,6 +90,36 @@ import Testing
         #expect(again.generated == b.generated)
     }
 
+    @Test("a session resumed from a stored point, its block caches started with those of the run that stored it, computes the same logits and fetches fewer payloads")
+    func warmBlockCaches() async throws {
+        let r = try PromptRuns()
+        let (shared, first, second, cache) = (r.shared, r.first, r.second, r.cache)
+        let kvd = try await InProcessDaemon { $0.retrievalTokens = 8 * 32 }
+        defer { Task { try? await kvd.stop() } }
+        let client = try await kvd.connect()
+        let descriptor = LongContextSession.descriptor(model: r.model, settings: r.settings, fingerprint: 0xCAFE)
+        _ = try await client.createSession("run", descriptor: descriptor)
+        let run = try LongContextSession(model: r.model, settings: r.settings, fingerprint: 0xCAFE, client: client, sessionName: "run")
+        try await run.process(first[0..<shared], mode: .prefill, logits: false)
+        try await LongContextRunner.storeCachePoint(run, cache: cache, client: client)
+        try await run.process(first[shared...], mode: .prefill, logits: false)
+        let warm = run.blockCaches
+        #expect(warm.caches.allSatisfy { $0.count > 0 })
+
+        func resumed(_ name: String, warm: LongContextSession.BlockCaches?) async throws -> (logits: [Float], fetched: Int) {
+            _ = try await client.forkSession(from: cache.sessionName(prefix: first[0..<shared]), to: name, copyCheckpoint: true)
+            let session = try await LongContextSession.resume(model: r.model, settings: r.settings, fingerprint: 0xCAFE, client: client,
+                                                              sessionName: name).session
+            if let warm { session.adoptBlockCaches(warm) }
+            let logits = try await session.process(second[shared...], mode: .prefill, logits: true)
+            return (logits, session.counters.blocksFetched)
+        }
+        let cold = try await resumed("cold", warm: nil)
+        let warmed = try await resumed("warm", warm: warm)
+        #expect(warmed.logits == cold.logits)
+        #expect(warmed.fetched < cold.fetched, "fetched \(warmed.fetched) blocks warm, \(cold.fetched) cold")
+    }
+
     @Test("standbys: the next request over the same prompt continues in a session prepared after the last one (a repeat computes nothing before its first token), generates the same tokens, and closing drops every standby")
     func standbys() async throws {
         let r = try PromptRuns()
