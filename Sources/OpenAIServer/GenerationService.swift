@@ -24,6 +24,8 @@ struct GenerationOutcome: Sendable {
     /// Seconds from the request's admission (its first turn) to its first token, and in all.
     var firstTokenSeconds: Double
     var totalSeconds: Double
+    /// Prompt-cache points kvd had no room for.
+    var cachePointsSkipped = 0
 }
 
 /// The model, the worker's settings and kvd behind the HTTP routes: turns requests into prompts,
@@ -155,6 +157,7 @@ public final class GenerationService: Sendable {
                     dropClient(kvd)
                     throw .kvdUnavailable("\(error)")
                 }
+                if error.isStorageFull { throw .kvdFull("\(error)") }
                 throw .generationFailed("\(error) (code \(error.code))")
             }
             if !stoppedByString && !clientGone {
@@ -171,7 +174,7 @@ public final class GenerationService: Sendable {
                                      completionTokens: generated,
                                      finishReason: length ? "length" : "stop",
                                      firstTokenSeconds: Double((firstToken ?? end) - start) / 1e9,
-                                     totalSeconds: Double(end - start) / 1e9)
+                                     totalSeconds: Double(end - start) / 1e9, cachePointsSkipped: summary.counters.cachePointsSkipped)
         }
     }
 

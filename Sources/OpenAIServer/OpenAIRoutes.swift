@@ -224,6 +224,6 @@ extension GenerationService {
             "prompt_tokens": "\(o.promptTokens)", "cached_tokens": "\(o.cachedTokens)", "completion_tokens": "\(o.completionTokens)",
             "finish_reason": "\(o.finishReason)", "first_token_s": "\(String(format: "%.3f", o.firstTokenSeconds))",
             "total_s": "\(String(format: "%.3f", o.totalSeconds))",
-        ])
+        ].merging(o.cachePointsSkipped > 0 ? ["cache_points_skipped_full_kvd": "\(o.cachePointsSkipped)"] : [:]) { a, _ in a })
     }
 }

@@ -21,6 +21,8 @@ public enum ServeError: Error, Sendable, CustomStringConvertible {
     case overloaded(queued: Int)
     /// kvd cannot be reached (or was lost during the request). 503.
     case kvdUnavailable(String)
+    /// kvd has no room for the prompt's blocks (its capacity or quota, nothing evictable). 503.
+    case kvdFull(String)
     /// The worker failed for another reason. 500.
     case generationFailed(String)
 
@@ -36,6 +38,7 @@ public enum ServeError: Error, Sendable, CustomStringConvertible {
         case .overloaded: 807
         case .kvdUnavailable: 808
         case .generationFailed: 809
+        case .kvdFull: 810
         }
     }
 
@@ -45,7 +48,7 @@ public enum ServeError: Error, Sendable, CustomStringConvertible {
         case .malformedRequest, .invalidValue, .promptTooLong, .noChatTemplate: .badRequest
         case .modelNotFound: .notFound
         case .bodyTooLarge: .contentTooLarge
-        case .overloaded, .kvdUnavailable: .serviceUnavailable
+        case .overloaded, .kvdUnavailable, .kvdFull: .serviceUnavailable
         case .generationFailed: .internalServerError
         }
     }
@@ -53,7 +56,7 @@ public enum ServeError: Error, Sendable, CustomStringConvertible {
     /// OpenAI's `type`.
     var openAIType: String {
         switch self {
-        case .overloaded, .kvdUnavailable, .generationFailed: "server_error"
+        case .overloaded, .kvdUnavailable, .kvdFull, .generationFailed: "server_error"
         default: "invalid_request_error"
         }
     }
@@ -69,6 +72,7 @@ public enum ServeError: Error, Sendable, CustomStringConvertible {
         case .noChatTemplate: "no_chat_template"
         case .overloaded: "server_overloaded"
         case .kvdUnavailable: "kvd_unavailable"
+        case .kvdFull: "kvd_full"
         case .generationFailed: "server_error"
         }
     }
@@ -93,6 +97,7 @@ public enum ServeError: Error, Sendable, CustomStringConvertible {
         case .noChatTemplate: "this model has no chat template (a base model): use /v1/completions"
         case .overloaded(let q): "\(q) requests are already waiting; retry later"
         case .kvdUnavailable(let m): "kvd is unavailable: \(m)"
+        case .kvdFull(let m): "kvd has no room for this prompt's blocks (its --capacity or owner quota is reached and nothing it may evict is left; retry when other requests are done, or raise the capacity): \(m)"
         case .generationFailed(let m): "generation failed: \(m)"
         }
     }

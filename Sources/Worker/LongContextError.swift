@@ -25,6 +25,13 @@ public enum LongContextError: Error, Sendable, CustomStringConvertible {
     case blocksBeyondCheckpoint(session: String, stored: Int, checkpoint: Int)
 
     /// Stable numeric code.
+    /// Whether kvd refused a write for want of room: its `--capacity` or the owner's quota is
+    /// reached and nothing it may evict is left.
+    public var isStorageFull: Bool {
+        guard case .daemon(_, let e) = self else { return false }
+        return e.code == .capacityExceeded || e.code == .quotaExceeded
+    }
+
     public var code: UInt16 {
         switch self {
         case .daemon: 701

@@ -50,6 +50,8 @@ public struct LongContextCounters: Sendable, Hashable {
     public var cacheHits = 0
     /// Checkpoints written.
     public var checkpoints = 0
+    /// Prompt-cache points not stored because kvd had no room (the run went on without them).
+    public var cachePointsSkipped = 0
 
     public init() {}
 }

@@ -113,13 +113,23 @@ extension LongContextRunner {
 
     /// Stores the run's state at its current position (a cache point) as the cache's session of
     /// the tokens so far: checkpoint, fork, close. A session another process stored meanwhile
-    /// under the same name holds the same state and is kept.
+    /// under the same name holds the same state and is kept. A point kvd has no room for is not
+    /// stored (counted in ``LongContextCounters/cachePointsSkipped``): the cache is an
+    /// optimisation, and the run's own blocks, if they were refused, fail its next chunk.
     static func storeCachePoint(_ session: LongContextSession, cache: PromptCache, client: KVClient) async throws(LongContextError) {
-        try await session.checkpoint()
+        do {
+            try await session.checkpoint()
+        } catch where error.isStorageFull {
+            session.counters.cachePointsSkipped += 1
+            return
+        }
         let name = cache.sessionName(prefix: session.tokens[...])
         do {
             _ = try await client.forkSession(from: session.sessionName, to: name, copyCheckpoint: true)
         } catch where error.code == .sessionExists {
+            return
+        } catch where error.code == .capacityExceeded || error.code == .quotaExceeded {
+            session.counters.cachePointsSkipped += 1
             return
         } catch {
             throw .daemon(operation: "forkSession \(session.sessionName) → \(name)", error)

@@ -309,6 +309,35 @@ private func errorObject(_ body: [String: Any]) -> [String: Any] { (body["error"
         #expect(stoppedAt != nil && stoppedAt! < 200, "log: \(server.log)")
     }
 
+    @Test func aFullKvdSkipsTheCachePointsItHasNoRoomForAndRefusesPromptsItCannotHoldWith503() throws {
+        // 100 MB: a ≈ 4K-token document's blocks fit (≈ 71 MB), not its cache points' checkpoints
+        // (≈ 28 MB each) beside the run's own: the requests are answered, the points skipped.
+        let document = WorkerProcess.passkeyDocument(key: 40_125, sentences: 170, depth: 0.5)
+        let system = try write(document, "full.txt")
+        var server = try ServeProcess(["--data-dir", directory.appendingPathComponent("kvd-100m").path, "--capacity", "100000000"],
+                                      directory: directory)
+        for _ in 0..<2 {
+            let answer = try server.client("chat", [system, "What is the pass key?", "8"])
+            #expect(usage(answer)["prompt_tokens"] ?? 0 > 3000)
+        }
+        #expect(server.log.contains("cache_points_skipped_full_kvd="), "the log says which points kvd had no room for")
+        server.stop()
+        // 10 MB: not even the prompt's blocks fit — OpenAI's error object with 503, and the server keeps serving.
+        server = try ServeProcess(["--data-dir", directory.appendingPathComponent("kvd-10m").path, "--capacity", "10000000"],
+                                  directory: directory)
+        defer { server.stop() }
+        let model = ServeProcess.modelID
+        let long = String(decoding: try JSONSerialization.data(withJSONObject: [
+            "model": model, "prompt": WorkerProcess.passkeyDocument(key: 1, sentences: 70, depth: 0.5), "max_tokens": 4,
+        ]), as: UTF8.self)
+        let (status, body) = try server.post("/v1/completions", json: long)
+        #expect(status == 503, "\(body)")
+        #expect(errorObject(body)["code"] as? String == "kvd_full", "\(body)")
+        #expect(errorObject(body)["type"] as? String == "server_error")
+        let (after, afterBody) = try server.post("/v1/completions", json: "{\"model\": \"\(model)\", \"prompt\": \"Once upon a time\", \"max_tokens\": 4}")
+        #expect(after == 200, "\(afterBody)")
+    }
+
     @Test func kvdLostIsA503AndTheServerRecoversWhenItReturns() throws {
         let daemon = try DaemonProcess()
         defer { daemon.cleanUp() }
