@@ -158,7 +158,7 @@ public enum LongContextRunner {
                     if session.position > 0 { try await session.markSafePoint() }
                 }
             } else {
-                let name = "actqkv-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+                let name = temporarySessionName()
                 if let requested = request.cachePoints {
                     let c = PromptCache(model: model, settings: settings, fingerprint: fingerprint)
                     points = PromptCache.points(messageEnds: requested.messageEnds, fixed: requested.fixed, promptCount: n)

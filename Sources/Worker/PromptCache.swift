@@ -1,5 +1,7 @@
+import Foundation
 import KVClient
 import LanguageModel
+import Protocol
 
 /// Prompt prefixes kept in kvd for reuse by later requests (`actqkv serve`): the state of a run
 /// after its first p tokens, stored as a kvd session (blocks by reference and the checkpoint)
@@ -135,5 +137,43 @@ extension LongContextRunner {
             throw .daemon(operation: "forkSession \(session.sessionName) → \(name)", error)
         }
         do { try await client.closeSession(name) } catch { throw .daemon(operation: "closeSession \(name)", error) }
+    }
+}
+
+extension LongContextRunner {
+    /// A name for a session that belongs to this process alone — a run's (`kind` nil) or a
+    /// standby's (`kind` "standby"): `actqkv-[kind-]PID-RANDOM`. Dropped when done; one left by a
+    /// process that was killed is found by ``dropAbandonedSessions(client:)``.
+    static func temporarySessionName(kind: String? = nil) -> String {
+        "actqkv-" + (kind.map { $0 + "-" } ?? "") + "\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// Whether `name` has the shape of ``temporarySessionName(kind:)``.
+    static func isTemporarySessionName(_ name: String) -> Bool {
+        var parts = name.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.first == "actqkv" else { return false }
+        parts.removeFirst()
+        if parts.first == "standby" { parts.removeFirst() }
+        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
+    }
+
+    /// Drops the temporary sessions (runs', standbys') of processes that were killed before they
+    /// could: every session of that shape that no connection holds open — a live process holds
+    /// its own, and kvd refuses to drop those (`sessionBusy`). Returns the names dropped.
+    public static func dropAbandonedSessions(client: KVClient) async throws(LongContextError) -> [String] {
+        let sessions: [SessionInfo]
+        do { sessions = try await client.allSessions() } catch { throw .daemon(operation: "listSessions", error) }
+        var dropped: [String] = []
+        for s in sessions where isTemporarySessionName(s.name) {
+            do {
+                try await client.dropSession(s.name)
+                dropped.append(s.name)
+            } catch where error.code == .sessionBusy || error.code == .sessionNotFound {
+                continue
+            } catch {
+                throw .daemon(operation: "dropSession \(s.name)", error)
+            }
+        }
+        return dropped
     }
 }

@@ -210,7 +210,7 @@ public final class PromptStandbys: Sendable {
     /// every token as reused: the run that takes it computes none of them.
     private static func standby(_ target: Target, warm: LongContextSession.BlockCaches?, model: DecoderModel,
                                 settings: LongContextSettings, fingerprint: UInt64, client: KVClient) async -> Standby? {
-        let name = "actqkv-standby-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+        let name = LongContextRunner.temporarySessionName(kind: "standby")
         do {
             _ = try await client.forkSession(from: target.point, to: name, copyCheckpoint: true)
         } catch {

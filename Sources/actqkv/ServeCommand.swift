@@ -105,6 +105,13 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let e as KVDConnection.Unreachable {
             Self.fail(e.description)
         }
+        // Runs and standbys of a server (or run) that was killed left their temporary sessions behind.
+        do {
+            let dropped = try await LongContextRunner.dropAbandonedSessions(client: kvd.client)
+            if !dropped.isEmpty { logger.info("dropped \(dropped.count) temporary sessions of processes that were killed", metadata: ["sessions": "\(dropped.joined(separator: ","))"]) }
+        } catch {
+            logger.warning("could not look for abandoned temporary sessions: \(error)")
+        }
         let first = HandOver<KVClient>(kvd.client)
         let socketPath = socket ?? kvd.embedded?.socketPath ?? ""
         // Hummingbird's HTTP metrics go through swift-metrics' global system: the same registry.

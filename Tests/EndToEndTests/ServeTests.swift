@@ -1,4 +1,5 @@
 import Foundation
+import KVClient
 import LanguageModel
 import LanguageModelTesting
 import Testing
@@ -212,6 +213,33 @@ private func errorObject(_ body: [String: Any]) -> [String: Any] { (body["error"
         #expect(usage(fromA)["cached_tokens"] == 0)
         let fromB = try b.client("chat", [system, "What number is the pass key?", "8"])
         #expect(usage(fromB)["cached_tokens"] ?? 0 >= shared, "server B over server A's document: \(usage(fromB)), shared \(shared)")
+    }
+
+    @Test func theTemporarySessionsOfAKilledServerAreDroppedByTheNextOne() async throws {
+        let daemon = try DaemonProcess()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let system = try write(WorkerProcess.passkeyDocument(key: 33_001, sentences: 60, depth: 0.5), "killed.txt")
+        let a = try ServeProcess(["--socket", daemon.socketPath], directory: directory)
+        _ = try a.client("chat", [system, "What is the pass key?", "4"])
+        // Its standbys (kvd sessions held by its connection) are prepared in the background.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !(try a.curl("/metrics").body.contains("actqkv_serve_standbys 2")) { usleep(100_000) }
+        kill(a.process.processIdentifier, SIGKILL)
+        a.process.waitUntilExit()
+        let client = try await KVClient.connect(socketPath: daemon.socketPath)
+        defer { client.close() }
+        let left = try await client.allSessions().map(\.name)
+        #expect(left.filter { $0.hasPrefix("actqkv-standby-") }.count == 2, "after the kill: \(left)")
+
+        let b = try ServeProcess(["--socket", daemon.socketPath], directory: directory)
+        defer { b.stop() }
+        let after = try await client.allSessions().map(\.name)
+        #expect(after.allSatisfy { $0.hasPrefix("prompt~") } && after.count == left.filter { $0.hasPrefix("prompt~") }.count,
+                "the killed server's temporary sessions dropped, the prompt cache kept: \(after)")
+        #expect(b.log.contains("temporary sessions of processes that were killed"))
+        let again = try b.client("chat", [system, "What is the pass key?", "4"])
+        #expect(usage(again)["cached_tokens"] ?? 0 > 0, "\(usage(again))")
     }
 
     @Test func aPromptLongerThanTheModelsContextFindsTheNeedle() throws {

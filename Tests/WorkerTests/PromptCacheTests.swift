@@ -61,6 +61,15 @@ import Testing
         #expect(otherModel.sessionName(prefix: tokens[...]) != a.sessionName(prefix: tokens[...]))
     }
 
+    @Test("temporary session names: this process's are recognised, no other name is")
+    func temporarySessionNames() {
+        #expect(LongContextRunner.isTemporarySessionName(LongContextRunner.temporarySessionName()))
+        #expect(LongContextRunner.isTemporarySessionName(LongContextRunner.temporarySessionName(kind: "standby")))
+        for name in ["prompt~0123", "actqkv-12", "actqkv-12-x", "actqkv-standby-1-2-3", "doc~actqkv-1-2", "actqkv--1", "actqkv-other-1-2"] {
+            #expect(!LongContextRunner.isTemporarySessionName(name), "\(name)")
+        }
+    }
+
     @Test("a prompt that shares a stored point computes only the rest and generates exactly what a run from the start generates; no temporary session stays behind")
     func reuseIsExact() async throws {
         let r = try PromptRuns()
