@@ -3,7 +3,7 @@
 /// least recently chosen blocks that are not chosen now, and says which chosen blocks must be fetched.
 public struct BlockCache<Payload: Sendable>: Sendable {
     /// C: maximum blocks held.
-    public let capacity: Int
+    public private(set) var capacity: Int
     private var entries: [UInt64: (stamp: UInt64, payload: Payload?)] = [:]
     private var clock: UInt64 = 0
 
@@ -26,6 +26,9 @@ public struct BlockCache<Payload: Sendable>: Sendable {
     public func contains(_ id: UInt64) -> Bool { entries[id]?.payload != nil }
     /// The payload of block `id`, if held.
     public func payload(_ id: UInt64) -> Payload? { entries[id]?.payload }
+
+    /// Raises the capacity to `n` blocks when it is lower (never evicts).
+    public mutating func reserve(_ n: Int) { capacity = max(capacity, n) }
 
     /// A copy holding only the blocks whose ids `isIncluded` keeps, with their payloads and the
     /// order in which they were last chosen.

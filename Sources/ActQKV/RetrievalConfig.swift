@@ -80,6 +80,20 @@ public struct RetrievalConfig: Sendable, Hashable {
                   maxBlocks: 2 * k, blockCacheCapacity: max(2 * k, (4096 + b - 1) / b))
     }
 
+    /// The configuration a layer of `n` closed blocks is selected with under budget growth `g`
+    /// (kvd's `--budget-growth`; 0: none): K grows to ⌈n/g⌉ blocks once that exceeds K, and K_max
+    /// and C grow by the same factor (C at least K_max); everything else is unchanged.
+    public func grown(blocks n: Int, growth g: Int) -> RetrievalConfig {
+        guard g > 0 else { return self }
+        let k = n / g + (n % g == 0 ? 0 : 1)
+        guard k > topK else { return self }
+        var c = self
+        c.maxBlocks = maxBlocks * k / topK
+        c.topK = k
+        c.blockCacheCapacity = max(blockCacheCapacity, c.maxBlocks)
+        return c
+    }
+
     /// Retrieved tokens per layer per chunk: `K·b` (1,472 with the defaults).
     public var retrievalTokens: Int { topK * blockSize }
 

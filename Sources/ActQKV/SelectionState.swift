@@ -10,6 +10,10 @@ public struct SelectionState: Sendable, Hashable {
     public let config: RetrievalConfig
     /// L: number of layers of the model.
     public let layers: Int
+    /// g: budget growth, kvd's policy (`--budget-growth`; 0: the fixed budget of ``config``): a
+    /// layer of N closed blocks is selected with ``RetrievalConfig/grown(blocks:growth:)``. Not
+    /// part of the encoding: kvd sets it again when it restores a state.
+    public var budgetGrowth = 0
     /// Density history of each layer (`layers` entries).
     public internal(set) var histories: [DensityHistory]
     /// Blocks left in the pool of each chunk in flight (chunk id → remaining blocks; may go
@@ -75,6 +79,7 @@ public struct SelectionState: Sendable, Hashable {
     private mutating func select(layer: Int, chunk: UInt64, mode: RetrievalMode, method: RetrievalMethod, count n: Int,
                                  cosines: (UnsafeMutablePointer<Float>) -> Void,
                                  innerProducts: (UnsafeMutablePointer<Float>) -> Void) -> LayerSelection {
+        let config = self.config.grown(blocks: n, growth: budgetGrowth)
         func scores(_ fill: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
             var s = [Float](repeating: 0, count: n)
             s.withUnsafeMutableBufferPointer { fill($0.baseAddress!) }

@@ -68,6 +68,9 @@ public struct DaemonConfiguration: Sendable {
     /// ActQKV pool (K·L blocks per chunk; docs/ACTQKV.md §"Parameters"). ≥ 1. Default 1,472
     /// (46 blocks of 32 tokens, 184 of 8).
     public var retrievalTokens: Int = Self.defaultRetrievalTokens
+    /// Budget growth g: a layer of N closed blocks gets max(K, ⌈N/g⌉) blocks, K_max and the pool
+    /// growing alike (docs/ACTQKV.md §"Parameters"). ≥ 0; default 0: a fixed budget.
+    public var budgetGrowth: Int = 0
     /// The default budget: ActQKV's `RetrievalConfig.defaultRetrievalTokens`.
     public static var defaultRetrievalTokens: Int { RetrievalConfig.defaultRetrievalTokens }
     /// A listening `AF_UNIX` stream socket passed by systemd (socket activation,
@@ -107,6 +110,7 @@ public struct DaemonConfiguration: Sendable {
         } catch {
             throw DaemonError.invalidConfiguration("retrieval tokens \(retrievalTokens): \(error)")
         }
+        if budgetGrowth < 0 { throw DaemonError.invalidConfiguration("budget growth \(budgetGrowth) < 0") }
         if eventLoopThreads < 1 { throw DaemonError.invalidConfiguration("event loop threads < 1") }
         if !(1...1024).contains(requestThreads) {
             throw DaemonError.invalidConfiguration("--request-threads \(requestThreads) is outside 1…1024")

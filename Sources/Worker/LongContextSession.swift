@@ -263,6 +263,8 @@ public final class LongContextSession {
         onRetrieve?(RetrieveTrace(chunk: chunkSequence, start: position - n, count: n, layer: memoryLayers[layer], mode: mode,
                                   questionTerm: question != nil, k: Int(result.k), totalBlocks: Int(result.totalBlocks),
                                   chosen: positions.map { Int($0) }))
+        // kvd may grant more than K_max blocks (`--budget-growth`): hold at least two chunks' worth.
+        if positions.count > caches[layer].capacity { caches[layer].reserve(2 * positions.count) }
         let plan: BlockCache<KVBlock16>.Plan
         do { plan = try caches[layer].admit(positions) } catch {
             throw .inconsistentReply("\(positions.count) blocks chosen for a cache of \(settings.retrieval.blockCacheCapacity) (code \(error.code))")

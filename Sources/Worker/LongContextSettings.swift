@@ -13,10 +13,15 @@ public struct LongContextSettings: Sendable, Hashable {
     /// A periodic checkpoint is written every this many execution chunks of prefill (0 = only at
     /// the prefix boundary, after prefill and at the end). Default 32 chunks (8K tokens with E = 256).
     public var checkpointEveryChunks: Int
+    /// g: the budget growth the worker's embedded kvd applies (kvd's `--budget-growth`; with an
+    /// external kvd, its own applies). Default 0: a fixed budget.
+    public var budgetGrowth: Int
 
     /// Creates settings; every argument defaults to the documented value.
-    public init(method: RetrievalMethod = .actqkv, retrieval: RetrievalConfig = RetrievalConfig(), checkpointEveryChunks: Int = 32) {
+    public init(method: RetrievalMethod = .actqkv, retrieval: RetrievalConfig = RetrievalConfig(), checkpointEveryChunks: Int = 32,
+                budgetGrowth: Int = 0) {
         self.method = method; self.retrieval = retrieval; self.checkpointEveryChunks = checkpointEveryChunks
+        self.budgetGrowth = budgetGrowth
     }
 
     /// Folds every parameter that changes stored blocks' contents into `hasher`.
@@ -27,6 +32,8 @@ public struct LongContextSettings: Sendable, Hashable {
                   c.maxBlocks, c.historyLength, c.statisticsWarmup, c.statisticsHorizon] { hasher.absorb64(UInt64(bitPattern: Int64(v))) }
         hasher.absorb(c.varianceFloorFraction.bitPattern); hasher.absorb(c.questionWeight.bitPattern)
         hasher.absorb(UInt32(c.statisticsScope.rawValue)); hasher.absorb(UInt32(c.warmupUnit.rawValue))
+        // Absent when 0, so that names from before the option stay the same.
+        if budgetGrowth > 0 { hasher.absorb(0xB6_0000); hasher.absorb64(UInt64(budgetGrowth)) }
     }
 }
 

@@ -88,7 +88,7 @@ struct SyntheticEvalCommand: AsyncParsableCommand {
         let text = try TextModel(path: path, prefillChunk: settingsBase.chunkTokens, activations: activations)
         let fingerprint = try ModelFingerprint.of(path: path, activations: activations)
         let natural = try fillerFile.map { try String(contentsOfFile: $0, encoding: .utf8) }
-        let kvd = methods.contains(where: { $0 != .dense }) ? try await KVDConnection.open(socket: socket, dataDir: dataDir, retrievalTokens: settingsBase.retrievalTokens) : nil
+        let kvd = methods.contains(where: { $0 != .dense }) ? try await KVDConnection.open(socket: socket, dataDir: dataDir, retrievalTokens: settingsBase.retrievalTokens, budgetGrowth: retrieval.budgetGrowth) : nil
         let count: (String) -> Int = { text.tokenizer.encode($0).count }
         for length in lengths {
             let batch = (0..<samples).map { kind.sample(tokens: length, seed: seed, index: $0, naturalFiller: natural, countTokens: count) }
@@ -110,7 +110,7 @@ struct SyntheticEvalCommand: AsyncParsableCommand {
                 for (i, s) in batch.enumerated() {
                     let layout = layouts[i]
                     let request = LongContextRequest(layout: layout, maxTokens: maxTokens, stopTokens: text.stopTokens)
-                    let summary = try await LongContextRunner.run(model: text.model, settings: LongContextSettings(method: m, retrieval: settingsBase),
+                    let summary = try await LongContextRunner.run(model: text.model, settings: LongContextSettings(method: m, retrieval: settingsBase, budgetGrowth: retrieval.budgetGrowth),
                                                                   fingerprint: fingerprint, client: m == .dense ? nil : kvd?.client, request: request) { _ in true }
                     let answer = (try? text.tokenizer.decode(summary.generated, renderSpecial: false)) ?? ""
                     if answer.contains(s.expected) { correct += 1 }

@@ -11,11 +11,13 @@ struct KVDConnection {
 
     /// Connects to `socket`, or starts an embedded kvd (retrieving `retrievalTokens` tokens per
     /// layer per chunk, as the worker's ``RetrievalOptions``) and connects to it. A failed connection stops the embedded kvd and throws ``Unreachable``.
-    static func open(socket: String?, dataDir: String?, retrievalTokens: Int, capacity: Int? = nil, durability: Durability = .sync) async throws -> KVDConnection {
+    static func open(socket: String?, dataDir: String?, retrievalTokens: Int, budgetGrowth: Int = 0, capacity: Int? = nil,
+                     durability: Durability = .sync) async throws -> KVDConnection {
         var embedded: EmbeddedDaemon?
         let socketPath: String
         if let socket { socketPath = socket } else {
-            let d = try await EmbeddedDaemon(directory: dataDir ?? EmbeddedDaemon.defaultDirectory, retrievalTokens: retrievalTokens, capacity: capacity, durability: durability)
+            let d = try await EmbeddedDaemon(directory: dataDir ?? EmbeddedDaemon.defaultDirectory, retrievalTokens: retrievalTokens, budgetGrowth: budgetGrowth,
+                                     capacity: capacity, durability: durability)
             embedded = d
             socketPath = d.socketPath
         }

@@ -68,6 +68,7 @@ struct RulerEvalCommand: AsyncParsableCommand {
         var text = "activations \(activations.rawValue), completion layout, stop \(stop)"
         if m != .dense {
             text += ", S \(config.sinkTokens) W \(config.localWindow) E \(config.chunkTokens) b \(config.blockSize) K \(config.topK) (\(config.retrievalTokens) tokens)"
+            if retrieval.budgetGrowth > 0 { text += " growing to N/\(retrieval.budgetGrowth)" }
             text += " C \(config.blockCacheCapacity) λ \(config.questionWeight) \(retrieval.statisticsScope)/\(retrieval.warmupUnit) \(config.statisticsWarmup)"
         }
         return text
@@ -86,7 +87,7 @@ struct RulerEvalCommand: AsyncParsableCommand {
         let file = try EvalResultsFile(path: out)
         if file.droppedPartialLine { log("dropped a cut-off last line of \(out) (an interrupted write); that sample runs again") }
 
-        let kvd = methods.contains(where: { $0 != .dense }) ? try await KVDConnection.open(socket: socket, dataDir: dataDir, retrievalTokens: config.retrievalTokens) : nil
+        let kvd = methods.contains(where: { $0 != .dense }) ? try await KVDConnection.open(socket: socket, dataDir: dataDir, retrievalTokens: config.retrievalTokens, budgetGrowth: retrieval.budgetGrowth) : nil
 
         // The plan: what the file holds must come from this model and these settings.
         let settingsOf = Dictionary(methods.map { (RunCommand.methodName($0), settingsText($0, config: config)) }, uniquingKeysWith: { a, _ in a })
@@ -113,7 +114,7 @@ struct RulerEvalCommand: AsyncParsableCommand {
                         let request = LongContextRequest(layout: layout, maxTokens: task.tokensToGenerate, stopTokens: text.stopTokens)
                         var answer: [Int32] = []
                         let stopAtNewline = stop == "newline"
-                        let summary = try await LongContextRunner.run(model: text.model, settings: LongContextSettings(method: m, retrieval: config),
+                        let summary = try await LongContextRunner.run(model: text.model, settings: LongContextSettings(method: m, retrieval: config, budgetGrowth: retrieval.budgetGrowth),
                                                                       fingerprint: fingerprint, client: m == .dense ? nil : kvd?.client, request: request) { token in
                             answer.append(token)
                             guard stopAtNewline, let t = try? tokenizer.decode(answer, renderSpecial: false) else { return true }

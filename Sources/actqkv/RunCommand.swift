@@ -97,7 +97,8 @@ struct RunCommand: AsyncParsableCommand {
 
     var settings: LongContextSettings {
         get throws {
-            LongContextSettings(method: try Self.parseMethod(method), retrieval: try retrieval.config, checkpointEveryChunks: checkpointEvery)
+            LongContextSettings(method: try Self.parseMethod(method), retrieval: try retrieval.config, checkpointEveryChunks: checkpointEvery,
+                                budgetGrowth: retrieval.budgetGrowth)
         }
     }
 
@@ -125,7 +126,8 @@ struct RunCommand: AsyncParsableCommand {
 
         var kvd: KVDConnection?
         if settings.method != .dense {
-            do { kvd = try await KVDConnection.open(socket: socket, dataDir: dataDir, retrievalTokens: settings.retrieval.retrievalTokens) } catch let e as KVDConnection.Unreachable {
+            do { kvd = try await KVDConnection.open(socket: socket, dataDir: dataDir, retrievalTokens: settings.retrieval.retrievalTokens,
+                                                      budgetGrowth: settings.budgetGrowth) } catch let e as KVDConnection.Unreachable {
                 Self.fail(e.description)
             }
         }

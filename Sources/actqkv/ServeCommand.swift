@@ -91,7 +91,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = KnownModel.path(for: model)
-        let settings = LongContextSettings(method: try RunCommand.parseMethod(method), retrieval: try retrieval.config)
+        let settings = LongContextSettings(method: try RunCommand.parseMethod(method), retrieval: try retrieval.config,
+                                           budgetGrowth: retrieval.budgetGrowth)
         let text = try TextModel(path: path, prefillChunk: settings.retrieval.chunkTokens, activations: activations)
         let fingerprint = try ModelFingerprint.of(path: path, activations: activations)
         let id = modelName ?? Self.modelID(model: model, path: path)
@@ -101,6 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
         let kvd: KVDConnection
         do {
             kvd = try await KVDConnection.open(socket: socket, dataDir: dataDir, retrievalTokens: settings.retrieval.retrievalTokens,
+                                               budgetGrowth: settings.budgetGrowth,
                                                capacity: capacity > 0 ? capacity : nil, durability: Self.durability(durability))
         } catch let e as KVDConnection.Unreachable {
             Self.fail(e.description)

@@ -66,6 +66,7 @@ struct PrintConfig: AsyncParsableCommand {
             case "handshake-timeout-seconds": "\(c.handshakeTimeoutSeconds)"
             case "idle-timeout-seconds": "\(c.idleTimeoutSeconds)"
             case "retrieval-tokens": "\(c.retrievalTokens)"
+            case "budget-growth": "\(c.budgetGrowth)"
             case "metrics": s.metrics
             case "log-level": s.logLevel.rawValue
             case "allow-partial-uid-map": "\(s.allowPartialUidMap)"

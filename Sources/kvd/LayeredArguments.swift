@@ -15,7 +15,7 @@ enum LayeredArguments {
     static let options = [
         "socket", "data", "durability", "sync-interval-ms", "capacity", "owner-quota", "share-blocks", "map-size", "compression-level",
         "socket-mode", "socket-group", "admin-uid", "max-frame-bytes", "event-loop-threads", "request-threads", "append-pipeline",
-        "max-connections", "max-connections-per-uid", "handshake-timeout-seconds", "idle-timeout-seconds", "retrieval-tokens", "metrics", "log-level",
+        "max-connections", "max-connections-per-uid", "handshake-timeout-seconds", "idle-timeout-seconds", "retrieval-tokens", "budget-growth", "metrics", "log-level",
         "allow-partial-uid-map",
     ]
 

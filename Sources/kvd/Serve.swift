@@ -76,6 +76,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Retrieval budget: tokens retrieved per layer per chunk, K·b; a session of b-token blocks gets K = tokens / b blocks per layer (`infllm`'s count, each layer's share of the ActQKV pool).")
     var retrievalTokens: Int = DaemonConfiguration.defaultRetrievalTokens
 
+    @Option(name: .long, help: "Budget growth g: a layer of N closed blocks gets max(K, ⌈N/g⌉) blocks per chunk (K_max and the ActQKV pool grow alike), so the budget keeps pace with long sessions. 0: a fixed budget.")
+    var budgetGrowth: Int = 0
+
     @Option(name: .long, help: "Config file of `option = value` lines (also KVD_CONFIG); flags and KVD_* environment variables take precedence over it.")
     var config: String?
 
@@ -137,6 +140,8 @@ struct Serve: AsyncParsableCommand {
         guard retrievalTokens >= 1 else { throw DaemonError.invalidConfiguration("--retrieval-tokens \(retrievalTokens): must be ≥ 1") }
         guard eventLoopThreads >= 1 else { throw DaemonError.invalidConfiguration("--event-loop-threads \(eventLoopThreads): must be ≥ 1") }
         configuration.retrievalTokens = retrievalTokens
+        guard budgetGrowth >= 0 else { throw DaemonError.invalidConfiguration("--budget-growth \(budgetGrowth): must be ≥ 0") }
+        configuration.budgetGrowth = budgetGrowth
         if let requestThreads {
             guard (1...1024).contains(requestThreads) else {
                 throw DaemonError.invalidConfiguration("--request-threads \(requestThreads): must be 1…1024")

@@ -3,6 +3,17 @@ import Testing
 
 @Suite("BlockCache")
 struct BlockCacheTests {
+    @Test("reserve raises the capacity, never lowers it, and evicts nothing")
+    func reserve() throws {
+        var cache = BlockCache<String>(capacity: 2)
+        _ = try cache.admit([1, 2])
+        #expect(throws: BlockCacheError.self) { _ = try cache.admit([3, 4, 5]) }
+        cache.reserve(6)
+        cache.reserve(3)
+        #expect(cache.capacity == 6 && cache.cachedIDs == [1, 2])
+        #expect(try cache.admit([3, 4, 5]).evicted.isEmpty)
+    }
+
     @Test("LRU: fetches only missing blocks, evicts the least recently chosen unchosen ones")
     func lru() throws {
         var cache = BlockCache<String>(capacity: 4)

@@ -94,6 +94,25 @@ struct SelectionStateTests {
         #expect(state.histories.allSatisfy { $0.values.isEmpty })
     }
 
+    @Test("budget growth: a layer of N blocks gets max(K, ⌈N/g⌉) of them, K_max and the pool alike; the growth is not encoded")
+    func budgetGrowth() throws {
+        var rng = SeededRandom(seed: 5)
+        var state = try SelectionState(config: config, layers: 2)
+        state.budgetGrowth = 4
+        let keys = rng.floats(60 * d), probe = rng.floats(d)
+        let ip = (0..<60).map { j in (0..<d).reduce(0.0) { $0 + Double(keys[j * d + $1]) * Double(probe[$1]) } }
+        // 60 blocks: ⌈60/4⌉ = 15 > K = 6, the best 15 by inner product; 20 blocks: ⌈20/4⌉ = 5 < 6, K.
+        let grown = try select(&state, layer: 0, chunk: 0, mode: .decode, method: .infllm, probe: probe, keys: keys, count: 60)
+        #expect(grown.chosen == Array((0..<60).sorted { ip[$0] > ip[$1] }.prefix(15)))
+        #expect(try select(&state, layer: 0, chunk: 0, mode: .decode, method: .infllm, probe: probe, keys: Array(keys.prefix(20 * d)), count: 20).k == 6)
+        #expect(try select(&state, layer: 0, chunk: 0, mode: .decode, method: .activateOnly, probe: probe, keys: keys, count: 60).k == 30)
+        // The ActQKV pool of a chunk is K(N)·L: in prefill each layer gets its uniform share, 15.
+        #expect(try select(&state, layer: 0, chunk: 1, mode: .prefill, method: .actqkv, probe: probe, keys: keys, count: 60).k == 15)
+        #expect(try select(&state, layer: 1, chunk: 1, mode: .prefill, method: .actqkv, probe: probe, keys: keys, count: 60).k == 15)
+        #expect(try SelectionState(decoding: state.encoded()).budgetGrowth == 0)
+        #expect(config.grown(blocks: 60, growth: 4).blockCacheCapacity == 30 && config.grown(blocks: 60, growth: 0) == config)
+    }
+
     @Test("actqkv ranks by inner product and takes as many blocks as the reference, whose cosine density it measures")
     func actqkvRanksByInnerProduct() throws {
         // Block 0 is aligned with the probe but short; block 1 is less aligned and long: cosine

@@ -137,4 +137,28 @@ struct LongContextSessionTests {
         #expect(items.contains { $0.questionTerm } && items.contains { $0.mode == .decode })
         #expect(items.contains { $0.totalBlocks > $0.k }, "the selection should be partial")
     }
+
+    @Test("budget growth: kvd grants more blocks than the worker's block cache was sized for, and the cache grows to hold them")
+    func budgetGrowthGrowsTheBlockCache() async throws {
+        let model = try ModelTestSupport.loadRealModel(activations: .float32)
+        let prompt = Array(try LongContextTestSupport.longPromptIDs().prefix(1200))
+        // K 8, C 16 = K_max; with g = 1 a layer of N blocks gets all N (≈ 28 here), more than C.
+        let config = RetrievalConfig(sinkTokens: 32, localWindow: 256, chunkTokens: 128, blockSize: 32, topK: 8,
+                                     minBlocks: 4, maxBlocks: 16, blockCacheCapacity: 16)
+        let kvd = try await InProcessDaemon { $0.retrievalTokens = 8 * 32; $0.budgetGrowth = 1 }
+        defer { Task { try? await kvd.stop() } }
+        let client = try await kvd.connect()
+        final class Largest: @unchecked Sendable {
+            let lock = NSLock()
+            var k = 0, total = 0
+            func add(_ t: RetrieveTrace) { lock.lock(); if t.k > k { k = t.k; total = t.totalBlocks }; lock.unlock() }
+        }
+        let largest = Largest()
+        var request = LongContextRequest(layout: PromptLayout(tokens: prompt, questionSpan: nil, sharedPrefixCount: 0), maxTokens: 3)
+        request.onRetrieve = { largest.add($0) }
+        let summary = try await LongContextRunner.run(model: model, settings: LongContextSettings(method: .infllm, retrieval: config, budgetGrowth: 1),
+                                                      fingerprint: 0xF00D, client: client, request: request) { _ in true }
+        #expect(summary.generated.count == 3)
+        #expect(largest.k > config.blockCacheCapacity && largest.k == largest.total, "k \(largest.k) of \(largest.total) blocks")
+    }
 }

@@ -38,7 +38,7 @@ public final class RequestDispatcher: Sendable {
             maxFrameBytes: UInt32(configuration.maximumFrameBytes),
             maxBlocksPerRequest: UInt32(configuration.maximumBlocksPerRequest))
         self.capacityBytes = UInt64(configuration.store.capacity ?? 0)
-        self.retrieval = RetrievalEngine(retrievalTokens: configuration.retrievalTokens)
+        self.retrieval = RetrievalEngine(retrievalTokens: configuration.retrievalTokens, budgetGrowth: configuration.budgetGrowth)
     }
 
     /// Answers one frame of `connection`. Never throws: every failure becomes a typed error reply.

@@ -17,6 +17,9 @@ final class RetrievalEngine: Sendable {
     /// The retrieval budget in tokens per layer per chunk: K·b, so K = budget / b for a session
     /// of b-token blocks (the fixed count of `infllm`, each layer's share of the ActQKV pool).
     let retrievalTokens: Int
+    /// g: a layer of N blocks gets K = max(budget / b, ⌈N/g⌉) blocks (0: a fixed budget;
+    /// `RetrievalConfig.grown(blocks:growth:)`).
+    let budgetGrowth: Int
     /// Keyed by the store's session id, never reused: a session dropped or evicted and created
     /// again under the same name (by anyone) starts with a fresh state.
     private let sessions = Mutex([UInt64: SessionRetrieval]())
@@ -27,8 +30,9 @@ final class RetrievalEngine: Sendable {
         init(_ state: SelectionState) { self.state = Mutex(state) }
     }
 
-    init(retrievalTokens: Int) {
+    init(retrievalTokens: Int, budgetGrowth: Int = 0) {
         self.retrievalTokens = retrievalTokens
+        self.budgetGrowth = budgetGrowth
     }
 
     /// The algorithm configuration for a session's model: the documented defaults scaled to the
@@ -40,6 +44,7 @@ final class RetrievalEngine: Sendable {
     /// Checks that the budget gives a valid configuration: at least one token.
     func validate() throws {
         guard retrievalTokens >= 1 else { throw ConfigError.notPositive(.topK, value: retrievalTokens) }
+        guard budgetGrowth >= 0 else { throw ConfigError.notPositive(.topK, value: budgetGrowth) }
         try configuration(blockSize: 32).validate()
     }
 
@@ -50,7 +55,9 @@ final class RetrievalEngine: Sendable {
     ) throws -> LayerSelection {
         let entry = try sessions.withLock { map -> SessionRetrieval in
             if let entry = map[session] { return entry }
-            let entry = SessionRetrieval(try SelectionState(config: configuration(blockSize: blockSize), layers: layers))
+            var state = try SelectionState(config: configuration(blockSize: blockSize), layers: layers)
+            state.budgetGrowth = budgetGrowth
+            let entry = SessionRetrieval(state)
             map[session] = entry
             return entry
         }
@@ -81,12 +88,13 @@ final class RetrievalEngine: Sendable {
     /// `SelectionState(decoding:)`.
     func restore(session: UInt64, state bytes: [UInt8]) throws {
         guard !bytes.isEmpty else { return forget(session: session) }
-        let state: SelectionState
+        var state: SelectionState
         do {
             state = try SelectionState(decoding: bytes)
         } catch {
             throw ProtocolError(.storageError, "stored retrieval state cannot be decoded: \(error) (code \(error.code))")
         }
+        state.budgetGrowth = budgetGrowth
         sessions.withLock { $0[session] = SessionRetrieval(state) }
     }
 
