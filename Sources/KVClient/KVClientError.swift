@@ -36,6 +36,10 @@ public enum KVClientError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// True when kvd refused a write for want of room: its capacity or the owner's quota is
+    /// reached and nothing it may evict is left.
+    public var isStorageFull: Bool { code == .capacityExceeded || code == .quotaExceeded }
+
     /// True when the connection is unusable and ``KVClient/reconnect()`` is needed.
     public var isConnectionLoss: Bool {
         switch self {

@@ -24,14 +24,13 @@ public enum LongContextError: Error, Sendable, CustomStringConvertible {
     /// point (the session's copy taken at that checkpoint) exists to restore.
     case blocksBeyondCheckpoint(session: String, stored: Int, checkpoint: Int)
 
-    /// Stable numeric code.
-    /// Whether kvd refused a write for want of room: its `--capacity` or the owner's quota is
-    /// reached and nothing it may evict is left.
+    /// Whether kvd refused a write for want of room (``KVClientError/isStorageFull``).
     public var isStorageFull: Bool {
         guard case .daemon(_, let e) = self else { return false }
-        return e.code == .capacityExceeded || e.code == .quotaExceeded
+        return e.isStorageFull
     }
 
+    /// Stable numeric code.
     public var code: UInt16 {
         switch self {
         case .daemon: 701

@@ -267,7 +267,7 @@ public final class LongContextSession {
         if positions.count > caches[layer].capacity { caches[layer].reserve(2 * positions.count) }
         let plan: BlockCache<KVBlock16>.Plan
         do { plan = try caches[layer].admit(positions) } catch {
-            throw .inconsistentReply("\(positions.count) blocks chosen for a cache of \(settings.retrieval.blockCacheCapacity) (code \(error.code))")
+            throw .inconsistentReply("\(positions.count) blocks chosen for a cache of \(caches[layer].capacity) (code \(error.code))")
         }
         for id in plan.evicted { cachedIDs[layer][id] = nil }
         for c in result.chosen { cachedIDs[layer][UInt64(c.position)] = c.id }

@@ -130,7 +130,7 @@ extension LongContextRunner {
             _ = try await client.forkSession(from: session.sessionName, to: name, copyCheckpoint: true)
         } catch where error.code == .sessionExists {
             return
-        } catch where error.code == .capacityExceeded || error.code == .quotaExceeded {
+        } catch where error.isStorageFull {
             session.counters.cachePointsSkipped += 1
             return
         } catch {

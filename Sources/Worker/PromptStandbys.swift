@@ -38,11 +38,9 @@ public final class PromptStandbys: Sendable {
         /// Whether `extra` ends the prompt: its last token is processed alone, with logits, as
         /// a run processes a prompt's last token.
         var endsPrompt = false
-        /// Cache points to store on the way, as counts of `extra` tokens processed (increasing,
-        /// 1…extra.count).
-        var stores: [Int] = []
-        /// The ``PromptCache/sessionName(prefix:)`` of each of `stores`.
-        var storedNames: [String] = []
+        /// Cache points to store on the way: counts of `extra` tokens processed (increasing,
+        /// 1…extra.count), each with its ``PromptCache/sessionName(prefix:)``.
+        var stores: [(count: Int, name: String)] = []
         /// The cache the points belong to.
         var cache: PromptCache
     }
@@ -91,8 +89,8 @@ public final class PromptStandbys: Sendable {
             let n = promptCount
             let from = cache.sessionName(prefix: prompt[0..<lastStored])
             var targets = [Target(key: cache.sessionName(prefix: prompt[0..<n]), point: from, extra: Array(prompt[lastStored..<n]),
-                                  endsPrompt: true, stores: deferred.map { $0 - lastStored },
-                                  storedNames: deferred.map { cache.sessionName(prefix: prompt[0..<$0]) }, cache: cache)]
+                                  endsPrompt: true,
+                                  stores: deferred.map { ($0 - lastStored, cache.sessionName(prefix: prompt[0..<$0])) }, cache: cache)]
             if let q = questionPoint {
                 let name = cache.sessionName(prefix: prompt[0..<q])
                 targets.append(Target(key: name, point: name, extra: [], cache: cache))
@@ -150,7 +148,7 @@ public final class PromptStandbys: Sendable {
                                                       client: client)
                     let dropped: [Standby] = state.withLock { s in
                         s.preparing[target.key] = nil
-                        for name in target.storedNames { s.storing[name] = nil }
+                        for store in target.stores { s.storing[store.name] = nil }
                         guard let prepared else { return [] }
                         if s.closed { return [prepared] }
                         s.ready.append((target.key, prepared))
@@ -161,7 +159,7 @@ public final class PromptStandbys: Sendable {
                     for d in dropped { try? await d.session.client?.dropSession(d.session.sessionName) }
                 }
                 s.preparing[target.key] = task
-                for name in target.storedNames { s.storing[name] = task }
+                for store in target.stores { s.storing[store.name] = task }
             }
         }
     }
@@ -222,10 +220,11 @@ public final class PromptStandbys: Sendable {
             if let warm { session.adoptBlockCaches(warm) }
             let last = target.extra.count - (target.endsPrompt ? 1 : 0)
             var done = 0
-            for end in target.stores + [last] where end > done {
+            let stores = target.stores.map(\.count)
+            for end in stores + [last] where end > done {
                 try await session.process(target.extra[done..<end], mode: .prefill, logits: false)
                 done = end
-                if target.stores.contains(end) { try await LongContextRunner.storeCachePoint(session, cache: target.cache, client: client) }
+                if stores.contains(end) { try await LongContextRunner.storeCachePoint(session, cache: target.cache, client: client) }
             }
             var logits: [Float]?
             if target.endsPrompt { logits = try await session.process(target.extra[last...], mode: .prefill, logits: true) }
