@@ -67,6 +67,12 @@ public struct RetrievalConfig: Sendable, Hashable {
     /// Retrieved tokens per layer per chunk of the defaults: K·b = 46 · 32.
     public static let defaultRetrievalTokens = 1472
 
+    /// The default budget growth g (kvd's `--budget-growth`, ``grown(blocks:growth:)``): a layer of
+    /// N closed blocks is selected with max(K, ⌈N/8⌉) blocks, an eighth of its context once that
+    /// exceeds the fixed budget (at b = 8 and 1,472 tokens: past 11,776 tokens, so 8K contexts keep
+    /// the fixed budget; measured in docs/BENCHMARKS.md §"Quality (RULER)").
+    public static let defaultBudgetGrowth = 8
+
     /// The documented defaults for blocks of `blockSize` tokens and a budget of `retrievalTokens`
     /// retrieved tokens per layer per chunk (docs/ACTQKV.md §"Parameters"), each block count
     /// standing for the tokens it stands for at the reference's b = 32: K = max(1, ⌊budget / b⌋),

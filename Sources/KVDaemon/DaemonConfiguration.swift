@@ -69,10 +69,13 @@ public struct DaemonConfiguration: Sendable {
     /// (46 blocks of 32 tokens, 184 of 8).
     public var retrievalTokens: Int = Self.defaultRetrievalTokens
     /// Budget growth g: a layer of N closed blocks gets max(K, ⌈N/g⌉) blocks, K_max and the pool
-    /// growing alike (docs/ACTQKV.md §"Parameters"). ≥ 0; default 0: a fixed budget.
-    public var budgetGrowth: Int = 0
+    /// growing alike (docs/ACTQKV.md §"Parameters"). ≥ 0 (0: a fixed budget); default
+    /// ActQKV's `RetrievalConfig.defaultBudgetGrowth`, 8.
+    public var budgetGrowth: Int = Self.defaultBudgetGrowth
     /// The default budget: ActQKV's `RetrievalConfig.defaultRetrievalTokens`.
     public static var defaultRetrievalTokens: Int { RetrievalConfig.defaultRetrievalTokens }
+    /// The default budget growth: ActQKV's `RetrievalConfig.defaultBudgetGrowth`.
+    public static var defaultBudgetGrowth: Int { RetrievalConfig.defaultBudgetGrowth }
     /// A listening `AF_UNIX` stream socket passed by systemd (socket activation,
     /// `SocketActivation`) to serve instead of binding `socketPath`; kvd then neither creates nor
     /// removes the socket file (systemd owns it). Default nil: bind `socketPath`.
@@ -106,7 +109,7 @@ public struct DaemonConfiguration: Sendable {
         }
         if maximumBlocksPerRequest < 1 { throw DaemonError.invalidConfiguration("maximum blocks per request < 1") }
         do {
-            try RetrievalEngine(retrievalTokens: retrievalTokens).validate()
+            try RetrievalEngine(retrievalTokens: retrievalTokens, budgetGrowth: budgetGrowth).validate()
         } catch {
             throw DaemonError.invalidConfiguration("retrieval tokens \(retrievalTokens): \(error)")
         }

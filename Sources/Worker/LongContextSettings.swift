@@ -14,12 +14,12 @@ public struct LongContextSettings: Sendable, Hashable {
     /// the prefix boundary, after prefill and at the end). Default 32 chunks (8K tokens with E = 256).
     public var checkpointEveryChunks: Int
     /// g: the budget growth the worker's embedded kvd applies (kvd's `--budget-growth`; with an
-    /// external kvd, its own applies). Default 0: a fixed budget.
+    /// external kvd, its own applies; 0: a fixed budget). Default `RetrievalConfig.defaultBudgetGrowth`.
     public var budgetGrowth: Int
 
     /// Creates settings; every argument defaults to the documented value.
     public init(method: RetrievalMethod = .actqkv, retrieval: RetrievalConfig = RetrievalConfig(), checkpointEveryChunks: Int = 32,
-                budgetGrowth: Int = 0) {
+                budgetGrowth: Int = RetrievalConfig.defaultBudgetGrowth) {
         self.method = method; self.retrieval = retrieval; self.checkpointEveryChunks = checkpointEveryChunks
         self.budgetGrowth = budgetGrowth
     }

@@ -19,7 +19,7 @@ final class EmbeddedDaemon: Sendable {
     /// - Parameter capacity: kvd's `--capacity` (bytes of blocks and checkpoints; above it the
     ///   least recently used sessions not held open are evicted); nil: none.
     ///   - durability: kvd's `--durability` (default sync, kvd's default).
-    init(directory: String, retrievalTokens: Int, budgetGrowth: Int = 0, capacity: Int? = nil, durability: Durability = .sync) async throws {
+    init(directory: String, retrievalTokens: Int, budgetGrowth: Int, capacity: Int? = nil, durability: Durability = .sync) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         socketPath = directory + "/kvd.sock"
         var configuration = DaemonConfiguration(socketPath: socketPath, dataDirectory: directory + "/data")

@@ -11,7 +11,7 @@ struct KVDConnection {
 
     /// Connects to `socket`, or starts an embedded kvd (retrieving `retrievalTokens` tokens per
     /// layer per chunk, as the worker's ``RetrievalOptions``) and connects to it. A failed connection stops the embedded kvd and throws ``Unreachable``.
-    static func open(socket: String?, dataDir: String?, retrievalTokens: Int, budgetGrowth: Int = 0, capacity: Int? = nil,
+    static func open(socket: String?, dataDir: String?, retrievalTokens: Int, budgetGrowth: Int, capacity: Int? = nil,
                      durability: Durability = .sync) async throws -> KVDConnection {
         var embedded: EmbeddedDaemon?
         let socketPath: String

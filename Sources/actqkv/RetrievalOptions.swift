@@ -11,7 +11,7 @@ struct RetrievalOptions: ParsableArguments {
     @Option(name: .customLong("retrieval-tokens"), help: "Retrieval budget: tokens retrieved per layer per chunk, K·b (K = tokens / b blocks). The embedded kvd retrieves this many; with --socket the daemon's own budget applies.")
     var retrievalTokens = RetrievalConfig.defaultRetrievalTokens
     @Option(name: .customLong("budget-growth"), help: "Budget growth g of the embedded kvd: a layer of N blocks gets max(K, ⌈N/g⌉) blocks per chunk (0: a fixed budget; with --socket the daemon's own applies).")
-    var budgetGrowth = 0
+    var budgetGrowth = RetrievalConfig.defaultBudgetGrowth
     @Option(name: .customLong("cache-blocks"), help: "Block cache C per layer, ≥ 2K (default: max(2K, 4096 / b)).") var cacheBlocks: Int?
     @Option(name: .customLong("question-weight"), help: "λ: weight of the question term in prefill scoring (cosine scores: actqkv's density, actqkv-ref, dynamic-only, activate-only; 0 turns it off).")
     var questionWeight: Float = 4

@@ -77,7 +77,7 @@ struct Serve: AsyncParsableCommand {
     var retrievalTokens: Int = DaemonConfiguration.defaultRetrievalTokens
 
     @Option(name: .long, help: "Budget growth g: a layer of N closed blocks gets max(K, ⌈N/g⌉) blocks per chunk (K_max and the ActQKV pool grow alike), so the budget keeps pace with long sessions. 0: a fixed budget.")
-    var budgetGrowth: Int = 0
+    var budgetGrowth: Int = DaemonConfiguration.defaultBudgetGrowth
 
     @Option(name: .long, help: "Config file of `option = value` lines (also KVD_CONFIG); flags and KVD_* environment variables take precedence over it.")
     var config: String?

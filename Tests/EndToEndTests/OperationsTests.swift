@@ -350,7 +350,7 @@ extension EndToEnd {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
         let config = root.appendingPathComponent("kvd.conf").path
-        try "durability = periodic\nretrieval-tokens = 384\nlog-level = debug\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "durability = periodic\nretrieval-tokens = 384\nbudget-growth = 0\nlog-level = debug\n".write(toFile: config, atomically: true, encoding: .utf8)
         let base = ["config", "print", "--socket", "/run/kvd/kvd.sock", "--data", root.path, "--config", config]
         let printed = try Self.run("/usr/bin/env", ["KVD_RETRIEVAL_TOKENS=640", DaemonProcess.kvdPath] + base + ["--log-level", "notice"])
         #expect(printed.status == 0, "\(printed.output)")
@@ -360,6 +360,9 @@ extension EndToEnd {
         #expect(line("retrieval-tokens").contains("= 640") && line("retrieval-tokens").contains("# environment KVD_RETRIEVAL_TOKENS"), "env beats the file")
         #expect(line("log-level").contains("notice") && line("log-level").contains("# flag --log-level"), "flag beats the file")
         #expect(line("max-frame-bytes").contains("67108864") && line("max-frame-bytes").contains("# default"))
+        #expect(line("budget-growth").contains("= 0") && line("budget-growth").contains("# config file"), "the growing budget turned off")
+        let defaults = try Self.run(DaemonProcess.kvdPath, ["config", "print", "--socket", "/run/kvd/kvd.sock", "--data", root.path])
+        #expect(defaults.output.contains("budget-growth = 8") && defaults.output.contains("retrieval-tokens = 1472"), "\(defaults.output)")
 
         // A config file of the release before the budget in tokens names the replacement.
         let old = root.appendingPathComponent("old.conf").path

@@ -121,12 +121,12 @@ struct AttendedTokensTests {
         }
         try? await full.stop()
 
-        // Four blocks per layer.
+        // Four blocks per layer, a fixed budget (no growth with the layer's size).
         var tinyConfig = config
         tinyConfig.topK = 4
         tinyConfig.minBlocks = 4
         tinyConfig.maxBlocks = 4
-        let tiny = try await InProcessDaemon { $0.retrievalTokens = 4 * 32 }
+        let tiny = try await InProcessDaemon { $0.retrievalTokens = 4 * 32; $0.budgetGrowth = 0 }
         let (attended, _) = try await Self.finalAttended(model: model, kvd: tiny, method: .infllm, config: tinyConfig, prompt: prompt,
                                                          name: "recall-tiny")
         try? await tiny.stop()

@@ -30,7 +30,7 @@ final class RetrievalEngine: Sendable {
         init(_ state: SelectionState) { self.state = Mutex(state) }
     }
 
-    init(retrievalTokens: Int, budgetGrowth: Int = 0) {
+    init(retrievalTokens: Int, budgetGrowth: Int) {
         self.retrievalTokens = retrievalTokens
         self.budgetGrowth = budgetGrowth
     }

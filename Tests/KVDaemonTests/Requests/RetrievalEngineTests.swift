@@ -15,7 +15,7 @@ struct RetrievalEngineTests {
     }
 
     @Test func denseChoosesEveryBlockInfLLMChoosesTheTopKByInnerProduct() throws {
-        let engine = RetrievalEngine(retrievalTokens: 20)
+        let engine = RetrievalEngine(retrievalTokens: 20, budgetGrowth: 0)
         try keys.withUnsafeBufferPointer { buffer in
             let dense = try engine.select(session: 1, layers: 2, blockSize: 4, request: request(.dense), keys: buffer, count: 40)
             #expect(dense.chosen.count == 40)
@@ -28,7 +28,7 @@ struct RetrievalEngineTests {
     }
 
     @Test func actqkvStateIsKeptPerSessionSnapshottedAndRestored() throws {
-        let engine = RetrievalEngine(retrievalTokens: 20)
+        let engine = RetrievalEngine(retrievalTokens: 20, budgetGrowth: 0)
         #expect(engine.snapshot(session: 1).isEmpty)
         try keys.withUnsafeBufferPointer { buffer in
             let selection = try engine.select(session: 1, layers: 2, blockSize: 4, request: request(.actqkv), keys: buffer, count: 40)
@@ -46,7 +46,7 @@ struct RetrievalEngineTests {
     }
 
     @Test func badLayerAndSizesAreTypedErrors() throws {
-        let engine = RetrievalEngine(retrievalTokens: 20)
+        let engine = RetrievalEngine(retrievalTokens: 20, budgetGrowth: 0)
         keys.withUnsafeBufferPointer { buffer in
             #expect(throws: ProtocolError(.badPosition, "\(ActQKVErrorText.layer)")) {
                 try engine.select(session: 1, layers: 2, blockSize: 4, request: request(.infllm, layer: 7), keys: buffer, count: 40)
@@ -61,7 +61,7 @@ struct RetrievalEngineTests {
     /// the cosine with the question term): λ = 0 chooses as no question
     /// does, a large λ puts the block the question points at first, a negative λ is refused.
     @Test func theQuestionWeightOfTheRequestIsUsed() throws {
-        let engine = RetrievalEngine(retrievalTokens: 20)
+        let engine = RetrievalEngine(retrievalTokens: 20, budgetGrowth: 0)
         func chosen(_ session: String, _ term: QuestionTerm?) throws -> [Int] {
             var r = RetrieveRequest(session: session, layer: 0, method: .actqkvReference, mode: .prefill, chunkSequence: 0, probe: probe)
             r.question = term
@@ -79,8 +79,10 @@ struct RetrievalEngineTests {
     }
 
     @Test func invalidTopKIsRefused() {
-        #expect(throws: (any Error).self) { try RetrievalEngine(retrievalTokens: 0).validate() }
-        #expect(throws: Never.self) { try RetrievalEngine(retrievalTokens: 1).validate() }
+        #expect(throws: (any Error).self) { try RetrievalEngine(retrievalTokens: 0, budgetGrowth: 0).validate() }
+        #expect(throws: (any Error).self) { try RetrievalEngine(retrievalTokens: 1, budgetGrowth: -1).validate() }
+        #expect(throws: Never.self) { try RetrievalEngine(retrievalTokens: 1, budgetGrowth: 0).validate() }
+        #expect(throws: Never.self) { try RetrievalEngine(retrievalTokens: 1, budgetGrowth: 8).validate() }
     }
 }
 
@@ -122,19 +124,19 @@ struct RetrievalEngineMigrationTests {
     }
 
     @Test func aSlotOfThePreviousReleaseIsRestoredAndContinuesAsItsMigratedSnapshot() throws {
-        let old = RetrievalEngine(retrievalTokens: 20)
+        let old = RetrievalEngine(retrievalTokens: 20, budgetGrowth: 0)
         try old.restore(session: 1, state: Self.legacy)
         let snapshot = old.snapshot(session: 1)
         #expect(Array(snapshot.prefix(6)) == Array("AQSS".utf8) + [1, 0], "written again in this build's encoding")
         #expect(snapshot.count < Self.legacy.count, "without the activation statistics")
-        let again = RetrievalEngine(retrievalTokens: 20)
+        let again = RetrievalEngine(retrievalTokens: 20, budgetGrowth: 0)
         try again.restore(session: 1, state: snapshot)
         #expect(try continueSelecting(old) == continueSelecting(again))
         #expect(old.snapshot(session: 1) == again.snapshot(session: 1))
     }
 
     @Test func aDamagedSlotOfThePreviousReleaseIsAStorageError() throws {
-        let engine = RetrievalEngine(retrievalTokens: 20)
+        let engine = RetrievalEngine(retrievalTokens: 20, budgetGrowth: 0)
         for cut in stride(from: 1, to: Self.legacy.count, by: 5) {
             #expect(throws: ProtocolError.self) { try engine.restore(session: 1, state: Array(Self.legacy[..<cut])) }
         }
