@@ -46,8 +46,10 @@ class Daemon:
         # One request thread, durability none: the tests check the protocol, not fsync, and
         # must stay light on a shared machine.
         args = [binary, "serve", "--socket", self.socket, "--data", self.data,
-                "--durability", "none", "--request-threads", "1",
-                "--map-size", str(256 << 20)] + extra
+                "--durability", "none", "--request-threads", "1"]
+        if "--map-size" not in extra:
+            args += ["--map-size", str(256 << 20)]
+        args += extra
         self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
         self._wait_ready()
 
