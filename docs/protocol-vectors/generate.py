@@ -502,8 +502,9 @@ def malformed_replies() -> List[Dict[str, Any]]:
     return out
 
 
-def malformed_requests() -> List[Dict[str, Any]]:
-    """Requests kvd must answer with an error (docs/PROTOCOL.md §4, §7, §8).
+def server_requests() -> List[Dict[str, Any]]:
+    """Requests a server must answer as ``expect`` says: nearly all with an error
+    (docs/PROTOCOL.md §4, §7, §8); ``expect.reply`` names a success reply instead.
 
     ``context`` is what the connection has done before the frame is sent:
     "connected" — nothing; "handshake" — hello answered with helloOK (request id 1, 64 MiB);
@@ -698,6 +699,42 @@ def malformed_requests() -> List[Dict[str, Any]]:
         frame("backup", 5, [("pathLength", u16(0)), ("path", b"")]), "badArgument")
     bad("inspectSession-missing", "§6.10", "inspectSession", 5,
         frame("inspectSession", 5, name("missing", "name")), "sessionNotFound")
+    bad("listSessions-after-invalid-UTF-8", "§1, §6.2", "listSessions", 5,
+        frame("listSessions", 5, raw_name(b"\xff\xfe", "after") + [("limit", u32(0))]),
+        "badArgument")
+    # A count above its limit is limitExceeded even when the bytes it announces are absent:
+    # limits are checked first (§3).
+    bad("retrieve-dim-above-limit-without-floats", "§3, §6.3", "retrieve", 5,
+        retrieve(dim=65537), "limitExceeded", context="session")
+    bad("retrieve-heldCount-above-limit-without-ids", "§3, §6.3", "retrieve", 5,
+        retrieve(extra=[("heldCount", u32(1048577))]), "limitExceeded", context="session")
+    bad("fetchBlocks-count-above-limit-without-ids", "§3, §6.3", "fetchBlocks", 5,
+        frame("fetchBlocks", 5, name("vec", "session") + [("count", u32(4097))]),
+        "limitExceeded", context="session")
+    bad("appendBlocks-count-above-limit-without-records", "§3, §6.3", "appendBlocks", 5,
+        frame("appendBlocks", 5, append_head + [("count", u32(4097))]), "limitExceeded",
+        context="session")
+    bad("appendBlocks-keyDim-above-limit", "§3, §6.3", "appendBlocks", 5,
+        frame("appendBlocks", 5, name("vec", "session")
+              + [("keyDim", u32(65537)), ("payloadBytes", u32(16)), ("count", u32(1))]),
+        "limitExceeded", context="session")
+    bad("appendBlocks-payloadBytes-not-multiple-of-4", "§6.3", "appendBlocks", 5,
+        frame("appendBlocks", 5, name("vec", "session")
+              + [("keyDim", u32(4)), ("payloadBytes", u32(14)), ("count", u32(1))]
+              + record(0, 0, HASH_0, KEY_0, PAYLOAD_0[:14], 0)), "badArgument",
+        context="session")
+    bad("fetchBlocks-same-id-twice", "§6.3", "fetchBlocks", 5,
+        frame("fetchBlocks", 5, name("vec", "session")
+              + [("count", u32(2)), ("ids[0]", ID_A), ("ids[1]", ID_A)]),
+        "badArgument", context="session")
+    # Not an error: a hello's bytes after the first 10 are ignored (§4).
+    out.append(vector("hello-trailing-bytes-ignored", "§4", "hello", 1,
+                      frame("hello", 1, [("magic", b"KVD\x00"), ("version", u16(1)),
+                                         ("maxFrameBytes", u32(64 << 20)),
+                                         ("(ignored)", b"\x01\x02")]),
+                      context="connected",
+                      expect={"reply": "helloOK", "replyTypeCode": T["helloOK"],
+                              "requestID": 1, "closes": False}))
     return out
 
 
@@ -707,9 +744,9 @@ FILES = {
     "replies.json": ("Valid replies: frame bytes → decoded fields (a client's decoder must "
                      "accept hex and yield fields).", replies),
     "malformed-replies.json": ("Replies a client must reject.", malformed_replies),
-    "malformed-requests.json": ("Requests the server must answer with the error in expect; "
-                                "context says what the connection did first.",
-                                malformed_requests),
+    "server-requests.json": ("Requests a server must answer as expect says (an error, or a "
+                             "named reply); context says what the connection did first.",
+                             server_requests),
 }
 
 

@@ -211,3 +211,19 @@ def test_backup(kvd: Daemon, name: str) -> None:
         done = client.backup(str(kvd.directory / f"backup-{name}"))
         assert done.bytes > 0 and done.sessions >= 1
         assert (kvd.directory / f"backup-{name}" / "data.mdb").exists()
+
+
+def test_holds_do_not_nest(kvd: Daemon, name: str) -> None:
+    """PROTOCOL.md §6.2: one closeSession releases however many opens; closing a session not
+    held is ok."""
+    from kvd_client import SessionBusyError
+    with Client(kvd.socket, timeout=10) as a, Client(kvd.socket, timeout=10) as b:
+        a.create_session(name, SMALL)
+        b.close_session(name)  # not held by b: ok
+        b.open_session(name)
+        b.open_session(name)
+        a.close_session(name)
+        with pytest.raises(SessionBusyError):
+            a.drop_session(name)
+        b.close_session(name)
+        a.drop_session(name)
