@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: set-up (Debian packages, the model), then every test target in a
-# release build with testing enabled (the model tests need optimised code).
+# release build with testing enabled (the model tests need optimised code), then the Python
+# client's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -13,4 +14,10 @@ swift build -c release -Xswiftc -enable-testing --build-tests
 # (DedicatedExecutor), and the daemon and client tests whose clients must act within a deadline
 # (an idle timeout, a hang guard) run those clients on threads of their own too, so the model
 # tests' long computations on Swift's cooperative pool delay neither.
-exec swift test -c release -Xswiftc -enable-testing --skip-build "$@"
+swift test -c release -Xswiftc -enable-testing --skip-build "$@"
+# Then the Python client's tests (clients/python: the package installed from this tree, against
+# the kvd just built, which they start themselves). Skipped when arguments select Swift tests.
+if [ $# -eq 0 ]; then
+  python3 -m pip install --quiet --disable-pip-version-check './clients/python[test]'
+  KVD_BIN="$PWD/.build/release/kvd" python3 -m pytest -q -p no:cacheprovider clients/python/tests
+fi

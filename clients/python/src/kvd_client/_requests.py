@@ -50,7 +50,11 @@ def _shape_payloads(payloads: np.ndarray, descriptor: Optional[p.Descriptor]) ->
     """(n, P) bytes → (n, 2, kvHeads, blockSize, headDim) elements when the descriptor is
     known and matches; always a contiguous, writable copy."""
     rows = np.array(payloads, dtype=np.uint8, copy=True, order="C")
-    if descriptor is None or rows.shape[1] != descriptor.payload_bytes:
+    if descriptor is None:
+        return rows
+    if rows.shape[0] == 0:  # none sent: an empty array of the usual shape
+        return np.zeros((0,) + descriptor.payload_shape, descriptor.numpy_element_type)
+    if rows.shape[1] != descriptor.payload_bytes:
         return rows
     return rows.view(descriptor.numpy_element_type).reshape(
         (rows.shape[0],) + descriptor.payload_shape)
