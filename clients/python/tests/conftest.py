@@ -33,6 +33,25 @@ def kvd_binary() -> Optional[str]:
     return None
 
 
+def actqkv_binary() -> Optional[str]:
+    """Path of the actqkv CLI (the Swift client's writer of sessions), or None."""
+    path = os.environ.get("ACTQKV_BIN")
+    if path:
+        return path
+    candidate = REPO / ".build" / "release" / "actqkv"
+    return str(candidate) if candidate.exists() else None
+
+
+def model_path() -> Optional[str]:
+    """The SmolLM2 GGUF: $ACTQKV_MODEL, else the cache scripts/fetch-model.sh fills."""
+    path = os.environ.get("ACTQKV_MODEL")
+    if path:
+        return path
+    cache = Path(os.environ.get("ACTQKV_CACHE", Path.home() / ".cache" / "actqkv"))
+    candidate = cache / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    return str(candidate) if candidate.exists() else None
+
+
 class Daemon:
     """A kvd process serving a fresh data directory on a socket of its own."""
 
