@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kvd_client import _requests as rq
 from kvd_client import (ALL_BLOCKS, Client, Descriptor, ElementType, Method, Mode,
                         SessionNotFoundError)
 
@@ -227,3 +228,19 @@ def test_holds_do_not_nest(kvd: Daemon, name: str) -> None:
             a.drop_session(name)
         b.close_session(name)
         a.drop_session(name)
+
+
+def test_long_pipeline_does_not_deadlock(kvd: Daemon, name: str) -> None:
+    """§5: a client must keep reading while it writes. 300 fetches of ~100 KB sent without
+    waiting: the daemon stops reading once ~256 KiB of replies are unread, so submit() has
+    to read replies while its sends block."""
+    big = Descriptor(1, 4, 4, 64, ElementType.FP16, 64, 3)  # 64 KiB payloads
+    with Client(kvd.socket, timeout=60) as client:
+        client.create_session(name, big)
+        blocks = random_blocks(big, 0, 0, 2, 1)
+        ids = client.append_blocks(name, *blocks)
+        pending = [client.submit(rq.fetch_blocks(name, ids))
+                   for _ in range(300)]
+        for request in pending:
+            assert np.array_equal(request.result().payloads.view(np.uint16),
+                                  blocks[4].view(np.uint16))
