@@ -181,3 +181,17 @@ def test_async_server_that_never_answers_times_out(fake) -> None:
             await AsyncClient.connect(server.path, timeout=0.5)
 
     asyncio.run(asyncio.wait_for(run(), 10))
+
+
+def test_reply_to_an_unknown_request_id(fake) -> None:
+    def behaviour(conn: socket.socket) -> None:
+        read_frame(conn)
+        conn.sendall(HELLO_OK)
+        read_frame(conn)
+        conn.sendall(p.encode_frame(p.MessageType.OK, 77, b""))
+
+    server = fake(behaviour)
+    client = Client(server.path, timeout=10)
+    with pytest.raises(k.ProtocolViolation):
+        client.close_session("x")
+    assert client.closed

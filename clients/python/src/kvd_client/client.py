@@ -12,7 +12,7 @@ from __future__ import annotations
 import select
 import socket
 import time
-from typing import Dict, Generic, List, Optional, TypeVar, Union
+from typing import Dict, Generic, List, Optional, Set, TypeVar, Union
 
 import numpy as np
 
@@ -76,6 +76,7 @@ class Client:
         self._version = version
         self._next_id = 1
         self._replies: Dict[int, p.Frame] = {}
+        self._outstanding: Set[int] = set()
         self._descriptors: rq.Descriptors = {}
         self._closed_error: Optional[KVDError] = None
         self._server_error: Optional[RemoteError] = None
@@ -89,6 +90,7 @@ class Client:
             self._sock.close()
             raise ConnectionLost(f"cannot connect to {path}: {error}") from error
         self._sock.setblocking(False)
+        self._poller = select.poll()
         if handshake:
             self.handshake()
 
@@ -144,6 +146,7 @@ class Client:
             from .errors import FrameTooLargeError
             raise FrameTooLargeError(f"{request.description}: frame length {len(frame) - 4} "
                                      f"above the server's maximum {limit}; nothing sent")
+        self._outstanding.add(request_id)
         self._send(frame)
         return Pending(self, request, request_id)
 
@@ -170,9 +173,9 @@ class Client:
     def _select(self, write: bool, deadline: Optional[float]) -> bool:
         """Wait until readable (or writable, if ``write``); False on timeout."""
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        readable, writable, _ = select.select([self._sock], [self._sock] if write else [],
-                                              [], remaining)
-        return bool(readable or writable)
+        self._poller.register(self._sock, select.POLLIN | (select.POLLOUT if write else 0))
+        events = self._poller.poll(None if remaining is None else remaining * 1000.0)
+        return bool(events)
 
     def _receive_available(self) -> None:
         """Read every byte available now, without blocking, and store complete replies. On
@@ -210,6 +213,12 @@ class Client:
                 raise error
             self._server_error = reply.exception(0)
             return
+        if frame.request_id not in self._outstanding:
+            error = ProtocolViolation(f"reply {frame.type:#06x} to request id "
+                                      f"{frame.request_id}, which is not awaiting one")
+            self._fail(error)
+            raise error
+        self._outstanding.discard(frame.request_id)
         self._replies[frame.request_id] = frame
 
     def _mark_lost(self, message: str) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import struct
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -452,7 +452,7 @@ def encode_fork_session(request_id: int, source: str, target: str,
 def record_dtype(key_dim: int, payload_bytes: int, with_id: bool = False) -> np.dtype:
     """Packed NumPy dtype of one block record of ``appendBlocks`` (and, ``with_id``, of a
     ``blocks`` reply entry): layer, position, prefix hash, key (f32 × key_dim), payload."""
-    fields: List[Tuple[str, object]] = []
+    fields: List[Tuple[Any, ...]] = []
     if with_id:
         fields.append(("id", "V16"))
     fields += [("layer", "<u2"), ("position", "<u4"), ("hash", "V16"),
@@ -861,7 +861,9 @@ def _decode_stats(reader: _Reader) -> Stats:
         buckets = [(reader.f64("upper bound"), reader.u64("count"))
                    for _ in range(bucket_count)]
         histograms.append(Histogram(name, total, buckets))
-    return Stats(*head, counters, histograms)  # type: ignore[arg-type]
+    uptime, connections, sessions, blocks, stored, capacity, requests, errors = head
+    return Stats(uptime, connections, sessions, blocks, stored, capacity, requests, errors,
+                 counters, histograms)
 
 
 def _decode_verify(reader: _Reader) -> VerifyReport:
