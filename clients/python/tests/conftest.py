@@ -95,6 +95,17 @@ class Daemon:
         if self.process.poll() is None:
             self.process.send_signal(sig)
 
+    def pause(self) -> None:
+        """SIGSTOP the daemon and wait until the kernel has stopped it."""
+        self.kill(signal.SIGSTOP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            state = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state in ("T", "t"):
+                return
+            time.sleep(0.001)
+        raise RuntimeError("kvd did not stop")
+
     def stop(self) -> None:
         """Stop the daemon (SIGTERM, then SIGKILL after 10 s) and remove its directory."""
         if self.process.poll() is None:

@@ -84,7 +84,7 @@ def fake() -> Iterator[Callable[[Callable[[socket.socket], None]], FakeServer]]:
 def test_kvd_killed_mid_request(fresh_kvd: Daemon) -> None:
     client = Client(fresh_kvd.socket, timeout=20)
     client.create_session("s", SMALL)
-    fresh_kvd.kill(signal.SIGSTOP)  # the request is sent but cannot be answered...
+    fresh_kvd.pause()  # the requests are sent but cannot be answered...
     pending = [client.submit_append_blocks("s", *random_blocks(SMALL, 0, i * 2, 2, i))
                for i in range(3)]
     stats = client.submit(rq.stats())
@@ -160,7 +160,7 @@ def test_async_kvd_killed_mid_request(fresh_kvd: Daemon) -> None:
     async def run() -> None:
         client = await AsyncClient.connect(fresh_kvd.socket, timeout=20)
         await client.create_session("s", SMALL)
-        fresh_kvd.kill(signal.SIGSTOP)
+        fresh_kvd.pause()
         calls = [asyncio.ensure_future(client.stats()) for _ in range(3)]
         await asyncio.sleep(0.1)
         fresh_kvd.kill(signal.SIGKILL)

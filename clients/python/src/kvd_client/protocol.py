@@ -716,9 +716,9 @@ def _decode_session_info(reader: _Reader) -> SessionInfo:
     if layer_count != descriptor.layers:
         raise ProtocolViolation(f"sessionInfo layerCount {layer_count} ≠ descriptor layers "
                                 f"{descriptor.layers}")
-    counts = reader.array(np.dtype("<u4"), layer_count, "blockCounts")
+    counts = reader.unpack(struct.Struct(f"<{layer_count}I"), "blockCounts")
     return SessionInfo(name, owner, descriptor, bool(flags & 1), sequence, stored, created,
-                       last_used, tuple(int(c) for c in counts))
+                       last_used, counts)
 
 
 def decode_reply(message_type: int, body: Union[bytes, bytearray, memoryview],
