@@ -99,11 +99,11 @@ PAYLOAD_1 = b"".join(f16(v) for v in [0.0, 1.5, -1.5, 2.0, -4.0, 8.0, 0.00097656
 
 
 def frame(type_name: str, request_id: int, body: Layout, *, type_code: Optional[int] = None,
-          length: Optional[int] = None) -> Layout:
+          length: Optional[int] = None, flags: int = 0) -> Layout:
     body_bytes = sum(len(b) for _, b in body)
     return [("length", u32(12 + body_bytes if length is None else length)),
             ("type", u16(T[type_name] if type_code is None else type_code)),
-            ("flags", u16(0)), ("requestID", u64(request_id))] + body
+            ("flags", u16(flags)), ("requestID", u64(request_id))] + body
 
 
 def hexs(b: bytes) -> str:
@@ -247,6 +247,7 @@ def replies() -> List[Dict[str, Any]]:
         {"version": 1, "maxFrameBytes": 64 << 20, "maxBlocksPerRequest": 4096,
          "peerUID": 1000, "peerGID": 100}))
     out.append(vector("ok", "§6.6", "ok", 4, frame("ok", 4, []), {}))
+    out.append(vector("ok-flags-ignored", "§2", "ok", 5, frame("ok", 5, [], flags=0xFFFF), {}))
     out.append(vector("sessionInfo-with-checkpoint", "§6.2", "sessionInfo", 2,
                       frame("sessionInfo", 2, session_info_layout(INFO_DOC)), INFO_DOC))
     out.append(vector("sessionList-empty", "§6.2", "sessionList", 8,
@@ -558,6 +559,20 @@ def server_requests() -> List[Dict[str, Any]]:
     bad("unknown-type", "§6.8, §7", "0x0053", 5, frame("stats", 5, [], type_code=0x0053),
         "unknownMessageType")
     bad("reply-type-sent-to-server", "§7", "ok", 5, frame("ok", 5, []), "unexpectedMessage")
+    bad("error-type-sent-to-server", "§7", "error", 5,
+        frame("error", 5, [("code", u16(1))]), "unexpectedMessage")
+    bad("unknown-type-with-bit-15", "§6, §7", "0x8099", 5,
+        frame("ok", 5, [], type_code=0x8099), "unknownMessageType")
+    # Before the handshake (§4): a known request type other than hello, whatever its body,
+    # closes the connection; a frame of unknown or reply type is answered as after the
+    # handshake and the connection still awaits its hello.
+    bad("unknown-type-before-hello", "§4, §7", "0x0053", 3,
+        frame("stats", 3, [], type_code=0x0053), "unknownMessageType", context="connected")
+    bad("reply-type-before-hello", "§4, §7", "ok", 3, frame("ok", 3, []), "unexpectedMessage",
+        context="connected")
+    bad("malformed-request-before-hello", "§4", "openSession", 3,
+        frame("openSession", 3, [("name.len", u8(5))]), "handshakeRequired",
+        context="connected", closes=True)
     # Bodies (§6, §8): connection stays open.
     bad("stats-trailing-byte", "§6", "stats", 5, frame("stats", 5, [("extra", b"\x00")]),
         "malformedFrame")
@@ -727,7 +742,12 @@ def server_requests() -> List[Dict[str, Any]]:
         frame("fetchBlocks", 5, name("vec", "session")
               + [("count", u32(2)), ("ids[0]", ID_A), ("ids[1]", ID_A)]),
         "badArgument", context="session")
-    # Not an error: a hello's bytes after the first 10 are ignored (§4).
+    # Not errors: a hello's bytes after the first 10 are ignored (§4); so are a request's
+    # header flags (§2).
+    out.append(vector("request-flags-ignored", "§2", "stats", 5,
+                      frame("stats", 5, [], flags=0xFFFF), context="handshake",
+                      expect={"reply": "statsReply", "replyTypeCode": T["statsReply"],
+                              "requestID": 5, "closes": False}))
     out.append(vector("hello-trailing-bytes-ignored", "§4", "hello", 1,
                       frame("hello", 1, [("magic", b"KVD\x00"), ("version", u16(1)),
                                          ("maxFrameBytes", u32(64 << 20)),
