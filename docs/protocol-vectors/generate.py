@@ -744,6 +744,13 @@ def server_requests() -> List[Dict[str, Any]]:
         "badArgument", context="session")
     # Not errors: a hello's bytes after the first 10 are ignored (§4); so are a request's
     # header flags (§2).
+    for limit in (64 * 1024, 1 << 30):
+        out.append(vector(f"hello-maxFrameBytes-{limit}", "§4", "hello", 1,
+                          frame("hello", 1, [("magic", b"KVD\x00"), ("version", u16(1)),
+                                             ("maxFrameBytes", u32(limit))]),
+                          context="connected",
+                          expect={"reply": "helloOK", "replyTypeCode": T["helloOK"],
+                                  "requestID": 1, "closes": False}))
     out.append(vector("request-flags-ignored", "§2", "stats", 5,
                       frame("stats", 5, [], flags=0xFFFF), context="handshake",
                       expect={"reply": "statsReply", "replyTypeCode": T["statsReply"],

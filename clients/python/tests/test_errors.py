@@ -201,3 +201,21 @@ def test_shutting_down(fresh_kvd: Daemon) -> None:
     # Later calls fail at once with the same error, never hang.
     with pytest.raises(k.ShuttingDownError):
         client.stats()
+
+
+def test_reply_above_the_clients_maximum(kvd: Daemon, name: str) -> None:
+    """§6.3: a fetch or retrieve whose reply would exceed the client's maxFrameBytes is
+    limitExceeded, before any payload is read; fewer blocks per request then fit."""
+    big = k.Descriptor(1, 4, 4, 64, k.ElementType.FP16, 64, 2)  # 64 KiB payloads
+    with Client(kvd.socket, timeout=10, max_frame_bytes=128 * 1024) as client:
+        client.create_session(name, big)
+        blocks = random_blocks(big, 0, 0, 3, 8)
+        ids = client.append_blocks(name, *blocks)
+        _raises(k.LimitExceededError, 8, client.fetch_blocks, name, ids[:2])
+        _raises(k.LimitExceededError, 8, client.retrieve, name, 0, blocks[3][0],
+                method=p.Method.DENSE, want_payloads=True)
+        assert np.array_equal(client.fetch_blocks(name, ids[1:2]).payloads.view(np.uint16),
+                              blocks[4][1:2].view(np.uint16))
+        dense = client.retrieve(name, 0, blocks[3][0], method=p.Method.DENSE,
+                                want_payloads=True, held_ids=ids[1:])
+        assert list(dense.payload_indices) == [0]

@@ -103,3 +103,20 @@ def test_server_answers_malformed_request(kvd: Daemon, vector: Dict[str, Any]) -
             assert follow.type in (p.MessageType.STATS_REPLY, p.MessageType.HELLO_OK)
     finally:
         connection.close()
+
+
+def test_end_of_stream_answers_what_was_read(kvd: Daemon) -> None:
+    """§8: after shutdown(SHUT_WR) every complete request is answered, then the server closes;
+    a partial frame before the end is dropped."""
+    connection = RawConnection(kvd.socket)
+    try:
+        connection.send(p.encode_hello(1) + p.encode_stats(2) + p.encode_stats(3)
+                        + p.encode_stats(4)[:10])
+        connection.sock.shutdown(socket.SHUT_WR)
+        frames = [connection.read() for _ in range(3)]
+        assert [(f.type, f.request_id) for f in frames] == [
+            (p.MessageType.HELLO_OK, 1), (p.MessageType.STATS_REPLY, 2),
+            (p.MessageType.STATS_REPLY, 3)]
+        assert connection.read() is None
+    finally:
+        connection.close()
