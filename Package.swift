@@ -134,7 +134,7 @@ let package = Package(
             path: "Tests/DaemonTestSupport"
         ),
         .testTarget(name: "CoreTypesTests", dependencies: ["CoreTypes"]),
-        .testTarget(name: "ProtocolTests", dependencies: ["CoreTypes", "Protocol"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["CoreTypes", "Protocol", "DaemonTestSupport"]),
         .testTarget(name: "ActQKVTests", dependencies: ["CoreTypes", "ActQKV"]),
         .testTarget(name: "PrometheusMetricsTests", dependencies: ["PrometheusMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]),
         .testTarget(name: "KVStoreTests", dependencies: ["CoreTypes", "KVStore", "StoreBenchmarks"]),

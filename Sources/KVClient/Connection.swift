@@ -398,7 +398,7 @@ final class Connection: Sendable {
         let limits = state.withLock { $0.receiveLimits }
         let result: Result<Message, KVClientError>
         do {
-            switch try Message.decode(frame, limits: limits) {
+            switch try Message.decodeReply(frame, limits: limits) {
             case .error(let error):
                 if frame.requestID == 0 {
                     // Connection-level error; the server closes next.
@@ -406,8 +406,6 @@ final class Connection: Sendable {
                     return
                 }
                 result = .failure(.server(error))
-            case let message where message.type.isRequest:
-                result = .failure(.protocolViolation(ProtocolError(.unexpectedMessage, "the server sent a \(message.type) request")))
             case let message:
                 result = .success(message)
             }

@@ -184,6 +184,16 @@ public enum Message: Sendable, Hashable {
         return w.bytes
     }
 
+    /// Decodes a frame a client received: a request type (bit 15 clear) is
+    /// ``ErrorCode/unexpectedMessage`` (a server sends only replies, §6), anything else as
+    /// ``decode(_:limits:)``. The client's one check of a reply's type and body.
+    public static func decodeReply(_ frame: Frame, limits: ProtocolLimits = .default) throws(ProtocolError) -> Message {
+        if let type = frame.type, type.isRequest {
+            throw ProtocolError(.unexpectedMessage, "the server sent a \(type) request")
+        }
+        return try decode(frame, limits: limits)
+    }
+
     /// Decodes a frame's body according to its type.
     ///
     /// - Throws: ``ErrorCode/unknownMessageType`` for an unknown type; otherwise the body's
