@@ -130,7 +130,7 @@ let package = Package(
         // The in-process kvd every test target that needs one starts (a library of the tests only).
         .target(
             name: "DaemonTestSupport",
-            dependencies: ["KVDaemon", "KVClient", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CoreTypes", "KVDaemon", "KVClient", .product(name: "Logging", package: "swift-log")],
             path: "Tests/DaemonTestSupport"
         ),
         .testTarget(name: "CoreTypesTests", dependencies: ["CoreTypes"]),

@@ -38,7 +38,7 @@ struct PythonInteropTests {
                 }
                 let probe = (0..<testDescriptor.vectorDimension).map { Float(($0 * 37) % 101 - 50) / 25 }
                 let probeFile = daemon.root + "/probe.f32"
-                try Data(probe.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }).write(to: URL(fileURLWithPath: probeFile))
+                try Data(probe.wireBytes).write(to: URL(fileURLWithPath: probeFile))
 
                 var chunk: UInt64 = 1
                 for (method, name) in [(RetrievalMethod.infllm, "infllm"), (.actqkv, "actqkv")] {
@@ -60,7 +60,7 @@ struct PythonInteropTests {
                             chunk += 2
                             let label = "\(name), layer \(layer), payloads \(wantPayloads)"
                             #expect(swift.chosen.count == 4, "\(label)")
-                            #expect(swift.chosen.map { wireHex($0.id) } == python.ids, "\(label)")
+                            #expect(swift.chosen.map(\.id.wireHex) == python.ids, "\(label)")
                             #expect(swift.chosen.map(\.position) == python.positions, "\(label)")
                             #expect((swift.k, swift.totalBlocks) == (python.k, python.totalBlocks), "\(label)")
                             #expect(swift.payloads.map(\.index) == python.payloadIndices, "\(label)")
@@ -117,6 +117,11 @@ struct PythonInteropTests {
             for i in range(3 * n)]}))
         """
 
+    func id(_ hex: String) throws -> BlockID {
+        guard let id = BlockID(wireHex: hex) else { throw PythonError("python3 printed \(hex) as an id") }
+        return id
+    }
+
     @Test("a session written by kvd_client (python3) is forked by KVClient and its blocks fetched bit-exact")
     func pythonSessionForkedAndFetched() async throws {
         let daemon = try await InProcessDaemon()
@@ -134,15 +139,15 @@ struct PythonInteropTests {
                             layers: 3, queryHeads: 4, kvHeads: 2, headDim: 8, elementType: .fp16, blockSize: 4,
                             fingerprint: 0xFEDC_BA98_7654_3210))
                 #expect(fork.blockCounts == [5, 5, 5])
-                let fetched = try await client.fetchBlocks(session: "pywritten.swift", ids: written.blocks.map { try hexID($0.id) })
+                let fetched = try await client.fetchBlocks(session: "pywritten.swift", ids: written.blocks.map { try id($0.id) })
                 #expect(fetched.count == written.blocks.count)
                 for (got, want) in zip(fetched, written.blocks) {
                     let r = got.record
                     let label = "layer \(want.layer) position \(want.position)"
-                    #expect(wireHex(got.id) == want.id, "\(label)")
+                    #expect(got.id.wireHex == want.id, "\(label)")
                     #expect((r.layer, r.position) == (want.layer, want.position), "\(label)")
-                    #expect(wireHex(r.prefixHash.high, r.prefixHash.low) == want.prefixHash, "\(label)")
-                    #expect(hexString(r.representativeKey.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }) == want.key, "\(label)")
+                    #expect(r.prefixHash.wireHex == want.prefixHash, "\(label)")
+                    #expect(hexString(r.representativeKey.wireBytes) == want.key, "\(label)")
                     #expect(hexString(r.payload) == want.payload, "\(label)")
                 }
             }
@@ -199,28 +204,4 @@ enum Python {
 struct PythonError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Upper-case hex of bytes, as the Python client prints them.
-func hexString(_ bytes: some Sequence<UInt8>) -> String {
-    bytes.map { String(format: "%02X", $0) }.joined()
-}
-
-/// An id's (or hash's) 16 wire bytes, high u64 LE then low u64 LE, as hex.
-func wireHex(_ high: UInt64, _ low: UInt64) -> String {
-    hexString(withUnsafeBytes(of: high.littleEndian, Array.init) + withUnsafeBytes(of: low.littleEndian, Array.init))
-}
-
-func wireHex(_ id: BlockID) -> String { wireHex(id.high, id.low) }
-
-/// The id whose wire bytes `hex` spells.
-func hexID(_ hex: String) throws -> BlockID {
-    let bytes = Array(hex.utf8)
-    guard bytes.count == 32 else { throw PythonError("not an id: \(hex)") }
-    let values = try stride(from: 0, to: 32, by: 2).map { i in
-        guard let b = UInt64(String(decoding: bytes[i..<i + 2], as: UTF8.self), radix: 16) else { throw PythonError("not hex: \(hex)") }
-        return b
-    }
-    func le(_ s: ArraySlice<UInt64>) -> UInt64 { s.reversed().reduce(0) { $0 << 8 | $1 } }
-    return BlockID(high: le(values[0..<8]), low: le(values[8..<16]))
 }

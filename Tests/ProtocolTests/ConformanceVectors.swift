@@ -1,4 +1,5 @@
 import CoreTypes
+import DaemonTestSupport
 import Foundation
 import Protocol
 
@@ -27,7 +28,7 @@ enum ConformanceVectors {
                 name: json["name"].string, type: json["type"].string, typeCode: json["typeCode"].optionalUInt.map(UInt16.init),
                 requestID: try json["requestID"].uint64(), fields: json["fields"], expect: json["expect"],
                 context: json["context"].optionalString, layout: json["layout"].array.map { ($0[0].string, $0[1].string) },
-                bytes: try hexBytes(json["hex"].string))
+                bytes: try hexBytes(throwing: json["hex"].string))
         }
         guard !vectors.isEmpty else { throw VectorError("\(file) holds no vectors") }
         return (try descriptor(root["descriptor"]), vectors)
@@ -56,6 +57,9 @@ struct Vector: Sendable, CustomStringConvertible {
     var context: String?
     var layout: [(String, String)]
     var bytes: [UInt8]
+
+    /// The header's flags as sent (bytes 6…7).
+    var flags: UInt16 { bytes.count >= 8 ? UInt16(bytes[6]) | UInt16(bytes[7]) << 8 : 0 }
 
     var description: String { name }
 }
@@ -150,22 +154,13 @@ enum JSON: Decodable, Sendable, Hashable {
     }
 
     /// Upper-case hex of wire bytes.
-    func hex() throws -> [UInt8] { try hexBytes(string) }
+    func hex() throws -> [UInt8] { try hexBytes(throwing: string) }
 }
 
-func hexBytes(_ hex: String) throws -> [UInt8] {
-    let digits = Array(hex.utf8)
-    guard digits.count % 2 == 0 else { throw VectorError("odd-length hex \(hex)") }
-    return try stride(from: 0, to: digits.count, by: 2).map { i in
-        guard let byte = UInt8(String(decoding: digits[i..<i + 2], as: UTF8.self), radix: 16) else {
-            throw VectorError("not hex: \(hex)")
-        }
-        return byte
-    }
-}
-
-func hexString(_ bytes: some Sequence<UInt8>) -> String {
-    bytes.map { $0 < 16 ? "0" + String($0, radix: 16, uppercase: true) : String($0, radix: 16, uppercase: true) }.joined()
+/// `hex` as bytes; throws when it is not hex.
+func hexBytes(throwing hex: String) throws -> [UInt8] {
+    guard let bytes = hexBytes(hex) else { throw VectorError("not hex: \(hex)") }
+    return bytes
 }
 
 // MARK: - fields → Message
@@ -332,23 +327,16 @@ extension ConformanceVectors {
             fingerprint: try d["fingerprint"].uint64())
     }
 
-    /// An id or hash: the wire's 16 bytes, high u64 LE then low u64 LE.
-    static func halves(_ json: JSON) throws -> (high: UInt64, low: UInt64) {
-        let b = try json.hex()
-        guard b.count == 16 else { throw VectorError("id of \(b.count) bytes") }
-        func le(_ s: ArraySlice<UInt8>) -> UInt64 { s.reversed().reduce(0) { $0 << 8 | UInt64($1) } }
-        return (le(b[0..<8]), le(b[8..<16]))
-    }
-
+    /// An id: its 16 wire bytes (high u64 LE, then low u64 LE).
     static func blockID(_ json: JSON) throws -> BlockID {
-        let (high, low) = try halves(json)
-        return BlockID(high: high, low: low)
+        guard let id = BlockID(wireHex: json.string) else { throw VectorError("not an id: \(json)") }
+        return id
     }
 
     static func record(_ b: JSON) throws -> BlockRecord {
-        let (high, low) = try halves(b["prefixHash"])
+        guard let hash = PrefixHash(wireHex: b["prefixHash"].string) else { throw VectorError("not a hash: \(b["prefixHash"])") }
         return BlockRecord(
-            layer: try b["layer"].exactly(), position: try b["position"].exactly(), prefixHash: PrefixHash(high: high, low: low),
+            layer: try b["layer"].exactly(), position: try b["position"].exactly(), prefixHash: hash,
             representativeKey: try b["representativeKey"].array.map { try $0.float() }, payload: try b["payload"].hex()[...])
     }
 
