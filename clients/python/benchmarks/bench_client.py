@@ -33,7 +33,7 @@ from typing import Dict, List
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from kvd_client import Client, Descriptor, ElementType, Method  # noqa: E402
+from kvd_client import Client, Descriptor, ElementType, Method, Mode  # noqa: E402
 
 SMOLLM2 = Descriptor(layers=30, query_heads=9, kv_heads=3, head_dim=64,
                      element_type=ElementType.FP16, block_size=32, fingerprint=0x5150)
@@ -82,18 +82,20 @@ def run_once(client: Client, run: int, sizes: List[int], retrieves: int, pipelin
                                      batch_payloads)
                 append_seconds += time.perf_counter() - started
                 stored += n
-            for with_payloads in (False, True):
-                times = []
-                for _ in range(retrieves):
-                    probe = keys[rng.integers(0, min(size, 1024))]
-                    started = time.perf_counter()
-                    reply = client.retrieve(session, 0, probe, method=Method.INFLLM,
-                                            want_payloads=with_payloads)
-                    times.append(time.perf_counter() - started)
-                label = "with payloads" if with_payloads else "no payloads"
-                result[f"retrieve p50 {label}, N={size} (µs)"] = p(times, 0.5) * 1e6
-                result[f"retrieve p99 {label}, N={size} (µs)"] = p(times, 0.99) * 1e6
-                result[f"retrieve chosen, N={size}"] = len(reply.ids)
+            # As `kvctl bench`: decode-mode retrieves, one chunk each, with and without
+            # payloads alternating.
+            times: Dict[bool, List[float]] = {False: [], True: []}
+            for i in range(2 * retrieves):
+                with_payloads = i % 2 == 1
+                probe = keys[rng.integers(0, min(size, 1024))]
+                started = time.perf_counter()
+                reply = client.retrieve(session, 0, probe, method=Method.INFLLM, mode=Mode.DECODE,
+                                        chunk_sequence=i, want_payloads=with_payloads)
+                times[with_payloads].append(time.perf_counter() - started)
+            for with_payloads, label in ((False, "no payloads"), (True, "with payloads")):
+                result[f"retrieve p50 {label}, N={size} (µs)"] = p(times[with_payloads], 0.5) * 1e6
+                result[f"retrieve p99 {label}, N={size} (µs)"] = p(times[with_payloads], 0.99) * 1e6
+            result[f"retrieve chosen, N={size}"] = len(reply.ids)
         result["append 1 conn (MB/s)"] = stored * d.payload_bytes / 1e6 / append_seconds
         # Pipelined: `pipeline` requests in flight on the last layer.
         layer = d.layers - 1
