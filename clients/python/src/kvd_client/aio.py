@@ -64,11 +64,11 @@ class AsyncClient:
     async def handshake(self, version: int = p.PROTOCOL_VERSION) -> p.HelloOK:
         """``hello`` → ``helloOK`` (§4)."""
         reply = await self.call(rq.hello(self.max_frame_bytes, version))
-        if reply.version != version:
-            error = ProtocolViolation(f"server speaks version {reply.version}, "
-                                      f"asked for {version}")
+        try:
+            p.check_hello(reply, version)
+        except ProtocolViolation as error:
             self._fail(error)
-            raise error
+            raise
         self.server = reply
         return reply
 

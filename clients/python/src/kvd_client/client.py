@@ -104,11 +104,11 @@ class Client:
         """Send ``hello`` and wait for ``helloOK`` (§4); done by the constructor unless
         ``handshake=False``."""
         reply = self.call(rq.hello(self.max_frame_bytes, self._version))
-        if reply.version != self._version:
-            error = ProtocolViolation(f"server speaks version {reply.version}, "
-                                      f"asked for {self._version}")
+        try:
+            p.check_hello(reply, self._version)
+        except ProtocolViolation as error:
             self._fail(error)
-            raise error
+            raise
         self.server = reply
         return reply
 

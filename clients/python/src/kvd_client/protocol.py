@@ -686,6 +686,12 @@ _SESSION_INFO_FIXED = struct.Struct("<BQQQQH")
 _RETRIEVED_HEAD = struct.Struct("<IffII")
 
 
+def check_hello(reply: "HelloOK", version: int) -> None:
+    """Raise :class:`ProtocolViolation` unless ``helloOK`` grants the ``version`` asked for (§4)."""
+    if reply.version != version:
+        raise ProtocolViolation(f"server speaks version {reply.version}, asked for {version}")
+
+
 def decode_header(header: Union[bytes, bytearray, memoryview],
                   max_frame_bytes: int = MAX_MAX_FRAME_BYTES) -> Tuple[int, int, int]:
     """Split a 16-byte header into (length, type, request id), checking 12 ≤ length ≤
