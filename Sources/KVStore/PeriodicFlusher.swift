@@ -22,7 +22,7 @@ final class PeriodicFlusher: @unchecked Sendable {
     var isWaitingForCommit: Bool {
         condition.lock()
         defer { condition.unlock() }
-        return waitingForCommit
+        return waitingForCommit && !dirty  // a commit marked before the thread woke is not waited for
     }
 
     /// Starts the thread; `flushed` runs after each successful flush.

@@ -179,8 +179,10 @@ final class StoreWriter: @unchecked Sendable {
                 throw error
             }
             try txn.commit()
-            core.state.withLock { $0.commits += 1 }
+            // As after a group's commit: the flusher learns of the commit before it is counted,
+            // so no reader of the counters sees a commit the flusher does not know about.
             flusher?.markDirty()
+            core.state.withLock { $0.commits += 1 }
             return true
         } catch {
             return false
