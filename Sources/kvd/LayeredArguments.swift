@@ -66,7 +66,9 @@ enum LayeredArguments {
                 if let last = values.last { result += try flagArguments(option, last) }
                 continue
             }
-            for value in values { result += ["--\(option)", value.trimmingCharacters(in: .whitespaces)] }
+            // `--option=value`, so that a value starting with `-` (a negative number) is the
+            // option's value, not taken for another option.
+            for value in values { result.append("--\(option)=\(value.trimmingCharacters(in: .whitespaces))") }
         }
         return result
     }

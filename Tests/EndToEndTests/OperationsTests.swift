@@ -374,6 +374,10 @@ extension EndToEnd {
 
         let badEnv = try Self.run("/usr/bin/env", ["KVD_DURABILITY=sometimes", DaemonProcess.kvdPath] + base)
         #expect(badEnv.status != 0 && badEnv.output.contains("--durability") && badEnv.output.contains("KVD_DURABILITY"), "\(badEnv.output)")
+        // A negative number from the environment is the option's value (refused by its own check), not a missing one.
+        let negative = try Self.run("/usr/bin/env", ["KVD_BUDGET_GROWTH=-1", DaemonProcess.kvdPath] + base)
+        #expect(negative.status != 0 && negative.output.contains("--budget-growth -1: must be ≥ 0") && negative.output.contains("KVD_BUDGET_GROWTH"),
+                "\(negative.output)")
         try "compression-level = 99\n".write(toFile: config, atomically: true, encoding: .utf8)
         let badFile = try Self.run(DaemonProcess.kvdPath, base)
         #expect(badFile.status != 0 && badFile.output.contains("--compression-level") && badFile.output.contains(config), "\(badFile.output)")
