@@ -146,7 +146,7 @@ struct ConformanceVectorTests {
 
     /// One server vector on a fresh connection (README.md, "Server vectors").
     static func serve(_ vector: Vector, descriptor: ModelDescriptor, socketPath: String) throws {
-        let connection = try VectorSocket(path: socketPath)
+        let connection = try RawSocket(path: socketPath, receiveTimeoutSeconds: 10, maxFrameBytes: ProtocolLimits.absoluteMaxFrameBytes)
         defer { connection.close() }
         let context = vector.context ?? ""
         if context == "handshake" || context == "session" {
@@ -194,58 +194,7 @@ struct ConformanceVectorTests {
     }
 }
 
-/// A blocking Unix-domain socket that sends arbitrary bytes and reads frames, for the server
-/// vectors (a client would refuse to send most of them). Receives time out after 10 s.
-final class VectorSocket {
-    private var fd: Int32
-    private var splitter = FrameSplitter(maxFrameBytes: ProtocolLimits.absoluteMaxFrameBytes)
-
-    init(path: String) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw VectorError("socket: errno \(errno)") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw VectorError("socket path too long") }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard result == 0 else {
-            let error = errno
-            close()
-            throw VectorError("connect(\(path)): errno \(error)")
-        }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    /// Writes `bytes`; a peer that already closed is not an error here (the reply, or its
-    /// absence, is what the test checks).
-    func send(_ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { return }
-            offset += n
-        }
-    }
-
-    /// The next frame; nil when the server closed the connection. Throws on a timeout.
-    func receiveFrame() throws -> Frame? {
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            if let frame = try splitter.next() { return frame }
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n == 0 || (n < 0 && errno == ECONNRESET) { return nil }
-            guard n > 0 else { throw VectorError("no reply within 10 s (recv errno \(errno))") }
-            splitter.feed(chunk[..<n])
-        }
-    }
-
+extension RawSocket {
     /// Sends `message` with `id` and returns the decoded reply to it.
     func request(_ message: Message, id: UInt64) throws -> Message {
         send(try message.encodeFrame(requestID: id))
@@ -253,11 +202,4 @@ final class VectorSocket {
         guard frame.requestID == id else { throw VectorError("reply to \(frame.requestID), expected \(id)") }
         return try Message.decode(frame)
     }
-
-    func close() {
-        if fd >= 0 { Glibc.close(fd) }
-        fd = -1
-    }
-
-    deinit { close() }
 }

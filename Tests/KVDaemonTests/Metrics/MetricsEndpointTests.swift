@@ -1,5 +1,6 @@
 import Protocol
 import CoreTypes
+import DaemonTestSupport
 import Foundation
 import Synchronization
 import NIOPosix

@@ -1,5 +1,6 @@
 import Protocol
 import CoreTypes
+import DaemonTestSupport
 import Foundation
 
 /// The reference Prometheus text-format parser (`prometheus_client.parser`, the official Python

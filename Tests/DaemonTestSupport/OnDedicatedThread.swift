@@ -8,7 +8,7 @@ import Foundation
 /// 2-core machine would hold every other test's tasks (and clients) until the socket timeout.
 /// The in-process daemon has threads of its own, but blocking calls in these tests still never
 /// run on the pool (not even in `Task.detached`, which uses the same pool).
-func onDedicatedThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+public func onDedicatedThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         Thread {
             continuation.resume(with: Result { try work() })
