@@ -77,7 +77,8 @@ public final class InProcessDaemon: Sendable {
 
     /// Hang diagnostics: from the first call on, if the daemon has not been stopped 45 s later,
     /// writes `describe()` of every watched thing (e.g. a client's connection state) and the
-    /// daemon's answer to `stats` to standard error, headed by `name`.
+    /// daemon's metrics (read in process, so the test's counts are untouched) to standard
+    /// error, headed by `name`.
     public func watch(name: String = #function, _ describe: @escaping @Sendable () -> String) {
         watched.withLock { $0.append(describe) }
         watchdog.withLock { dog in
@@ -89,12 +90,12 @@ public final class InProcessDaemon: Sendable {
                     return
                 }
                 var report = "WATCHDOG \(name): " + watched.withLock { $0.map { $0() } }.joined(separator: "; ")
-                if let probe = try? await KVClient.connect(socketPath: socketPath), let stats = try? await probe.stats() {
-                    report += " | daemon requests=\(stats.requests) errors=\(stats.errors) connections=\(stats.connections) counters=\(stats.counters.map { "\($0.name)=\($0.value)" })"
-                    probe.close()
-                } else {
-                    report += " | daemon does not answer"
-                }
+                // Read in process: a probe connection would itself show in the `connections`
+                // and `requests` the test may still assert after a stall.
+                let metrics = server.metricsRegistry.snapshot()
+                let counters = metrics.counters.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                let gauges = metrics.gauges.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                report += " | daemon counters=\(counters) gauges=\(gauges)"
                 FileHandle.standardError.write(Data((report + "\n").utf8))
             }
         }
