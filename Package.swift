@@ -23,10 +23,11 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
-        // C libraries from Debian (liblmdb-dev, libzstd-dev, libopenblas-dev).
+        // C libraries from Debian (liblmdb-dev, libzstd-dev, libopenblas-dev, libhiredis-dev).
         .systemLibrary(name: "CLMDB", path: "Sources/CLMDB", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", providers: [.apt(["libhiredis-dev"])]),
 
         // The leaf every library shares: one definition of each cross-module concept (model
         // descriptor, block id, element type, retrieval method, verify-failure kinds, fp16/bf16,
@@ -63,6 +64,10 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
+
+        // A Redis Cluster client (slot routing, redirections, failover retries) over hiredis's
+        // RESP formatter and parser: kvd's shared tier.
+        .target(name: "RedisCluster", dependencies: ["CHiredis"]),
 
         // The async client: plain sockets, no NIO.
         .target(name: "KVClient", dependencies: ["CoreTypes", "Protocol"]),
@@ -133,7 +138,10 @@ let package = Package(
             dependencies: ["CoreTypes", "KVDaemon", "KVClient", .product(name: "Logging", package: "swift-log")],
             path: "Tests/DaemonTestSupport"
         ),
+        // A Redis Cluster of real redis-server processes on loopback ports (a library of the tests only).
+        .target(name: "RedisTestSupport", dependencies: ["RedisCluster"], path: "Tests/RedisTestSupport"),
         .testTarget(name: "CoreTypesTests", dependencies: ["CoreTypes"]),
+        .testTarget(name: "RedisClusterTests", dependencies: ["RedisCluster", "RedisTestSupport"]),
         .testTarget(name: "ProtocolTests", dependencies: ["CoreTypes", "Protocol", "DaemonTestSupport"]),
         .testTarget(name: "ActQKVTests", dependencies: ["CoreTypes", "ActQKV"]),
         .testTarget(name: "PrometheusMetricsTests", dependencies: ["PrometheusMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]),

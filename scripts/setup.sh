@@ -7,8 +7,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 # librsvg2-bin: rsvg-convert, with which the evaluation tests check that the eval's pictures render;
-# curl: the server tests send requests with it.
-packages=(liblmdb-dev libzstd-dev libopenblas-dev systemd librsvg2-bin curl)
+# curl: the server tests send requests with it; redis-server and redis-tools: the shared tier's
+# tests start a Redis Cluster of their own (libhiredis-dev is its client library).
+packages=(liblmdb-dev libzstd-dev libopenblas-dev libhiredis-dev systemd librsvg2-bin curl redis-server redis-tools)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,190 @@
+import CHiredis
+import Glibc
+
+/// One blocking TCP connection to one Redis node. hiredis formats the commands
+/// (`redisFormatCommandArgv`) and parses the replies (its `redisReader`); the socket is this
+/// type's own (connect with a timeout, non-blocking I/O under `poll`), so a transport such as
+/// TLS can sit under the same code — Debian's hiredis 0.14 has none.
+///
+/// Not thread-safe: one thread uses a connection at a time (``RedisCluster`` checks them out of
+/// a pool, so it is `@unchecked Sendable`). After any error the connection is ``isBroken`` and
+/// must be closed.
+final class RedisConnection: @unchecked Sendable {
+    let endpoint: RedisEndpoint
+    private var descriptor: Int32
+    private let reader: UnsafeMutablePointer<redisReader>
+    /// Per command batch: the whole batch must be written and answered within this many ms.
+    private let timeoutMilliseconds: Int
+    private(set) var isBroken = false
+    /// RESP bytes written to and read from the socket so far.
+    private(set) var bytesWritten = 0
+    private(set) var bytesRead = 0
+
+    /// Connects within `connectTimeout`, then authenticates when `password` is set (`AUTH
+    /// [user] password`). Throws ``RedisError/connectFailed(endpoint:reason:)`` or
+    /// ``RedisError/authenticationFailed(endpoint:message:)``.
+    init(endpoint: RedisEndpoint, connectTimeout: Duration, commandTimeout: Duration, username: String?, password: String?) throws(RedisError) {
+        self.endpoint = endpoint
+        timeoutMilliseconds = max(1, commandTimeout.wholeMilliseconds)
+        descriptor = try Self.connect(endpoint, timeoutMilliseconds: max(1, connectTimeout.wholeMilliseconds))
+        reader = redisReaderCreate()
+        if let password {
+            let auth = RedisCommand(username.map { ["AUTH", $0, password] } ?? ["AUTH", password], keyIndex: nil)
+            let reply: RedisReply
+            do {
+                reply = try send([auth])[0]
+            } catch {
+                close()
+                throw error
+            }
+            if case .error(let message) = reply {
+                close()
+                throw .authenticationFailed(endpoint: endpoint, message: message)
+            }
+        }
+    }
+
+    deinit { close() }
+
+    /// Closes the socket and frees the reader; idempotent.
+    func close() {
+        if descriptor >= 0 {
+            Glibc.close(descriptor)
+            descriptor = -1
+            redisReaderFree(reader)
+        }
+        isBroken = true
+    }
+
+    /// Writes `commands` back to back and reads one reply for each (pipelining), in order.
+    /// Error replies are returned as ``RedisReply/error(_:)``; a failing socket, a timeout or
+    /// unparseable bytes throw and break the connection.
+    func send(_ commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {
+        guard !isBroken else { throw .connectionLost(endpoint: endpoint, reason: "connection already failed") }
+        var output: [UInt8] = []
+        for command in commands { try Self.format(command, into: &output, endpoint: endpoint) }
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(commands.count)
+        let deadline = ContinuousClock.now + .milliseconds(timeoutMilliseconds)
+        var written = 0
+        var input = [UInt8](repeating: 0, count: 1 << 16)
+        do {
+            while replies.count < commands.count {
+                let remaining = deadline - ContinuousClock.now
+                guard remaining > .zero else { throw RedisError.timeout(endpoint: endpoint) }
+                var pollDescriptor = pollfd(fd: descriptor, events: Int16(POLLIN) | (written < output.count ? Int16(POLLOUT) : 0), revents: 0)
+                let milliseconds = Int32(clamping: remaining.wholeMilliseconds + 1)
+                let ready = poll(&pollDescriptor, 1, milliseconds)
+                if ready < 0 {
+                    if errno == EINTR { continue }
+                    throw RedisError.connectionLost(endpoint: endpoint, reason: "poll: errno \(errno)")
+                }
+                if ready == 0 { continue }
+                if written < output.count, pollDescriptor.revents & Int16(POLLOUT) != 0 {
+                    let count = output.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress! + written, $0.count - written, Int32(MSG_NOSIGNAL)) }
+                    if count < 0 {
+                        if errno != EAGAIN && errno != EINTR { throw RedisError.connectionLost(endpoint: endpoint, reason: "send: errno \(errno)") }
+                    } else {
+                        written += count
+                        bytesWritten += count
+                    }
+                }
+                if pollDescriptor.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                    let count = input.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress!, $0.count, 0) }
+                    if count == 0 { throw RedisError.connectionLost(endpoint: endpoint, reason: "closed by the server") }
+                    if count < 0 {
+                        if errno != EAGAIN && errno != EINTR { throw RedisError.connectionLost(endpoint: endpoint, reason: "recv: errno \(errno)") }
+                        continue
+                    }
+                    bytesRead += count
+                    let fed = input.withUnsafeBytes { redisReaderFeed(reader, $0.baseAddress!.assumingMemoryBound(to: CChar.self), count) }
+                    guard fed == REDIS_OK else { throw RedisError.protocolError(endpoint: endpoint, reason: readerError) }
+                    while replies.count < commands.count {
+                        var object: UnsafeMutableRawPointer? = nil
+                        guard redisReaderGetReply(reader, &object) == REDIS_OK else {
+                            throw RedisError.protocolError(endpoint: endpoint, reason: readerError)
+                        }
+                        guard let object else { break }
+                        replies.append(RedisReply(object.assumingMemoryBound(to: redisReply.self)))
+                        freeReplyObject(object)
+                    }
+                }
+            }
+        } catch let error as RedisError {
+            close()
+            throw error
+        } catch {
+            close()
+            throw .connectionLost(endpoint: endpoint, reason: "\(error)")
+        }
+        return replies
+    }
+
+    private var readerError: String {
+        withUnsafeBytes(of: reader.pointee.errstr) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    /// Appends the RESP encoding of `command` (hiredis's formatter) to `output`.
+    private static func format(_ command: RedisCommand, into output: inout [UInt8], endpoint: RedisEndpoint) throws(RedisError) {
+        let length: Int32 = command.storage.withUnsafeBufferPointer { storage in
+            let base = UnsafeRawPointer(storage.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self)
+            var pointers: [UnsafePointer<CChar>?] = command.ranges.map { base + $0.lowerBound }
+            var lengths: [Int] = command.ranges.map(\.count)
+            var target: UnsafeMutablePointer<CChar>? = nil
+            let length = redisFormatCommandArgv(&target, Int32(command.ranges.count), &pointers, &lengths)
+            if length > 0, let target {
+                output.append(contentsOf: UnsafeRawBufferPointer(start: target, count: Int(length)))
+            }
+            redisFreeCommand(target)
+            return length
+        }
+        guard length > 0 else { throw .protocolError(endpoint: endpoint, reason: "hiredis could not format \(command.name)") }
+    }
+
+    /// Resolves `endpoint` and connects to the first address that accepts within the timeout;
+    /// the socket is left non-blocking, with TCP_NODELAY and keep-alive.
+    private static func connect(_ endpoint: RedisEndpoint, timeoutMilliseconds: Int) throws(RedisError) -> Int32 {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>? = nil
+        let status = getaddrinfo(endpoint.host, String(endpoint.port), &hints, &list)
+        guard status == 0, let list else {
+            throw .connectFailed(endpoint: endpoint, reason: "cannot resolve \(endpoint.host): \(String(cString: gai_strerror(status)))")
+        }
+        defer { freeaddrinfo(list) }
+        var lastError = "no address"
+        var entry: UnsafeMutablePointer<addrinfo>? = list
+        while let address = entry {
+            entry = address.pointee.ai_next
+            let fd = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            guard fd >= 0 else { lastError = "socket: errno \(errno)"; continue }
+            if Glibc.connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) != 0 && errno != EINPROGRESS {
+                lastError = String(cString: strerror(errno))
+                Glibc.close(fd)
+                continue
+            }
+            var pollDescriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            var ready: Int32
+            repeat { ready = poll(&pollDescriptor, 1, Int32(clamping: timeoutMilliseconds)) } while ready < 0 && errno == EINTR
+            var socketError: Int32 = 0
+            var size = socklen_t(MemoryLayout<Int32>.size)
+            if ready == 1, getsockopt(fd, SOL_SOCKET, SO_ERROR, &socketError, &size) == 0, socketError == 0 {
+                var on: Int32 = 1
+                setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+                setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, socklen_t(MemoryLayout<Int32>.size))
+                return fd
+            }
+            lastError = ready == 0 ? "timed out after \(timeoutMilliseconds) ms" : String(cString: strerror(socketError != 0 ? socketError : errno))
+            Glibc.close(fd)
+        }
+        throw .connectFailed(endpoint: endpoint, reason: lastError)
+    }
+}
+
+extension Duration {
+    /// The duration in whole milliseconds, rounded down.
+    var wholeMilliseconds: Int {
+        Int(components.seconds) * 1000 + Int(components.attoseconds / 1_000_000_000_000_000)
+    }
+}
