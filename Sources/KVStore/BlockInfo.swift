@@ -43,3 +43,9 @@ extension KVStore {
         try core.lmdb.copyCompacted(to: directory)
     }
 }
+
+/// A block waiting in the upload queue, with its stored payload (codec header ‖ body, as kept).
+public struct PendingUpload: Sendable, Equatable {
+    public let id: BlockID
+    public let stored: [UInt8]
+}

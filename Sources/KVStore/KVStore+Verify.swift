@@ -5,7 +5,8 @@ extension KVStore {
     /// CRC-32C and its block metadata (codec, lengths, checksum); every block has a payload and
     /// a reference count equal to the references to it; every session's layer lists are
     /// contiguous, match its block counts, and point at stored blocks; checkpoints belong to
-    /// existing sessions whose records say they have one. Does not wait for the
+    /// existing sessions whose records say they have one; the upload queue names stored blocks
+    /// only. Does not wait for the
     /// writer. A closed store reports one failure.
     public func verify() -> VerifyReport {
         do {
@@ -115,6 +116,14 @@ extension KVStore {
         }
         for id in checkpointOwners.subtracting(sessionIDs) {
             failures.append(.init(block: nil, session: nil, kind: .checkpointMismatch, reason: "checkpoint of unknown session id \(id)"))
+        }
+        try txn.scan(lmdb.uploads, prefix: []) { (k, _) throws(StoreError) in
+            if k.count != 16 || metas[BlockID(bytes: k)] == nil {
+                failures.append(.init(
+                    block: k.count == 16 ? BlockID(bytes: k) : nil, session: nil, kind: .missingBlock,
+                    reason: "the upload queue names a block that is not stored"))
+            }
+            return true
         }
         for (id, meta) in metas where Int(meta.refcount) != references[id, default: 0] {
             failures.append(.init(block: id, session: nil, kind: .referenceCountMismatch, reason: "reference count \(meta.refcount) != \(references[id, default: 0]) references"))

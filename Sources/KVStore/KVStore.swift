@@ -266,6 +266,44 @@ public final class KVStore: Sendable {
         }
     }
 
+    // MARK: - Upload queue (a shared tier's write-behind)
+
+    /// Blocks in the upload queue (``StoreConfiguration/tracksUploads``), in block-id order
+    /// after `after` (exclusive; nil: from the first): at most `limit`, and no more once their
+    /// stored bytes reach `maxBytes` (at least one when any is queued). Each comes with its
+    /// stored payload exactly as kept (codec header with raw length and CRC-32C, then the body).
+    /// A block stays queued until ``markUploaded(_:)``; one dropped meanwhile leaves the queue.
+    public func pendingUploads(after: BlockID? = nil, limit: Int, maxBytes: Int) throws(StoreError) -> [PendingUpload] {
+        try core.withRead { (txn) throws(StoreError) in
+            var out: [PendingUpload] = []
+            var bytes = 0
+            let start = after.map(StorageKeys.block)
+            var failure: StoreError? = nil
+            try txn.scan(core.lmdb.uploads, prefix: [], from: start) { (k, _) throws(StoreError) in
+                guard k.count == 16 else { throw .corrupt }
+                let id = BlockID(bytes: k)
+                if let after, id == after { return true }
+                guard out.count < limit, out.isEmpty || bytes < maxBytes else { return false }
+                guard let stored = try txn.get(core.lmdb.payloads, StorageKeys.block(id)) else {
+                    failure = .corrupt
+                    return false
+                }
+                out.append(PendingUpload(id: id, stored: Array(stored)))
+                bytes += stored.count
+                return true
+            }
+            if let failure { throw failure }
+            return out
+        }
+    }
+
+    /// Removes blocks from the upload queue once the tier holds them (ids no longer queued are
+    /// skipped). Durable per mode on return.
+    public func markUploaded(_ ids: [BlockID]) async throws(StoreError) {
+        guard !ids.isEmpty else { return }
+        _ = try await core.write(.uploaded(ids))
+    }
+
     // MARK: - Checkpoints
 
     /// Stores (replacing) the session's checkpoint: opaque worker state, any length the map
@@ -360,7 +398,8 @@ public final class KVStore: Sendable {
                 storedBytes: s.totals.storedBytes, checkpointBytes: s.totals.checkpointBytes,
                 mapBytesUsed: mapUsed, mapSize: core.lmdb.mapSize,
                 evictions: s.evictions, commits: s.commits, writeRequests: s.writeRequests,
-                pinnedSessions: s.pinnedSessions, flushes: s.flushes)
+                pinnedSessions: s.pinnedSessions, flushes: s.flushes,
+                pendingUploads: s.totals.pendingUploads, pendingUploadBytes: s.totals.pendingUploadBytes)
         }
     }
 

@@ -19,6 +19,8 @@ package final class LMDBEnvironment: @unchecked Sendable {
     package let payloads: MDB_dbi
     /// `checkpoints`: session id → checkpoint bytes.
     let checkpoints: MDB_dbi
+    /// `uploads`: block id → empty: stored blocks not yet written to the shared tier.
+    let uploads: MDB_dbi
     let mapSize: Int
     let pageSize: Int
     let directory: String
@@ -43,7 +45,7 @@ package final class LMDBEnvironment: @unchecked Sendable {
         let rounded = max(4096 * 16, (mapSize + 4095) / 4096 * 4096)
         do throws(StoreError) {
             try LMDB.check(mdb_env_set_mapsize(env, rounded))
-            try LMDB.check(mdb_env_set_maxdbs(env, 8))
+            try LMDB.check(mdb_env_set_maxdbs(env, 16))
             try LMDB.check(mdb_env_set_maxreaders(env, UInt32(max(1, maxReaders))))
             let flags = UInt32(MDB_NOTLS) | (noSync ? UInt32(MDB_NOSYNC) : 0)
             try LMDB.check(mdb_env_open(env, directory, flags, 0o600))
@@ -82,6 +84,7 @@ package final class LMDBEnvironment: @unchecked Sendable {
                 blocks = try open("blocks")
                 payloads = try open("payloads")
                 checkpoints = try open("checkpoints")
+                uploads = try open("uploads")
                 let key = Array("format".utf8)
                 if let value = try txn.get(meta, key) {
                     guard value.count == 4 else { throw StoreError.corrupt }
@@ -228,7 +231,7 @@ package struct Transaction {
     /// Calls `body` for every entry whose key starts with `prefix`, in key order. `body`
     /// returns false to stop.
     func scan(
-        _ dbi: MDB_dbi, prefix: [UInt8],
+        _ dbi: MDB_dbi, prefix: [UInt8], from start: [UInt8]? = nil,
         _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(StoreError) -> Bool
     ) throws(StoreError) {
         var cursor: OpaquePointer?
@@ -237,10 +240,11 @@ package struct Transaction {
         var key = MDB_val()
         var data = MDB_val()
         var rc: Int32
-        if prefix.isEmpty {
+        let first = start ?? prefix
+        if first.isEmpty {
             rc = mdb_cursor_get(cursor, &key, &data, MDB_FIRST)
         } else {
-            rc = prefix.withUnsafeBytes { p in
+            rc = first.withUnsafeBytes { p in
                 key = MDB_val(mv_size: p.count, mv_data: UnsafeMutableRawPointer(mutating: p.baseAddress))
                 return mdb_cursor_get(cursor, &key, &data, MDB_SET_RANGE)
             }

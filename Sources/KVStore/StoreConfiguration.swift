@@ -34,6 +34,10 @@ public struct StoreConfiguration: Sendable {
     /// (a single larger request is committed alone). Keeps a group well inside LMDB's limit of
     /// dirty pages per transaction (about 512 MiB). Default 64 MiB.
     public var maxBatchBytes: Int = 64 << 20
+    /// Record every newly stored block in the upload queue (the `uploads` database, in the
+    /// append's own transaction) for a shared tier to write behind: ``KVStore/pendingUploads(after:limit:maxBytes:)``,
+    /// ``KVStore/markUploaded(_:)`` (docs/TIER.md). Default `false`.
+    public var tracksUploads = false
 
     /// A configuration with defaults for `directory`.
     public init(directory: String) {

@@ -63,6 +63,13 @@ enum StoreLoader {
             return true
         }
 
+        try txn.scan(lmdb.uploads, prefix: []) { (k, _) throws(StoreError) in
+            guard k.count == 16, let v = try txn.get(lmdb.blocks, Array(k)) else { throw .corrupt }
+            counters.totals.pendingUploads += 1
+            counters.totals.pendingUploadBytes += try BlockMeta.decodeHeader(v).0.storedLength
+            return true
+        }
+
         var values: [SessionValue] = []
         try txn.scan(lmdb.sessions, prefix: []) { (_, v) throws(StoreError) in
             values.append(try SessionValue.decode(v))

@@ -36,6 +36,9 @@ struct StoreState {
         var storedBytes = 0
         /// Bytes of all checkpoints (counted against the capacity with `storedBytes`).
         var checkpointBytes = 0
+        /// Blocks in the upload queue, and their stored bytes.
+        var pendingUploads = 0
+        var pendingUploadBytes = 0
     }
 
     var sessions: [String: Session] = [:]

@@ -26,4 +26,7 @@ public struct StoreStats: Sendable, Equatable {
     /// Explicit flushes of the map to disk (`mdb_env_sync`) by the periodic timer or `close()`;
     /// in `.sync` mode every commit is flushed by LMDB itself and is not counted here.
     public var flushes: Int
+    /// Blocks in the upload queue (``StoreConfiguration/tracksUploads``) and their stored bytes.
+    public var pendingUploads: Int
+    public var pendingUploadBytes: Int
 }

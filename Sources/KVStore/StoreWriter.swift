@@ -207,6 +207,15 @@ final class StoreWriter: @unchecked Sendable {
             events.append(.created(id: id, record: record))
             return .record(record)
 
+        case let .uploaded(ids):
+            for id in ids {
+                guard try txn.delete(core.lmdb.uploads, StorageKeys.block(id)) else { continue }
+                guard let v = try txn.get(core.lmdb.blocks, StorageKeys.block(id)) else { throw .corrupt }
+                counters.totals.pendingUploads -= 1
+                counters.totals.pendingUploadBytes -= try BlockMeta.decodeHeader(v).0.storedLength
+            }
+            return .done
+
         case let .drop(name):
             try dropSession(name, txn: txn)
             dropped.insert(name)
@@ -316,6 +325,11 @@ final class StoreWriter: @unchecked Sendable {
                         namespace: namespace)
                     try txn.put(core.lmdb.blocks, StorageKeys.block(id), meta.encoded())
                     try txn.put(core.lmdb.payloads, StorageKeys.block(id), block.stored)
+                    if core.configuration.tracksUploads {
+                        try txn.put(core.lmdb.uploads, StorageKeys.block(id), [])
+                        counters.totals.pendingUploads += 1
+                        counters.totals.pendingUploadBytes += block.stored.count
+                    }
                     counters.totals.blocks += 1
                     counters.totals.rawBytes += block.rawLength
                     counters.totals.storedBytes += block.stored.count
@@ -468,6 +482,11 @@ final class StoreWriter: @unchecked Sendable {
         if meta.refcount <= 1 {
             try txn.delete(core.lmdb.blocks, StorageKeys.block(id))
             try txn.delete(core.lmdb.payloads, StorageKeys.block(id))
+            if try txn.delete(core.lmdb.uploads, StorageKeys.block(id)) {
+                // Gone before it was uploaded: it leaves the queue with it.
+                counters.totals.pendingUploads -= 1
+                counters.totals.pendingUploadBytes -= meta.storedLength
+            }
             counters.totals.blocks -= 1
             counters.totals.rawBytes -= meta.rawLength
             counters.totals.storedBytes -= meta.storedLength

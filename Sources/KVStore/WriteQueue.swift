@@ -27,6 +27,8 @@ enum WriteOperation: Sendable {
     case rename([(from: String, to: String)])
     /// Persists in-memory use marks (`touch`).
     case persistUse([String: UseMark])
+    /// Removes blocks from the upload queue (those absent are skipped).
+    case uploaded([BlockID])
 }
 
 /// A session's in-memory use mark: `lastUsed` seconds and its position in the use order.
