@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "KVDaemon",
             dependencies: [
-                "CoreTypes", "Protocol", "KVStore", "ActQKV", "PrometheusMetrics",
+                "CoreTypes", "Protocol", "KVStore", "ActQKV", "PrometheusMetrics", "RedisCluster",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -100,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "kvd",
             dependencies: [
-                "CoreTypes", "KVDaemon", "KVStore",
+                "CoreTypes", "KVDaemon", "KVStore", "RedisCluster",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -150,6 +150,7 @@ let package = Package(
             name: "KVDaemonTests",
             dependencies: [
                 "CoreTypes", "KVDaemon", "KVClient", "Protocol", "KVStore", "DaemonTestSupport", "PrometheusMetrics",
+                "RedisCluster", "RedisTestSupport",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]

@@ -85,6 +85,9 @@ public struct DaemonConfiguration: Sendable {
     /// systemd readiness notifications (`READY=1` once serving, `STOPPING=1` at shutdown).
     /// Default nil: none.
     public var systemdNotifier: SystemdNotifier? = nil
+    /// The shared tier (docs/TIER.md): a Redis Cluster acknowledged blocks are written behind
+    /// to. Default nil: none (the store then queues nothing for upload).
+    public var remote: RemoteTierConfiguration? = nil
     /// The store: LMDB environment under `dataDirectory`, durability, capacity, compression.
     /// Defaults are `StoreConfiguration`'s (durability sync, no capacity limit).
     public var store: StoreConfiguration
@@ -114,6 +117,7 @@ public struct DaemonConfiguration: Sendable {
             throw DaemonError.invalidConfiguration("retrieval tokens \(retrievalTokens): \(error)")
         }
         if budgetGrowth < 0 { throw DaemonError.invalidConfiguration("budget growth \(budgetGrowth) < 0") }
+        try remote?.validate()
         if eventLoopThreads < 1 { throw DaemonError.invalidConfiguration("event loop threads < 1") }
         if !(1...1024).contains(requestThreads) {
             throw DaemonError.invalidConfiguration("--request-threads \(requestThreads) is outside 1…1024")

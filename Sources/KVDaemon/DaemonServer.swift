@@ -84,13 +84,19 @@ public final class DaemonServer: Sendable {
         }
         try DataDirectory.prepare(configuration.dataDirectory)
         let store: KVStore
+        var storeConfiguration = configuration.store
+        storeConfiguration.tracksUploads = configuration.remote != nil
         do {
-            store = try KVStore(configuration: configuration.store)
+            store = try KVStore(configuration: storeConfiguration)
         } catch .locked {
             throw DaemonError.invalidConfiguration("data directory \(configuration.dataDirectory) is in use by another kvd")
         }
         try await qualifyLegacyNames(store)
-        let dispatcher = RequestDispatcher(store: store, configuration: configuration, registry: metricsRegistry)
+        let dispatcher = RequestDispatcher(store: store, configuration: configuration, registry: metricsRegistry, logger: logger)
+        if let tier = dispatcher.tier {
+            tier.start(on: executor)
+            logger.info("shared tier", metadata: ["seeds": "\(configuration.remote!.seeds)", "replicas": "\(configuration.remote!.replicas)"])
+        }
         logger.info("store open", metadata: ["data": "\(configuration.dataDirectory)", "durability": "\(configuration.store.durability)"])
 
         let descriptorLimit = ConnectionLimits.raiseDescriptorLimit()

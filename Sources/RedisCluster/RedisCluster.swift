@@ -28,6 +28,8 @@ public final class RedisCluster: Sendable {
         var topology: ClusterTopology? = nil
         var lastRefresh: ContinuousClock.Instant? = nil
         var idle: [RedisEndpoint: [RedisConnection]] = [:]
+        /// Connections checked out for a round trip (interrupted by ``close()``).
+        var busy: [ObjectIdentifier: RedisConnection] = [:]
         var closed = false
     }
 
@@ -40,14 +42,16 @@ public final class RedisCluster: Sendable {
 
     deinit { close() }
 
-    /// Closes every pooled connection; later commands fail with ``RedisError/closed``.
+    /// Closes every pooled connection and interrupts the round trips in progress; their
+    /// commands and later ones fail with ``RedisError/closed``.
     public func close() {
-        let idle = state.withLock { state in
+        let (idle, busy) = state.withLock { state in
             state.closed = true
             defer { state.idle = [:] }
-            return state.idle
+            return (state.idle, Array(state.busy.values))
         }
         for connection in idle.values.joined() { connection.close() }
+        for connection in busy { connection.interrupt() }
     }
 
     /// Counters since the client was created.
@@ -266,7 +270,8 @@ public final class RedisCluster: Sendable {
             replies = try connection.send(wire)
         } catch {
             counters.withLock { $0.roundTrips += 1; $0.commands += UInt64(batch.count) }
-            return .failed(error)
+            checkIn(connection)
+            return .failed(state.withLock { $0.closed } ? .closed : error)
         }
         counters.withLock {
             $0.roundTrips += 1
@@ -295,20 +300,31 @@ public final class RedisCluster: Sendable {
             if state.closed { return .some(nil) }
             return state.idle[endpoint]?.popLast().map { .some($0) } ?? nil
         }
+        let connection: RedisConnection
         switch pooled {
         case .some(.none): throw .closed
-        case .some(.some(let connection)): return connection
+        case .some(.some(let pooled)): connection = pooled
         case .none:
-            let connection = try RedisConnection(
+            connection = try RedisConnection(
                 endpoint: endpoint, connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout,
                 username: configuration.username, password: configuration.password)
             counters.withLock { $0.connectionsOpened += 1 }
-            return connection
         }
+        let closed = state.withLock { state in
+            if !state.closed { state.busy[ObjectIdentifier(connection)] = connection }
+            return state.closed
+        }
+        if closed {
+            connection.close()
+            throw .closed
+        }
+        return connection
     }
 
+    /// Returns a checked-out connection to the pool, or closes it (broken, pool full, closed).
     private func checkIn(_ connection: RedisConnection) {
         let kept = state.withLock { state in
+            state.busy[ObjectIdentifier(connection)] = nil
             guard !state.closed, !connection.isBroken, state.idle[connection.endpoint, default: []].count < configuration.maxIdleConnectionsPerNode else {
                 return false
             }
@@ -334,8 +350,8 @@ public final class RedisCluster: Sendable {
             if let deadline, ContinuousClock.now >= deadline, !failures.isEmpty { break }
             do throws(RedisError) {
                 let connection = try checkOut(endpoint)
+                defer { checkIn(connection) }
                 let reply = try connection.send([RedisCommand(["CLUSTER", "SLOTS"], keyIndex: nil)])[0]
-                checkIn(connection)
                 if case .error(let message) = reply {
                     if case .auth = ClusterErrorReply(message) { throw RedisError.authenticationFailed(endpoint: endpoint, message: message) }
                     failures.append("\(endpoint): \(message)")

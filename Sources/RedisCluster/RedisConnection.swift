@@ -46,6 +46,14 @@ final class RedisConnection: @unchecked Sendable {
 
     deinit { close() }
 
+    /// Ends a round trip another thread is waiting in, at once (its `send` throws
+    /// `connectionLost`): shuts the socket down without closing the descriptor, so no other
+    /// file can take its number meanwhile.
+    func interrupt() {
+        let descriptor = descriptor
+        if descriptor >= 0 { shutdown(descriptor, Int32(SHUT_RDWR)) }
+    }
+
     /// Closes the socket and frees the reader; idempotent.
     func close() {
         if descriptor >= 0 {

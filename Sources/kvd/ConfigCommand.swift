@@ -70,6 +70,12 @@ struct PrintConfig: AsyncParsableCommand {
             case "metrics": s.metrics
             case "log-level": s.logLevel.rawValue
             case "allow-partial-uid-map": "\(s.allowPartialUidMap)"
+            case "remote": c.remote.map { "redis://" + $0.seeds.map(\.description).joined(separator: ",") }
+            case "remote-replicas": c.remote.map { "\($0.replicas)" }
+            case "remote-prefix": c.remote.map(\.keyPrefix)
+            case "remote-user": c.remote?.username
+            // Never printed: only whether one is set.
+            case "remote-password": c.remote?.password.map { _ in "(set)" }
             default: nil
             }
             if let value {

@@ -16,7 +16,7 @@ enum LayeredArguments {
         "socket", "data", "durability", "sync-interval-ms", "capacity", "owner-quota", "share-blocks", "map-size", "compression-level",
         "socket-mode", "socket-group", "admin-uid", "max-frame-bytes", "event-loop-threads", "request-threads", "append-pipeline",
         "max-connections", "max-connections-per-uid", "handshake-timeout-seconds", "idle-timeout-seconds", "retrieval-tokens", "budget-growth", "metrics", "log-level",
-        "allow-partial-uid-map",
+        "allow-partial-uid-map", "remote", "remote-replicas", "remote-prefix", "remote-user", "remote-password",
     ]
 
     /// The ``options`` that are flags without a value on the command line.

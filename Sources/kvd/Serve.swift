@@ -3,6 +3,7 @@ import CoreMetrics
 import KVDaemon
 import KVStore
 import Logging
+import RedisCluster
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -79,6 +80,21 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Budget growth g: a layer of N closed blocks gets max(K, ⌈N/g⌉) blocks per chunk (K_max and the ActQKV pool grow alike), so the budget keeps pace with long sessions. 0: a fixed budget.")
     var budgetGrowth: Int = DaemonConfiguration.defaultBudgetGrowth
 
+    @Option(name: .long, help: "Shared tier: a Redis Cluster (redis://HOST:PORT[,HOST:PORT…], any nodes of it) that acknowledged blocks are written behind to (docs/TIER.md). Default: none.")
+    var remote: String?
+
+    @Option(name: .long, help: "Replicas that must hold a block written to the shared tier before it counts as uploaded (Redis WAIT); 0 for a cluster without replicas.")
+    var remoteReplicas: Int = 1
+
+    @Option(name: .long, help: "First part of every key kvd writes to the shared tier (several deployments may share a cluster).")
+    var remotePrefix: String = "kvd"
+
+    @Option(name: .long, help: "Redis ACL user for the shared tier. Default: the default user.")
+    var remoteUser: String?
+
+    @Option(name: .long, help: "Redis password for the shared tier; give it in the config file or KVD_REMOTE_PASSWORD rather than on the command line (visible in ps). Default: none.")
+    var remotePassword: String?
+
     @Option(name: .long, help: "Config file of `option = value` lines (also KVD_CONFIG); flags and KVD_* environment variables take precedence over it.")
     var config: String?
 
@@ -142,6 +158,20 @@ struct Serve: AsyncParsableCommand {
         configuration.retrievalTokens = retrievalTokens
         guard budgetGrowth >= 0 else { throw DaemonError.invalidConfiguration("--budget-growth \(budgetGrowth): must be ≥ 0") }
         configuration.budgetGrowth = budgetGrowth
+        if let remote {
+            var tier = RemoteTierConfiguration(seeds: [])
+            do {
+                tier.seeds = try RedisEndpoint.parseList(remote)
+            } catch {
+                throw DaemonError.invalidConfiguration("--remote \(remote): \(error)")
+            }
+            tier.replicas = remoteReplicas
+            tier.keyPrefix = remotePrefix
+            tier.username = remoteUser
+            tier.password = remotePassword
+            try tier.validate()
+            configuration.remote = tier
+        }
         if let requestThreads {
             guard (1...1024).contains(requestThreads) else {
                 throw DaemonError.invalidConfiguration("--request-threads \(requestThreads): must be 1…1024")

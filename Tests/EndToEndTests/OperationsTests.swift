@@ -363,6 +363,17 @@ extension EndToEnd {
         #expect(line("budget-growth").contains("= 0") && line("budget-growth").contains("# config file"), "the growing budget turned off")
         let defaults = try Self.run(DaemonProcess.kvdPath, ["config", "print", "--socket", "/run/kvd/kvd.sock", "--data", root.path])
         #expect(defaults.output.contains("budget-growth = 8") && defaults.output.contains("retrieval-tokens = 1472"), "\(defaults.output)")
+        #expect(defaults.output.contains("# remote = (none)"), "no shared tier by default")
+
+        // The shared tier's settings: the password is never printed, a bad seed list is refused.
+        let tierConfig = root.appendingPathComponent("tier.conf").path
+        try "remote = redis://10.0.0.1:7000,10.0.0.2:7001\nremote-password = hunter2\n".write(toFile: tierConfig, atomically: true, encoding: .utf8)
+        let tier = try Self.run("/usr/bin/env", ["KVD_REMOTE_REPLICAS=0", DaemonProcess.kvdPath, "config", "print", "--socket", "/run/kvd/kvd.sock", "--data", root.path, "--config", tierConfig])
+        #expect(tier.status == 0, "\(tier.output)")
+        #expect(tier.output.contains("remote = redis://10.0.0.1:7000,10.0.0.2:7001") && tier.output.contains("remote-replicas = 0"), "\(tier.output)")
+        #expect(tier.output.contains("remote-password = (set)") && !tier.output.contains("hunter2"), "\(tier.output)")
+        let badTier = try Self.run(DaemonProcess.kvdPath, ["config", "print", "--socket", "/run/kvd/kvd.sock", "--data", root.path, "--remote", "redis://nohost"])
+        #expect(badTier.status != 0 && badTier.output.contains("--remote redis://nohost"), "\(badTier.output)")
 
         // A config file of the release before the budget in tokens names the replacement.
         let old = root.appendingPathComponent("old.conf").path

@@ -58,6 +58,11 @@ final class DaemonMetrics: Sendable {
         timer(name).recordNanoseconds(Int64(seconds * 1e9))
     }
 
+    /// Records `seconds` in the timer `name` (work that is not a request, e.g. a tier upload).
+    func time(_ name: String, seconds: Double) {
+        timer(name).recordNanoseconds(Int64(seconds * 1e9))
+    }
+
     /// Counts an error reply with its code name (also for errors outside a request, e.g. framing).
     func error(code name: String, countsAsRequest: Bool = false) {
         counter("errors.\(name)").increment()

@@ -45,6 +45,7 @@ extension RequestDispatcher {
         forgetEvictedSessions()
         metrics.add("blocks.appended", UInt64(ids.count))
         metrics.add("bytes.appended", UInt64(queued.rawBytes))
+        tier?.blocksQueued()
         return .appended(Appended(ids: ids))
     }
 

@@ -24,14 +24,19 @@ public final class RequestDispatcher: Sendable {
     let metrics: DaemonMetrics
     /// The store's eviction count when evicted sessions' retrieval states were last forgotten.
     let seenEvictions = Mutex(0)
+    /// The shared tier when configured (started by the server, stopped by ``close()``).
+    let tier: RemoteTier?
 
     /// Creates a dispatcher over an open store.
     /// - Parameters:
     ///   - store: the open store; closed by `close()`.
     ///   - configuration: access policy, frame limit and retrieval defaults are taken from it.
     ///   - registry: the swift-metrics backend the daemon's metrics are recorded in.
-    public init(store: KVStore, configuration: DaemonConfiguration, registry: MetricsRegistry = MetricsRegistry()) {
-        self.metrics = DaemonMetrics(registry: registry)
+    public init(store: KVStore, configuration: DaemonConfiguration, registry: MetricsRegistry = MetricsRegistry(), logger: Logger = Logger(label: "kvd")) {
+        let metrics = DaemonMetrics(registry: registry)
+        self.metrics = metrics
+        // `validate()` checked the seeds, the only thing the client's creation refuses.
+        self.tier = configuration.remote.flatMap { try? RemoteTier(configuration: $0, store: store, metrics: metrics, logger: logger) }
         self.store = store
         self.policy = AccessPolicy(adminUIDs: configuration.adminUIDs)
         self.limits = ProtocolLimits(
@@ -160,6 +165,7 @@ public final class RequestDispatcher: Sendable {
 
     /// Closes the store (after every connection has finished).
     func close() async {
+        await tier?.stop()
         await store.close()
     }
 

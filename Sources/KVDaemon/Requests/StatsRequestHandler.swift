@@ -17,6 +17,11 @@ extension RequestDispatcher {
         counters["store.commits"] = UInt64(store.commits)
         counters["store.writeRequests"] = UInt64(store.writeRequests)
         counters["store.pinnedSessions"] = UInt64(store.pinnedSessions)
+        if let tier {
+            counters["tier.queuedBlocks"] = UInt64(store.pendingUploads)
+            counters["tier.queuedBytes"] = UInt64(store.pendingUploadBytes)
+            counters.merge(tier.counters()) { $1 }
+        }
         let histograms = snapshot.histograms.sorted { $0.key < $1.key }.map { name, histogram in
             StatHistogram(
                 name: "latency.\(name)", sumSeconds: histogram.sumSeconds,

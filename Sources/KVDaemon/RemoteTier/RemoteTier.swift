@@ -1,0 +1,52 @@
+import KVStore
+import Logging
+import RedisCluster
+import Synchronization
+
+/// kvd's shared tier (docs/TIER.md): the Redis Cluster client and the uploader writing the
+/// store's upload queue behind. Created by the dispatcher when `DaemonConfiguration.remote` is
+/// set; started once the daemon serves, stopped before the store closes.
+final class RemoteTier: Sendable {
+    let configuration: RemoteTierConfiguration
+    let redis: RedisCluster
+    private let uploader: TierUploader
+    private let running = Mutex<Task<Void, Never>?>(nil)
+
+    init(configuration: RemoteTierConfiguration, store: KVStore, metrics: DaemonMetrics, logger: Logger) throws(RedisError) {
+        self.configuration = configuration
+        redis = try RedisCluster(configuration: configuration.client)
+        uploader = TierUploader(store: store, redis: redis, configuration: configuration, metrics: metrics, logger: logger)
+    }
+
+    /// Starts the uploader on `executor` (kvd's own threads).
+    func start(on executor: any TaskExecutor) {
+        running.withLock { task in
+            guard task == nil else { return }
+            task = Task(executorPreference: executor) { [uploader] in await uploader.run() }
+        }
+    }
+
+    /// Tells the uploader that blocks were queued (it otherwise looks every 200 ms).
+    func blocksQueued() { uploader.wake() }
+
+    /// Stops the uploader and closes the client, interrupting a batch in flight (its blocks
+    /// stay queued). What is still queued stays in the store for the next start.
+    func stop() async {
+        uploader.stop()
+        redis.close()
+        await running.withLock { $0 }?.value
+    }
+
+    /// The tier's counters for `stats` (`tier.redis.*`; the uploader's own are in the daemon's
+    /// metrics).
+    func counters() -> [String: UInt64] {
+        let stats = redis.stats()
+        return [
+            "tier.redis.commands": stats.commands, "tier.redis.roundTrips": stats.roundTrips,
+            "tier.redis.bytesSent": stats.bytesSent, "tier.redis.bytesReceived": stats.bytesReceived,
+            "tier.redis.redirections": stats.redirections, "tier.redis.topologyRefreshes": stats.topologyRefreshes,
+            "tier.redis.retries": stats.retries, "tier.redis.failedCommands": stats.failedCommands,
+            "tier.redis.connectionsOpened": stats.connectionsOpened,
+        ]
+    }
+}

@@ -1,0 +1,46 @@
+import CoreTypes
+import RedisCluster
+
+/// The shared tier behind kvd's store (docs/TIER.md): a Redis Cluster that acknowledged blocks
+/// are written behind to.
+public struct RemoteTierConfiguration: Sendable {
+    /// The cluster's seed nodes (`--remote redis://HOST:PORT[,HOST:PORT…]`).
+    public var seeds: [RedisEndpoint]
+    /// `AUTH` user and password (`--remote-user`, `--remote-password`; best from the
+    /// configuration file or `KVD_REMOTE_PASSWORD`, not the command line). Default none.
+    public var username: String? = nil
+    public var password: String? = nil
+    /// Replicas that must hold an upload before it leaves the queue (`WAIT`; `--remote-replicas`,
+    /// default 1; 0 for a cluster without replicas).
+    public var replicas: Int = 1
+    /// The first part of every key kvd writes (`--remote-prefix`, default `kvd`): several
+    /// deployments may share a cluster under different prefixes.
+    public var keyPrefix: String = "kvd"
+    /// Stored bytes per upload batch (one pipelined round trip per master). Default 8 MiB.
+    public var batchBytes: Int = 8 << 20
+
+    public init(seeds: [RedisEndpoint]) {
+        self.seeds = seeds
+    }
+
+    /// The cluster key of a block's stored payload: `<prefix>:p:<block id, 32 hex digits>`.
+    func payloadKey(_ id: BlockID) -> String { "\(keyPrefix):p:\(id)" }
+
+    /// Checks field ranges; throws `DaemonError.invalidConfiguration`.
+    public func validate() throws(DaemonError) {
+        if seeds.isEmpty { throw .invalidConfiguration("--remote needs at least one HOST:PORT") }
+        if !(0...16).contains(replicas) { throw .invalidConfiguration("--remote-replicas \(replicas) is outside 0…16") }
+        if keyPrefix.isEmpty || keyPrefix.contains(where: { $0 == "{" || $0 == "}" || $0 == " " }) {
+            throw .invalidConfiguration("--remote-prefix \"\(keyPrefix)\": must be non-empty, without braces or spaces")
+        }
+        if batchBytes < 1 << 16 { throw .invalidConfiguration("remote batch bytes \(batchBytes) < 64 KiB") }
+    }
+
+    /// The client's configuration.
+    var client: RedisClusterConfiguration {
+        var client = RedisClusterConfiguration(seeds: seeds)
+        client.username = username
+        client.password = password
+        return client
+    }
+}

@@ -1,0 +1,110 @@
+import CoreTypes
+import DaemonTestSupport
+import Foundation
+import KVClient
+import Protocol
+import RedisCluster
+import RedisTestSupport
+import Testing
+@testable import KVDaemon
+@testable import KVStore
+
+/// kvd writing acknowledged blocks behind to a real Redis Cluster (docs/TIER.md "Writing behind").
+@Suite("Shared tier: write-behind to a Redis Cluster", .serialized)
+struct TierUploaderTests {
+    private static func daemon(_ cluster: LocalRedisCluster, directory: String? = nil) async throws -> InProcessDaemon {
+        try await InProcessDaemon(directory: directory) { configuration in
+            var tier = RemoteTierConfiguration(seeds: cluster.seeds)
+            tier.replicas = 1
+            configuration.remote = tier
+        }
+    }
+
+    private static func counter(_ stats: Stats, _ name: String) -> UInt64? {
+        stats.counters.first { $0.name == name }?.value
+    }
+
+    /// Waits (≤ 60 s) until kvd's upload queue is empty.
+    private static func drained(_ client: KVClient) async throws -> Stats {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            let stats = try await client.stats()
+            if counter(stats, "tier.queuedBlocks") == 0 { return stats }
+            try #require(ContinuousClock.now < deadline, "the upload queue did not drain: \(stats.counters)")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Every block's payload as the cluster holds it, decoded.
+    private static func clusterPayloads(_ cluster: LocalRedisCluster, _ ids: [BlockID]) async throws -> [[UInt8]?] {
+        let redis = try RedisCluster(configuration: RedisClusterConfiguration(seeds: cluster.seeds))
+        defer { redis.close() }
+        let replies = await redis.pipeline(ids.map { RedisCommand(["GET", "kvd:p:\($0)"]) })
+        return try replies.map { reply in try reply.get().bytes.map { try PayloadCodec.decode($0) } }
+    }
+
+    @Test("appended blocks reach the cluster under their ids, byte for byte, and leave the queue")
+    func appendedBlocksAreUploaded() async throws {
+        let cluster = try LocalRedisCluster()
+        defer { cluster.stop() }
+        let daemon = try await Self.daemon(cluster)
+        defer { daemon.removeFiles() }
+        let client = try await daemon.connect()
+        _ = try await client.createSession("doc", descriptor: Shapes.tiny)
+        let blocks = (0..<40).flatMap { p in (0..<3).map { Shapes.block(layer: $0, position: p) } }
+        let ids = try await client.appendBlocks(session: "doc", blocks: blocks)
+        // A second session over the same prefix stores nothing new and uploads nothing again.
+        _ = try await client.createSession("copy", descriptor: Shapes.tiny)
+        #expect(try await client.appendBlocks(session: "copy", blocks: blocks) == ids)
+
+        let stats = try await Self.drained(client)
+        #expect(Self.counter(stats, "tier.uploadedBlocks") == 120)
+        #expect(Self.counter(stats, "tier.queuedBytes") == 0)
+        #expect((Self.counter(stats, "tier.redis.roundTrips") ?? 0) > 0)
+        #expect(stats.histograms.contains { $0.name == "latency.tier.upload" })
+        let stored = try await Self.clusterPayloads(cluster, ids)
+        for (block, payload) in zip(blocks, stored) {
+            #expect(payload == Array(block.payload))
+        }
+        client.close()
+        try await daemon.stop()
+    }
+
+    @Test("with the cluster unreachable appends are acknowledged and queued; the queue drains when it returns, also after a restart")
+    func clusterDownThenBack() async throws {
+        let cluster = try LocalRedisCluster()
+        defer { cluster.stop() }
+        var daemon = try await Self.daemon(cluster)
+        defer { daemon.removeFiles() }
+        var client = try await daemon.connect()
+        _ = try await client.createSession("doc", descriptor: Shapes.tiny)
+        let first = (0..<10).flatMap { p in (0..<3).map { Shapes.block(layer: $0, position: p) } }
+        var ids = try await client.appendBlocks(session: "doc", blocks: first)
+        _ = try await Self.drained(client)
+
+        // Every node stopped: appends still succeed, the queue holds them.
+        cluster.pauseAll(true)
+        let second = (10..<30).flatMap { p in (0..<3).map { Shapes.block(layer: $0, position: p) } }
+        ids += try await client.appendBlocks(session: "doc", blocks: Array(second[..<30]))
+        ids += try await client.appendBlocks(session: "doc", blocks: Array(second[30...]))
+        var stats = try await client.stats()
+        #expect(Self.counter(stats, "tier.queuedBlocks") == 60)
+        #expect(Self.counter(stats, "tier.queuedBytes") ?? 0 > 0)
+
+        // kvd stops meanwhile (the batch in flight is interrupted) and starts again: the queue
+        // is on disk.
+        client.close()
+        try await daemon.stop(keepingFiles: true)
+        cluster.pauseAll(false)
+        daemon = try await Self.daemon(cluster, directory: daemon.root)
+        client = try await daemon.connect()
+        stats = try await Self.drained(client)
+        #expect(Self.counter(stats, "tier.uploadedBlocks") == 60)
+        let stored = try await Self.clusterPayloads(cluster, ids)
+        for (block, payload) in zip(first + second, stored) {
+            #expect(payload == Array(block.payload))
+        }
+        client.close()
+        try await daemon.stop()
+    }
+}
