@@ -13,7 +13,9 @@ import Protocol
 ///   `evictions_total`, `commits_total`, `write_requests_total`, and one `<name>_total` per other
 ///   daemon counter (`blocks.appended` → `kvd_blocks_appended_total`, `bytes.appended` →
 ///   `kvd_bytes_appended_total`, …);
-/// - histogram: `request_duration_seconds{type}` (cumulative buckets `le`, `_sum`, `_count`).
+/// - histogram: `request_duration_seconds{type}` (cumulative buckets `le`, `_sum`, `_count`);
+///   the shared tier's `tier_upload_duration_seconds` (one observation per upload batch) and
+///   its gauges `tier_queued_blocks`, `tier_queued_bytes`.
 public enum PrometheusExposition {
     /// Store statistics that are levels, not totals (rendered as gauges).
     static let storeGauges: [String: (name: String, help: String)] = [
@@ -21,6 +23,8 @@ public enum PrometheusExposition {
         "store.mapBytesUsed": ("map_used_bytes", "Bytes of the LMDB map in use."),
         "store.mapSize": ("map_size_bytes", "LMDB map size: the largest the store may grow, in bytes."),
         "store.pinnedSessions": ("pinned_sessions", "Sessions held open by a connection (never evicted)."),
+        "tier.queuedBlocks": ("tier_queued_blocks", "Blocks waiting to be written to the shared tier."),
+        "tier.queuedBytes": ("tier_queued_bytes", "Stored bytes of the blocks waiting to be written to the shared tier."),
     ]
     /// Store statistics that only grow (rendered as counters).
     static let storeCounters: [String: (name: String, help: String)] = [
@@ -64,6 +68,13 @@ public enum PrometheusExposition {
         text.declare("kvd_request_duration_seconds", .histogram, help: durationsHelp)
         for histogram in stats.histograms.sorted(by: { $0.name < $1.name }) {
             let type = histogram.name.hasPrefix("latency.") ? String(histogram.name.dropFirst("latency.".count)) : histogram.name
+            if type.hasPrefix("tier.") {
+                // Work of the daemon's own, not requests.
+                let name = "kvd_" + PrometheusText.metricName(type) + "_duration_seconds"
+                _ = text.addHistogram(name, help: "Duration of kvd's \(type) work, in seconds.", labels: [],
+                                      buckets: histogram.buckets.map { ($0.upperBoundSeconds, $0.count) }, sum: histogram.sumSeconds)
+                continue
+            }
             let count = text.addHistogram("kvd_request_duration_seconds", help: durationsHelp, labels: [("type", type)],
                                           buckets: histogram.buckets.map { ($0.upperBoundSeconds, $0.count) }, sum: histogram.sumSeconds)
             text.add("kvd_requests_total", .counter, help: requestsHelp, labels: [("type", type)], value: Double(count))

@@ -62,6 +62,12 @@ struct TierUploaderTests {
         #expect(Self.counter(stats, "tier.queuedBytes") == 0)
         #expect((Self.counter(stats, "tier.redis.roundTrips") ?? 0) > 0)
         #expect(stats.histograms.contains { $0.name == "latency.tier.upload" })
+        // /metrics: the queue as gauges, the batches as a histogram of their own (not requests).
+        let exposition = PrometheusExposition.render(stats)
+        #expect(exposition.contains("# TYPE kvd_tier_queued_blocks gauge\nkvd_tier_queued_blocks 0\n"), "\(exposition)")
+        #expect(exposition.contains("# TYPE kvd_tier_upload_duration_seconds histogram"))
+        #expect(exposition.contains("kvd_tier_uploaded_blocks_total 120"))
+        #expect(!exposition.contains("type=\"tier.upload\""))
         let stored = try await Self.clusterPayloads(cluster, ids)
         for (block, payload) in zip(blocks, stored) {
             #expect(payload == Array(block.payload))
