@@ -297,6 +297,15 @@ public final class KVStore: Sendable {
         }
     }
 
+    /// Which of `ids` are in the upload queue.
+    public func queuedForUpload(_ ids: [BlockID]) throws(StoreError) -> Set<BlockID> {
+        try core.withRead { (txn) throws(StoreError) in
+            var queued = Set<BlockID>()
+            for id in ids where try txn.get(core.lmdb.uploads, StorageKeys.block(id)) != nil { queued.insert(id) }
+            return queued
+        }
+    }
+
     /// Removes blocks from the upload queue once the tier holds them (ids no longer queued are
     /// skipped). Durable per mode on return.
     public func markUploaded(_ ids: [BlockID]) async throws(StoreError) {

@@ -9,11 +9,16 @@ import Synchronization
 final class RemoteTier: Sendable {
     let configuration: RemoteTierConfiguration
     let redis: RedisCluster
+    let store: KVStore
+    /// Which uids share blocks (the namespace a manifest records for its owner).
+    let sharing: BlockSharing
     private let uploader: TierUploader
     private let running = Mutex<Task<Void, Never>?>(nil)
 
     init(configuration: RemoteTierConfiguration, store: KVStore, metrics: DaemonMetrics, logger: Logger) throws(RedisError) {
         self.configuration = configuration
+        self.store = store
+        sharing = store.configuration.blockSharing
         redis = try RedisCluster(configuration: configuration.client)
         uploader = TierUploader(store: store, redis: redis, configuration: configuration, metrics: metrics, logger: logger)
     }
