@@ -14,13 +14,49 @@ final class RemoteTier: Sendable {
     let sharing: BlockSharing
     private let uploader: TierUploader
     private let running = Mutex<Task<Void, Never>?>(nil)
+    /// Sessions checkpointed or closed since their last publication (stored names).
+    private let unpublished = Mutex<Set<String>>([])
+    let metrics: DaemonMetrics
+    let logger: Logger
 
     init(configuration: RemoteTierConfiguration, store: KVStore, metrics: DaemonMetrics, logger: Logger) throws(RedisError) {
         self.configuration = configuration
         self.store = store
         sharing = store.configuration.blockSharing
+        self.metrics = metrics
+        self.logger = logger
         redis = try RedisCluster(configuration: configuration.client)
         uploader = TierUploader(store: store, redis: redis, configuration: configuration, metrics: metrics, logger: logger)
+        uploader.whenIdle { [weak self] in await self?.publishChangedSessions() }
+    }
+
+    /// Marks a session for publication (after `putCheckpoint` or `closeSession`): the uploader
+    /// publishes it once its blocks are uploaded.
+    func sessionChanged(_ name: String) {
+        unpublished.withLock { _ = $0.insert(name) }
+        uploader.wake()
+    }
+
+    /// Publishes the sessions marked by ``sessionChanged(_:)``; one whose blocks are still
+    /// queued or whose publication failed stays marked, one dropped meanwhile is forgotten.
+    func publishChangedSessions() async {
+        let names = unpublished.withLock { names in
+            defer { names = [] }
+            return names
+        }
+        for name in names.sorted() {
+            do {
+                _ = try await publish(session: name)
+                metrics.add("tier.publications")
+            } catch StoreError.sessionNotFound {
+                continue
+            } catch {
+                unpublished.withLock { _ = $0.insert(name) }
+                if case TierError.blocksNotUploaded = error { continue }
+                metrics.add("tier.publicationFailures")
+                logger.warning("tier: cannot publish a session; retrying later", metadata: ["session": "\(name)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Starts the uploader on `executor` (kvd's own threads).

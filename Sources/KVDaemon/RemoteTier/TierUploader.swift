@@ -22,6 +22,8 @@ final class TierUploader: Sendable {
 
     private struct Control {
         var stopping = false
+        /// Run when the queue is empty (``RemoteTier`` publishes sessions then).
+        var whenIdle: (@Sendable () async -> Void)? = nil
         /// Resumed by ``wake()`` or ``stop()`` while the loop idles.
         var waiter: CheckedContinuation<Void, Never>? = nil
         var woken = false
@@ -48,6 +50,7 @@ final class TierUploader: Sendable {
                 continue
             }
             if batch.isEmpty {
+                await control.withLock({ $0.whenIdle })?()
                 await idle(.milliseconds(200))
                 continue
             }
@@ -84,6 +87,11 @@ final class TierUploader: Sendable {
                 pause = .milliseconds(100)
             }
         }
+    }
+
+    /// Sets the work done whenever the queue is empty.
+    func whenIdle(_ work: @escaping @Sendable () async -> Void) {
+        control.withLock { $0.whenIdle = work }
     }
 
     /// Ends ``run()`` after its batch in flight (``RemoteTier/stop()`` also interrupts that).

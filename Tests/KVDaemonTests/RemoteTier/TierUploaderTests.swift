@@ -72,6 +72,22 @@ struct TierUploaderTests {
         for (block, payload) in zip(blocks, stored) {
             #expect(payload == Array(block.payload))
         }
+
+        // Closing the session publishes its manifest (the stored name is "<uid>/doc").
+        try await client.closeSession("doc")
+        let redis = try RedisCluster(configuration: RedisClusterConfiguration(seeds: cluster.seeds))
+        defer { redis.close() }
+        let key = "kvd:s:{\(getuid())/doc}:m"
+        let deadline = ContinuousClock.now + .seconds(30)
+        var manifest: RedisReply = .null
+        while manifest == .null {
+            try #require(ContinuousClock.now < deadline, "the session was not published")
+            try await Task.sleep(for: .milliseconds(50))
+            manifest = try await redis.send(RedisCommand(["GET", key]))
+        }
+        let decoded = try SessionManifest.decode(try #require(manifest.bytes))
+        #expect(decoded.layers.map { $0.map(\.id) } == (0..<3).map { layer in stride(from: layer, to: ids.count, by: 3).map { ids[$0] } })
+        #expect(Self.counter(try await client.stats(), "tier.publications") == 1)
         client.close()
         try await daemon.stop()
     }
