@@ -306,6 +306,33 @@ public final class KVStore: Sendable {
         }
     }
 
+    /// Marks session `name` for publication to the shared tier (`putCheckpoint` does so itself
+    /// with ``StoreConfiguration/tracksUploads``). Durable per mode on return; the mark survives
+    /// restarts until ``markPublished(session:mark:)``, and goes with the session when it is
+    /// dropped. Throws `.sessionNotFound`.
+    public func markForPublication(session name: String) async throws(StoreError) {
+        _ = try await core.write(.markForPublication(name))
+    }
+
+    /// Sessions marked for publication with their marks, by name.
+    public func sessionsToPublish() throws(StoreError) -> [(name: String, mark: UInt64)] {
+        try core.withRead { (txn) throws(StoreError) in
+            var marked: [(name: String, mark: UInt64)] = []
+            try txn.scan(core.lmdb.publications, prefix: []) { (k, v) throws(StoreError) in
+                guard v.count == 8 else { throw .corrupt }
+                marked.append((String(decoding: k, as: UTF8.self), ByteCoding.uint64(v, at: 0)))
+                return true
+            }
+            return marked
+        }
+    }
+
+    /// Removes session `name`'s publication mark if it is still `mark` (a session marked again
+    /// while it was being published stays marked).
+    public func markPublished(session name: String, mark: UInt64) async throws(StoreError) {
+        _ = try await core.write(.published(session: name, mark: mark))
+    }
+
     /// Removes blocks from the upload queue once the tier holds them (ids no longer queued are
     /// skipped). Durable per mode on return.
     public func markUploaded(_ ids: [BlockID]) async throws(StoreError) {

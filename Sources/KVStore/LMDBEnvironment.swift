@@ -21,6 +21,8 @@ package final class LMDBEnvironment: @unchecked Sendable {
     let checkpoints: MDB_dbi
     /// `uploads`: block id → empty: stored blocks not yet written to the shared tier.
     let uploads: MDB_dbi
+    /// `publications`: session name → mark u64: sessions to publish to the shared tier.
+    let publications: MDB_dbi
     let mapSize: Int
     let pageSize: Int
     let directory: String
@@ -85,6 +87,7 @@ package final class LMDBEnvironment: @unchecked Sendable {
                 payloads = try open("payloads")
                 checkpoints = try open("checkpoints")
                 uploads = try open("uploads")
+                publications = try open("publications")
                 let key = Array("format".utf8)
                 if let value = try txn.get(meta, key) {
                     guard value.count == 4 else { throw StoreError.corrupt }

@@ -266,7 +266,20 @@ final class StoreWriter: @unchecked Sendable {
             session.record.lastUsed = max(session.record.lastUsed, StoreCore.now())
             session.useSequence = nextUse()
             try txn.put(core.lmdb.sessions, StorageKeys.session(name), session.encoded())
+            if core.configuration.tracksUploads { try markForPublication(name, txn: txn) }
             events.append(.updated(record: session.record))
+            return .done
+
+        case let .markForPublication(name):
+            _ = try loadSession(name, txn: txn)
+            try markForPublication(name, txn: txn)
+            return .done
+
+        case let .published(name, mark):
+            if let value = try txn.get(core.lmdb.publications, StorageKeys.session(name)), value.count == 8,
+               ByteCoding.uint64(value, at: 0) == mark {
+                _ = try txn.delete(core.lmdb.publications, StorageKeys.session(name))
+            }
             return .done
 
         case let .rename(pairs):
@@ -275,6 +288,10 @@ final class StoreWriter: @unchecked Sendable {
                 try Self.checkName(to)
                 guard try txn.get(core.lmdb.sessions, StorageKeys.session(to)) == nil else { throw .sessionExists }
                 try txn.delete(core.lmdb.sessions, StorageKeys.session(from))
+                if let mark = try txn.get(core.lmdb.publications, StorageKeys.session(from)).map(Array.init) {
+                    _ = try txn.delete(core.lmdb.publications, StorageKeys.session(from))
+                    try txn.put(core.lmdb.publications, StorageKeys.session(to), mark)
+                }
                 session.record.name = to
                 try txn.put(core.lmdb.sessions, StorageKeys.session(to), session.encoded())
                 events.append(.renamed(from: from, record: session.record))
@@ -516,6 +533,14 @@ final class StoreWriter: @unchecked Sendable {
             try txn.delete(core.lmdb.checkpoints, StorageKeys.checkpoint(session: session.id))
         }
         try txn.delete(core.lmdb.sessions, StorageKeys.session(name))
+        _ = try txn.delete(core.lmdb.publications, StorageKeys.session(name))
+    }
+
+    /// Records (replacing) session `name`'s publication mark: a fresh value of the use tick.
+    private func markForPublication(_ name: String, txn: Transaction) throws(StoreError) {
+        var w = ByteWriter()
+        w.u64(nextUse())
+        try txn.put(core.lmdb.publications, StorageKeys.session(name), w.bytes)
     }
 }
 

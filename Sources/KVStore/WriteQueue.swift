@@ -29,6 +29,10 @@ enum WriteOperation: Sendable {
     case persistUse([String: UseMark])
     /// Removes blocks from the upload queue (those absent are skipped).
     case uploaded([BlockID])
+    /// Marks a session for publication (a new mark replaces the previous one).
+    case markForPublication(String)
+    /// Removes a session's publication mark if it is still `mark`.
+    case published(session: String, mark: UInt64)
 }
 
 /// A session's in-memory use mark: `lastUsed` seconds and its position in the use order.

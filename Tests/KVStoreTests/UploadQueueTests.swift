@@ -119,4 +119,37 @@ struct UploadQueueTests {
         #expect(try store.pendingUploads(limit: 10, maxBytes: .max).isEmpty)
         await store.close()
     }
+
+    @Test("sessions to publish: marked by a checkpoint or explicitly, kept across a reopen, cleared only by their latest mark, dropped with the session")
+    func publicationMarks() async throws {
+        let dir = TempDirectory()
+        defer { dir.cleanup() }
+        let d = testDescriptor()
+        do {
+            let store = try openStore(dir) { $0.tracksUploads = true }
+            _ = try await store.createSession(name: "a", owner: 1, descriptor: d)
+            _ = try await store.createSession(name: "b", owner: 1, descriptor: d)
+            _ = try await store.createSession(name: "c", owner: 1, descriptor: d)
+            #expect(try store.sessionsToPublish().isEmpty)
+            try await store.putCheckpoint(session: "a", bytes: [1, 2, 3])
+            try await store.markForPublication(session: "b")
+            await #expect(throws: StoreError.sessionNotFound) { try await store.markForPublication(session: "nope") }
+            let marked = try store.sessionsToPublish()
+            #expect(marked.map(\.name) == ["a", "b"])
+
+            // "a" is marked again while its first publication is in flight: that one's mark
+            // does not clear it.
+            try await store.putCheckpoint(session: "a", bytes: [4])
+            try await store.markPublished(session: "a", mark: marked[0].mark)
+            #expect(try store.sessionsToPublish().map(\.name) == ["a", "b"])
+            try await store.markPublished(session: "a", mark: try store.sessionsToPublish()[0].mark)
+            #expect(try store.sessionsToPublish().map(\.name) == ["b"])
+            await store.close()
+        }
+        let store = try openStore(dir) { $0.tracksUploads = true }
+        #expect(try store.sessionsToPublish().map(\.name) == ["b"])
+        try await store.dropSession(named: "b")
+        #expect(try store.sessionsToPublish().isEmpty)
+        await store.close()
+    }
 }

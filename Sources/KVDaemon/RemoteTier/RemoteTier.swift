@@ -14,8 +14,6 @@ final class RemoteTier: Sendable {
     let sharing: BlockSharing
     private let uploader: TierUploader
     private let running = Mutex<Task<Void, Never>?>(nil)
-    /// Sessions checkpointed or closed since their last publication (stored names).
-    private let unpublished = Mutex<Set<String>>([])
     let metrics: DaemonMetrics
     let logger: Logger
 
@@ -30,28 +28,41 @@ final class RemoteTier: Sendable {
         uploader.whenIdle { [weak self] in await self?.publishChangedSessions() }
     }
 
-    /// Marks a session for publication (after `putCheckpoint` or `closeSession`): the uploader
-    /// publishes it once its blocks are uploaded.
-    func sessionChanged(_ name: String) {
-        unpublished.withLock { _ = $0.insert(name) }
+    /// Marks a session for publication after `closeSession` (`putCheckpoint` marks it in its own
+    /// transaction): the mark is kept in the store, so a kvd restarted before publishing still
+    /// publishes it; the uploader does once the session's blocks are uploaded.
+    func sessionClosed(_ name: String) async {
+        do {
+            try await store.markForPublication(session: name)
+        } catch {
+            // Dropped meanwhile (nothing to publish), or the store is closing.
+            logger.debug("tier: session not marked for publication", metadata: ["session": "\(name)", "error": "\(error)"])
+        }
         uploader.wake()
     }
 
-    /// Publishes the sessions marked by ``sessionChanged(_:)``; one whose blocks are still
-    /// queued or whose publication failed stays marked, one dropped meanwhile is forgotten.
+    /// Tells the uploader a checkpoint was stored (and its session marked).
+    func checkpointStored() { uploader.wake() }
+
+    /// Publishes the sessions marked in the store; one whose blocks are still queued or whose
+    /// publication failed stays marked (tried again when the queue is next empty), one dropped
+    /// meanwhile has lost its mark with it.
     func publishChangedSessions() async {
-        let names = unpublished.withLock { names in
-            defer { names = [] }
-            return names
+        let marked: [(name: String, mark: UInt64)]
+        do {
+            marked = try store.sessionsToPublish()
+        } catch {
+            logger.error("tier: cannot read the sessions to publish", metadata: ["error": "\(error)"])
+            return
         }
-        for name in names.sorted() {
+        for (name, mark) in marked {
             do {
                 _ = try await publish(session: name)
+                try await store.markPublished(session: name, mark: mark)
                 metrics.add("tier.publications")
             } catch StoreError.sessionNotFound {
                 continue
             } catch {
-                unpublished.withLock { _ = $0.insert(name) }
                 if case TierError.blocksNotUploaded = error { continue }
                 metrics.add("tier.publicationFailures")
                 logger.warning("tier: cannot publish a session; retrying later", metadata: ["session": "\(name)", "error": "\(error)"])

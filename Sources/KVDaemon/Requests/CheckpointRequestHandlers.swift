@@ -10,7 +10,7 @@ extension RequestDispatcher {
         try await store.putCheckpoint(session: record.name, bytes: slot.encoded)
         forgetEvictedSessions()
         metrics.add("checkpoints.stored")
-        tier?.sessionChanged(record.name)
+        tier?.checkpointStored()
         return .ok
     }
 

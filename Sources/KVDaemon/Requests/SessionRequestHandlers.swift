@@ -75,7 +75,7 @@ extension RequestDispatcher {
         if connection.close(record.name), pins.release(record.name) {
             await unpinInStore(record.name)
         }
-        tier?.sessionChanged(record.name)
+        await tier?.sessionClosed(record.name)
         return .ok
     }
 

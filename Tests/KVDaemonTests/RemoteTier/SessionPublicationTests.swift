@@ -35,9 +35,10 @@ struct SessionPublicationTests {
 
         // Not before its blocks are in the cluster.
         await #expect(throws: TierError.blocksNotUploaded(count: 18)) { _ = try await tier.publish(session: "1000/doc") }
+        // The checkpoint marked the session: the uploader publishes it once its blocks are up.
+        #expect(try store.sessionsToPublish().map(\.name) == ["1000/doc"])
         tier.start(on: executor)
-        try await Self.waitUntilUploaded(store)
-        #expect(try await tier.publish(session: "1000/doc") == 1)
+        try await Self.waitUntilPublished(store)
 
         let snapshot = try store.snapshot(session: "1000/doc")
         let manifest = try #require(try await tier.manifest(of: "1000/doc"))
@@ -54,9 +55,8 @@ struct SessionPublicationTests {
         let more = (6..<8).flatMap { p in (0..<d.layers).map { Shapes.block(layer: $0, position: p) } }
         _ = try await store.append(session: "1000/doc", blocks: more.map(Self.newBlock))
         try await store.putCheckpoint(session: "1000/doc", bytes: Array("checkpoint two".utf8))
-        tier.blocksQueued()
-        try await Self.waitUntilUploaded(store)
-        #expect(try await tier.publish(session: "1000/doc") == 2)
+        tier.checkpointStored()
+        try await Self.waitUntilPublished(store)
         let second = try #require(try await tier.manifest(of: "1000/doc"))
         #expect(second.generation == 2 && second.layers.map(\.count) == [8, 8, 8])
         #expect(try await tier.redis.send(RedisCommand(["GET", tier.keysKey("1000/doc", generation: 1, layer: 0)])) == .null)
@@ -116,10 +116,11 @@ struct SessionPublicationTests {
         return w.bytes
     }
 
-    private static func waitUntilUploaded(_ store: KVStore) async throws {
+    /// Waits until nothing is queued and no session is marked for publication.
+    private static func waitUntilPublished(_ store: KVStore) async throws {
         let deadline = ContinuousClock.now + .seconds(60)
-        while store.stats().pendingUploads > 0 {
-            try #require(ContinuousClock.now < deadline, "uploads did not finish")
+        while try store.stats().pendingUploads > 0 || !store.sessionsToPublish().isEmpty {
+            try #require(ContinuousClock.now < deadline, "uploads and publications did not finish")
             try await Task.sleep(for: .milliseconds(20))
         }
     }
