@@ -3,19 +3,11 @@ import KVStore
 import RedisCluster
 
 extension RemoteTier {
-    /// The cluster key of a session's manifest: `<prefix>:s:{<name>}:m` (the braces make every
-    /// key of one session hash to one slot, so they live on one master).
-    func manifestKey(_ name: String) -> String { "\(configuration.keyPrefix):s:{\(name)}:m" }
-    /// A generation's representative keys of one layer: N × D float32 LE.
-    func keysKey(_ name: String, generation: UInt64, layer: Int) -> String { "\(configuration.keyPrefix):s:{\(name)}:k:\(generation):\(layer)" }
-    /// A generation's checkpoint slot bytes.
-    func checkpointKey(_ name: String, generation: UInt64) -> String { "\(configuration.keyPrefix):s:{\(name)}:c:\(generation)" }
-
     /// The session's manifest in the cluster, or nil when it has none.
     func manifest(of name: String) async throws(TierError) -> SessionManifest? {
         let reply: RedisReply
         do {
-            reply = try await redis.send(RedisCommand(["GET", manifestKey(name)]))
+            reply = try await redis.send(RedisCommand(["GET", configuration.manifestKey(name)]))
         } catch {
             throw .redis(error)
         }
@@ -44,21 +36,21 @@ extension RemoteTier {
         var parts: [RedisCommand] = snapshot.layers.enumerated().map { layer, blocks in
             var bytes = ByteWriter(reservingCapacity: blocks.count * snapshot.record.descriptor.vectorDimension * 4)
             for block in blocks { bytes.floats(block.key) }
-            return RedisCommand("SET", [Array(keysKey(name, generation: generation, layer: layer).utf8), bytes.bytes])
+            return RedisCommand("SET", [Array(configuration.keysKey(name, generation: generation, layer: layer).utf8), bytes.bytes])
         }
         if let checkpoint = snapshot.checkpoint {
-            parts.append(RedisCommand("SET", [Array(checkpointKey(name, generation: generation).utf8), checkpoint]))
+            parts.append(RedisCommand("SET", [Array(configuration.checkpointKey(name, generation: generation).utf8), checkpoint]))
         }
         for result in await redis.pipeline(parts, replicas: configuration.replicas) {
             if case .failure(let error) = result { throw TierError.redis(error) }
         }
-        if case .failure(let error) = await redis.pipeline([RedisCommand("SET", [Array(manifestKey(name).utf8), manifest.encoded()])], replicas: configuration.replicas)[0] {
+        if case .failure(let error) = await redis.pipeline([RedisCommand("SET", [Array(configuration.manifestKey(name).utf8), manifest.encoded()])], replicas: configuration.replicas)[0] {
             throw TierError.redis(error)
         }
         if let previous {
             // Garbage once the new manifest is in: a failure here only leaves it behind.
-            var stale = (0..<previous.layers.count).map { keysKey(name, generation: previous.generation, layer: $0) }
-            stale.append(checkpointKey(name, generation: previous.generation))
+            var stale = (0..<previous.layers.count).map { configuration.keysKey(name, generation: previous.generation, layer: $0) }
+            stale.append(configuration.checkpointKey(name, generation: previous.generation))
             _ = await redis.pipeline(stale.map { RedisCommand(["DEL", $0]) })
         }
         return generation

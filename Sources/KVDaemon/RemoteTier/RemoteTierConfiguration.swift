@@ -23,8 +23,17 @@ public struct RemoteTierConfiguration: Sendable {
         self.seeds = seeds
     }
 
+    // The cluster's key layout (docs/TIER.md "What lives in the cluster"), in one place.
+
     /// The cluster key of a block's stored payload: `<prefix>:p:<block id, 32 hex digits>`.
     func payloadKey(_ id: BlockID) -> String { "\(keyPrefix):p:\(id)" }
+    /// The cluster key of a session's manifest: `<prefix>:s:{<name>}:m` (the braces make every
+    /// key of one session hash to one slot, so they live on one master).
+    func manifestKey(_ name: String) -> String { "\(keyPrefix):s:{\(name)}:m" }
+    /// A generation's representative keys of one layer: N × D float32 LE.
+    func keysKey(_ name: String, generation: UInt64, layer: Int) -> String { "\(keyPrefix):s:{\(name)}:k:\(generation):\(layer)" }
+    /// A generation's checkpoint slot bytes.
+    func checkpointKey(_ name: String, generation: UInt64) -> String { "\(keyPrefix):s:{\(name)}:c:\(generation)" }
 
     /// Checks field ranges; throws `DaemonError.invalidConfiguration`.
     public func validate() throws(DaemonError) {

@@ -46,10 +46,10 @@ struct SessionPublicationTests {
         #expect(manifest.descriptor == d && manifest.owner == 1000 && manifest.hasCheckpoint)
         #expect(manifest.layers.map(\.count) == [6, 6, 6])
         for layer in 0..<d.layers {
-            let keys = try await tier.redis.send(RedisCommand(["GET", tier.keysKey("1000/doc", generation: 1, layer: layer)])).bytes
+            let keys = try await tier.redis.send(RedisCommand(["GET", tier.configuration.keysKey("1000/doc", generation: 1, layer: layer)])).bytes
             #expect(keys == Self.floatBytes(snapshot.layers[layer].flatMap(\.key)))
         }
-        #expect(try await tier.redis.send(RedisCommand(["GET", tier.checkpointKey("1000/doc", generation: 1)])).bytes == Array("checkpoint one".utf8))
+        #expect(try await tier.redis.send(RedisCommand(["GET", tier.configuration.checkpointKey("1000/doc", generation: 1)])).bytes == Array("checkpoint one".utf8))
 
         // More blocks and a new checkpoint: generation 2; generation 1's keys are gone.
         let more = (6..<8).flatMap { p in (0..<d.layers).map { Shapes.block(layer: $0, position: p) } }
@@ -59,12 +59,12 @@ struct SessionPublicationTests {
         try await Self.waitUntilPublished(store)
         let second = try #require(try await tier.manifest(of: "1000/doc"))
         #expect(second.generation == 2 && second.layers.map(\.count) == [8, 8, 8])
-        #expect(try await tier.redis.send(RedisCommand(["GET", tier.keysKey("1000/doc", generation: 1, layer: 0)])) == .null)
-        #expect(try await tier.redis.send(RedisCommand(["GET", tier.checkpointKey("1000/doc", generation: 1)])) == .null)
-        #expect(try await tier.redis.send(RedisCommand(["GET", tier.checkpointKey("1000/doc", generation: 2)])).bytes == Array("checkpoint two".utf8))
+        #expect(try await tier.redis.send(RedisCommand(["GET", tier.configuration.keysKey("1000/doc", generation: 1, layer: 0)])) == .null)
+        #expect(try await tier.redis.send(RedisCommand(["GET", tier.configuration.checkpointKey("1000/doc", generation: 1)])) == .null)
+        #expect(try await tier.redis.send(RedisCommand(["GET", tier.configuration.checkpointKey("1000/doc", generation: 2)])).bytes == Array("checkpoint two".utf8))
         // Every key of the session is on one master.
-        let slot = HashSlot.of(tier.manifestKey("1000/doc"))
-        #expect(HashSlot.of(tier.keysKey("1000/doc", generation: 2, layer: 2)) == slot && HashSlot.of(tier.checkpointKey("1000/doc", generation: 2)) == slot)
+        let slot = HashSlot.of(tier.configuration.manifestKey("1000/doc"))
+        #expect(HashSlot.of(tier.configuration.keysKey("1000/doc", generation: 2, layer: 2)) == slot && HashSlot.of(tier.configuration.checkpointKey("1000/doc", generation: 2)) == slot)
 
         await tier.stop()
         await store.close()
