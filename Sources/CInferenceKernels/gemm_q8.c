@@ -1,5 +1,6 @@
 // Batched 8-bit products (prefill): block-quantised weights × activation rows rounded to 8 bits,
-// with AVX-512 VNNI integer dot products on weights repacked per 16-row panel.
+// with integer dot products on weights repacked per 16-row panel: AVX-512 VNNI (vpdpbusd), AVX2
+// (vpmaddubsw + vpmaddwd) or portable C, whichever the calling thread's kernel level allows.
 //
 // Every weight group of G = 32 values (16 for Q6_K) is written as signed codes w with a Float32
 // scale dw and, for the formats with a minimum, mw:
@@ -17,7 +18,14 @@
 // Panel layout (16 weight rows): per group, G/4 vectors of 64 bytes — vector j, lane l holds codes
 // 4j … 4j+3 of row l — then dw[16], mw[16] (Float32) and the starts −128·Σw [16] (int32). One
 // vpdpbusd multiplies 4 codes of 16 rows by the same 4 activation codes (broadcast), so the 16
-// lanes accumulate 16 outputs of one token.
+// lanes accumulate 16 outputs of one token. AVX2 takes each 64-byte vector as two halves (rows 0–7,
+// rows 8–15): vpmaddubsw multiplies the broadcast unsigned activation codes by the signed weight
+// codes in pairs (|w| ≤ 32 for every format but Q8_0, so a pair stays within int16), vpmaddwd
+// adds the pairs. Q8_0 weights reach ±127, where a pair of (q + 128)·w would saturate; there
+// vpmaddubsw takes |w| and the activation q (signed, |q| ≤ 127) with w's sign, and the sum starts
+// at 0. Every level computes the same exact integer sums and then the same Float32 operations per
+// group and lane (d_w·d_x, then one fused multiply-add, then the minimum term's), so the batched
+// products are bit-identical across levels.
 #include "internal.h"
 
 int aqk_gemm_group(AQKBlockFormat format) { return format == AQK_FORMAT_Q6_K ? 16 : 32; }
@@ -45,9 +53,8 @@ static int block_values(AQKBlockFormat format) {
     return format == AQK_FORMAT_Q4_K || format == AQK_FORMAT_Q6_K ? 256 : 32;
 }
 
-#if AQK_X86
 /// One row of `k` values as signed codes w[k] and per-group dw, mw (see the file comment).
-AQK_TARGET_VNNI static void decode_row(AQKBlockFormat format, const uint8_t *row, int k, int8_t *u, float *dw, float *mw) {
+static void decode_row(AQKBlockFormat format, const uint8_t *row, int k, int8_t *u, float *dw, float *mw) {
     const int blocks = k / block_values(format);
     const size_t bb = block_bytes(format);
     for (int b = 0; b < blocks; b++) {
@@ -132,8 +139,8 @@ AQK_TARGET_VNNI static void decode_row(AQKBlockFormat format, const uint8_t *row
 }
 
 /// Packs rows [0, count) (count ≤ 16; missing rows as zeros) of `format` into a panel.
-AQK_TARGET_VNNI static void pack_panel(AQKBlockFormat format, const uint8_t *rows, size_t row_bytes, int count, int k,
-                                       uint8_t *panel, int8_t *w, float *dw, float *mw) {
+static void pack_panel(AQKBlockFormat format, const uint8_t *rows, size_t row_bytes, int count, int k, uint8_t *panel,
+                       int8_t *w, float *dw, float *mw) {
     const int g = aqk_gemm_group(format), groups = k / g;
     const size_t gb = group_bytes(g);
     if (count < 16) memset(panel, 0, gb * (size_t)groups);
@@ -152,8 +159,6 @@ AQK_TARGET_VNNI static void pack_panel(AQKBlockFormat format, const uint8_t *row
         }
     }
 }
-
-#endif
 
 // ---- activations -------------------------------------------------------------------------------------
 
@@ -273,11 +278,88 @@ void aqk_prepare_activations(const float *x, long stride, int tokens, int k, int
 AQK_DEFINE_PANEL_TILE(panel_tile32_vnni, 8, 0)
 AQK_DEFINE_PANEL_TILE(panel_tile32_mins_vnni, 8, 1)
 AQK_DEFINE_PANEL_TILE(panel_tile16_vnni, 4, 0)
+
+/// The AVX2 form of a panel tile for the 8 rows of half `half` (0: rows 0–7, 1: rows 8–15), storing
+/// `rows` of them (≤ 8); SIGNED: Q8_0 (see the file comment).
+#define AQK_DEFINE_PANEL_TILE_AVX2(NAME, NV, MINS, SIGNED)                                                       \
+    AQK_TARGET static void NAME(const uint8_t *panel, int groups, const uint8_t *codes, int k, const float *dx,   \
+                                const float *mx, float *y, long ldy, int tile_tokens, int half, int rows,         \
+                                int accumulate) {                                                                 \
+        const size_t gb = group_bytes(4 * NV);                                                                  \
+        const __m256i ones = _mm256_set1_epi16(1);                                                              \
+        __m256 acc[AQK_TILE_TOKENS];                                                                            \
+        for (int t = 0; t < AQK_TILE_TOKENS; t++) acc[t] = _mm256_setzero_ps();                                 \
+        for (int s = 0; s < groups; s++) {                                                                      \
+            const uint8_t *p = panel + gb * (size_t)s;                                                          \
+            __m256i w[NV], aw[NV];                                                                              \
+            for (int j = 0; j < NV; j++) {                                                                      \
+                w[j] = _mm256_loadu_si256((const __m256i *)(p + 64 * j + 32 * half));                           \
+                aw[j] = SIGNED ? _mm256_abs_epi8(w[j]) : w[j];                                                   \
+            }                                                                                                   \
+            const float *pd = (const float *)(p + 64 * NV) + 8 * half;                                          \
+            const __m256 dw = _mm256_loadu_ps(pd), mw = _mm256_loadu_ps(pd + 16);                               \
+            const __m256i start = SIGNED ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)(pd + 32)); \
+            (void)mw; (void)mx;                                                                                 \
+            _Pragma("clang loop unroll(full)")                                                                  \
+            for (int t = 0; t < AQK_TILE_TOKENS; t++) {                                                         \
+                const uint8_t *c = codes + (size_t)k * t + (size_t)(4 * NV) * s;                                \
+                const size_t at = (size_t)groups * t + s;                                                       \
+                __m256i sum = start;                                                                            \
+                _Pragma("clang loop unroll(full)")                                                              \
+                for (int j = 0; j < NV; j++) {                                                                  \
+                    int32_t four;                                                                               \
+                    memcpy(&four, c + 4 * j, 4);                                                                \
+                    __m256i a = _mm256_set1_epi32(four);                                                        \
+                    if (SIGNED) a = _mm256_sign_epi8(_mm256_xor_si256(a, _mm256_set1_epi8((char)0x80)), w[j]);   \
+                    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(                                              \
+                              SIGNED ? _mm256_maddubs_epi16(aw[j], a) : _mm256_maddubs_epi16(a, w[j]), ones));   \
+                }                                                                                               \
+                const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(dx[at]));                                 \
+                acc[t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(sum), acc[t]);                               \
+                if (MINS) acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(mx[at]), mw, acc[t]);                         \
+            }                                                                                                   \
+        }                                                                                                       \
+        for (int t = 0; t < tile_tokens; t++) {                                                                 \
+            float *yt = y + ldy * t + 8 * half;                                                                 \
+            float v[8];                                                                                         \
+            _mm256_storeu_ps(v, acc[t]);                                                                        \
+            for (int r = 0; r < rows; r++) yt[r] = accumulate ? yt[r] + v[r] : v[r];                            \
+        }                                                                                                       \
+    }
+
+AQK_DEFINE_PANEL_TILE_AVX2(panel_tile32_avx2, 8, 0, 0)
+AQK_DEFINE_PANEL_TILE_AVX2(panel_tile32_mins_avx2, 8, 1, 0)
+AQK_DEFINE_PANEL_TILE_AVX2(panel_tile32_signed_avx2, 8, 0, 1)
+AQK_DEFINE_PANEL_TILE_AVX2(panel_tile16_avx2, 4, 0, 0)
 #endif
+
+/// The portable form of a panel tile: the same integer sums and Float32 operations per row and token.
+static void panel_tile_scalar(const uint8_t *panel, int groups, int g, int mins, const uint8_t *codes, int k,
+                              const float *dx, const float *mx, float *y, long ldy, int tile_tokens, int rows,
+                              int accumulate) {
+    const size_t gb = group_bytes(g);
+    for (int t = 0; t < tile_tokens; t++) {
+        for (int r = 0; r < rows; r++) {
+            float acc = 0;
+            for (int s = 0; s < groups; s++) {
+                const uint8_t *p = panel + gb * (size_t)s;
+                const float *pd = (const float *)(p + 16 * g);
+                const uint8_t *c = codes + (size_t)k * t + (size_t)g * s;
+                int32_t sum = ((const int32_t *)(pd + 32))[r];
+                for (int j = 0; j < g; j++) sum += (int32_t)c[j] * (int32_t)(int8_t)p[64 * (j / 4) + 4 * r + j % 4];
+                const size_t at = (size_t)groups * t + s;
+                const float scale = pd[r] * dx[at];
+                acc = fmaf(scale, (float)sum, acc);
+                if (mins) acc = fmaf(mx[at], pd[16 + r], acc);
+            }
+            float *out = y + ldy * t + r;
+            *out = accumulate ? *out + acc : acc;
+        }
+    }
+}
 
 void aqk_gemm_q8(AQKBlockFormat format, const void *rows, int row_count, int k, AQKPreparedActivations x, int tokens,
                  float *y, long ldy, int accumulate, void *scratch) {
-#if AQK_X86
     const int g = aqk_gemm_group(format), groups = k / g;
     const int mins = format == AQK_FORMAT_Q4_1 || format == AQK_FORMAT_Q5_1 || format == AQK_FORMAT_Q4_K;
     const size_t row_bytes = block_bytes(format) * (size_t)(k / block_values(format));
@@ -287,22 +369,40 @@ void aqk_gemm_q8(AQKBlockFormat format, const void *rows, int row_count, int k, 
     const float *dx = g == 16 ? x.scale16 : x.scale32;
     const float *mx = format == AQK_FORMAT_Q4_K ? x.scaled_sum32 : x.rounded_sum32;
     const uint8_t *base = (const uint8_t *)rows;
+#if AQK_X86
+    const int level = aqk_uses_vnni() ? 2 : aqk_uses_avx2() ? 1 : 0;
+#else
+    const int level = 0;
+#endif
     for (int r0 = 0; r0 < row_count; r0 += 16) {
         const int count = row_count - r0 < 16 ? row_count - r0 : 16;
-        const __mmask16 lanes = (__mmask16)((1u << count) - 1);
         pack_panel(format, base + row_bytes * (size_t)r0, row_bytes, count, k, panel, w, dw, mw);
         for (int t = 0; t < tokens; t += AQK_TILE_TOKENS) {
             const int n = tokens - t < AQK_TILE_TOKENS ? tokens - t : AQK_TILE_TOKENS;
             const uint8_t *c = x.codes + (size_t)k * t;
             const size_t at = (size_t)groups * t;
             float *yt = y + r0 + ldy * t;
-            if (g == 16) panel_tile16_vnni(panel, groups, c, k, dx + at, NULL, yt, ldy, n, lanes, accumulate);
-            else if (mins) panel_tile32_mins_vnni(panel, groups, c, k, dx + at, mx + at, yt, ldy, n, lanes, accumulate);
-            else panel_tile32_vnni(panel, groups, c, k, dx + at, NULL, yt, ldy, n, lanes, accumulate);
+#if AQK_X86
+            if (level == 2) {
+                const __mmask16 lanes = (__mmask16)((1u << count) - 1);
+                if (g == 16) panel_tile16_vnni(panel, groups, c, k, dx + at, NULL, yt, ldy, n, lanes, accumulate);
+                else if (mins) panel_tile32_mins_vnni(panel, groups, c, k, dx + at, mx + at, yt, ldy, n, lanes, accumulate);
+                else panel_tile32_vnni(panel, groups, c, k, dx + at, NULL, yt, ldy, n, lanes, accumulate);
+                continue;
+            }
+            if (level == 1) {
+                for (int half = 0; half < 2 && 8 * half < count; half++) {
+                    const int h = count - 8 * half < 8 ? count - 8 * half : 8;
+                    if (g == 16) panel_tile16_avx2(panel, groups, c, k, dx + at, NULL, yt, ldy, n, half, h, accumulate);
+                    else if (mins) panel_tile32_mins_avx2(panel, groups, c, k, dx + at, mx + at, yt, ldy, n, half, h, accumulate);
+                    else if (format == AQK_FORMAT_Q8_0)
+                        panel_tile32_signed_avx2(panel, groups, c, k, dx + at, NULL, yt, ldy, n, half, h, accumulate);
+                    else panel_tile32_avx2(panel, groups, c, k, dx + at, NULL, yt, ldy, n, half, h, accumulate);
+                }
+                continue;
+            }
+#endif
+            panel_tile_scalar(panel, groups, g, mins, c, k, dx + at, mx + at, yt, ldy, n, count, accumulate);
         }
     }
-#else
-    (void)format; (void)rows; (void)row_count; (void)k; (void)x; (void)tokens; (void)y; (void)ldy; (void)accumulate;
-    (void)scratch;
-#endif
 }

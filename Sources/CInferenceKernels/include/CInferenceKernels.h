@@ -136,8 +136,9 @@ size_t aqk_gemm_scratch_bytes(AQKBlockFormat format, int k);
 /// y[t·ldy + r] (+)= row r · x̃_t for the `row_count` rows of `format` at `rows` (row stride: whole
 /// blocks of k values) and the `tokens` prepared activation rows x̃ (rows up to the next multiple
 /// of 8 readable, zeros past `tokens`). Per 32 (Q6_K: 16) values: d_w·d_x·Σ u·q + m_w·d_x·Σq with
-/// exact integer sums — the single-vector 8-bit product's value up to Float32 summation order.
-/// Needs aqk_uses_vnni(); `scratch` holds aqk_gemm_scratch_bytes(format, k) bytes.
+/// exact integer sums — the single-vector 8-bit product's value up to Float32 summation order, and
+/// bit-identical at every kernel level (VNNI, AVX2, portable). `scratch` holds
+/// aqk_gemm_scratch_bytes(format, k) bytes.
 void aqk_gemm_q8(AQKBlockFormat format, const void *rows, int row_count, int k, AQKPreparedActivations x, int tokens,
                  float *y, long ldy, int accumulate, void *scratch);
 

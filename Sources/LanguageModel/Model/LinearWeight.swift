@@ -7,7 +7,8 @@ import CInferenceKernels
 /// Single vectors go through ``quantized`` when the weights are also available in a block format
 /// (the decode path), else `cblas_sgemv`. Batches with 8-bit activations and block-quantised
 /// weights go through the integer panels of ``QuantizedMatrix/multiplyInt8(_:tokens:inputStride:into:outputStride:accumulate:)``
-/// on AVX-512 VNNI; other batches through BLAS (`cblas_sgemm`). A weight made with
+/// (AVX-512 VNNI, AVX2 or portable C: llama.cpp's arithmetic on every CPU); other batches through
+/// BLAS (`cblas_sgemm`). A weight made with
 /// ``init(quantized:)`` keeps no Float32 copy (``values`` is empty): a BLAS batch dequantises the
 /// rows it needs into per-core scratch of at most ``dequantizeRowsPerPart`` rows, trading a little
 /// prefill time for ≈ 4 bytes per weight of memory. Several
@@ -89,23 +90,7 @@ public struct LinearWeight: Sendable {
                 quantized.multiplyInt8(x, into: y, accumulate: accumulate)
                 return
             }
-            if QuantizedMatrix.batchedInt8Available {
-                quantized.multiplyInt8(x, tokens: rows, inputStride: Int(lda), into: y, outputStride: Int(ldc), accumulate: accumulate)
-                return
-            }
-            // Without VNNI: BLAS over the rounded activations (the same values the integer products use).
-            let k = inputCount, stride = inputStride ?? inputCount
-            let rounded = UnsafeMutablePointer<Float>.allocate(capacity: rows * k)
-            defer { rounded.deallocate() }
-            var roundedAs: ActivationBlocks?
-            for run in quantized.activationRuns {
-                if roundedAs != run.blocks {
-                    for r in 0..<rows { run.blocks.round(x + r * stride, count: k, into: rounded + r * k) }
-                    roundedAs = run.blocks
-                }
-                multiplyBatch(outputs: run.rows, rounded, rows: rows, lda: Int32(k), into: y + run.rows.lowerBound, ldc: ldc,
-                              accumulate: accumulate)
-            }
+            quantized.multiplyInt8(x, tokens: rows, inputStride: Int(lda), into: y, outputStride: Int(ldc), accumulate: accumulate)
             return
         }
         if rows == 1, let quantized {

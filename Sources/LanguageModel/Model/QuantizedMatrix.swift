@@ -93,14 +93,6 @@ enum ActivationBlocks: Sendable, Equatable {
 
     /// Values per block.
     var values: Int { self == .q8of32 ? 32 : 256 }
-
-    /// Writes x[0 ..< count] as the 8-bit products see it (d·q per block) to `out` (may equal x).
-    func round(_ x: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
-        switch self {
-        case .q8of32: aqk_round_activations(x, Int32(count / 32), out)
-        case .q8of256: aqk_round_activations_k(x, Int32(count / 256), out)
-        }
-    }
 }
 
 /// A run of consecutive rows in one format, pointing into memory owned elsewhere (the
@@ -234,14 +226,14 @@ public struct QuantizedMatrix: @unchecked Sendable {
     /// The batched form of ``multiplyInt8(_:into:accumulate:)`` for `tokens` activation rows (row
     /// stride `inputStride` floats) into `tokens` output rows (row stride `outputStride`): each
     /// activation row is rounded once per activation run, and the products run as integer dot
-    /// products over weights repacked 16 rows at a time (`aqk_gemm_q8`), the rows split over the
-    /// cores. Every output equals the single-vector product's up to Float32 summation order. Needs
-    /// ``isBlockQuantized`` and ``batchedInt8Available``.
+    /// products over weights repacked 16 rows at a time (`aqk_gemm_q8`: AVX-512 VNNI, AVX2 or
+    /// portable C, bit-identical), the rows split over the cores. Every output equals the
+    /// single-vector product's up to Float32 summation order. Needs ``isBlockQuantized``.
     public func multiplyInt8(
         _ x: UnsafePointer<Float>, tokens: Int, inputStride: Int, into y: UnsafeMutablePointer<Float>, outputStride: Int,
         accumulate: Bool = false
     ) {
-        precondition(isBlockQuantized && Self.batchedInt8Available)
+        precondition(isBlockQuantized, "8-bit activations need block-quantised rows")
         let k = inputCount, padded = (tokens + 7) / 8 * 8
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: aqk_prepared_activations_bytes(Int32(padded), Int32(k)), alignment: 64)
         defer { buffer.deallocate() }
@@ -287,10 +279,6 @@ public struct QuantizedMatrix: @unchecked Sendable {
             }
         }
     }
-
-    /// Whether ``multiplyInt8(_:tokens:inputStride:into:outputStride:accumulate:)`` runs on the
-    /// calling thread: it needs AVX-512 VNNI (and the thread's kernel level allowing it).
-    public static var batchedInt8Available: Bool { aqk_uses_vnni() == 1 }
 
     /// Calls `body(segment, rows of the segment, index of the first output row)` for every run of
     /// at most ``rowsPerTask`` rows, spread over the cores; the runs cover each row exactly once.

@@ -4,7 +4,7 @@ import Testing
 @testable import LanguageModel
 
 /// The 8-bit activation path (``ActivationPrecision/int8``): block rounding of activations, the
-/// integer dot-product kernels, and the batched path through BLAS, each against a reference
+/// integer dot-product kernels, and the batched integer panels, each against a reference
 /// written here from the block formats' definitions.
 @Suite("8-bit activations (llama.cpp's arithmetic)", .serialized)
 struct ActivationQuantizationTests {
@@ -293,68 +293,72 @@ struct ActivationQuantizationTests {
         let matrix = QuantizedMatrix(segments: segments, owner: nil)
         #expect(matrix.activationRuns.map(\.blocks) == [.q8of32, .q8of256, .q8of32, .q8of256])
         let weight = LinearWeight(quantized: matrix)
-        defer { aqk_set_vnni(1) }
-        for vnni: Int32 in [1, 0] {
-            aqk_set_vnni(vnni)
-            var single = [Float](repeating: 0, count: tokens * rows), batched = single, exact = single
-            x.withUnsafeBufferPointer { xp in
-                single.withUnsafeMutableBufferPointer { out in
-                    for t in 0..<tokens { weight.apply(xp.baseAddress! + t * columns, rows: 1, into: out.baseAddress! + t * rows, activations: .int8) }
+        for set in Self.instructionSets {
+            withInstructionSet(set) {
+                var single = [Float](repeating: 0, count: tokens * rows), batched = single, exact = single
+                x.withUnsafeBufferPointer { xp in
+                    single.withUnsafeMutableBufferPointer { out in
+                        for t in 0..<tokens { weight.apply(xp.baseAddress! + t * columns, rows: 1, into: out.baseAddress! + t * rows, activations: .int8) }
+                    }
+                    batched.withUnsafeMutableBufferPointer { weight.apply(xp.baseAddress!, rows: tokens, into: $0.baseAddress!, activations: .int8) }
+                    exact.withUnsafeMutableBufferPointer { weight.apply(xp.baseAddress!, rows: tokens, into: $0.baseAddress!, activations: .float32) }
                 }
-                batched.withUnsafeMutableBufferPointer { weight.apply(xp.baseAddress!, rows: tokens, into: $0.baseAddress!, activations: .int8) }
-                exact.withUnsafeMutableBufferPointer { weight.apply(xp.baseAddress!, rows: tokens, into: $0.baseAddress!, activations: .float32) }
-            }
-            // Single vectors: exactly each segment's own kernel.
-            for t in 0..<tokens {
-                var first = 0
-                for (i, p) in parts.enumerated() {
-                    let own = Self.int8Product(p.0, built[i], rows: p.1, columns: columns, Array(x[(t * columns)..<((t + 1) * columns)]))
-                    #expect(Array(single[(t * rows + first)..<(t * rows + first + p.1)]) == own, "token \(t) segment \(p.0)")
-                    first += p.1
+                // Single vectors: exactly each segment's own kernel.
+                for t in 0..<tokens {
+                    var first = 0
+                    for (i, p) in parts.enumerated() {
+                        let own = Self.int8Product(p.0, built[i], rows: p.1, columns: columns, Array(x[(t * columns)..<((t + 1) * columns)]))
+                        #expect(Array(single[(t * rows + first)..<(t * rows + first + p.1)]) == own, "\(set) token \(t) segment \(p.0)")
+                        first += p.1
+                    }
                 }
+                // Batches: Float32 summation order only (no Float16 minimum terms in these formats); a wrong
+                // rounding for a segment would move it by about the whole 8-bit rounding effect.
+                let scale = single.map(abs).max()!
+                let err = zip(batched, single).map { abs($0 - $1) }.max()!
+                let quantizationEffect = zip(exact, single).map { abs($0 - $1) }.max()!
+                #expect(err / scale < 2e-5, "\(set): batched vs single relative error \(err / scale)")
+                #expect(quantizationEffect > 20 * err, "8-bit rounding moved the products by \(quantizationEffect) only")
             }
-            // Batches: Float32 summation order only (no Float16 minimum terms in these formats); a wrong
-            // rounding for a segment would move it by about the whole 8-bit rounding effect.
-            let scale = single.map(abs).max()!
-            let err = zip(batched, single).map { abs($0 - $1) }.max()!
-            let quantizationEffect = zip(exact, single).map { abs($0 - $1) }.max()!
-            #expect(err / scale < 2e-5, "vnni \(vnni): batched vs single relative error \(err / scale)")
-            #expect(quantizationEffect > 20 * err, "8-bit rounding moved the products by \(quantizationEffect) only")
         }
     }
 
-    @Test("a weight's batched int8 product (VNNI panels, or BLAS on rounded activations without VNNI) equals its single-vector integer product, with strides, accumulation and partial tiles",
+    /// The instruction sets this CPU runs, best first.
+    static var instructionSets: [KernelInstructionSet] { KernelInstructionSet.allCases.filter(\.isAvailable).reversed() }
+
+    @Test("a weight's batched int8 product equals its single-vector integer product, with strides, accumulation and partial tiles, and is bit-identical on every instruction set (VNNI, AVX-512, AVX2, portable)",
           arguments: Self.blockFormats)
     func batchedEqualsSingle(format: QuantizedFormat) {
-        defer { aqk_set_vnni(1) }
         let rows = 37, columns = 512, inputStride = 520, outputStride = 40
         let (bytes, _) = makeRows(format, rows: rows, columns: columns, seed: 31)
-        for vnni: Int32 in [1, 0] {
-            aqk_set_vnni(vnni)
-            for tokens in [3, 8, 21] {
-                var x = [Float](repeating: .nan, count: tokens * inputStride)  // the gaps must not be read
-                for t in 0..<tokens {
-                    let row = Self.activations(columns: columns, seed: 40 + UInt64(t))
-                    for i in 0..<columns { x[t * inputStride + i] = row[i] }
-                }
-                let start = (0..<(tokens * outputStride)).map { Float($0 % 7) - 3 }
-                bytes.withUnsafeBytes { raw in
-                    let weight = LinearWeight(quantized: QuantizedMatrix(
-                        segments: [QuantizedRows(base: raw.baseAddress!, format: format, rows: rows, columns: columns)], owner: nil))
+        for tokens in [3, 8, 21] {
+            var x = [Float](repeating: .nan, count: tokens * inputStride)  // the gaps must not be read
+            for t in 0..<tokens {
+                let row = Self.activations(columns: columns, seed: 40 + UInt64(t))
+                for i in 0..<columns { x[t * inputStride + i] = row[i] }
+            }
+            let start = (0..<(tokens * outputStride)).map { Float($0 % 7) - 3 }
+            bytes.withUnsafeBytes { raw in
+                let weight = LinearWeight(quantized: QuantizedMatrix(
+                    segments: [QuantizedRows(base: raw.baseAddress!, format: format, rows: rows, columns: columns)], owner: nil))
+                var best: [Float]?
+                for set in Self.instructionSets {
                     var batched = start, single = start, exact = start
-                    x.withUnsafeBufferPointer { xp in
-                        batched.withUnsafeMutableBufferPointer {
-                            weight.apply(xp.baseAddress!, rows: tokens, inputStride: inputStride, into: $0.baseAddress!, outputStride: outputStride,
-                                         accumulate: true, activations: .int8)
-                        }
-                        exact.withUnsafeMutableBufferPointer {
-                            weight.apply(xp.baseAddress!, rows: tokens, inputStride: inputStride, into: $0.baseAddress!, outputStride: outputStride,
-                                         accumulate: true, activations: .float32)
-                        }
-                        single.withUnsafeMutableBufferPointer { out in
-                            for t in 0..<tokens {
-                                weight.apply(xp.baseAddress! + t * inputStride, rows: 1, into: out.baseAddress! + t * outputStride,
+                    withInstructionSet(set) {
+                        x.withUnsafeBufferPointer { xp in
+                            batched.withUnsafeMutableBufferPointer {
+                                weight.apply(xp.baseAddress!, rows: tokens, inputStride: inputStride, into: $0.baseAddress!, outputStride: outputStride,
                                              accumulate: true, activations: .int8)
+                            }
+                            exact.withUnsafeMutableBufferPointer {
+                                weight.apply(xp.baseAddress!, rows: tokens, inputStride: inputStride, into: $0.baseAddress!, outputStride: outputStride,
+                                             accumulate: true, activations: .float32)
+                            }
+                            single.withUnsafeMutableBufferPointer { out in
+                                for t in 0..<tokens {
+                                    weight.apply(xp.baseAddress! + t * inputStride, rows: 1, into: out.baseAddress! + t * outputStride,
+                                                 accumulate: true, activations: .int8)
+                                }
                             }
                         }
                     }
@@ -362,18 +366,17 @@ struct ActivationQuantizationTests {
                     for t in 0..<tokens {
                         #expect(Array(batched[(t * outputStride + rows)..<((t + 1) * outputStride)]) == Array(start[(t * outputStride + rows)..<((t + 1) * outputStride)]))
                     }
+                    // The panels use the single-vector product's terms (Float16-rounded s for Q4_1/Q5_1
+                    // minimum terms included): Float32 summation order only. Rounding to 8 bits moves
+                    // the products far more.
                     let scale = single.map(abs).max()!
                     let err = zip(batched, single).map { abs($0 - $1) }.max()!
-                    // The VNNI panels use the single-vector product's terms (Float16-rounded s for
-                    // Q4_1/Q5_1 minimum terms included): Float32 summation order only. BLAS over rounded
-                    // activations sums the exact d·q instead of s, 2⁻¹¹ of the minimum term away.
-                    // Rounding to 8 bits moves the products far more.
-                    // Whether VNNI is used, not only allowed: a CPU without avx512_vnni takes the BLAS
-                    // path with VNNI allowed too.
-                    let bound = aqk_uses_vnni() == 1 ? 2e-5 : (format == .q4_1 || format == .q5_1 ? 1e-3 : 2e-4)
                     let quantizationEffect = zip(exact, single).map { abs($0 - $1) }.max()!
-                    #expect(err / scale < Float(bound), "\(format) vnni \(vnni) tokens \(tokens): batched vs single relative error \(err / scale)")
+                    #expect(err / scale < 2e-5, "\(format) \(set) tokens \(tokens): batched vs single relative error \(err / scale)")
                     #expect(quantizationEffect > 20 * err, "8-bit rounding moved the products by \(quantizationEffect) only")
+                    // Exact integer sums, then the same Float32 operations per group on every set.
+                    if let best { #expect(batched == best, "\(format) \(set) tokens \(tokens): not bit-identical to \(Self.instructionSets[0])") }
+                    best = best ?? batched
                 }
             }
         }
