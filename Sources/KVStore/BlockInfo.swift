@@ -49,3 +49,12 @@ public struct PendingUpload: Sendable, Equatable {
     public let id: BlockID
     public let stored: [UInt8]
 }
+
+/// One block's payload as ``KVStore/readPayloads(_:)`` finds it.
+public enum PayloadRead: Sendable, Equatable {
+    /// Held here: the raw payload, checked against its CRC-32C.
+    case held([UInt8])
+    /// Only the shared tier holds it: the block's metadata (raw and stored length, checksum)
+    /// that a fetched copy must match.
+    case remote(BlockInfo)
+}

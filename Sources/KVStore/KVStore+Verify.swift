@@ -2,7 +2,8 @@ import CoreTypes
 
 extension KVStore {
     /// Checks the whole store in one read snapshot: every payload decodes and matches its
-    /// CRC-32C and its block metadata (codec, lengths, checksum); every block has a payload and
+    /// CRC-32C and its block metadata (codec, lengths, checksum); every block has a payload
+    /// (except remote ones, which have none) and
     /// a reference count equal to the references to it; every session's layer lists are
     /// contiguous, match its block counts, and point at stored blocks; checkpoints belong to
     /// existing sessions whose records say they have one; the upload queue names stored blocks
@@ -46,6 +47,9 @@ extension KVStore {
                 failures.append(.init(block: id, session: nil, kind: .payloadWithoutMetadata, reason: "payload without block metadata"))
                 return true
             }
+            if meta.remote {
+                failures.append(.init(block: id, session: nil, kind: .payloadMetadataMismatch, reason: "payload of a block recorded as remote"))
+            }
             do throws(StoreError) {
                 let header = try PayloadCodec.header(v)
                 let raw = try PayloadCodec.decode(v)
@@ -58,7 +62,7 @@ extension KVStore {
             }
             return true
         }
-        for id in metas.keys where !withPayload.contains(id) {
+        for (id, meta) in metas where !meta.remote && !withPayload.contains(id) {
             failures.append(.init(block: id, session: nil, kind: .blockWithoutPayload, reason: "block without payload"))
         }
 

@@ -252,18 +252,65 @@ public final class KVStore: Sendable {
     }
 
     /// The raw payloads of `ids` (in order), decoded and checked against their CRC-32C.
+    /// Throws `.blockNotFound` for an unknown id or a remote block (its payload is not held:
+    /// ``readPayloads(_:)`` tells those apart), `.corrupt` for a payload that fails to decode or
+    /// match. Does not wait for the writer.
+    public func payloads(_ ids: [BlockID]) throws(StoreError) -> [[UInt8]] {
+        try readPayloads(ids).map { (read) throws(StoreError) in
+            guard case .held(let bytes) = read else { throw .blockNotFound }
+            return bytes
+        }
+    }
+
+    /// The raw payloads of `ids` (in order) where this store holds them, decoded and checked
+    /// against their CRC-32C; for a block of a session materialised from the shared tier whose
+    /// payload is not held yet, its metadata instead (what a fetched copy is checked against).
     /// Throws `.blockNotFound` for an unknown id, `.corrupt` for a payload that fails to decode
     /// or match. Does not wait for the writer.
-    public func payloads(_ ids: [BlockID]) throws(StoreError) -> [[UInt8]] {
+    public func readPayloads(_ ids: [BlockID]) throws(StoreError) -> [PayloadRead] {
         try core.withRead { (txn) throws(StoreError) in
-            var out: [[UInt8]] = []
+            var out: [PayloadRead] = []
             out.reserveCapacity(ids.count)
             for id in ids {
-                guard let stored = try txn.get(core.lmdb.payloads, StorageKeys.block(id)) else { throw .blockNotFound }
-                out.append(try PayloadCodec.decode(stored))
+                if let stored = try txn.get(core.lmdb.payloads, StorageKeys.block(id)) {
+                    out.append(.held(try PayloadCodec.decode(stored)))
+                    continue
+                }
+                guard let v = try txn.get(core.lmdb.blocks, StorageKeys.block(id)) else { throw .blockNotFound }
+                let (meta, _) = try BlockMeta.decodeHeader(v)
+                guard meta.remote else { throw .corrupt }
+                out.append(.remote(BlockInfo(
+                    id: id, layer: Int(meta.layer), codec: meta.codec, referenceCount: Int(meta.refcount),
+                    rawBytes: meta.rawLength, storedBytes: meta.storedLength, checksum: meta.checksum, prefixHash: meta.prefixHash)))
             }
             return out
         }
+    }
+
+    // MARK: - The shared tier's sessions (docs/TIER.md "Reading through")
+
+    /// Creates a session from the shared tier's copy of it: the record's name, owner and
+    /// descriptor, its blocks in position order with their keys and the checksums and lengths
+    /// their writer published, and its checkpoint. Blocks stored here already (same id,
+    /// namespace, layer, raw length, checksum and key) are referenced; the others are recorded
+    /// without a payload (``StoreStats/remoteBlocks``; ``readPayloads(_:)`` returns them as
+    /// `.remote`) until ``storePulled(_:forSession:)`` stores it. `namespace`: the owner
+    /// namespace the blocks were written in (part of their ids). Throws `.sessionExists`,
+    /// `.idConflict` (an id stored here holds another block: nothing is created),
+    /// `.wrongKeyDimension`, `.badLayer`, `.invalidName`, and the capacity errors of the checkpoint.
+    public func materialize(_ snapshot: SessionSnapshot, namespace: UInt32) async throws(StoreError) -> SessionRecord {
+        guard case .record(let record) = try await core.write(.materialize(snapshot, namespace: namespace)) else { throw .corrupt }
+        return record
+    }
+
+    /// Stores payloads fetched from the shared tier for remote blocks (``readPayloads(_:)``),
+    /// each the stored form (codec header ‖ body) whose header must name the block's raw length
+    /// and checksum (`.corrupt` otherwise; the caller has decoded and checked it). Blocks no
+    /// longer remote or gone are skipped. The payloads are charged to the blocks' namespaces and
+    /// the capacity like an append to `session` (which is never evicted for them): when they do
+    /// not fit, `.capacityExceeded` or `.quotaExceeded` and nothing is stored.
+    public func storePulled(_ payloads: [(id: BlockID, stored: [UInt8])], forSession session: String) async throws(StoreError) {
+        _ = try await core.write(.pulled(session: session, payloads: payloads))
     }
 
     // MARK: - Upload queue (a shared tier's write-behind)
@@ -435,7 +482,8 @@ public final class KVStore: Sendable {
                 mapBytesUsed: mapUsed, mapSize: core.lmdb.mapSize,
                 evictions: s.evictions, commits: s.commits, writeRequests: s.writeRequests,
                 pinnedSessions: s.pinnedSessions, flushes: s.flushes,
-                pendingUploads: s.totals.pendingUploads, pendingUploadBytes: s.totals.pendingUploadBytes)
+                pendingUploads: s.totals.pendingUploads, pendingUploadBytes: s.totals.pendingUploadBytes,
+                remoteBlocks: s.totals.remoteBlocks)
         }
     }
 

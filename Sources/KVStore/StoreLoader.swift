@@ -56,6 +56,10 @@ enum StoreLoader {
 
         try txn.scan(lmdb.blocks, prefix: []) { (_, v) throws(StoreError) in
             let (meta, _) = try BlockMeta.decodeHeader(v)
+            if meta.remote {
+                counters.totals.remoteBlocks += 1
+                return true
+            }
             counters.totals.blocks += 1
             counters.totals.rawBytes += meta.rawLength
             counters.totals.storedBytes += meta.storedLength

@@ -39,6 +39,9 @@ struct StoreState {
         /// Blocks in the upload queue, and their stored bytes.
         var pendingUploads = 0
         var pendingUploadBytes = 0
+        /// Blocks whose payload only the shared tier holds (``BlockMeta/remote``); not in the
+        /// three counts above.
+        var remoteBlocks = 0
     }
 
     var sessions: [String: Session] = [:]

@@ -29,4 +29,8 @@ public struct StoreStats: Sendable, Equatable {
     /// Blocks in the upload queue (``StoreConfiguration/tracksUploads``) and their stored bytes.
     public var pendingUploads: Int
     public var pendingUploadBytes: Int
+    /// Blocks of sessions materialised from the shared tier whose payloads are not held here
+    /// yet (docs/TIER.md "Reading through"); not counted in ``blocks``, ``rawBytes`` or
+    /// ``storedBytes``.
+    public var remoteBlocks: Int
 }

@@ -298,6 +298,31 @@ final class StoreWriter: @unchecked Sendable {
             }
             return .done
 
+        case let .materialize(snapshot, namespace):
+            return try materialize(snapshot, namespace: namespace, txn: txn, events: &events, dropped: &dropped)
+
+        case let .pulled(name, payloads):
+            var charged = Set<UInt32>()
+            for (id, stored) in payloads {
+                guard let v = try txn.get(core.lmdb.blocks, StorageKeys.block(id)) else { continue }
+                var meta = try BlockMeta.decode(v)
+                guard meta.remote else { continue }
+                let header = try stored.withUnsafeBytes { b in Result { () throws(StoreError) in try PayloadCodec.header(b) } }.get()
+                guard header.rawLength == meta.rawLength, header.checksum == meta.checksum else { throw .corrupt }
+                meta.remote = false
+                meta.codec = stored[0]
+                meta.storedLength = stored.count
+                try txn.put(core.lmdb.blocks, StorageKeys.block(id), meta.encoded())
+                try txn.put(core.lmdb.payloads, StorageKeys.block(id), stored)
+                counters.totals.remoteBlocks -= 1
+                chargeHeld(meta)
+                charged.insert(meta.namespace ?? 0)
+            }
+            for namespace in charged.sorted() {
+                try makeRoom(in: namespace, protecting: name, txn: txn, events: &events, dropped: &dropped)
+            }
+            return .done
+
         case let .persistUse(marks):
             for (name, mark) in marks {
                 guard var session = try? loadSession(name, txn: txn), mark.sequence > session.useSequence else { continue }
@@ -333,6 +358,16 @@ final class StoreWriter: @unchecked Sendable {
                     id.bytes)
                 if var meta {
                     meta.refcount += 1
+                    if meta.remote {
+                        // The tier's block, computed here too: keep these bytes (checked equal by id,
+                        // checksum, length and key) instead of fetching them later.
+                        meta.remote = false
+                        meta.codec = block.stored[0]
+                        meta.storedLength = block.stored.count
+                        try txn.put(core.lmdb.payloads, StorageKeys.block(id), block.stored)
+                        counters.totals.remoteBlocks -= 1
+                        chargeHeld(meta)
+                    }
                     try txn.put(core.lmdb.blocks, StorageKeys.block(id), meta.encoded())
                     session.record.storedBytes += meta.storedLength
                 } else {
@@ -347,10 +382,7 @@ final class StoreWriter: @unchecked Sendable {
                         counters.totals.pendingUploads += 1
                         counters.totals.pendingUploadBytes += block.stored.count
                     }
-                    counters.totals.blocks += 1
-                    counters.totals.rawBytes += block.rawLength
-                    counters.totals.storedBytes += block.stored.count
-                    counters.usage[namespace, default: 0] += block.stored.count
+                    chargeHeld(meta)
                     session.record.storedBytes += block.stored.count
                 }
                 counts[block.layer] = count + 1
@@ -410,9 +442,11 @@ final class StoreWriter: @unchecked Sendable {
         let meta = try BlockMeta.decode(v)
         guard meta.namespace == namespace, meta.rawLength == block.rawLength, meta.checksum == block.checksum,
               meta.key.count == block.key.count,
-              zip(meta.key, block.key).allSatisfy({ $0.bitPattern == $1.bitPattern }),
-              let stored = try txn.get(core.lmdb.payloads, StorageKeys.block(id))
+              zip(meta.key, block.key).allSatisfy({ $0.bitPattern == $1.bitPattern })
         else { return nil }
+        // A remote block's bytes are not here: its writer's checksum of them stands in.
+        if meta.remote { return meta }
+        guard let stored = try txn.get(core.lmdb.payloads, StorageKeys.block(id)) else { return nil }
         let identical = block.stored.withUnsafeBytes { new in
             new.count == stored.count && (new.count == 0 || memcmp(new.baseAddress!, stored.baseAddress!, new.count) == 0)
         }
@@ -483,6 +517,76 @@ final class StoreWriter: @unchecked Sendable {
         return id
     }
 
+    /// Counts a block whose payload is now held: the totals, and its namespace's usage.
+    private func chargeHeld(_ meta: BlockMeta) {
+        counters.totals.blocks += 1
+        counters.totals.rawBytes += meta.rawLength
+        counters.totals.storedBytes += meta.storedLength
+        counters.usage[meta.namespace ?? 0, default: 0] += meta.storedLength
+    }
+
+    /// Creates session `snapshot.record.name` from the shared tier's copy (``WriteOperation/materialize(_:namespace:)``):
+    /// a block already stored under its id with the same namespace, lengths, checksum and key is
+    /// referenced; one stored with anything else fails the whole operation (`.idConflict`:
+    /// the tier's block never stands in for another); the rest are recorded as remote. The
+    /// checkpoint is stored and charged like `putCheckpoint`'s.
+    private func materialize(
+        _ snapshot: SessionSnapshot, namespace: UInt32, txn: Transaction, events: inout [StoreEvent], dropped: inout Set<String>
+    ) throws(StoreError) -> WriteOutcome {
+        let name = snapshot.record.name, descriptor = snapshot.record.descriptor
+        try Self.checkName(name)
+        guard try txn.get(core.lmdb.sessions, StorageKeys.session(name)) == nil else { throw .sessionExists }
+        guard snapshot.layers.count == descriptor.layers else { throw .badLayer }
+        let id = try allocateSessionID(txn)
+        var stored = 0
+        var blocks: [(layer: Int, id: BlockID, key: [Float])] = []
+        for (layer, list) in snapshot.layers.enumerated() {
+            for (position, block) in list.enumerated() {
+                guard block.key.count == descriptor.vectorDimension else {
+                    throw .wrongKeyDimension(expected: descriptor.vectorDimension, got: block.key.count)
+                }
+                let info = block.info
+                if let v = try txn.get(core.lmdb.blocks, StorageKeys.block(info.id)) {
+                    var meta = try BlockMeta.decode(v)
+                    guard meta.namespace == namespace, meta.layer == UInt32(layer), meta.rawLength == info.rawBytes,
+                          meta.checksum == info.checksum, meta.key.count == block.key.count,
+                          zip(meta.key, block.key).allSatisfy({ $0.bitPattern == $1.bitPattern })
+                    else { throw .idConflict }
+                    meta.refcount += 1
+                    try txn.put(core.lmdb.blocks, StorageKeys.block(info.id), meta.encoded())
+                    stored += meta.storedLength
+                } else {
+                    let meta = BlockMeta(
+                        codec: info.codec, refcount: 1, layer: UInt32(layer), rawLength: info.rawBytes, storedLength: info.storedBytes,
+                        checksum: info.checksum, key: block.key, prefixHash: info.prefixHash, namespace: namespace, remote: true)
+                    try txn.put(core.lmdb.blocks, StorageKeys.block(info.id), meta.encoded())
+                    counters.totals.remoteBlocks += 1
+                    stored += info.storedBytes
+                }
+                try txn.put(core.lmdb.layers, StorageKeys.layerEntry(session: id, layer: layer, position: position), info.id.bytes)
+                blocks.append((layer, info.id, block.key))
+            }
+        }
+        let now = StoreCore.now()
+        var record = SessionRecord(
+            name: name, id: id, owner: snapshot.record.owner, descriptor: descriptor, blocksPerLayer: snapshot.layers.map(\.count),
+            createdAt: snapshot.record.createdAt, lastUsed: now, storedBytes: stored, hasCheckpoint: false)
+        events.append(.created(id: id, record: SessionRecord(
+            name: name, id: id, owner: record.owner, descriptor: descriptor, blocksPerLayer: Array(repeating: 0, count: descriptor.layers),
+            createdAt: record.createdAt, lastUsed: now, storedBytes: 0, hasCheckpoint: false)))
+        if let checkpoint = snapshot.checkpoint {
+            try txn.put(core.lmdb.checkpoints, StorageKeys.checkpoint(session: id), checkpoint)
+            let owners = core.configuration.blockSharing.namespace(of: record.owner)
+            counters.totals.checkpointBytes += checkpoint.count
+            counters.usage[owners, default: 0] += checkpoint.count
+            record.hasCheckpoint = true
+            try makeRoom(in: owners, protecting: name, txn: txn, events: &events, dropped: &dropped)
+        }
+        try txn.put(core.lmdb.sessions, StorageKeys.session(name), SessionValue(id: id, record: record, useSequence: nextUse()).encoded())
+        events.append(.appended(record: record, blocks: blocks))
+        return .record(record)
+    }
+
     /// Adds a reference to a stored block; returns its stored length.
     private func retain(_ id: BlockID, txn: Transaction) throws(StoreError) -> Int {
         guard let v = try txn.get(core.lmdb.blocks, StorageKeys.block(id)) else { throw .corrupt }
@@ -496,7 +600,10 @@ final class StoreWriter: @unchecked Sendable {
     private func release(_ id: BlockID, txn: Transaction) throws(StoreError) {
         guard let v = try txn.get(core.lmdb.blocks, StorageKeys.block(id)) else { throw .corrupt }
         var meta = try BlockMeta.decode(v)
-        if meta.refcount <= 1 {
+        if meta.refcount <= 1, meta.remote {
+            try txn.delete(core.lmdb.blocks, StorageKeys.block(id))
+            counters.totals.remoteBlocks -= 1
+        } else if meta.refcount <= 1 {
             try txn.delete(core.lmdb.blocks, StorageKeys.block(id))
             try txn.delete(core.lmdb.payloads, StorageKeys.block(id))
             if try txn.delete(core.lmdb.uploads, StorageKeys.block(id)) {

@@ -102,7 +102,7 @@ struct SessionValue: Equatable {
 
 /// A `blocks` value: metadata of one stored block.
 ///
-/// `version u8 (3) ‖ codec u8 ‖ 0 u16 ‖ refcount u32 ‖ layer u32 ‖ rawLength u32 ‖
+/// `version u8 (3) ‖ codec u8 ‖ flags u16 (bit 0: remote) ‖ refcount u32 ‖ layer u32 ‖ rawLength u32 ‖
 /// storedLength u32 ‖ checksum u32 (CRC-32C of the raw payload) ‖ keyDimension u32 ‖
 /// keyDimension × Float32 (the representative key) ‖ prefixHash 16 bytes ‖ namespace u32`.
 /// Version 1 ends after the key, version 2 after the prefix hash; both still decode (a store
@@ -121,6 +121,11 @@ struct BlockMeta {
     /// The owner namespace the block was written in and is charged to (``BlockSharing``); nil
     /// for records of versions 1 and 2, which did not keep it.
     var namespace: UInt32?
+    /// The payload is not held here but in the shared tier (a block of a session materialised
+    /// from the tier, docs/TIER.md "Reading through"): no `payloads` entry, not charged to the
+    /// capacity or any quota until ``KVStore/storePulled(_:forSession:)`` stores it. Kept in the
+    /// flags field, which older versions wrote as 0.
+    var remote = false
 
     static let fixedBytes = 28
 
@@ -129,7 +134,7 @@ struct BlockMeta {
         var w = ByteWriter(reservingCapacity: BlockMeta.fixedBytes + key.count * 4 + 20)
         w.u8(3)
         w.u8(codec)
-        w.u16(0)
+        w.u16(remote ? 1 : 0)
         w.u32(refcount)
         w.u32(layer)
         w.u32(UInt32(rawLength))
@@ -149,7 +154,7 @@ struct BlockMeta {
         let version = try r.u8()
         guard (1...3).contains(version) else { throw .corrupt }
         let codec = try r.u8()
-        _ = try r.u16()
+        let flags = try r.u16()
         let refcount = try r.u32(), layer = try r.u32()
         let raw = Int(try r.u32()), stored = Int(try r.u32())
         let checksum = try r.u32()
@@ -162,7 +167,7 @@ struct BlockMeta {
             : PrefixHash(high: 0, low: 0)
         let namespace = version >= 3 ? ByteCoding.uint32(b, at: end + 16) : nil
         return (BlockMeta(codec: codec, refcount: refcount, layer: layer, rawLength: raw, storedLength: stored,
-                          checksum: checksum, key: [], prefixHash: prefix, namespace: namespace), dim)
+                          checksum: checksum, key: [], prefixHash: prefix, namespace: namespace, remote: flags & 1 != 0), dim)
     }
 
     static func decode(_ b: UnsafeRawBufferPointer) throws(StoreError) -> BlockMeta {

@@ -33,6 +33,13 @@ enum WriteOperation: Sendable {
     case markForPublication(String)
     /// Removes a session's publication mark if it is still `mark`.
     case published(session: String, mark: UInt64)
+    /// Creates a session from what the shared tier holds of it: blocks already stored are
+    /// referenced, the others recorded as remote (no payload); `namespace` is the one the
+    /// blocks were written in.
+    case materialize(SessionSnapshot, namespace: UInt32)
+    /// Stores payloads fetched from the shared tier for remote blocks (others are skipped),
+    /// making room as an append of `session` would.
+    case pulled(session: String, payloads: [(id: BlockID, stored: [UInt8])])
 }
 
 /// A session's in-memory use mark: `lastUsed` seconds and its position in the use order.
@@ -58,6 +65,9 @@ struct WriteRequest: Sendable {
         switch operation {
         case let .append(_, _, _, blocks): blocks.reduce(0) { $0 + $1.stored.count + 4 * $1.key.count + 64 }
         case let .checkpoint(_, bytes): bytes.count
+        case let .materialize(snapshot, _):
+            (snapshot.checkpoint?.count ?? 0) + snapshot.layers.reduce(0) { $0 + $1.reduce(0) { $0 + 4 * $1.key.count + 64 } }
+        case let .pulled(_, payloads): payloads.reduce(0) { $0 + $1.stored.count + 64 }
         default: 64
         }
     }
