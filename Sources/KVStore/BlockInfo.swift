@@ -19,6 +19,20 @@ public struct BlockInfo: Sendable, Equatable {
     /// The prefix hash the block was first appended with; zero for blocks stored before the
     /// store kept it (block metadata version 1).
     public var prefixHash: PrefixHash
+
+    public init(
+        id: BlockID, layer: Int, codec: UInt8, referenceCount: Int, rawBytes: Int, storedBytes: Int, checksum: UInt32,
+        prefixHash: PrefixHash
+    ) {
+        self.id = id
+        self.layer = layer
+        self.codec = codec
+        self.referenceCount = referenceCount
+        self.rawBytes = rawBytes
+        self.storedBytes = storedBytes
+        self.checksum = checksum
+        self.prefixHash = prefixHash
+    }
 }
 
 extension KVStore {

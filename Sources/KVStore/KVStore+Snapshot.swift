@@ -9,12 +9,23 @@ public struct SessionSnapshot: Sendable, Equatable {
     public let layers: [[SnapshotBlock]]
     /// The checkpoint bytes, when the session has one.
     public let checkpoint: [UInt8]?
+
+    public init(record: SessionRecord, layers: [[SnapshotBlock]], checkpoint: [UInt8]?) {
+        self.record = record
+        self.layers = layers
+        self.checkpoint = checkpoint
+    }
 }
 
 /// A block of a ``SessionSnapshot``: its metadata and its representative key (D floats).
 public struct SnapshotBlock: Sendable, Equatable {
     public let info: BlockInfo
     public let key: [Float]
+
+    public init(info: BlockInfo, key: [Float]) {
+        self.info = info
+        self.key = key
+    }
 }
 
 extension KVStore {

@@ -133,6 +133,19 @@ package enum PayloadCodec: UInt8, Sendable, CaseIterable {
     package static func decode(_ stored: [UInt8]) throws(StoreError) -> [UInt8] {
         try stored.withUnsafeBytes { b in Result { () throws(StoreError) in try decode(b) } }.get()
     }
+
+    /// Decodes a stored payload fetched from elsewhere (the shared tier) for the block `info`
+    /// describes: its length, and the raw length and CRC-32C in its header, must be the
+    /// block's, and the decoded bytes must match that CRC; `.corrupt` otherwise.
+    package static func decode(_ stored: [UInt8], matching info: BlockInfo) throws(StoreError) -> [UInt8] {
+        try stored.withUnsafeBytes { b in
+            Result { () throws(StoreError) in
+                let (_, rawLength, checksum) = try header(b)
+                guard b.count == info.storedBytes, rawLength == info.rawBytes, checksum == info.checksum else { throw .corrupt }
+                return try decode(b)
+            }
+        }.get()
+    }
 }
 
 /// Small pools of zstd compression and decompression contexts, so concurrent encoders and

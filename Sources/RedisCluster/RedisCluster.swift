@@ -81,8 +81,10 @@ public final class RedisCluster: Sendable {
 
     /// Sends one command to its slot's master and returns the reply. An error reply that is
     /// the command's own (e.g. `WRONGTYPE`) throws ``RedisError/server(message:)``.
-    public func send(_ command: RedisCommand) async throws(RedisError) -> RedisReply {
-        try await pipeline([command], replicas: 0)[0].get()
+    /// `retryTimeout`: this call's budget for retrying transient errors (default the
+    /// configuration's).
+    public func send(_ command: RedisCommand, retryTimeout: Duration? = nil) async throws(RedisError) -> RedisReply {
+        try await pipeline([command], replicas: 0, retryTimeout: retryTimeout)[0].get()
     }
 
     /// Sends `commands`, pipelined per node and the nodes in parallel, and returns one result
@@ -92,8 +94,13 @@ public final class RedisCluster: Sendable {
     /// replicas (one a failover left alone) fails its commands with
     /// ``RedisError/notReplicated(endpoint:acknowledged:required:)`` once the retry budget is
     /// spent. Commands of one node run in order; commands of different nodes do not.
-    public func pipeline(_ commands: [RedisCommand], replicas: Int = 0) async -> [Result<RedisReply, RedisError>] {
-        await onQueue { self.execute(commands, replicas: replicas) }
+    /// `retryTimeout`: this call's budget for retrying transient errors (default the
+    /// configuration's; a reader that has a fallback gives a short one).
+    public func pipeline(
+        _ commands: [RedisCommand], replicas: Int = 0, retryTimeout: Duration? = nil
+    ) async -> [Result<RedisReply, RedisError>] {
+        let budget = retryTimeout ?? configuration.retryTimeout
+        return await onQueue { self.execute(commands, replicas: replicas, retryTimeout: budget) }
     }
 
     // MARK: - Blocking internals (run on `queue`)
@@ -122,12 +129,14 @@ public final class RedisCluster: Sendable {
         case replied([RedisReply], replicated: Int?)
     }
 
-    private func execute(_ commands: [RedisCommand], replicas required: Int) -> [Result<RedisReply, RedisError>] {
+    private func execute(
+        _ commands: [RedisCommand], replicas required: Int, retryTimeout: Duration
+    ) -> [Result<RedisReply, RedisError>] {
         var results = [Result<RedisReply, RedisError>?](repeating: nil, count: commands.count)
         var lastError = [RedisError?](repeating: nil, count: commands.count)
         var asks: [Int: RedisEndpoint] = [:]
         var redirections = [Int](repeating: 0, count: commands.count)
-        let deadline = ContinuousClock.now + configuration.retryTimeout
+        let deadline = ContinuousClock.now + retryTimeout
         var pause = Duration.milliseconds(20)
         var attempt = 0
         while true {

@@ -14,8 +14,9 @@ import Protocol
 ///   daemon counter (`blocks.appended` → `kvd_blocks_appended_total`, `bytes.appended` →
 ///   `kvd_bytes_appended_total`, …);
 /// - histogram: `request_duration_seconds{type}` (cumulative buckets `le`, `_sum`, `_count`);
-///   the shared tier's `tier_upload_duration_seconds` (one observation per upload batch) and
-///   its gauges `tier_queued_blocks`, `tier_queued_bytes`.
+///   the shared tier's `tier_upload_duration_seconds` (one observation per upload batch),
+///   `tier_download_duration_seconds` (one per fetch of payloads) and its gauges
+///   `tier_queued_blocks`, `tier_queued_bytes`, `tier_remote_blocks`.
 public enum PrometheusExposition {
     /// Store statistics that are levels, not totals (rendered as gauges).
     static let storeGauges: [String: (name: String, help: String)] = [
@@ -25,6 +26,7 @@ public enum PrometheusExposition {
         "store.pinnedSessions": ("pinned_sessions", "Sessions held open by a connection (never evicted)."),
         "tier.queuedBlocks": ("tier_queued_blocks", "Blocks waiting to be written to the shared tier."),
         "tier.queuedBytes": ("tier_queued_bytes", "Stored bytes of the blocks waiting to be written to the shared tier."),
+        "tier.remoteBlocks": ("tier_remote_blocks", "Blocks of sessions pulled from the shared tier whose payloads are not held here yet."),
     ]
     /// Store statistics that only grow (rendered as counters).
     static let storeCounters: [String: (name: String, help: String)] = [

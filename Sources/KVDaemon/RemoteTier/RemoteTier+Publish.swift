@@ -3,11 +3,12 @@ import KVStore
 import RedisCluster
 
 extension RemoteTier {
-    /// The session's manifest in the cluster, or nil when it has none.
-    func manifest(of name: String) async throws(TierError) -> SessionManifest? {
+    /// The session's manifest in the cluster, or nil when it has none. `retryTimeout`: the
+    /// budget for a cluster that does not answer (default the client's).
+    func manifest(of name: String, retryTimeout: Duration? = nil) async throws(TierError) -> SessionManifest? {
         let reply: RedisReply
         do {
-            reply = try await redis.send(RedisCommand(["GET", configuration.manifestKey(name)]))
+            reply = try await redis.send(RedisCommand(["GET", configuration.manifestKey(name)]), retryTimeout: retryTimeout)
         } catch {
             throw .redis(error)
         }

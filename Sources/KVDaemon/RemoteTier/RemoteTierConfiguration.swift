@@ -18,6 +18,9 @@ public struct RemoteTierConfiguration: Sendable {
     public var keyPrefix: String = "kvd"
     /// Stored bytes per upload batch (one pipelined round trip per master). Default 8 MiB.
     public var batchBytes: Int = 8 << 20
+    /// How long opening a session this node does not hold waits for a cluster that does not
+    /// answer before the node answers from its own store alone (`sessionNotFound`). Default 3 s.
+    public var readTimeout: Duration = .seconds(3)
 
     public init(seeds: [RedisEndpoint]) {
         self.seeds = seeds

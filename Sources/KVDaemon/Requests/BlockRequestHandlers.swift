@@ -59,7 +59,8 @@ extension RequestDispatcher {
                 blocks: missing.count, bytesPerBlock: payloadBytes + Self.perPayloadOverhead,
                 fixed: result.chosen.count * Self.perChosenOverhead, what: "retrieve with payloads", connection: connection)
             if !missing.isEmpty {
-                let bytes = try await self.payloads(missing.map { chosenIDs[$0] })
+                let session = try visibleSession(request.session, connection: connection).name
+                let bytes = try await self.payloads(missing.map { chosenIDs[$0] }, session: session)
                 result.payloads = zip(missing, bytes).map { RecalledPayload(index: UInt32($0), payload: $1[...]) }
             }
         }
@@ -150,28 +151,55 @@ extension RequestDispatcher {
 }
 
 extension RequestDispatcher {
-    /// Reads and decodes payloads, split over the cores when there are many (decompression is
-    /// the bulk of a retrieve with payloads). Order is kept.
-    func payloads(_ ids: [BlockID]) async throws -> [[UInt8]] {
+    /// Reads and decodes the payloads of `ids` (blocks of session `session`, its store name),
+    /// split over the cores when there are many (decompression is the bulk of a retrieve with
+    /// payloads); order is kept. Payloads of blocks materialised from the shared tier and not
+    /// held yet are fetched from it, checked and kept (``RemoteTier/payloads(_:forSession:)``);
+    /// a fetch that fails or does not check out is `storageError`, never served.
+    func payloads(_ ids: [BlockID], session: String) async throws -> [[UInt8]] {
         let parts = min(ProcessInfo.processInfo.activeProcessorCount, 4, ids.count / 8)
-        guard parts > 1 else { return try store.payloads(ids) }
-        let chunk = (ids.count + parts - 1) / parts
-        let store = self.store
-        return try await withThrowingTaskGroup(of: (Int, [[UInt8]]).self) { group in
-            for part in 0..<parts {
-                let slice = Array(ids[(part * chunk)..<min(ids.count, (part + 1) * chunk)])
-                group.addTask { (part, try store.payloads(slice)) }
+        var reads: [PayloadRead]
+        if parts > 1 {
+            let chunk = (ids.count + parts - 1) / parts
+            let store = self.store
+            reads = try await withThrowingTaskGroup(of: (Int, [PayloadRead]).self) { group in
+                for part in 0..<parts {
+                    let slice = Array(ids[(part * chunk)..<min(ids.count, (part + 1) * chunk)])
+                    group.addTask { (part, try store.readPayloads(slice)) }
+                }
+                var results = [[PayloadRead]](repeating: [], count: parts)
+                for try await (part, read) in group { results[part] = read }
+                return results.flatMap { $0 }
             }
-            var results = [[[UInt8]]](repeating: [], count: parts)
-            for try await (part, bytes) in group { results[part] = bytes }
-            return results.flatMap { $0 }
+        } else {
+            reads = try store.readPayloads(ids)
         }
+        var remote: [(index: Int, info: BlockInfo)] = []
+        var out = reads.enumerated().map { index, read -> [UInt8] in
+            switch read {
+            case .held(let bytes): return bytes
+            case .remote(let info):
+                remote.append((index, info))
+                return []
+            }
+        }
+        guard !remote.isEmpty else { return out }
+        guard let tier else {
+            throw ProtocolError(.storageError, "\(remote.count) payloads are held by a shared tier this kvd is not configured with")
+        }
+        do {
+            let fetched = try await tier.payloads(remote.map(\.info), forSession: session)
+            for (block, bytes) in zip(remote, fetched) { out[block.index] = bytes }
+        } catch {
+            throw ProtocolError(.storageError, "shared tier: \(error)")
+        }
+        return out
     }
 
     /// Fetches blocks of a session by id. Only ids referenced by the session are served (an id
     /// of another session's block is `blockNotFound`, even if it exists). `prefixHash` is the
     /// one the block was appended with (zero for blocks stored before the store kept it).
-    func fetchBlocks(_ request: FetchBlocks, connection: ConnectionState) throws -> Message {
+    func fetchBlocks(_ request: FetchBlocks, connection: ConnectionState) async throws -> Message {
         let record = try visibleSession(request.session, connection: connection)
         let descriptor = record.descriptor
         let dimension = descriptor.vectorDimension
@@ -195,7 +223,7 @@ extension RequestDispatcher {
         for id in ids where found[id] == nil {
             throw ProtocolError(.blockNotFound, "block \(id) is not in session \"\(SessionName.printable(request.session))\"")
         }
-        let payloads = try store.payloads(ids)
+        let payloads = try await self.payloads(ids, session: record.name)
         let prefixes = try ids.map { id in try store.blockInfo(id)?.prefixHash ?? PrefixHash(high: 0, low: 0) }
         let blocks = zip(ids, zip(payloads, prefixes)).map { id, stored in
             let (payload, prefix) = stored

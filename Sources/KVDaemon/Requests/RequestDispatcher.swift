@@ -103,6 +103,8 @@ public final class RequestDispatcher: Sendable {
     /// False for a retrieve that wants payloads or scores more than ``inlineRetrieveKeyBytes``;
     /// true for everything else (including requests that will fail: errors are cheap).
     private func isCheap(_ message: Message, connection: ConnectionState) -> Bool {
+        // Opening a session this node does not hold may pull it from the shared tier.
+        if case .openSession(let request) = message { return tier == nil || (try? visibleSession(request.name, connection: connection)) != nil }
         guard case .retrieve(let request) = message else { return true }
         guard !request.wantPayloads else { return false }
         guard let record = try? visibleSession(request.session, connection: connection),
@@ -218,21 +220,28 @@ public final class RequestDispatcher: Sendable {
 
     private func answer(_ message: Message, connection: ConnectionState, logger: Logger) async throws -> Message {
         switch message {
-        case .hello, .openSession, .statsRequest: return try answerInline(message, connection: connection)
+        case .openSession(let request):
+            try await pullIfMissing(request.name, connection: connection, logger: logger)
+            return try answerInline(message, connection: connection)
+        case .hello, .statsRequest: return try answerInline(message, connection: connection)
         case .listSessions(let request): return try listSessions(request, connection: connection)
         case .createSession(let request): return try await createSession(request, connection: connection)
         case .closeSession(let request): return try await closeSession(request, connection: connection)
         case .dropSession(let request): return try await dropSession(request, connection: connection)
-        case .forkSession(let request): return try await forkSession(request, connection: connection)
+        case .forkSession(let request):
+            try await pullIfMissing(request.source, connection: connection, logger: logger)
+            return try await forkSession(request, connection: connection)
         case .appendBlocks(let request): return try await appendBlocks(request, connection: connection)
         case .retrieve(let request): return try await retrieve(request, connection: connection)
-        case .fetchBlocks(let request): return try fetchBlocks(request, connection: connection)
+        case .fetchBlocks(let request): return try await fetchBlocks(request, connection: connection)
         case .putCheckpoint(let request): return try await putCheckpoint(request, connection: connection)
         case .getCheckpoint(let request): return try getCheckpoint(request, connection: connection)
         case .verify(let request): return try await verify(request, connection: connection)
         case .reload(let request): return try reload(request, connection: connection, logger: logger)
         case .backup(let request): return try await backup(request, connection: connection, logger: logger)
-        case .inspectSession(let request): return try inspectSession(request, connection: connection)
+        case .inspectSession(let request):
+            try await pullIfMissing(request.name, connection: connection, logger: logger)
+            return try inspectSession(request, connection: connection)
         case .helloOK, .ok, .sessionInfo, .sessionList, .appended, .retrieved, .blocks, .checkpoint, .stats, .verifyReport, .reloaded, .backupDone, .sessionDetail, .error:
             throw ProtocolError(.unexpectedMessage, "\(message.type) is a reply type")
         }

@@ -1,4 +1,5 @@
 import KVStore
+import Logging
 import Protocol
 
 extension RequestDispatcher {
@@ -13,6 +14,32 @@ extension RequestDispatcher {
             throw ProtocolError(.sessionNotFound, "no session \"\(SessionName.printable(name))\"")
         }
         return record
+    }
+
+    /// Materialises a session this node does not hold from the shared tier (docs/TIER.md
+    /// "Reading through"), when a tier is configured and the peer may see the session: the
+    /// request that named it then finds it as if it had been here. A tier that does not answer
+    /// within its read timeout, or holds nothing under the name, leaves the node to answer from
+    /// its own store (`sessionNotFound`: a worker then computes the document itself); a manifest
+    /// of another owner or an unusable one is refused (`permissionDenied`, `storageError`).
+    func pullIfMissing(_ requested: String, connection: ConnectionState, logger: Logger) async throws {
+        guard let tier else { return }
+        let address = try SessionAddress.resolve(requested, peer: connection.peer, policy: policy)
+        guard store.session(named: address.storeName) == nil,
+              policy.mayAccess(sessionOwnedBy: address.owner, peer: connection.peer) else { return }
+        do {
+            _ = try await tier.pull(session: address.storeName)
+        } catch StoreError.sessionExists {
+            return  // another request materialised it meanwhile
+        } catch TierError.redis(let error) {
+            metrics.add("tier.pullFailures")
+            logger.warning("tier: cannot reach the shared tier for a session; answering from the local store",
+                           metadata: ["session": "\(address.storeName)", "error": "\(error)"])
+        } catch let error as TierError {
+            metrics.add("tier.pullFailures")
+            if case .foreignOwner = error { throw ProtocolError(.permissionDenied, "\(error)") }
+            throw ProtocolError(.storageError, "shared tier: \(error)")
+        }
     }
 
     /// The store's name of a session the peer creates (in its own namespace), after checking

@@ -20,6 +20,7 @@ extension RequestDispatcher {
         if let tier {
             counters["tier.queuedBlocks"] = UInt64(store.pendingUploads)
             counters["tier.queuedBytes"] = UInt64(store.pendingUploadBytes)
+            counters["tier.remoteBlocks"] = UInt64(store.remoteBlocks)
             counters.merge(tier.counters()) { $1 }
         }
         let histograms = snapshot.histograms.sorted { $0.key < $1.key }.map { name, histogram in

@@ -1,0 +1,171 @@
+import CoreTypes
+import DaemonTestSupport
+import Foundation
+import KVClient
+import Protocol
+import RedisCluster
+import RedisTestSupport
+import Testing
+@testable import KVDaemon
+@testable import KVStore
+
+/// Two kvd nodes over one real Redis Cluster: node B opens what node A published and fetches its
+/// payloads on demand (docs/TIER.md "Reading through").
+@Suite("Shared tier: sessions pulled by another node", .serialized)
+struct SessionPullTests {
+    private static func node(_ cluster: LocalRedisCluster) async throws -> InProcessDaemon {
+        try await InProcessDaemon { configuration in
+            configuration.remote = RemoteTierConfiguration(seeds: cluster.seeds)
+        }
+    }
+
+    private static func counter(_ stats: Stats, _ name: String) -> UInt64 {
+        stats.counters.first { $0.name == name }?.value ?? 0
+    }
+
+    /// Node A's document "doc": `positions` blocks per layer and a checkpoint, closed and
+    /// published; A is stopped and its data directory deleted. Returns the blocks A wrote.
+    private static func publishOnNodeA(_ cluster: LocalRedisCluster, positions: Int = 12) async throws -> [BlockRecord] {
+        let a = try await node(cluster)
+        let client = try await a.connect()
+        _ = try await client.createSession("doc", descriptor: Shapes.tiny)
+        let blocks = (0..<positions).flatMap { p in (0..<3).map { Shapes.block(layer: $0, position: p, seed: 5) } }
+        _ = try await client.appendBlocks(session: "doc", blocks: blocks)
+        try await client.putCheckpoint(session: "doc", chunkSequence: 7, tokenCount: 48, workerState: Array("worker state".utf8)[...])
+        try await client.closeSession("doc")
+        let deadline = ContinuousClock.now + .seconds(60)
+        while counter(try await client.stats(), "tier.publications") < 1 {
+            try #require(ContinuousClock.now < deadline, "node A did not publish the session")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        client.close()
+        try await a.stop()  // and its data directory is deleted
+        #expect(!FileManager.default.fileExists(atPath: a.dataPath))
+        return blocks
+    }
+
+    @Test("node B opens node A's session after A is gone: keys and checkpoint come with it, payloads when a retrieve or fetch needs them, checked and kept")
+    func nodeBServesNodeAsSession() async throws {
+        let cluster = try LocalRedisCluster()
+        defer { cluster.stop() }
+        let blocks = try await Self.publishOnNodeA(cluster)
+
+        let b = try await Self.node(cluster)
+        let client = try await b.connect()
+        let info = try await client.openSession("doc")
+        #expect(info.blockCounts == [12, 12, 12] && info.descriptor == Shapes.tiny && info.checkpointSequence == 7)
+        var stats = try await client.stats()
+        #expect(Self.counter(stats, "tier.pulledSessions") == 1)
+        #expect(Self.counter(stats, "tier.remoteBlocks") == 36 && stats.blocks == 0)
+        let checkpoint = try await client.getCheckpoint(session: "doc")
+        #expect(checkpoint.chunkSequence == 7 && checkpoint.tokenCount == 48 && Array(checkpoint.workerState) == Array("worker state".utf8))
+
+        // A retrieve with payloads: the chosen blocks come from the cluster, exactly A's.
+        let probe = Shapes.block(layer: 1, position: 3, seed: 5).representativeKey
+        let result = try await client.retrieve(RetrieveRequest(
+            session: "doc", layer: 1, method: .infllm, mode: .prefill, chunkSequence: 8, probe: probe, heldIDs: [], wantPayloads: true))
+        #expect(!result.chosen.isEmpty && result.payloads.count == result.chosen.count)
+        for payload in result.payloads {
+            let position = Int(result.chosen[Int(payload.index)].position)
+            #expect(payload.payload == Shapes.block(layer: 1, position: position, seed: 5).payload)
+        }
+        stats = try await client.stats()
+        #expect(Self.counter(stats, "tier.downloadedBlocks") == UInt64(result.chosen.count))
+        #expect(Self.counter(stats, "tier.remoteBlocks") == UInt64(36 - result.chosen.count))
+        #expect(stats.histograms.contains { $0.name == "latency.tier.download" })
+
+        // fetchBlocks of every block of layer 0 and 2: the rest arrives; then B holds all.
+        let everything = try await client.fetchBlocks(session: "doc", ids: try await Self.ids(cluster, layers: [0, 2]))
+        for block in everything {
+            #expect(block.record.payload == blocks.first { $0.layer == block.record.layer && $0.position == block.record.position }!.payload)
+        }
+        _ = try await client.fetchBlocks(session: "doc", ids: try await Self.ids(cluster, layers: [1]))
+        stats = try await client.stats()
+        #expect(Self.counter(stats, "tier.remoteBlocks") == 0 && stats.blocks == 36)
+        #expect(Self.counter(stats, "tier.downloadedBlocks") == 36)
+        // Served from B's own store now, without the cluster.
+        let layer0 = try await Self.ids(cluster, layers: [0])
+        cluster.pauseAll(true)
+        let again = try await client.fetchBlocks(session: "doc", ids: layer0)
+        #expect(again.count == 12)
+        cluster.pauseAll(false)
+        #expect(try await client.verify().failures.isEmpty)
+        client.close()
+        try await b.stop()
+    }
+
+    @Test("a payload in the cluster that does not match its manifest is never served; a manifest of another namespace is refused; with the cluster down an unknown session is sessionNotFound")
+    func badTierContentIsRefused() async throws {
+        let cluster = try LocalRedisCluster()
+        defer { cluster.stop() }
+        _ = try await Self.publishOnNodeA(cluster, positions: 4)
+        let redis = try RedisCluster(configuration: RedisClusterConfiguration(seeds: cluster.seeds))
+        defer { redis.close() }
+        let name = "\(getuid())/doc"
+        let manifest = try SessionManifest.decode(try #require(try await redis.send(RedisCommand(["GET", "kvd:s:{\(name)}:m"])).bytes))
+
+        // Every payload of layer 0 replaced by the bytes of layer 1's block at the same position.
+        for (entry, other) in zip(manifest.layers[0], manifest.layers[1]) {
+            let bytes = try #require(try await redis.send(RedisCommand(["GET", "kvd:p:\(other.id)"])).bytes)
+            _ = try await redis.send(RedisCommand("SET", [Array("kvd:p:\(entry.id)".utf8), bytes]))
+        }
+        let b = try await Self.node(cluster)
+        let client = try await b.connect()
+        _ = try await client.openSession("doc")
+        let ids = try await Self.ids(cluster, layers: [0])
+        await #expect(throws: KVClientError.self) { _ = try await client.fetchBlocks(session: "doc", ids: ids) }
+        do {
+            _ = try await client.fetchBlocks(session: "doc", ids: ids)
+        } catch {
+            #expect(error.code == .storageError, "\(error)")
+        }
+        var stats = try await client.stats()
+        #expect(Self.counter(stats, "tier.verificationFailures") == 2)
+        #expect(Self.counter(stats, "tier.remoteBlocks") == 12)  // nothing kept
+        // Layer 1's own blocks are fine.
+        #expect(try await client.fetchBlocks(session: "doc", ids: try await Self.ids(cluster, layers: [1])).count == 4)
+        client.close()
+
+        // The manifest under another name of the same owner, but claiming another namespace.
+        var foreign = manifest.encoded()
+        foreign.replaceSubrange(18..<22, with: [0xEE, 0xEE, 0, 0])  // namespace u32 LE after magic, version, generation, owner
+        var renamed = try SessionManifest.decode(foreign)
+        #expect(renamed.namespace == 0xEEEE)
+        renamed.name = "\(getuid())/other"
+        _ = try await redis.send(RedisCommand("SET", [Array("kvd:s:{\(getuid())/other}:m".utf8), renamed.encoded()]))
+        let second = try await b.connect()
+        do {
+            _ = try await second.openSession("other")
+            Issue.record("a manifest of another namespace was materialised")
+        } catch {
+            #expect(error.code == .permissionDenied, "\(error)")
+        }
+        #expect(try await second.allSessions().map(\.name) == ["doc"])
+
+        // The cluster down: an unknown session is simply not found, within the read timeout.
+        cluster.pauseAll(true)
+        let started = ContinuousClock.now
+        do {
+            _ = try await second.openSession("nothing")
+            Issue.record("opened a session that exists nowhere")
+        } catch {
+            #expect(error.code == .sessionNotFound, "\(error)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(15))
+        stats = try await second.stats()
+        #expect(Self.counter(stats, "tier.pullFailures") >= 1)
+        cluster.pauseAll(false)
+        second.close()
+        try await b.stop()
+    }
+
+    /// The block ids of `layers` of "doc" as its published manifest lists them, in layer then
+    /// position order.
+    private static func ids(_ cluster: LocalRedisCluster, layers: [Int]) async throws -> [BlockID] {
+        let redis = try RedisCluster(configuration: RedisClusterConfiguration(seeds: cluster.seeds))
+        defer { redis.close() }
+        let bytes = try #require(try await redis.send(RedisCommand(["GET", "kvd:s:{\(getuid())/doc}:m"])).bytes)
+        let manifest = try SessionManifest.decode(bytes)
+        return layers.flatMap { manifest.layers[$0].map(\.id) }
+    }
+}
