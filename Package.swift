@@ -176,7 +176,7 @@ let package = Package(
         .testTarget(name: "OpenAIServerTests", dependencies: ["OpenAIServer", "Worker", "LanguageModel", "PrometheusMetrics"]),
         .testTarget(name: "EvaluationTests", dependencies: ["CoreTypes", "Evaluation", "LanguageModel", "LanguageModelTesting", "Worker"]),
         .testTarget(
-            name: "EndToEndTests", dependencies: ["CoreTypes", "KVClient", "Protocol", "LanguageModel", "LanguageModelTesting"],
+            name: "EndToEndTests", dependencies: ["CoreTypes", "KVClient", "Protocol", "LanguageModel", "LanguageModelTesting", "RedisTestSupport"],
             exclude: ["Serve/openai_client.py"]
         ),
     ],
