@@ -109,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "kvctl",
             dependencies: [
-                "CoreTypes", "KVClient", "KVStore", "StoreBenchmarks", "Protocol",
+                "CoreTypes", "KVClient", "KVStore", "StoreBenchmarks", "Protocol", "RedisCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

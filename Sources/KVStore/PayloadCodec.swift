@@ -1,3 +1,4 @@
+import Foundation
 import CoreTypes
 import CZstd
 import Synchronization
@@ -145,6 +146,24 @@ package enum PayloadCodec: UInt8, Sendable, CaseIterable {
                 return try decode(b)
             }
         }.get()
+    }
+
+    /// ``decode(_:matching:)`` of every payload, split over the cores (at most one part per 4
+    /// payloads); order is kept. Throws `.corrupt` naming nothing more when any fails the check:
+    /// the caller finds which with ``decode(_:matching:)`` if it needs to.
+    package static func decode(matching payloads: [(stored: [UInt8], info: BlockInfo)]) throws(StoreError) -> [[UInt8]] {
+        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, payloads.count / 4))
+        if parts == 1 { return try payloads.map { (p) throws(StoreError) in try decode(p.stored, matching: p.info) } }
+        let results = Mutex([[UInt8]?](repeating: nil, count: payloads.count))
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            for i in stride(from: part, to: payloads.count, by: parts) {
+                let raw = try? decode(payloads[i].stored, matching: payloads[i].info)
+                results.withLock { $0[i] = raw }
+            }
+        }
+        let decoded = results.withLock { $0 }
+        guard decoded.allSatisfy({ $0 != nil }) else { throw .corrupt }
+        return decoded.map { $0! }
     }
 }
 

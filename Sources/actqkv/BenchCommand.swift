@@ -207,7 +207,7 @@ struct AttentionBench: ParsableCommand {
                         start += c
                     }
                 }
-                times.append(Double(t.components.seconds) + Double(t.components.attoseconds) * 1e-18)
+                times.append(t.seconds)
                 cpuTimes.append(Self.threadCPUSeconds() - cpu0)
             }
             times.sort(); cpuTimes.sort()

@@ -10,7 +10,7 @@ struct KvctlCommand: AsyncParsableCommand {
         commandName: "kvctl",
         abstract: "Inspect and administer a running kvd through its socket.",
         subcommands: [StatsCommand.self, SessionsCommand.self, InspectCommand.self, BlocksCommand.self, DropCommand.self, VerifyCommand.self,
-                      BackupCommand.self, CompactCommand.self, ReloadCommand.self, BenchCommand.self, CodecCommand.self]
+                      BackupCommand.self, CompactCommand.self, ReloadCommand.self, BenchCommand.self, TierBenchCommand.self, CodecCommand.self]
     )
 
     /// `--socket` may be given before the subcommand (`kvctl --socket PATH stats`) or after it.

@@ -82,31 +82,30 @@ extension RemoteTier {
     func payloads(_ blocks: [BlockInfo], forSession session: String) async throws(TierError) -> [[UInt8]] {
         let started = ContinuousClock.now
         let results = await redis.pipeline(blocks.map { RedisCommand(["GET", configuration.payloadKey($0.id)]) })
-        var raw: [[UInt8]] = []
-        var fetched: [(id: BlockID, stored: [UInt8])] = []
-        raw.reserveCapacity(blocks.count)
+        var fetched: [(stored: [UInt8], info: BlockInfo)] = []
+        fetched.reserveCapacity(blocks.count)
         for (info, result) in zip(blocks, results) {
-            let stored: [UInt8]
             switch result {
             case .success(let reply):
                 guard let bytes = reply.bytes else { throw .payloadMissing(info.id) }
-                stored = bytes
+                fetched.append((bytes, info))
             case .failure(let error):
                 throw .redis(error)
             }
-            do {
-                raw.append(try PayloadCodec.decode(stored, matching: info))
-            } catch {
-                metrics.add("tier.verificationFailures")
-                throw .payloadMismatch(info.id)
-            }
-            fetched.append((info.id, stored))
+        }
+        let raw: [[UInt8]]
+        do {
+            raw = try PayloadCodec.decode(matching: fetched)  // over the cores
+        } catch {
+            metrics.add("tier.verificationFailures")
+            let bad = fetched.first { (try? PayloadCodec.decode($0.stored, matching: $0.info)) == nil }!
+            throw .payloadMismatch(bad.info.id)
         }
         metrics.add("tier.downloadedBlocks", UInt64(fetched.count))
         metrics.add("tier.downloadedBytes", UInt64(fetched.reduce(0) { $0 + $1.stored.count }))
         metrics.time("tier.download", seconds: (ContinuousClock.now - started).seconds)
         do {
-            try await store.storePulled(fetched, forSession: session)
+            try await store.storePulled(fetched.map { ($0.info.id, $0.stored) }, forSession: session)
         } catch {
             metrics.add("tier.downloadsNotKept")
             logger.notice("tier: fetched payloads served but not kept", metadata: ["session": "\(session)", "error": "\(error)"])

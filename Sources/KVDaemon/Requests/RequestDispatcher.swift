@@ -270,11 +270,3 @@ public final class RequestDispatcher: Sendable {
             peerUID: connection.peer.uid, peerGID: connection.peer.gid))
     }
 }
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
-    }
-}
