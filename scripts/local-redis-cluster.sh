@@ -19,6 +19,9 @@ start)
     command -v redis-server >/dev/null && command -v redis-cli >/dev/null \
         || { echo "redis-server and redis-cli are needed: apt install redis-server redis-tools" >&2; exit 1; }
     mkdir -p "$dir"
+    for i in 0 1 2 3 4 5; do
+        ! redis-cli -p $((first + i)) ping >/dev/null 2>&1 || { echo "port $((first + i)) is in use (another cluster? see its stop)" >&2; exit 1; }
+    done
     ports=()
     for i in 0 1 2 3 4 5; do
         port=$((first + i))

@@ -28,6 +28,15 @@ struct StatsCommand: AsyncParsableCommand {
                 print("uptime \(stats.uptimeSeconds) s, \(stats.connections) connections")
                 print("sessions \(stats.sessions), blocks \(stats.blocks), stored \(stats.storedBytes) bytes, capacity \(stats.capacityBytes == 0 ? "unlimited" : "\(stats.capacityBytes) bytes")")
                 print("requests \(stats.requests), errors \(stats.errors)")
+                let counters = Dictionary(uniqueKeysWithValues: stats.counters.map { ($0.name, $0.value) })
+                if let queued = counters["tier.queuedBlocks"] {
+                    // The shared tier at a glance (docs/TIER.md); every counter follows below.
+                    func c(_ name: String) -> UInt64 { counters[name] ?? 0 }
+                    print("tier: queued \(queued) blocks (\(c("tier.queuedBytes")) bytes), uploaded \(c("tier.uploadedBlocks")) (\(c("tier.uploadedBytes")) bytes), "
+                        + "published \(c("tier.publications")); pulled \(c("tier.pulledSessions")) sessions, \(c("tier.remoteBlocks")) blocks not fetched yet, "
+                        + "downloaded \(c("tier.downloadedBlocks")) (\(c("tier.downloadedBytes")) bytes); failures: upload \(c("tier.uploadFailures")), "
+                        + "publication \(c("tier.publicationFailures")), pull \(c("tier.pullFailures")), verification \(c("tier.verificationFailures"))")
+                }
                 for counter in stats.counters { print("  \(counter.name) \(counter.value)") }
                 for h in stats.histograms {
                     let count = h.buckets.reduce(0) { $0 + $1.count }

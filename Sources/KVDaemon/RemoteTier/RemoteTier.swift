@@ -81,6 +81,9 @@ final class RemoteTier: Sendable {
     /// Tells the uploader that blocks were queued (it otherwise looks every 200 ms).
     func blocksQueued() { uploader.wake() }
 
+    /// Passes of the uploader's loop so far (``TierUploader/passes``).
+    var uploaderPasses: Int { uploader.passes }
+
     /// Stops the uploader and closes the client, interrupting a batch in flight (its blocks
     /// stay queued). What is still queued stays in the store for the next start.
     func stop() async {

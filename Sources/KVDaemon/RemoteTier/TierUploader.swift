@@ -27,7 +27,13 @@ final class TierUploader: Sendable {
         /// Resumed by ``wake()`` or ``stop()`` while the loop idles.
         var waiter: CheckedContinuation<Void, Never>? = nil
         var woken = false
+        /// Passes of the loop so far (each reads the queue once): an idle uploader makes about
+        /// five a second.
+        var passes = 0
     }
+
+    /// Passes of ``run()``'s loop so far.
+    var passes: Int { control.withLock { $0.passes } }
 
     init(store: KVStore, redis: RedisCluster, configuration: RemoteTierConfiguration, metrics: DaemonMetrics, logger: Logger) {
         self.store = store
@@ -41,6 +47,7 @@ final class TierUploader: Sendable {
     func run() async {
         var pause = Duration.milliseconds(100)
         while !control.withLock({ $0.stopping }) {
+            control.withLock { $0.passes += 1 }
             let batch: [PendingUpload]
             do {
                 batch = try store.pendingUploads(limit: 4096, maxBytes: configuration.batchBytes)
@@ -117,7 +124,9 @@ final class TierUploader: Sendable {
     /// Sleeps up to `duration`, or until ``wake()`` / ``stop()``.
     private func idle(_ duration: Duration) async {
         let timer = Task {
-            try? await Task.sleep(for: duration)
+            // Cancelled when the wait ended otherwise: then it must not wake the next wait (a
+            // cancelled timer waking each next idle() at once made the uploader spin).
+            guard (try? await Task.sleep(for: duration)) != nil else { return }
             self.wake()
         }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -70,6 +70,38 @@ struct SessionPublicationTests {
         await store.close()
     }
 
+    @Test("an idle uploader waits: after appends woke it and the queue drained, it looks about five times a second, not in a loop")
+    func idleUploaderDoesNotSpin() async throws {
+        let cluster = try LocalRedisCluster()
+        defer { cluster.stop() }
+        let directory = NSTemporaryDirectory() + "tier-idle-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var storeConfiguration = StoreConfiguration(directory: directory)
+        storeConfiguration.mapSize = 1 << 30
+        storeConfiguration.tracksUploads = true
+        let store = try KVStore(configuration: storeConfiguration)
+        let tier = try RemoteTier(
+            configuration: RemoteTierConfiguration(seeds: cluster.seeds), store: store, metrics: DaemonMetrics(), logger: Logger(label: "test"))
+        let executor = DedicatedExecutor(threads: 1, name: "tier-test")
+        defer { executor.shutdown() }
+        tier.start(on: executor)
+        _ = try await store.createSession(name: "1000/doc", owner: 1000, descriptor: Shapes.tiny)
+        for round in 0..<5 {
+            // Each append wakes the uploader before its idle wait ends (the wake a cancelled timer
+            // must not repeat).
+            _ = try await store.append(session: "1000/doc", blocks: (0..<3).map { Self.newBlock(Shapes.block(layer: $0, position: round)) })
+            tier.blocksQueued()
+            try await Task.sleep(for: .milliseconds(30))
+        }
+        try await Self.waitUntilPublished(store)
+        let before = tier.uploaderPasses
+        try await Task.sleep(for: .seconds(2))
+        let passes = tier.uploaderPasses - before
+        #expect(passes <= 20, "\(passes) passes in 2 s while idle")
+        await tier.stop()
+        await store.close()
+    }
+
     @Test("a manifest round-trips, and truncated or garbled bytes are refused")
     func manifestEncoding() throws {
         let entry = SessionManifest.Entry(id: BlockID(high: 1, low: 2), checksum: 3, rawBytes: 4, storedBytes: 5, prefixHash: PrefixHash(high: 6, low: 7))

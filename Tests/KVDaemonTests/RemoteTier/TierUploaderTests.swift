@@ -92,6 +92,54 @@ struct TierUploaderTests {
         try await daemon.stop()
     }
 
+    @Test("a master killed while kvd uploads: its replica takes over, and every block that left the queue is in the cluster byte for byte")
+    func masterKilledDuringUploads() async throws {
+        let cluster = try LocalRedisCluster()
+        defer { cluster.stop() }
+        let daemon = try await Self.daemon(cluster)
+        defer { daemon.removeFiles() }
+        let client = try await daemon.connect()
+        _ = try await client.createSession("doc", descriptor: Shapes.tiny)
+        let redis = try RedisCluster(configuration: RedisClusterConfiguration(seeds: cluster.seeds))
+        defer { redis.close() }
+        try await redis.refreshTopology()
+        let victim = try #require(redis.masters.first)
+        let replica = try #require(try cluster.replicas(ofMaster: victim.port).first)
+
+        // Appends in rounds; the victim is killed once uploads are under way, appends go on.
+        var blocks: [BlockRecord] = [], ids: [BlockID] = []
+        for round in 0..<20 {
+            let batch = (round * 20..<(round + 1) * 20).flatMap { p in (0..<3).map { Shapes.block(layer: $0, position: p, seed: 9) } }
+            ids += try await client.appendBlocks(session: "doc", blocks: batch)
+            blocks += batch
+            if round == 4 {
+                let deadline = ContinuousClock.now + .seconds(30)
+                while Self.counter(try await client.stats(), "tier.uploadedBlocks") ?? 0 == 0 {
+                    try #require(ContinuousClock.now < deadline, "nothing was uploaded")
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                cluster.kill(port: victim.port)
+            }
+        }
+        // The promoted replica has no replica of its own (WAIT 1 fails on its shard) until the
+        // killed node, restarted, rejoins as its replica.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try cluster.cli(port: replica, ["role"]).output.hasPrefix("slave") {
+            try #require(ContinuousClock.now < deadline, "the replica was not promoted")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try cluster.start(port: victim.port)
+        let stats = try await Self.drained(client)
+        #expect(Self.counter(stats, "tier.uploadedBlocks") == 1200)
+        try cluster.waitUntilHealthy()
+        let stored = try await Self.clusterPayloads(cluster, ids)
+        for (block, payload) in zip(blocks, stored) {
+            #expect(payload == Array(block.payload))
+        }
+        client.close()
+        try await daemon.stop()
+    }
+
     @Test("with the cluster unreachable appends are acknowledged and queued; the queue drains when it returns, also after a restart")
     func clusterDownThenBack() async throws {
         let cluster = try LocalRedisCluster()
