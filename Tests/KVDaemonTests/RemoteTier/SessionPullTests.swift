@@ -159,12 +159,65 @@ struct SessionPullTests {
         try await b.stop()
     }
 
-    /// The block ids of `layers` of "doc" as its published manifest lists them, in layer then
+    @Test("the whole cluster down: both nodes keep serving what they hold and take appends; the tier catches up when it returns, and B then pulls what A wrote meanwhile")
+    func bothNodesThroughAnOutage() async throws {
+        let cluster = try LocalRedisCluster()
+        defer { cluster.stop() }
+        let a = try await Self.node(cluster), b = try await Self.node(cluster)
+        defer { a.removeFiles(); b.removeFiles() }
+        let onA = try await a.connect(), onB = try await b.connect()
+        _ = try await onA.createSession("doc", descriptor: Shapes.tiny)
+        _ = try await onA.appendBlocks(session: "doc", blocks: (0..<4).flatMap { p in (0..<3).map { Shapes.block(layer: $0, position: p, seed: 3) } })
+        try await onA.closeSession("doc")
+        try await Self.waitFor(onA) { Self.counter($0, "tier.publications") >= 1 }
+        _ = try await onB.openSession("doc")
+        _ = try await onB.fetchBlocks(session: "doc", ids: try await Self.ids(cluster, layers: [0, 1, 2]))  // B holds it all now
+
+        cluster.pauseAll(true)
+        // A: appends acknowledged and queued; B: its pulled session served from its own store.
+        _ = try await onA.createSession("more", descriptor: Shapes.tiny)
+        let more = (0..<5).flatMap { p in (0..<3).map { Shapes.block(layer: $0, position: p, seed: 4) } }
+        _ = try await onA.appendBlocks(session: "more", blocks: more)
+        try await onA.closeSession("more")
+        #expect(Self.counter(try await onA.stats(), "tier.queuedBlocks") == 15)
+        let probe = Shapes.block(layer: 2, position: 1, seed: 3).representativeKey
+        let served = try await onB.retrieve(RetrieveRequest(
+            session: "doc", layer: 2, method: .infllm, mode: .prefill, chunkSequence: 1, probe: probe, heldIDs: [], wantPayloads: true))
+        #expect(served.payloads.count == served.chosen.count && !served.chosen.isEmpty)
+        _ = try await onB.createSession("local", descriptor: Shapes.tiny)
+        _ = try await onB.appendBlocks(session: "local", blocks: [Shapes.block(layer: 0, position: 0, seed: 6)])
+
+        cluster.pauseAll(false)
+        try await Self.waitFor(onA) { Self.counter($0, "tier.queuedBlocks") == 0 && Self.counter($0, "tier.publications") >= 2 }
+        try await Self.waitFor(onB) { Self.counter($0, "tier.queuedBlocks") == 0 }
+        // What A wrote during the outage reaches B.
+        let info = try await onB.openSession("more")
+        #expect(info.blockCounts == [5, 5, 5])
+        let fetched = try await onB.fetchBlocks(session: "more", ids: try await Self.ids(cluster, session: "more", layers: [1]))
+        #expect(fetched.map { Array($0.record.payload) } == more.filter { $0.layer == 1 }.map { Array($0.payload) })
+        onA.close()
+        onB.close()
+        try await a.stop()
+        try await b.stop()
+    }
+
+    /// Waits (≤ 60 s) until `condition` holds for the node's stats.
+    private static func waitFor(_ client: KVClient, _ condition: (Stats) -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            let stats = try await client.stats()
+            if condition(stats) { return }
+            try #require(ContinuousClock.now < deadline, "not reached: \(stats.counters.filter { $0.name.hasPrefix("tier.") })")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// The block ids of `layers` of `session` as its published manifest lists them, in layer then
     /// position order.
-    private static func ids(_ cluster: LocalRedisCluster, layers: [Int]) async throws -> [BlockID] {
+    private static func ids(_ cluster: LocalRedisCluster, session: String = "doc", layers: [Int]) async throws -> [BlockID] {
         let redis = try RedisCluster(configuration: RedisClusterConfiguration(seeds: cluster.seeds))
         defer { redis.close() }
-        let bytes = try #require(try await redis.send(RedisCommand(["GET", "kvd:s:{\(getuid())/doc}:m"])).bytes)
+        let bytes = try #require(try await redis.send(RedisCommand(["GET", "kvd:s:{\(getuid())/\(session)}:m"])).bytes)
         let manifest = try SessionManifest.decode(bytes)
         return layers.flatMap { manifest.layers[$0].map(\.id) }
     }
