@@ -85,6 +85,20 @@ struct ConnectionLimitsTests {
         try await daemon.stop()
     }
 
+    /// Runs `step`, again (three times at most) while it fails with `connectionTimedOut`.
+    private static func againAfterIdleClose(_ step: () async throws -> Void) async throws {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try await step()
+                return
+            } catch {
+                guard let e = error as? KVClientError, e.code == .connectionTimedOut, attempt < 3 else { throw error }
+            }
+        }
+    }
+
     private static func goOnAfterIdleClose(_ daemon: InProcessDaemon) async throws {
         let plain = try await KVClient.connect(socketPath: daemon.socketPath)
         let automatic = try await KVClient.connect(
@@ -101,9 +115,11 @@ struct ConnectionLimitsTests {
             #expect(error.code == .connectionTimedOut, "\(error)")
             #expect(error.isConnectionLoss)
         }
-        try await plain.reconnect()
-        _ = try await plain.stats()
-        _ = try await automatic.stats()
+        // Going on: a reconnect and a call. A machine stalled past the idle timeout between the two
+        // (seen under the whole suite's load on 2 cores) gets the same typed close again and tries
+        // again; anything else fails the test.
+        try await againAfterIdleClose { try await plain.reconnect(); _ = try await plain.stats() }
+        try await againAfterIdleClose { _ = try await automatic.stats() }
         plain.close()
         automatic.close()
     }
