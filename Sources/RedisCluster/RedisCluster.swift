@@ -153,7 +153,7 @@ public final class RedisCluster: Sendable {
             // Route.
             if state.withLock({ $0.topology == nil }) {
                 do throws(RedisError) {
-                    try refresh(force: false)
+                    try refresh(force: false, until: deadline)
                 } catch {
                     if !error.isTransient { return results.map { $0 ?? .failure(error) } }
                     for index in pending { lastError[index] = error }
@@ -187,7 +187,7 @@ public final class RedisCluster: Sendable {
             let batches = targets.map { groups[$0]!.map { (command: commands[$0], asked: asks[$0] != nil) } }
             let outcomes = Mutex([BatchOutcome?](repeating: nil, count: targets.count))
             DispatchQueue.concurrentPerform(iterations: targets.count) { t in
-                let outcome = roundTrip(targets[t], batches[t], replicas: required)
+                let outcome = roundTrip(targets[t], batches[t], replicas: required, until: deadline)
                 outcomes.withLock { $0[t] = outcome }
             }
             asks = [:]
@@ -256,8 +256,11 @@ public final class RedisCluster: Sendable {
     }
 
     /// Writes one batch to `endpoint` (each asked command preceded by `ASKING`, then `WAIT`
-    /// when `replicas` > 0) and returns the commands' own replies.
-    private func roundTrip(_ endpoint: RedisEndpoint, _ batch: [(command: RedisCommand, asked: Bool)], replicas: Int) -> BatchOutcome {
+    /// when `replicas` > 0) and returns the commands' own replies; connecting and the round trip
+    /// end by `deadline` at the latest.
+    private func roundTrip(
+        _ endpoint: RedisEndpoint, _ batch: [(command: RedisCommand, asked: Bool)], replicas: Int, until deadline: ContinuousClock.Instant
+    ) -> BatchOutcome {
         var wire: [RedisCommand] = []
         wire.reserveCapacity(batch.count + 1)
         for (command, asked) in batch {
@@ -269,14 +272,14 @@ public final class RedisCluster: Sendable {
         }
         let connection: RedisConnection
         do throws(RedisError) {
-            connection = try checkOut(endpoint)
+            connection = try checkOut(endpoint, until: deadline)
         } catch {
             return .failed(error)
         }
         let before = (connection.bytesWritten, connection.bytesRead)
         let replies: [RedisReply]
         do throws(RedisError) {
-            replies = try connection.send(wire)
+            replies = try connection.send(wire, until: deadline)
         } catch {
             counters.withLock { $0.roundTrips += 1; $0.commands += UInt64(batch.count) }
             checkIn(connection)
@@ -304,7 +307,9 @@ public final class RedisCluster: Sendable {
         return .replied(own, replicated: Int(count))
     }
 
-    private func checkOut(_ endpoint: RedisEndpoint) throws(RedisError) -> RedisConnection {
+    /// A pooled connection to `endpoint`, or a new one connected within the connect timeout or
+    /// by `deadline` when that comes first.
+    private func checkOut(_ endpoint: RedisEndpoint, until deadline: ContinuousClock.Instant? = nil) throws(RedisError) -> RedisConnection {
         let pooled: RedisConnection?? = state.withLock { state in
             if state.closed { return .some(nil) }
             return state.idle[endpoint]?.popLast().map { .some($0) } ?? nil
@@ -314,8 +319,9 @@ public final class RedisCluster: Sendable {
         case .some(.none): throw .closed
         case .some(.some(let pooled)): connection = pooled
         case .none:
+            let connectTimeout = deadline.map { min(configuration.connectTimeout, $0 - ContinuousClock.now) } ?? configuration.connectTimeout
             connection = try RedisConnection(
-                endpoint: endpoint, connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout,
+                endpoint: endpoint, connectTimeout: connectTimeout, commandTimeout: configuration.commandTimeout,
                 username: configuration.username, password: configuration.password)
             counters.withLock { $0.connectionsOpened += 1 }
         }
@@ -344,8 +350,8 @@ public final class RedisCluster: Sendable {
     }
 
     /// Replaces the slot map by the first full one a node gives (known nodes first, then the
-    /// seeds); unless `force`, at most once per 100 ms. Asks no further node after `deadline`
-    /// (each costs up to a connect and a command timeout when it hangs).
+    /// seeds); unless `force`, at most once per 100 ms. Ends by `deadline` (each node asked
+    /// costs up to a connect and a command timeout when it hangs, cut at the deadline).
     private func refresh(force: Bool, until deadline: ContinuousClock.Instant? = nil) throws(RedisError) {
         let (known, recent) = state.withLock { state in
             (state.topology?.nodes ?? [], state.lastRefresh.map { ContinuousClock.now - $0 < .milliseconds(100) } ?? false)
@@ -358,9 +364,9 @@ public final class RedisCluster: Sendable {
         for endpoint in candidates {
             if let deadline, ContinuousClock.now >= deadline, !failures.isEmpty { break }
             do throws(RedisError) {
-                let connection = try checkOut(endpoint)
+                let connection = try checkOut(endpoint, until: deadline)
                 defer { checkIn(connection) }
-                let reply = try connection.send([RedisCommand(["CLUSTER", "SLOTS"], keyIndex: nil)])[0]
+                let reply = try connection.send([RedisCommand(["CLUSTER", "SLOTS"], keyIndex: nil)], until: deadline)[0]
                 if case .error(let message) = reply {
                     if case .auth = ClusterErrorReply(message) { throw RedisError.authenticationFailed(endpoint: endpoint, message: message) }
                     failures.append("\(endpoint): \(message)")

@@ -64,16 +64,19 @@ final class RedisConnection: @unchecked Sendable {
         isBroken = true
     }
 
-    /// Writes `commands` back to back and reads one reply for each (pipelining), in order.
+    /// Writes `commands` back to back and reads one reply for each (pipelining), in order,
+    /// within the command timeout or by `deadline` when that comes first (a caller's retry
+    /// budget: a node that accepted the connection but does not answer costs no more).
     /// Error replies are returned as ``RedisReply/error(_:)``; a failing socket, a timeout or
     /// unparseable bytes throw and break the connection.
-    func send(_ commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {
+    func send(_ commands: [RedisCommand], until deadline: ContinuousClock.Instant? = nil) throws(RedisError) -> [RedisReply] {
         guard !isBroken else { throw .connectionLost(endpoint: endpoint, reason: "connection already failed") }
         var output: [UInt8] = []
         for command in commands { try Self.format(command, into: &output, endpoint: endpoint) }
         var replies: [RedisReply] = []
         replies.reserveCapacity(commands.count)
-        let deadline = ContinuousClock.now + .milliseconds(timeoutMilliseconds)
+        let timeout = ContinuousClock.now + .milliseconds(timeoutMilliseconds)
+        let deadline = deadline.map { min($0, timeout) } ?? timeout
         var written = 0
         var input = [UInt8](repeating: 0, count: 1 << 16)
         do {

@@ -151,7 +151,9 @@ struct SessionPullTests {
         } catch {
             #expect(error.code == .sessionNotFound, "\(error)")
         }
-        #expect(ContinuousClock.now - started < .seconds(15))
+        // The read timeout (3 s) bounds even a round trip to a node that accepted the connection
+        // and never answers; the rest is margin for a loaded machine.
+        #expect(ContinuousClock.now - started < .seconds(10))
         stats = try await second.stats()
         #expect(Self.counter(stats, "tier.pullFailures") >= 1)
         cluster.pauseAll(false)
