@@ -41,9 +41,7 @@ extension KVStore {
         try core.withRead { (txn) throws(StoreError) in
             guard let v = try txn.get(core.lmdb.blocks, StorageKeys.block(id)) else { return nil }
             let (meta, _) = try BlockMeta.decodeHeader(v)
-            return BlockInfo(
-                id: id, layer: Int(meta.layer), codec: meta.codec, referenceCount: Int(meta.refcount),
-                rawBytes: meta.rawLength, storedBytes: meta.storedLength, checksum: meta.checksum, prefixHash: meta.prefixHash)
+            return meta.info(id: id)
         }
     }
 

@@ -49,11 +49,7 @@ extension KVStore {
                     let id = BlockID(bytes: entry)
                     guard let stored = try txn.get(core.lmdb.blocks, StorageKeys.block(id)) else { throw .corrupt }
                     let meta = try BlockMeta.decode(stored)
-                    blocks.append(SnapshotBlock(
-                        info: BlockInfo(
-                            id: id, layer: Int(meta.layer), codec: meta.codec, referenceCount: Int(meta.refcount),
-                            rawBytes: meta.rawLength, storedBytes: meta.storedLength, checksum: meta.checksum, prefixHash: meta.prefixHash),
-                        key: meta.key))
+                    blocks.append(SnapshotBlock(info: meta.info(id: id), key: meta.key))
                 }
                 layers.append(blocks)
             }

@@ -279,9 +279,7 @@ public final class KVStore: Sendable {
                 guard let v = try txn.get(core.lmdb.blocks, StorageKeys.block(id)) else { throw .blockNotFound }
                 let (meta, _) = try BlockMeta.decodeHeader(v)
                 guard meta.remote else { throw .corrupt }
-                out.append(.remote(BlockInfo(
-                    id: id, layer: Int(meta.layer), codec: meta.codec, referenceCount: Int(meta.refcount),
-                    rawBytes: meta.rawLength, storedBytes: meta.storedLength, checksum: meta.checksum, prefixHash: meta.prefixHash)))
+                out.append(.remote(meta.info(id: id)))
             }
             return out
         }

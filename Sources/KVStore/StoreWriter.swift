@@ -440,10 +440,7 @@ final class StoreWriter: @unchecked Sendable {
     ) throws(StoreError) -> BlockMeta? {
         guard let v = try txn.get(core.lmdb.blocks, StorageKeys.block(id)) else { return nil }
         let meta = try BlockMeta.decode(v)
-        guard meta.namespace == namespace, meta.rawLength == block.rawLength, meta.checksum == block.checksum,
-              meta.key.count == block.key.count,
-              zip(meta.key, block.key).allSatisfy({ $0.bitPattern == $1.bitPattern })
-        else { return nil }
+        guard meta.describes(namespace: namespace, rawLength: block.rawLength, checksum: block.checksum, key: block.key) else { return nil }
         // A remote block's bytes are not here: its writer's checksum of them stands in.
         if meta.remote { return meta }
         guard let stored = try txn.get(core.lmdb.payloads, StorageKeys.block(id)) else { return nil }
@@ -548,9 +545,8 @@ final class StoreWriter: @unchecked Sendable {
                 let info = block.info
                 if let v = try txn.get(core.lmdb.blocks, StorageKeys.block(info.id)) {
                     var meta = try BlockMeta.decode(v)
-                    guard meta.namespace == namespace, meta.layer == UInt32(layer), meta.rawLength == info.rawBytes,
-                          meta.checksum == info.checksum, meta.key.count == block.key.count,
-                          zip(meta.key, block.key).allSatisfy({ $0.bitPattern == $1.bitPattern })
+                    guard meta.layer == UInt32(layer),
+                          meta.describes(namespace: namespace, rawLength: info.rawBytes, checksum: info.checksum, key: block.key)
                     else { throw .idConflict }
                     meta.refcount += 1
                     try txn.put(core.lmdb.blocks, StorageKeys.block(info.id), meta.encoded())

@@ -176,6 +176,21 @@ struct BlockMeta {
         return meta
     }
 
+    /// The public view of this record for block `id`.
+    func info(id: BlockID) -> BlockInfo {
+        BlockInfo(
+            id: id, layer: Int(layer), codec: codec, referenceCount: Int(refcount),
+            rawBytes: rawLength, storedBytes: storedLength, checksum: checksum, prefixHash: prefixHash)
+    }
+
+    /// Whether this record describes the block with these fields: same owner namespace, raw
+    /// length, checksum (of the raw payload) and bit-identical representative key. The one
+    /// identity check of a stored block (an append's retry, a materialised session's block).
+    func describes(namespace: UInt32, rawLength: Int, checksum: UInt32, key: [Float]) -> Bool {
+        self.namespace == namespace && self.rawLength == rawLength && self.checksum == checksum
+            && self.key.count == key.count && zip(self.key, key).allSatisfy { $0.bitPattern == $1.bitPattern }
+    }
+
     /// Copies the key floats straight into `destination` (dimension floats).
     static func copyKey(_ b: UnsafeRawBufferPointer, into destination: UnsafeMutablePointer<Float>, dimension: Int) {
         for i in 0..<dimension {

@@ -74,7 +74,9 @@ struct TierBenchCommand: AsyncParsableCommand {
                     return (stored: bytes, info: infos[i % infos.count])
                 }
                 // Checked and decoded over the cores, as kvd does (RemoteTier.payloads).
-                _ = try PayloadCodec.decode(matching: fetched)
+                if PayloadCodec.decode(matching: fetched).contains(where: { $0 == nil }) {
+                    throw ValidationError("a payload read back does not match what was stored")
+                }
             }
             loadSeconds.append((ContinuousClock.now - began).seconds)
             for batch in batches {

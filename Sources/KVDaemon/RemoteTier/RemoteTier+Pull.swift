@@ -19,6 +19,9 @@ extension RemoteTier {
             guard let uid = SessionAddress(storeName: name)?.owner, manifest.owner == uid, manifest.namespace == sharing.namespace(of: uid) else {
                 throw TierError.foreignOwner(session: name)
             }
+            guard manifest.layers.allSatisfy({ $0.allSatisfy { $0.rawBytes == manifest.descriptor.payloadBytes } }) else {
+                throw TierError.manifest(.malformed("a block's raw length is not the descriptor's \(manifest.descriptor.payloadBytes) bytes"))
+            }
             var commands = (0..<manifest.layers.count).map {
                 RedisCommand(["GET", configuration.keysKey(name, generation: manifest.generation, layer: $0)])
             }
@@ -55,9 +58,6 @@ extension RemoteTier {
                 }
                 layers.append(blocks)
             }
-            guard manifest.layers.allSatisfy({ $0.allSatisfy { $0.rawBytes == manifest.descriptor.payloadBytes } }) else {
-                throw TierError.manifest(.malformed("a block's raw length is not the descriptor's \(manifest.descriptor.payloadBytes) bytes"))
-            }
             let now = UInt64(Date().timeIntervalSince1970)
             let snapshot = SessionSnapshot(
                 record: SessionRecord(name: name, id: 0, owner: manifest.owner, descriptor: manifest.descriptor,
@@ -93,13 +93,10 @@ extension RemoteTier {
                 throw .redis(error)
             }
         }
-        let raw: [[UInt8]]
-        do {
-            raw = try PayloadCodec.decode(matching: fetched)  // over the cores
-        } catch {
+        let decoded = PayloadCodec.decode(matching: fetched)  // over the cores
+        if let bad = decoded.firstIndex(where: { $0 == nil }) {
             metrics.add("tier.verificationFailures")
-            let bad = fetched.first { (try? PayloadCodec.decode($0.stored, matching: $0.info)) == nil }!
-            throw .payloadMismatch(bad.info.id)
+            throw .payloadMismatch(fetched[bad].info.id)
         }
         metrics.add("tier.downloadedBlocks", UInt64(fetched.count))
         metrics.add("tier.downloadedBytes", UInt64(fetched.reduce(0) { $0 + $1.stored.count }))
@@ -110,6 +107,6 @@ extension RemoteTier {
             metrics.add("tier.downloadsNotKept")
             logger.notice("tier: fetched payloads served but not kept", metadata: ["session": "\(session)", "error": "\(error)"])
         }
-        return raw
+        return decoded.map { $0! }
     }
 }

@@ -50,17 +50,16 @@ extension RequestDispatcher {
     }
 
     func retrieve(_ request: RetrieveRequest, connection: ConnectionState) async throws -> Message {
-        var (result, chosenIDs, payloadBytes) = try select(request, connection: connection)
+        var (result, chosenIDs, record) = try select(request, connection: connection)
         if request.wantPayloads {
             let held = Set(request.heldIDs)
             let missing = result.chosen.indices.filter { !held.contains(result.chosen[$0].id) }
             // Refuse a reply the client cannot take before reading and decoding any payload.
             try checkReplySize(
-                blocks: missing.count, bytesPerBlock: payloadBytes + Self.perPayloadOverhead,
+                blocks: missing.count, bytesPerBlock: record.descriptor.payloadBytes + Self.perPayloadOverhead,
                 fixed: result.chosen.count * Self.perChosenOverhead, what: "retrieve with payloads", connection: connection)
             if !missing.isEmpty {
-                let session = try visibleSession(request.session, connection: connection).name
-                let bytes = try await self.payloads(missing.map { chosenIDs[$0] }, session: session)
+                let bytes = try await self.payloads(missing.map { chosenIDs[$0] }, session: record.name)
                 result.payloads = zip(missing, bytes).map { RecalledPayload(index: UInt32($0), payload: $1[...]) }
             }
         }
@@ -76,10 +75,10 @@ extension RequestDispatcher {
     }
 
     /// Scores the layer's blocks and chooses (checks, selection, counts); the reply without
-    /// payloads, the stored ids of the chosen blocks and the session's payload bytes per block.
+    /// payloads, the stored ids of the chosen blocks and the session's record.
     private func select(
         _ request: RetrieveRequest, connection: ConnectionState
-    ) throws -> (result: RetrieveResult, chosenIDs: [BlockID], payloadBytes: Int) {
+    ) throws -> (result: RetrieveResult, chosenIDs: [BlockID], record: SessionRecord) {
         let record = try visibleSession(request.session, connection: connection)
         let descriptor = record.descriptor
         guard Int(request.layer) < descriptor.layers else {
@@ -117,7 +116,7 @@ extension RequestDispatcher {
         let result = RetrieveResult(
             k: UInt32(clamping: selection.k), entropy: selection.entropy, density: selection.density,
             totalBlocks: UInt32(clamping: total), chosen: chosen, payloads: [])
-        return (result, chosenIDs, descriptor.payloadBytes)
+        return (result, chosenIDs, record)
     }
 
     /// Wire bytes of a reply beyond a payload's own bytes, per payload (index, length) and per

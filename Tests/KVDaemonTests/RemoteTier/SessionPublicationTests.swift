@@ -14,67 +14,76 @@ import Testing
 struct SessionPublicationTests {
     @Test("a published session's manifest, keys and checkpoint are in the cluster; a new generation replaces the old")
     func publishAndRepublish() async throws {
-        let cluster = try LocalRedisCluster()
-        defer { cluster.stop() }
-        let directory = NSTemporaryDirectory() + "tier-publish-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var storeConfiguration = StoreConfiguration(directory: directory)
-        storeConfiguration.mapSize = 1 << 30
-        storeConfiguration.tracksUploads = true
-        let store = try KVStore(configuration: storeConfiguration)
-        let tier = try RemoteTier(
-            configuration: RemoteTierConfiguration(seeds: cluster.seeds), store: store, metrics: DaemonMetrics(), logger: Logger(label: "test"))
-        let executor = DedicatedExecutor(threads: 1, name: "tier-test")
-        defer { executor.shutdown() }
+        try await Self.withTier { store, tier, executor in
+            let d = Shapes.tiny
+            _ = try await store.createSession(name: "1000/doc", owner: 1000, descriptor: d)
+            let blocks = (0..<6).flatMap { p in (0..<d.layers).map { Shapes.block(layer: $0, position: p) } }
+            _ = try await store.append(session: "1000/doc", blocks: blocks.map(Self.newBlock))
+            try await store.putCheckpoint(session: "1000/doc", bytes: Array("checkpoint one".utf8))
 
-        let d = Shapes.tiny
-        _ = try await store.createSession(name: "1000/doc", owner: 1000, descriptor: d)
-        let blocks = (0..<6).flatMap { p in (0..<d.layers).map { Shapes.block(layer: $0, position: p) } }
-        _ = try await store.append(session: "1000/doc", blocks: blocks.map(Self.newBlock))
-        try await store.putCheckpoint(session: "1000/doc", bytes: Array("checkpoint one".utf8))
+            // Not before its blocks are in the cluster.
+            await #expect(throws: TierError.blocksNotUploaded(count: 18)) { _ = try await tier.publish(session: "1000/doc") }
+            // The checkpoint marked the session: the uploader publishes it once its blocks are up.
+            #expect(try store.sessionsToPublish().map(\.name) == ["1000/doc"])
+            tier.start(on: executor)
+            try await Self.waitUntilPublished(store)
 
-        // Not before its blocks are in the cluster.
-        await #expect(throws: TierError.blocksNotUploaded(count: 18)) { _ = try await tier.publish(session: "1000/doc") }
-        // The checkpoint marked the session: the uploader publishes it once its blocks are up.
-        #expect(try store.sessionsToPublish().map(\.name) == ["1000/doc"])
-        tier.start(on: executor)
-        try await Self.waitUntilPublished(store)
+            let snapshot = try store.snapshot(session: "1000/doc")
+            let manifest = try #require(try await tier.manifest(of: "1000/doc"))
+            #expect(manifest == SessionManifest(snapshot: snapshot, generation: 1, namespace: 1000))
+            #expect(manifest.descriptor == d && manifest.owner == 1000 && manifest.hasCheckpoint)
+            #expect(manifest.layers.map(\.count) == [6, 6, 6])
+            for layer in 0..<d.layers {
+                let keys = try await tier.redis.send(RedisCommand(["GET", tier.configuration.keysKey("1000/doc", generation: 1, layer: layer)])).bytes
+                #expect(keys == Self.floatBytes(snapshot.layers[layer].flatMap(\.key)))
+            }
+            #expect(try await tier.redis.send(RedisCommand(["GET", tier.configuration.checkpointKey("1000/doc", generation: 1)])).bytes == Array("checkpoint one".utf8))
 
-        let snapshot = try store.snapshot(session: "1000/doc")
-        let manifest = try #require(try await tier.manifest(of: "1000/doc"))
-        #expect(manifest == SessionManifest(snapshot: snapshot, generation: 1, namespace: 1000))
-        #expect(manifest.descriptor == d && manifest.owner == 1000 && manifest.hasCheckpoint)
-        #expect(manifest.layers.map(\.count) == [6, 6, 6])
-        for layer in 0..<d.layers {
-            let keys = try await tier.redis.send(RedisCommand(["GET", tier.configuration.keysKey("1000/doc", generation: 1, layer: layer)])).bytes
-            #expect(keys == Self.floatBytes(snapshot.layers[layer].flatMap(\.key)))
+            // More blocks and a new checkpoint: generation 2; generation 1's keys are gone.
+            let more = (6..<8).flatMap { p in (0..<d.layers).map { Shapes.block(layer: $0, position: p) } }
+            _ = try await store.append(session: "1000/doc", blocks: more.map(Self.newBlock))
+            try await store.putCheckpoint(session: "1000/doc", bytes: Array("checkpoint two".utf8))
+            tier.checkpointStored()
+            try await Self.waitUntilPublished(store)
+            let second = try #require(try await tier.manifest(of: "1000/doc"))
+            #expect(second.generation == 2 && second.layers.map(\.count) == [8, 8, 8])
+            #expect(try await tier.redis.send(RedisCommand(["GET", tier.configuration.keysKey("1000/doc", generation: 1, layer: 0)])) == .null)
+            #expect(try await tier.redis.send(RedisCommand(["GET", tier.configuration.checkpointKey("1000/doc", generation: 1)])) == .null)
+            #expect(try await tier.redis.send(RedisCommand(["GET", tier.configuration.checkpointKey("1000/doc", generation: 2)])).bytes == Array("checkpoint two".utf8))
+            // Every key of the session is on one master.
+            let slot = HashSlot.of(tier.configuration.manifestKey("1000/doc"))
+            #expect(HashSlot.of(tier.configuration.keysKey("1000/doc", generation: 2, layer: 2)) == slot && HashSlot.of(tier.configuration.checkpointKey("1000/doc", generation: 2)) == slot)
+
         }
-        #expect(try await tier.redis.send(RedisCommand(["GET", tier.configuration.checkpointKey("1000/doc", generation: 1)])).bytes == Array("checkpoint one".utf8))
-
-        // More blocks and a new checkpoint: generation 2; generation 1's keys are gone.
-        let more = (6..<8).flatMap { p in (0..<d.layers).map { Shapes.block(layer: $0, position: p) } }
-        _ = try await store.append(session: "1000/doc", blocks: more.map(Self.newBlock))
-        try await store.putCheckpoint(session: "1000/doc", bytes: Array("checkpoint two".utf8))
-        tier.checkpointStored()
-        try await Self.waitUntilPublished(store)
-        let second = try #require(try await tier.manifest(of: "1000/doc"))
-        #expect(second.generation == 2 && second.layers.map(\.count) == [8, 8, 8])
-        #expect(try await tier.redis.send(RedisCommand(["GET", tier.configuration.keysKey("1000/doc", generation: 1, layer: 0)])) == .null)
-        #expect(try await tier.redis.send(RedisCommand(["GET", tier.configuration.checkpointKey("1000/doc", generation: 1)])) == .null)
-        #expect(try await tier.redis.send(RedisCommand(["GET", tier.configuration.checkpointKey("1000/doc", generation: 2)])).bytes == Array("checkpoint two".utf8))
-        // Every key of the session is on one master.
-        let slot = HashSlot.of(tier.configuration.manifestKey("1000/doc"))
-        #expect(HashSlot.of(tier.configuration.keysKey("1000/doc", generation: 2, layer: 2)) == slot && HashSlot.of(tier.configuration.checkpointKey("1000/doc", generation: 2)) == slot)
-
-        await tier.stop()
-        await store.close()
     }
 
     @Test("an idle uploader waits: after appends woke it and the queue drained, it looks about five times a second, not in a loop")
     func idleUploaderDoesNotSpin() async throws {
+        try await Self.withTier { store, tier, executor in
+            tier.start(on: executor)
+            _ = try await store.createSession(name: "1000/doc", owner: 1000, descriptor: Shapes.tiny)
+            for round in 0..<5 {
+                // Each append wakes the uploader before its idle wait ends (the wake a cancelled timer
+                // must not repeat).
+                _ = try await store.append(session: "1000/doc", blocks: (0..<3).map { Self.newBlock(Shapes.block(layer: $0, position: round)) })
+                tier.blocksQueued()
+                try await Task.sleep(for: .milliseconds(30))
+            }
+            try await Self.waitUntilPublished(store)
+            let before = tier.uploaderPasses
+            try await Task.sleep(for: .seconds(2))
+            let passes = tier.uploaderPasses - before
+            #expect(passes <= 20, "\(passes) passes in 2 s while idle")
+        }
+    }
+
+    /// Runs `body` with a store that tracks uploads (in a temporary directory), a tier over a
+    /// fresh local cluster and a one-thread executor for its uploader; stops and removes them
+    /// afterwards.
+    private static func withTier(_ body: (KVStore, RemoteTier, DedicatedExecutor) async throws -> Void) async throws {
         let cluster = try LocalRedisCluster()
         defer { cluster.stop() }
-        let directory = NSTemporaryDirectory() + "tier-idle-\(UUID().uuidString.prefix(8))"
+        let directory = NSTemporaryDirectory() + "tier-test-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var storeConfiguration = StoreConfiguration(directory: directory)
         storeConfiguration.mapSize = 1 << 30
@@ -84,20 +93,13 @@ struct SessionPublicationTests {
             configuration: RemoteTierConfiguration(seeds: cluster.seeds), store: store, metrics: DaemonMetrics(), logger: Logger(label: "test"))
         let executor = DedicatedExecutor(threads: 1, name: "tier-test")
         defer { executor.shutdown() }
-        tier.start(on: executor)
-        _ = try await store.createSession(name: "1000/doc", owner: 1000, descriptor: Shapes.tiny)
-        for round in 0..<5 {
-            // Each append wakes the uploader before its idle wait ends (the wake a cancelled timer
-            // must not repeat).
-            _ = try await store.append(session: "1000/doc", blocks: (0..<3).map { Self.newBlock(Shapes.block(layer: $0, position: round)) })
-            tier.blocksQueued()
-            try await Task.sleep(for: .milliseconds(30))
+        do {
+            try await body(store, tier, executor)
+        } catch {
+            await tier.stop()
+            await store.close()
+            throw error
         }
-        try await Self.waitUntilPublished(store)
-        let before = tier.uploaderPasses
-        try await Task.sleep(for: .seconds(2))
-        let passes = tier.uploaderPasses - before
-        #expect(passes <= 20, "\(passes) passes in 2 s while idle")
         await tier.stop()
         await store.close()
     }

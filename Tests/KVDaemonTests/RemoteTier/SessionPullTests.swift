@@ -19,10 +19,6 @@ struct SessionPullTests {
         }
     }
 
-    private static func counter(_ stats: Stats, _ name: String) -> UInt64 {
-        stats.counters.first { $0.name == name }?.value ?? 0
-    }
-
     /// Node A's document "doc": `positions` blocks per layer and a checkpoint, closed and
     /// published; A is stopped and its data directory deleted. Returns the blocks A wrote.
     private static func publishOnNodeA(_ cluster: LocalRedisCluster, positions: Int = 12) async throws -> [BlockRecord] {
@@ -33,11 +29,7 @@ struct SessionPullTests {
         _ = try await client.appendBlocks(session: "doc", blocks: blocks)
         try await client.putCheckpoint(session: "doc", chunkSequence: 7, tokenCount: 48, workerState: Array("worker state".utf8)[...])
         try await client.closeSession("doc")
-        let deadline = ContinuousClock.now + .seconds(60)
-        while counter(try await client.stats(), "tier.publications") < 1 {
-            try #require(ContinuousClock.now < deadline, "node A did not publish the session")
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await TierStats.waitFor(client, "node A publishes the session") { TierStats.counter($0, "tier.publications") >= 1 }
         client.close()
         try await a.stop()  // and its data directory is deleted
         #expect(!FileManager.default.fileExists(atPath: a.dataPath))
@@ -55,8 +47,8 @@ struct SessionPullTests {
         let info = try await client.openSession("doc")
         #expect(info.blockCounts == [12, 12, 12] && info.descriptor == Shapes.tiny && info.checkpointSequence == 7)
         var stats = try await client.stats()
-        #expect(Self.counter(stats, "tier.pulledSessions") == 1)
-        #expect(Self.counter(stats, "tier.remoteBlocks") == 36 && stats.blocks == 0)
+        #expect(TierStats.counter(stats, "tier.pulledSessions") == 1)
+        #expect(TierStats.counter(stats, "tier.remoteBlocks") == 36 && stats.blocks == 0)
         let checkpoint = try await client.getCheckpoint(session: "doc")
         #expect(checkpoint.chunkSequence == 7 && checkpoint.tokenCount == 48 && Array(checkpoint.workerState) == Array("worker state".utf8))
 
@@ -70,8 +62,8 @@ struct SessionPullTests {
             #expect(payload.payload == Shapes.block(layer: 1, position: position, seed: 5).payload)
         }
         stats = try await client.stats()
-        #expect(Self.counter(stats, "tier.downloadedBlocks") == UInt64(result.chosen.count))
-        #expect(Self.counter(stats, "tier.remoteBlocks") == UInt64(36 - result.chosen.count))
+        #expect(TierStats.counter(stats, "tier.downloadedBlocks") == UInt64(result.chosen.count))
+        #expect(TierStats.counter(stats, "tier.remoteBlocks") == UInt64(36 - result.chosen.count))
         #expect(stats.histograms.contains { $0.name == "latency.tier.download" })
 
         // fetchBlocks of every block of layer 0 and 2: the rest arrives; then B holds all.
@@ -81,8 +73,8 @@ struct SessionPullTests {
         }
         _ = try await client.fetchBlocks(session: "doc", ids: try await Self.ids(cluster, layers: [1]))
         stats = try await client.stats()
-        #expect(Self.counter(stats, "tier.remoteBlocks") == 0 && stats.blocks == 36)
-        #expect(Self.counter(stats, "tier.downloadedBlocks") == 36)
+        #expect(TierStats.counter(stats, "tier.remoteBlocks") == 0 && stats.blocks == 36)
+        #expect(TierStats.counter(stats, "tier.downloadedBlocks") == 36)
         // Served from B's own store now, without the cluster.
         let layer0 = try await Self.ids(cluster, layers: [0])
         cluster.pauseAll(true)
@@ -120,8 +112,8 @@ struct SessionPullTests {
             #expect(error.code == .storageError, "\(error)")
         }
         var stats = try await client.stats()
-        #expect(Self.counter(stats, "tier.verificationFailures") == 2)
-        #expect(Self.counter(stats, "tier.remoteBlocks") == 12)  // nothing kept
+        #expect(TierStats.counter(stats, "tier.verificationFailures") == 2)
+        #expect(TierStats.counter(stats, "tier.remoteBlocks") == 12)  // nothing kept
         // Layer 1's own blocks are fine.
         #expect(try await client.fetchBlocks(session: "doc", ids: try await Self.ids(cluster, layers: [1])).count == 4)
         client.close()
@@ -155,7 +147,7 @@ struct SessionPullTests {
         // and never answers; the rest is margin for a loaded machine.
         #expect(ContinuousClock.now - started < .seconds(10))
         stats = try await second.stats()
-        #expect(Self.counter(stats, "tier.pullFailures") >= 1)
+        #expect(TierStats.counter(stats, "tier.pullFailures") >= 1)
         cluster.pauseAll(false)
         second.close()
         try await b.stop()
@@ -171,7 +163,7 @@ struct SessionPullTests {
         _ = try await onA.createSession("doc", descriptor: Shapes.tiny)
         _ = try await onA.appendBlocks(session: "doc", blocks: (0..<4).flatMap { p in (0..<3).map { Shapes.block(layer: $0, position: p, seed: 3) } })
         try await onA.closeSession("doc")
-        try await Self.waitFor(onA) { Self.counter($0, "tier.publications") >= 1 }
+        try await TierStats.waitFor(onA, "node A publishes the session") { TierStats.counter($0, "tier.publications") >= 1 }
         _ = try await onB.openSession("doc")
         _ = try await onB.fetchBlocks(session: "doc", ids: try await Self.ids(cluster, layers: [0, 1, 2]))  // B holds it all now
 
@@ -181,7 +173,7 @@ struct SessionPullTests {
         let more = (0..<5).flatMap { p in (0..<3).map { Shapes.block(layer: $0, position: p, seed: 4) } }
         _ = try await onA.appendBlocks(session: "more", blocks: more)
         try await onA.closeSession("more")
-        #expect(Self.counter(try await onA.stats(), "tier.queuedBlocks") == 15)
+        #expect(TierStats.counter(try await onA.stats(), "tier.queuedBlocks") == 15)
         let probe = Shapes.block(layer: 2, position: 1, seed: 3).representativeKey
         let served = try await onB.retrieve(RetrieveRequest(
             session: "doc", layer: 2, method: .infllm, mode: .prefill, chunkSequence: 1, probe: probe, heldIDs: [], wantPayloads: true))
@@ -190,8 +182,8 @@ struct SessionPullTests {
         _ = try await onB.appendBlocks(session: "local", blocks: [Shapes.block(layer: 0, position: 0, seed: 6)])
 
         cluster.pauseAll(false)
-        try await Self.waitFor(onA) { Self.counter($0, "tier.queuedBlocks") == 0 && Self.counter($0, "tier.publications") >= 2 }
-        try await Self.waitFor(onB) { Self.counter($0, "tier.queuedBlocks") == 0 }
+        try await TierStats.waitFor(onA, "node A catches up") { TierStats.counter($0, "tier.queuedBlocks") == 0 && TierStats.counter($0, "tier.publications") >= 2 }
+        try await TierStats.waitFor(onB, "node B's queue drains") { TierStats.counter($0, "tier.queuedBlocks") == 0 }
         // What A wrote during the outage reaches B.
         let info = try await onB.openSession("more")
         #expect(info.blockCounts == [5, 5, 5])
@@ -201,17 +193,6 @@ struct SessionPullTests {
         onB.close()
         try await a.stop()
         try await b.stop()
-    }
-
-    /// Waits (≤ 60 s) until `condition` holds for the node's stats.
-    private static func waitFor(_ client: KVClient, _ condition: (Stats) -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while true {
-            let stats = try await client.stats()
-            if condition(stats) { return }
-            try #require(ContinuousClock.now < deadline, "not reached: \(stats.counters.filter { $0.name.hasPrefix("tier.") })")
-            try await Task.sleep(for: .milliseconds(50))
-        }
     }
 
     /// The block ids of `layers` of `session` as its published manifest lists them, in layer then

@@ -20,21 +20,6 @@ struct TierUploaderTests {
         }
     }
 
-    private static func counter(_ stats: Stats, _ name: String) -> UInt64? {
-        stats.counters.first { $0.name == name }?.value
-    }
-
-    /// Waits (≤ 60 s) until kvd's upload queue is empty.
-    private static func drained(_ client: KVClient) async throws -> Stats {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while true {
-            let stats = try await client.stats()
-            if counter(stats, "tier.queuedBlocks") == 0 { return stats }
-            try #require(ContinuousClock.now < deadline, "the upload queue did not drain: \(stats.counters)")
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
     /// Every block's payload as the cluster holds it, decoded.
     private static func clusterPayloads(_ cluster: LocalRedisCluster, _ ids: [BlockID]) async throws -> [[UInt8]?] {
         let redis = try RedisCluster(configuration: RedisClusterConfiguration(seeds: cluster.seeds))
@@ -57,10 +42,10 @@ struct TierUploaderTests {
         _ = try await client.createSession("copy", descriptor: Shapes.tiny)
         #expect(try await client.appendBlocks(session: "copy", blocks: blocks) == ids)
 
-        let stats = try await Self.drained(client)
-        #expect(Self.counter(stats, "tier.uploadedBlocks") == 120)
-        #expect(Self.counter(stats, "tier.queuedBytes") == 0)
-        #expect((Self.counter(stats, "tier.redis.roundTrips") ?? 0) > 0)
+        let stats = try await TierStats.drained(client)
+        #expect(TierStats.counter(stats, "tier.uploadedBlocks") == 120)
+        #expect(TierStats.counter(stats, "tier.queuedBytes") == 0)
+        #expect(TierStats.counter(stats, "tier.redis.roundTrips") > 0)
         #expect(stats.histograms.contains { $0.name == "latency.tier.upload" })
         // /metrics: the queue as gauges, the batches as a histogram of their own (not requests).
         let exposition = PrometheusExposition.render(stats)
@@ -87,7 +72,7 @@ struct TierUploaderTests {
         }
         let decoded = try SessionManifest.decode(try #require(manifest.bytes))
         #expect(decoded.layers.map { $0.map(\.id) } == (0..<3).map { layer in stride(from: layer, to: ids.count, by: 3).map { ids[$0] } })
-        #expect(Self.counter(try await client.stats(), "tier.publications") == 1)
+        #expect(TierStats.counter(try await client.stats(), "tier.publications") == 1)
         client.close()
         try await daemon.stop()
     }
@@ -113,10 +98,8 @@ struct TierUploaderTests {
             ids += try await client.appendBlocks(session: "doc", blocks: batch)
             blocks += batch
             if round == 4 {
-                let deadline = ContinuousClock.now + .seconds(30)
-                while Self.counter(try await client.stats(), "tier.uploadedBlocks") ?? 0 == 0 {
-                    try #require(ContinuousClock.now < deadline, "nothing was uploaded")
-                    try await Task.sleep(for: .milliseconds(10))
+                try await TierStats.waitFor(client, "a first upload", timeout: .seconds(30), interval: .milliseconds(10)) {
+                    TierStats.counter($0, "tier.uploadedBlocks") > 0
                 }
                 cluster.kill(port: victim.port)
             }
@@ -129,8 +112,8 @@ struct TierUploaderTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         try cluster.start(port: victim.port)
-        let stats = try await Self.drained(client)
-        #expect(Self.counter(stats, "tier.uploadedBlocks") == 1200)
+        let stats = try await TierStats.drained(client)
+        #expect(TierStats.counter(stats, "tier.uploadedBlocks") == 1200)
         try cluster.waitUntilHealthy()
         let stored = try await Self.clusterPayloads(cluster, ids)
         for (block, payload) in zip(blocks, stored) {
@@ -150,7 +133,7 @@ struct TierUploaderTests {
         _ = try await client.createSession("doc", descriptor: Shapes.tiny)
         let first = (0..<10).flatMap { p in (0..<3).map { Shapes.block(layer: $0, position: p) } }
         var ids = try await client.appendBlocks(session: "doc", blocks: first)
-        _ = try await Self.drained(client)
+        _ = try await TierStats.drained(client)
 
         // Every node stopped: appends still succeed, the queue holds them.
         cluster.pauseAll(true)
@@ -158,8 +141,8 @@ struct TierUploaderTests {
         ids += try await client.appendBlocks(session: "doc", blocks: Array(second[..<30]))
         ids += try await client.appendBlocks(session: "doc", blocks: Array(second[30...]))
         var stats = try await client.stats()
-        #expect(Self.counter(stats, "tier.queuedBlocks") == 60)
-        #expect(Self.counter(stats, "tier.queuedBytes") ?? 0 > 0)
+        #expect(TierStats.counter(stats, "tier.queuedBlocks") == 60)
+        #expect(TierStats.counter(stats, "tier.queuedBytes") > 0)
 
         // kvd stops meanwhile (the batch in flight is interrupted) and starts again: the queue
         // is on disk.
@@ -168,8 +151,8 @@ struct TierUploaderTests {
         cluster.pauseAll(false)
         daemon = try await Self.daemon(cluster, directory: daemon.root)
         client = try await daemon.connect()
-        stats = try await Self.drained(client)
-        #expect(Self.counter(stats, "tier.uploadedBlocks") == 60)
+        stats = try await TierStats.drained(client)
+        #expect(TierStats.counter(stats, "tier.uploadedBlocks") == 60)
         let stored = try await Self.clusterPayloads(cluster, ids)
         for (block, payload) in zip(first + second, stored) {
             #expect(payload == Array(block.payload))
