@@ -23,11 +23,12 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
-        // C libraries from Debian (liblmdb-dev, libzstd-dev, libopenblas-dev, libhiredis-dev).
+        // C libraries from Debian (liblmdb-dev, libzstd-dev, libopenblas-dev, libhiredis-dev, libssl-dev).
         .systemLibrary(name: "CLMDB", path: "Sources/CLMDB", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", providers: [.apt(["libssl-dev"])]),
 
         // The leaf every library shares: one definition of each cross-module concept (model
         // descriptor, block id, element type, retrieval method, verify-failure kinds, fp16/bf16,
@@ -66,8 +67,8 @@ let package = Package(
         ),
 
         // A Redis Cluster client (slot routing, redirections, failover retries) over hiredis's
-        // RESP formatter and parser: kvd's shared tier.
-        .target(name: "RedisCluster", dependencies: ["CHiredis"]),
+        // RESP formatter and parser, optionally over OpenSSL's TLS: kvd's shared tier.
+        .target(name: "RedisCluster", dependencies: ["CHiredis", "COpenSSL"]),
 
         // The async client: plain sockets, no NIO.
         .target(name: "KVClient", dependencies: ["CoreTypes", "Protocol"]),

@@ -8,8 +8,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 # librsvg2-bin: rsvg-convert, with which the evaluation tests check that the eval's pictures render;
 # curl: the server tests send requests with it; redis-server and redis-tools: the shared tier's
-# tests start a Redis Cluster of their own (libhiredis-dev is its client library).
-packages=(liblmdb-dev libzstd-dev libopenblas-dev libhiredis-dev systemd librsvg2-bin curl redis-server redis-tools)
+# tests start a Redis Cluster of their own (libhiredis-dev is its client library, libssl-dev its
+# TLS; openssl makes the test clusters' certificates).
+packages=(liblmdb-dev libzstd-dev libopenblas-dev libhiredis-dev libssl-dev openssl systemd librsvg2-bin curl redis-server redis-tools)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -23,6 +23,7 @@ public final class RedisCluster: Sendable {
     private let state = Mutex(State())
     private let counters = Mutex(RedisClusterStats())
     private let queue = DispatchQueue(label: "redis-cluster", attributes: .concurrent)
+    private let tls: TLSContext?
 
     private struct State: ~Copyable {
         var topology: ClusterTopology? = nil
@@ -34,10 +35,12 @@ public final class RedisCluster: Sendable {
     }
 
     /// Creates a client; nothing connects until the first command (or ``refreshTopology()``).
-    /// Throws ``RedisError/invalidAddress(_:)`` for an empty seed list.
+    /// Throws ``RedisError/invalidAddress(_:)`` for an empty seed list and
+    /// ``RedisError/tls(endpoint:reason:)`` for TLS files that cannot be used.
     public init(configuration: RedisClusterConfiguration) throws(RedisError) {
         guard !configuration.seeds.isEmpty else { throw .invalidAddress("") }
         self.configuration = configuration
+        tls = try configuration.tls.map { (tls) throws(RedisError) in try TLSContext(tls) }
     }
 
     deinit { close() }
@@ -321,7 +324,7 @@ public final class RedisCluster: Sendable {
         case .none:
             let connectTimeout = deadline.map { min(configuration.connectTimeout, $0 - ContinuousClock.now) } ?? configuration.connectTimeout
             connection = try RedisConnection(
-                endpoint: endpoint, connectTimeout: connectTimeout, commandTimeout: configuration.commandTimeout,
+                endpoint: endpoint, tls: tls, connectTimeout: connectTimeout, commandTimeout: configuration.commandTimeout,
                 username: configuration.username, password: configuration.password)
             counters.withLock { $0.connectionsOpened += 1 }
         }
@@ -377,6 +380,7 @@ public final class RedisCluster: Sendable {
                 if topology.coveredSlots == HashSlot.count { break }
             } catch {
                 if case .authenticationFailed = error { throw error }
+                if case .tls = error { throw error }
                 if case .closed = error { throw error }
                 failures.append("\(endpoint): \(error)")
             }

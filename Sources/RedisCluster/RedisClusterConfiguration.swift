@@ -6,7 +6,9 @@ public struct RedisClusterConfiguration: Sendable {
     public var username: String?
     /// `AUTH` password; nil when the cluster has none (`requirepass`).
     public var password: String?
-    /// Time allowed for a TCP connect.
+    /// TLS to every node (Redis's `tls-port` with `tls-cluster yes`); nil: plain TCP.
+    public var tls: RedisTLSConfiguration?
+    /// Time allowed for a TCP connect (and the TLS handshake).
     public var connectTimeout: Duration = .seconds(2)
     /// Time allowed for one round trip: a pipelined batch written and every reply read.
     public var commandTimeout: Duration = .seconds(10)

@@ -1,10 +1,10 @@
 import CHiredis
 import Glibc
 
-/// One blocking TCP connection to one Redis node. hiredis formats the commands
-/// (`redisFormatCommandArgv`) and parses the replies (its `redisReader`); the socket is this
-/// type's own (connect with a timeout, non-blocking I/O under `poll`), so a transport such as
-/// TLS can sit under the same code — Debian's hiredis 0.14 has none.
+/// One blocking TCP connection to one Redis node, in the clear or over TLS. hiredis formats the
+/// commands (`redisFormatCommandArgv`) and parses the replies (its `redisReader`); the socket
+/// is this type's own (connect with a timeout, non-blocking I/O under `poll`), and OpenSSL's
+/// TLS sits on it (``TLSSession``) — Debian's hiredis 0.14 has no TLS.
 ///
 /// Not thread-safe: one thread uses a connection at a time (``RedisCluster`` checks them out of
 /// a pool, so it is `@unchecked Sendable`). After any error the connection is ``isBroken`` and
@@ -12,6 +12,8 @@ import Glibc
 final class RedisConnection: @unchecked Sendable {
     let endpoint: RedisEndpoint
     private var descriptor: Int32
+    /// The TLS session over `descriptor`; nil for a connection in the clear.
+    private var tls: TLSSession?
     private let reader: UnsafeMutablePointer<redisReader>
     /// Per command batch: the whole batch must be written and answered within this many ms.
     private let timeoutMilliseconds: Int
@@ -20,14 +22,35 @@ final class RedisConnection: @unchecked Sendable {
     private(set) var bytesWritten = 0
     private(set) var bytesRead = 0
 
-    /// Connects within `connectTimeout`, then authenticates when `password` is set (`AUTH
-    /// [user] password`). Throws ``RedisError/connectFailed(endpoint:reason:)`` or
+    /// Connects and, with `tls`, completes the TLS handshake within `connectTimeout`, then
+    /// authenticates when `password` is set (`AUTH [user] password`). Throws
+    /// ``RedisError/connectFailed(endpoint:reason:)``, ``RedisError/tls(endpoint:reason:)`` or
     /// ``RedisError/authenticationFailed(endpoint:message:)``.
-    init(endpoint: RedisEndpoint, connectTimeout: Duration, commandTimeout: Duration, username: String?, password: String?) throws(RedisError) {
+    init(
+        endpoint: RedisEndpoint, tls context: TLSContext?, connectTimeout: Duration, commandTimeout: Duration,
+        username: String?, password: String?
+    ) throws(RedisError) {
         self.endpoint = endpoint
         timeoutMilliseconds = max(1, commandTimeout.wholeMilliseconds)
+        let connectDeadline = ContinuousClock.now + connectTimeout
         descriptor = try Self.connect(endpoint, timeoutMilliseconds: max(1, connectTimeout.wholeMilliseconds))
         reader = redisReaderCreate()
+        if let context {
+            do throws(RedisError) {
+                let session = try context.session(descriptor: descriptor, endpoint: endpoint)
+                tls = session
+                while let wanted = try session.handshake() {
+                    guard try wait(for: wanted, until: connectDeadline) else {
+                        throw .connectFailed(
+                            endpoint: endpoint,
+                            reason: "no TLS handshake within \(max(0, connectTimeout.wholeMilliseconds)) ms (does the node serve TLS on this port?)")
+                    }
+                }
+            } catch {
+                close()
+                throw error
+            }
+        }
         if let password {
             let auth = RedisCommand(username.map { ["AUTH", $0, password] } ?? ["AUTH", password], keyIndex: nil)
             let reply: RedisReply
@@ -56,6 +79,7 @@ final class RedisConnection: @unchecked Sendable {
 
     /// Closes the socket and frees the reader; idempotent.
     func close() {
+        tls = nil
         if descriptor >= 0 {
             Glibc.close(descriptor)
             descriptor = -1
@@ -81,32 +105,22 @@ final class RedisConnection: @unchecked Sendable {
         var input = [UInt8](repeating: 0, count: 1 << 16)
         do {
             while replies.count < commands.count {
-                let remaining = deadline - ContinuousClock.now
-                guard remaining > .zero else { throw RedisError.timeout(endpoint: endpoint) }
-                var pollDescriptor = pollfd(fd: descriptor, events: Int16(POLLIN) | (written < output.count ? Int16(POLLOUT) : 0), revents: 0)
-                let milliseconds = Int32(clamping: remaining.wholeMilliseconds + 1)
-                let ready = poll(&pollDescriptor, 1, milliseconds)
-                if ready < 0 {
-                    if errno == EINTR { continue }
-                    throw RedisError.connectionLost(endpoint: endpoint, reason: "poll: errno \(errno)")
-                }
-                if ready == 0 { continue }
-                if written < output.count, pollDescriptor.revents & Int16(POLLOUT) != 0 {
-                    let count = output.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress! + written, $0.count - written, Int32(MSG_NOSIGNAL)) }
-                    if count < 0 {
-                        if errno != EAGAIN && errno != EINTR { throw RedisError.connectionLost(endpoint: endpoint, reason: "send: errno \(errno)") }
-                    } else {
+                guard ContinuousClock.now < deadline else { throw RedisError.timeout(endpoint: endpoint) }
+                // Move what can move without waiting; wait only when neither direction can.
+                var wanted: TransportResult? = nil
+                if written < output.count {
+                    let result = try output.withUnsafeBytes { try write($0.baseAddress! + written, count: $0.count - written) }
+                    switch result {
+                    case .transferred(let count):
                         written += count
                         bytesWritten += count
+                    case .closed: throw RedisError.connectionLost(endpoint: endpoint, reason: "closed by the server")
+                    default: wanted = result
                     }
                 }
-                if pollDescriptor.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
-                    let count = input.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress!, $0.count, 0) }
-                    if count == 0 { throw RedisError.connectionLost(endpoint: endpoint, reason: "closed by the server") }
-                    if count < 0 {
-                        if errno != EAGAIN && errno != EINTR { throw RedisError.connectionLost(endpoint: endpoint, reason: "recv: errno \(errno)") }
-                        continue
-                    }
+                let result = try input.withUnsafeMutableBytes { try read(into: $0.baseAddress!, count: $0.count) }
+                switch result {
+                case .transferred(let count):
                     bytesRead += count
                     let fed = input.withUnsafeBytes { redisReaderFeed(reader, $0.baseAddress!.assumingMemoryBound(to: CChar.self), count) }
                     guard fed == REDIS_OK else { throw RedisError.protocolError(endpoint: endpoint, reason: readerError) }
@@ -119,6 +133,14 @@ final class RedisConnection: @unchecked Sendable {
                         replies.append(RedisReply(object.assumingMemoryBound(to: redisReply.self)))
                         freeReplyObject(object)
                     }
+                    continue
+                case .closed: throw RedisError.connectionLost(endpoint: endpoint, reason: "closed by the server")
+                default:
+                    // A write that moved bytes goes on at once; otherwise wait for the socket.
+                    if written < output.count, wanted == nil { continue }
+                    guard try wait(for: wanted ?? result, and: wanted == nil ? nil : result, until: deadline) else {
+                        throw RedisError.timeout(endpoint: endpoint)
+                    }
                 }
             }
         } catch let error as RedisError {
@@ -129,6 +151,48 @@ final class RedisConnection: @unchecked Sendable {
             throw .connectionLost(endpoint: endpoint, reason: "\(error)")
         }
         return replies
+    }
+
+    /// One non-blocking write of up to `count` bytes (TLS or the socket's own `send`).
+    private func write(_ bytes: UnsafeRawPointer, count: Int) throws(RedisError) -> TransportResult {
+        if let tls { return try tls.write(bytes, count: count) }
+        let sent = Glibc.send(descriptor, bytes, count, Int32(MSG_NOSIGNAL))
+        if sent > 0 { return .transferred(sent) }
+        if sent < 0 && (errno == EAGAIN || errno == EINTR) { return .wantWrite }
+        throw .connectionLost(endpoint: endpoint, reason: "send: \(String(cString: strerror(errno)))")
+    }
+
+    /// One non-blocking read of up to `count` bytes.
+    private func read(into buffer: UnsafeMutableRawPointer, count: Int) throws(RedisError) -> TransportResult {
+        if let tls { return try tls.read(into: buffer, count: count) }
+        let received = recv(descriptor, buffer, count, 0)
+        if received > 0 { return .transferred(received) }
+        if received == 0 { return .closed }
+        if errno == EAGAIN || errno == EINTR { return .wantRead }
+        throw .connectionLost(endpoint: endpoint, reason: "recv: \(String(cString: strerror(errno)))")
+    }
+
+    /// Waits until the socket is ready for what `first` (and `second`) want, or `deadline`:
+    /// false when the deadline came first.
+    private func wait(for first: TransportResult, and second: TransportResult? = nil, until deadline: ContinuousClock.Instant) throws(RedisError) -> Bool {
+        var events: Int16 = 0
+        for wanted in [first, second] {
+            switch wanted {
+            case .wantRead?: events |= Int16(POLLIN)
+            case .wantWrite?: events |= Int16(POLLOUT)
+            default: break
+            }
+        }
+        while true {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { return false }
+            var pollDescriptor = pollfd(fd: descriptor, events: events, revents: 0)
+            let ready = poll(&pollDescriptor, 1, Int32(clamping: remaining.wholeMilliseconds + 1))
+            if ready > 0 { return true }
+            if ready < 0 && errno != EINTR {
+                throw .connectionLost(endpoint: endpoint, reason: "poll: \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     private var readerError: String {

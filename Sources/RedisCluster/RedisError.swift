@@ -30,6 +30,10 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     case unexpectedReply(String)
     /// The client was closed.
     case closed
+    /// TLS failed: the node's certificate did not verify (unknown authority, another name,
+    /// expired), the handshake or a record was refused (a node without TLS, a client
+    /// certificate required), or — `endpoint` nil — the configuration's files cannot be used.
+    case tls(endpoint: RedisEndpoint?, reason: String)
 
     /// Stable numeric code.
     public var code: UInt16 {
@@ -47,6 +51,7 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notReplicated: 11
         case .unexpectedReply: 12
         case .closed: 13
+        case .tls: 14
         }
     }
 
@@ -55,7 +60,7 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isTransient: Bool {
         switch self {
         case .connectFailed, .connectionLost, .timeout, .topologyUnavailable, .clusterDown, .notReplicated: true
-        case .invalidAddress, .protocolError, .authenticationFailed, .tooManyRedirections, .server, .unexpectedReply, .closed: false
+        case .invalidAddress, .protocolError, .authenticationFailed, .tooManyRedirections, .server, .unexpectedReply, .closed, .tls: false
         }
     }
 
@@ -75,6 +80,8 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
             "Redis node \(endpoint): writes reached \(acknowledged) replica\(acknowledged == 1 ? "" : "s"), \(required) required"
         case .unexpectedReply(let what): "unexpected Redis reply: \(what)"
         case .closed: "the Redis Cluster client is closed"
+        case .tls(let endpoint?, let reason): "TLS to Redis node \(endpoint) failed: \(reason)"
+        case .tls(nil, let reason): "Redis TLS configuration: \(reason)"
         }
     }
 }

@@ -8,6 +8,10 @@ import Synchronization
 /// create`, with a short `cluster-node-timeout` so a replica takes over a killed master within
 /// seconds. Persistence is off (the tier's durability is replication, as in the tests' claims).
 ///
+/// With `tls`, the nodes speak only TLS (`tls-port`, `tls-cluster yes`, `tls-replication yes`,
+/// `tls-auth-clients yes`) with certificates made by `openssl` in the directory
+/// (``TestCertificates``); ``clientTLS`` is what a client needs.
+///
 /// `stop()` kills every node and removes the directory; forgetting it leaves processes behind
 /// until the test process exits (each node is started with `--daemonize no` as a child).
 public final class LocalRedisCluster: Sendable {
@@ -17,15 +21,25 @@ public final class LocalRedisCluster: Sendable {
     public let ports: [Int]
     /// The password every node requires (`requirepass`, `masterauth`); nil for none.
     public let password: String?
+    /// The certificates of a TLS cluster; nil for one in the clear.
+    public let certificates: TestCertificates?
     private let nodeTimeoutMilliseconds: Int
     private let processes = Mutex<[Int: Process]>([:])
 
     /// Every node as a seed.
     public var seeds: [RedisEndpoint] { ports.map { RedisEndpoint(host: "127.0.0.1", port: $0) } }
 
+    /// A client's TLS settings for this cluster (its authority and a client certificate); nil
+    /// for a cluster in the clear.
+    public var clientTLS: RedisTLSConfiguration? {
+        certificates.map { RedisTLSConfiguration(caFile: $0.caFile, certificateFile: $0.clientCertificateFile, keyFile: $0.clientKeyFile) }
+    }
+
     /// Starts the nodes, creates the cluster and waits (≤ 60 s) until every node reports
     /// `cluster_state:ok` and knows every other node.
-    public init(masters: Int = 3, replicasPerMaster: Int = 1, password: String? = nil, nodeTimeoutMilliseconds: Int = 1000) throws {
+    public init(
+        masters: Int = 3, replicasPerMaster: Int = 1, password: String? = nil, tls: Bool = false, nodeTimeoutMilliseconds: Int = 1000
+    ) throws {
         guard Self.which("redis-server") != nil, Self.which("redis-cli") != nil else {
             throw LocalRedisClusterError(description: "redis-server and redis-cli are needed (Debian: apt install redis-server redis-tools; scripts/setup.sh does)")
         }
@@ -34,6 +48,12 @@ public final class LocalRedisCluster: Sendable {
         self.password = password
         self.nodeTimeoutMilliseconds = nodeTimeoutMilliseconds
         ports = try Self.freePorts(masters * (1 + replicasPerMaster))
+        do {
+            certificates = tls ? try TestCertificates(directory: root) : nil
+        } catch {
+            try? FileManager.default.removeItem(atPath: root)
+            throw error
+        }
         do {
             for port in ports { try start(port: port) }
             for port in ports { try waitForAnswer(port: port) }
@@ -53,8 +73,11 @@ public final class LocalRedisCluster: Sendable {
     public func start(port: Int) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.which("redis-server")!)
-        var arguments = [
-            "--port", String(port), "--bind", "127.0.0.1", "--protected-mode", "no", "--daemonize", "no",
+        var arguments = (certificates.map { c in
+            ["--port", "0", "--tls-port", String(port), "--tls-cluster", "yes", "--tls-replication", "yes", "--tls-auth-clients", "yes",
+             "--tls-cert-file", c.serverCertificateFile, "--tls-key-file", c.serverKeyFile, "--tls-ca-cert-file", c.caFile]
+        } ?? ["--port", String(port)]) + [
+            "--bind", "127.0.0.1", "--protected-mode", "no", "--daemonize", "no",
             "--dir", root, "--cluster-enabled", "yes", "--cluster-config-file", "nodes-\(port).conf",
             "--cluster-node-timeout", String(nodeTimeoutMilliseconds), "--cluster-replica-validity-factor", "0",
             "--save", "", "--appendonly", "no", "--logfile", "\(root)/redis-\(port).log",
@@ -87,11 +110,13 @@ public final class LocalRedisCluster: Sendable {
         try? FileManager.default.removeItem(atPath: root)
     }
 
-    /// Runs `redis-cli -p port [-a password] arguments…`.
+    /// Runs `redis-cli -p port [-a password] [--tls …] arguments…`.
     public func cli(port: Int, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.which("redis-cli")!)
-        process.arguments = ["-h", "127.0.0.1", "-p", String(port)] + (password.map { ["-a", $0, "--no-auth-warning"] } ?? []) + arguments
+        process.arguments = ["-h", "127.0.0.1", "-p", String(port)] + (password.map { ["-a", $0, "--no-auth-warning"] } ?? [])
+            + (certificates.map { ["--tls", "--cacert", $0.caFile, "--cert", $0.clientCertificateFile, "--key", $0.clientKeyFile] } ?? [])
+            + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -183,6 +208,58 @@ public final class LocalRedisCluster: Sendable {
             return "\(directory)/\(program)"
         }
         return nil
+    }
+}
+
+/// Certificates for a TLS test cluster, made with the `openssl` command in `directory`: an
+/// authority, a server certificate it signs for 127.0.0.1 and localhost (every node's), a
+/// client certificate it signs, and a second authority that signed none of them.
+public struct TestCertificates: Sendable {
+    public let caFile: String
+    public let serverCertificateFile: String
+    public let serverKeyFile: String
+    public let clientCertificateFile: String
+    public let clientKeyFile: String
+    /// An authority that did not sign the nodes' certificates (a client trusting only it must
+    /// refuse them).
+    public let otherCAFile: String
+
+    public init(directory: String) throws {
+        caFile = "\(directory)/ca.crt"
+        serverCertificateFile = "\(directory)/server.crt"
+        serverKeyFile = "\(directory)/server.key"
+        clientCertificateFile = "\(directory)/client.crt"
+        clientKeyFile = "\(directory)/client.key"
+        otherCAFile = "\(directory)/other-ca.crt"
+        guard let openssl = LocalRedisCluster.which("openssl") else {
+            throw LocalRedisClusterError(description: "openssl is needed for a TLS cluster (Debian: apt install openssl; scripts/setup.sh does)")
+        }
+        let extensions = "\(directory)/san.ext"
+        try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(toFile: extensions, atomically: true, encoding: .utf8)
+        let steps: [[String]] = [
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(directory)/ca.key", "-out", caFile, "-days", "2", "-subj", "/CN=actqkv test CA"],
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(directory)/other-ca.key", "-out", otherCAFile, "-days", "2", "-subj", "/CN=another CA"],
+            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", serverKeyFile, "-out", "\(directory)/server.csr", "-subj", "/CN=redis node"],
+            ["x509", "-req", "-in", "\(directory)/server.csr", "-CA", caFile, "-CAkey", "\(directory)/ca.key", "-CAcreateserial",
+             "-out", serverCertificateFile, "-days", "2", "-extfile", extensions],
+            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", clientKeyFile, "-out", "\(directory)/client.csr", "-subj", "/CN=kvd"],
+            ["x509", "-req", "-in", "\(directory)/client.csr", "-CA", caFile, "-CAkey", "\(directory)/ca.key", "-CAcreateserial",
+             "-out", clientCertificateFile, "-days", "2"],
+        ]
+        for arguments in steps {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: openssl)
+            process.arguments = arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                throw LocalRedisClusterError(description: "openssl \(arguments.prefix(2).joined(separator: " ")) failed: \(String(decoding: output, as: UTF8.self))")
+            }
+        }
     }
 }
 
