@@ -30,16 +30,20 @@ public struct RedisEndpoint: Hashable, Sendable, CustomStringConvertible {
         self.init(host: String(host), port: port)
     }
 
-    /// Parses a seed list: `redis://h1:p1,h2:p2` or `h1:p1,h2:p2` (at least one).
+    /// Parses a seed list: `redis://h1:p1,h2:p2`, `rediss://…` (the same nodes over TLS:
+    /// ``usesTLS(_:)``) or `h1:p1,h2:p2` (at least one).
     public static func parseList(_ text: String) throws(RedisError) -> [RedisEndpoint] {
         var body = Substring(text)
-        if body.hasPrefix("redis://") { body = body.dropFirst("redis://".count) }
+        if let scheme = ["redis://", "rediss://"].first(where: { body.hasPrefix($0) }) { body = body.dropFirst(scheme.count) }
         let parts = body.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSpaces }
         guard !parts.isEmpty, !parts.contains(where: \.isEmpty) else { throw .invalidAddress(text) }
         var endpoints: [RedisEndpoint] = []
         for part in parts { endpoints.append(try RedisEndpoint(parsing: String(part))) }
         return endpoints
     }
+
+    /// Whether a seed list names the TLS scheme, `rediss://`.
+    public static func usesTLS(_ text: String) -> Bool { text.hasPrefix("rediss://") }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

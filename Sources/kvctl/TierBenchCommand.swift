@@ -15,6 +15,9 @@ struct TierBenchCommand: AsyncParsableCommand {
         commandName: "bench-tier", abstract: "Benchmark the shared tier's store and load throughput on a Redis Cluster (see docs/BENCHMARKS.md).")
 
     @Option(name: .long, help: "The cluster: redis://HOST:PORT[,HOST:PORT…] (as kvd's --remote).") var remote: String
+    @Option(name: .long, help: "With a rediss:// cluster: the authorities' PEM file (as kvd's --remote-tls-ca). Default: the system's store.") var tlsCa: String?
+    @Option(name: .long, help: "With a rediss:// cluster: client certificate and key (as kvd's --remote-tls-cert/-key).") var tlsCert: String?
+    @Option(name: .long) var tlsKey: String?
     @Option(name: .long, help: "Replicas each stored batch waits for (WAIT), as kvd's --remote-replicas.") var replicas = 1
     @Option(name: .long, help: "Shape: smollm2 (24 KiB blocks) or llama3-8b (128 KiB blocks).") var shape = "llama3-8b"
     @Option(name: .long, help: "Raw payload bytes written per run.") var bytes = 1 << 30
@@ -38,7 +41,11 @@ struct TierBenchCommand: AsyncParsableCommand {
                       prefixHash: PrefixHash(high: 0, low: 0))
         }
         let blocks = max(1, bytes / descriptor.payloadBytes)
-        let redis = try RedisCluster(configuration: RedisClusterConfiguration(seeds: seeds))
+        var configuration = RedisClusterConfiguration(seeds: seeds)
+        if RedisEndpoint.usesTLS(remote) {
+            configuration.tls = RedisTLSConfiguration(caFile: tlsCa, certificateFile: tlsCert, keyFile: tlsKey)
+        }
+        let redis = try RedisCluster(configuration: configuration)
         defer { redis.close() }
         let prefix = "kvctl-bench-tier:\(getpid())"
         // Batches of consecutive blocks, each ≤ batchBytes of stored payloads.

@@ -70,12 +70,17 @@ struct PrintConfig: AsyncParsableCommand {
             case "metrics": s.metrics
             case "log-level": s.logLevel.rawValue
             case "allow-partial-uid-map": "\(s.allowPartialUidMap)"
-            case "remote": c.remote.map { "redis://" + $0.seeds.map(\.description).joined(separator: ",") }
+            case "remote": c.remote.map { ($0.tls == nil ? "redis://" : "rediss://") + $0.seeds.map(\.description).joined(separator: ",") }
             case "remote-replicas": c.remote.map { "\($0.replicas)" }
             case "remote-prefix": c.remote.map(\.keyPrefix)
             case "remote-user": c.remote?.username
             // Never printed: only whether one is set.
             case "remote-password": c.remote?.password.map { _ in "(set)" }
+            case "remote-tls": c.remote.map { "\($0.tls != nil)" }
+            case "remote-tls-ca": c.remote?.tls.map { $0.caFile ?? "(the system's store)" }
+            case "remote-tls-cert": c.remote?.tls?.certificateFile
+            case "remote-tls-key": c.remote?.tls?.keyFile
+            case "remote-tls-server-name": c.remote?.tls?.serverName
             default: nil
             }
             if let value {

@@ -17,10 +17,11 @@ enum LayeredArguments {
         "socket-mode", "socket-group", "admin-uid", "max-frame-bytes", "event-loop-threads", "request-threads", "append-pipeline",
         "max-connections", "max-connections-per-uid", "handshake-timeout-seconds", "idle-timeout-seconds", "retrieval-tokens", "budget-growth", "metrics", "log-level",
         "allow-partial-uid-map", "remote", "remote-replicas", "remote-prefix", "remote-user", "remote-password",
+        "remote-tls", "remote-tls-ca", "remote-tls-cert", "remote-tls-key", "remote-tls-server-name",
     ]
 
     /// The ``options`` that are flags without a value on the command line.
-    static let flags: Set<String> = ["allow-partial-uid-map"]
+    static let flags: Set<String> = ["allow-partial-uid-map", "remote-tls"]
 
     /// The command-line form of flag `option` set to `value` from the environment or a config
     /// file: `[--option]` for true, `[]` for false; throws for anything else (`KVDCommand`

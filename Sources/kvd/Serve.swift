@@ -95,6 +95,21 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Redis password for the shared tier; give it in the config file or KVD_REMOTE_PASSWORD rather than on the command line (visible in ps). Default: none.")
     var remotePassword: String?
 
+    @Flag(name: .long, help: "Shared tier over TLS (as a rediss:// seed list does); the nodes' certificates are verified. Environment/config file: true or false.")
+    var remoteTls = false
+
+    @Option(name: .long, help: "PEM file of the authorities that sign the cluster nodes' certificates (TLS). Default: the system's store.")
+    var remoteTlsCa: String?
+
+    @Option(name: .long, help: "PEM client certificate for a cluster that authenticates clients (tls-auth-clients); with --remote-tls-key.")
+    var remoteTlsCert: String?
+
+    @Option(name: .long, help: "PEM private key of --remote-tls-cert.")
+    var remoteTlsKey: String?
+
+    @Option(name: .long, help: "Name the nodes' certificates must carry when they do not name the addresses kvd reaches them at. Default: each node's address.")
+    var remoteTlsServerName: String?
+
     @Option(name: .long, help: "Config file of `option = value` lines (also KVD_CONFIG); flags and KVD_* environment variables take precedence over it.")
     var config: String?
 
@@ -158,6 +173,14 @@ struct Serve: AsyncParsableCommand {
         configuration.retrievalTokens = retrievalTokens
         guard budgetGrowth >= 0 else { throw DaemonError.invalidConfiguration("--budget-growth \(budgetGrowth): must be ≥ 0") }
         configuration.budgetGrowth = budgetGrowth
+        let tlsOptions = [
+            ("--remote-tls-ca", remoteTlsCa), ("--remote-tls-cert", remoteTlsCert), ("--remote-tls-key", remoteTlsKey),
+            ("--remote-tls-server-name", remoteTlsServerName),
+        ].filter { $0.1 != nil }.map(\.0)
+        if let option = tlsOptions.first, !remoteTls, !(remote.map(RedisEndpoint.usesTLS) ?? false) {
+            throw DaemonError.invalidConfiguration("\(option) is for a shared tier over TLS: give --remote rediss://… or --remote-tls")
+        }
+        if remoteTls && remote == nil { throw DaemonError.invalidConfiguration("--remote-tls needs --remote") }
         if let remote {
             var tier = RemoteTierConfiguration(seeds: [])
             do {
@@ -169,6 +192,10 @@ struct Serve: AsyncParsableCommand {
             tier.keyPrefix = remotePrefix
             tier.username = remoteUser
             tier.password = remotePassword
+            if remoteTls || RedisEndpoint.usesTLS(remote) {
+                tier.tls = RedisTLSConfiguration(
+                    caFile: remoteTlsCa, certificateFile: remoteTlsCert, keyFile: remoteTlsKey, serverName: remoteTlsServerName)
+            }
             try tier.validate()
             configuration.remote = tier
         }

@@ -375,6 +375,27 @@ extension EndToEnd {
         let badTier = try Self.run(DaemonProcess.kvdPath, ["config", "print", "--socket", "/run/kvd/kvd.sock", "--data", root.path, "--remote", "redis://nohost"])
         #expect(badTier.status != 0 && badTier.output.contains("--remote redis://nohost"), "\(badTier.output)")
 
+        // TLS: rediss:// or remote-tls turns it on; its files must be readable; a TLS option
+        // without TLS is refused rather than ignored.
+        let ca = root.appendingPathComponent("ca.pem").path
+        try "not checked until kvd connects\n".write(toFile: ca, atomically: true, encoding: .utf8)
+        let tlsConfig = root.appendingPathComponent("tls.conf").path
+        try "remote = rediss://10.0.0.1:7000\nremote-tls-ca = \(ca)\nremote-tls-server-name = redis.internal\n".write(toFile: tlsConfig, atomically: true, encoding: .utf8)
+        let tls = try Self.run(DaemonProcess.kvdPath, ["config", "print", "--socket", "/run/kvd/kvd.sock", "--data", root.path, "--config", tlsConfig])
+        #expect(tls.status == 0, "\(tls.output)")
+        #expect(tls.output.contains("remote = rediss://10.0.0.1:7000") && tls.output.contains("remote-tls = true"), "\(tls.output)")
+        #expect(tls.output.contains("remote-tls-ca = \(ca)") && tls.output.contains("remote-tls-server-name = redis.internal"), "\(tls.output)")
+        let flagged = try Self.run("/usr/bin/env", ["KVD_REMOTE_TLS=yes", DaemonProcess.kvdPath, "config", "print", "--socket", "/run/kvd/kvd.sock", "--data", root.path, "--remote", "redis://10.0.0.1:7000"])
+        #expect(flagged.output.contains("remote = rediss://10.0.0.1:7000") && flagged.output.contains("remote-tls-ca = (the system's store)"), "\(flagged.output)")
+        for (arguments, message) in [
+            (["--remote", "redis://10.0.0.1:7000", "--remote-tls-ca", ca], "--remote-tls-ca is for a shared tier over TLS"),
+            (["--remote", "rediss://10.0.0.1:7000", "--remote-tls-ca", root.appendingPathComponent("missing.pem").path], "no readable file"),
+            (["--remote", "rediss://10.0.0.1:7000", "--remote-tls-cert", ca], "--remote-tls-cert and --remote-tls-key go together"),
+        ] {
+            let refused = try Self.run(DaemonProcess.kvdPath, ["config", "print", "--socket", "/run/kvd/kvd.sock", "--data", root.path] + arguments)
+            #expect(refused.status != 0 && refused.output.contains(message), "\(arguments): \(refused.output)")
+        }
+
         // A config file of the release before the budget in tokens names the replacement.
         let old = root.appendingPathComponent("old.conf").path
         try "top-k = 46\n".write(toFile: old, atomically: true, encoding: .utf8)

@@ -25,14 +25,16 @@ struct HashSlotTests {
         #expect(HashSlot.of("foo{bar") == Int(HashSlot.crc16(Array("foo{bar".utf8))) & 16383)
     }
 
-    @Test("seed lists parse host:port pairs, IPv6 literals and the redis:// prefix, and refuse the rest")
+    @Test("seed lists parse host:port pairs, IPv6 literals and the redis:// and rediss:// (TLS) prefixes, and refuse the rest")
     func addresses() throws {
         #expect(try RedisEndpoint.parseList("redis://10.0.0.1:7000,10.0.0.2:7001")
             == [RedisEndpoint(host: "10.0.0.1", port: 7000), RedisEndpoint(host: "10.0.0.2", port: 7001)])
         #expect(try RedisEndpoint.parseList("localhost:6379") == [RedisEndpoint(host: "localhost", port: 6379)])
+        #expect(try RedisEndpoint.parseList("rediss://10.0.0.1:7000") == [RedisEndpoint(host: "10.0.0.1", port: 7000)])
+        #expect(RedisEndpoint.usesTLS("rediss://10.0.0.1:7000") && !RedisEndpoint.usesTLS("redis://10.0.0.1:7000") && !RedisEndpoint.usesTLS("h:1"))
         #expect(try RedisEndpoint(parsing: "[::1]:7000") == RedisEndpoint(host: "::1", port: 7000))
         #expect(RedisEndpoint(host: "::1", port: 7000).description == "[::1]:7000")
-        for bad in ["", "host", "host:0", "host:65536", "host:x", "a:1,,b:2", "redis://", ":7000x", "a/b:1"] {
+        for bad in ["", "host", "host:0", "host:65536", "host:x", "a:1,,b:2", "redis://", "rediss://", "redis://rediss://h:1", ":7000x", "a/b:1"] {
             #expect(throws: RedisError.self, "\(bad)") { _ = try RedisEndpoint.parseList(bad) }
         }
     }

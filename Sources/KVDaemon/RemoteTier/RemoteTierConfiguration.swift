@@ -1,4 +1,5 @@
 import CoreTypes
+import Foundation
 import RedisCluster
 
 /// The shared tier behind kvd's store (docs/TIER.md): a Redis Cluster that acknowledged blocks
@@ -10,6 +11,9 @@ public struct RemoteTierConfiguration: Sendable {
     /// configuration file or `KVD_REMOTE_PASSWORD`, not the command line). Default none.
     public var username: String? = nil
     public var password: String? = nil
+    /// TLS to the cluster (`--remote rediss://…` or `--remote-tls`, with `--remote-tls-ca`,
+    /// `--remote-tls-cert`, `--remote-tls-key`, `--remote-tls-server-name`); nil: plain TCP.
+    public var tls: RedisTLSConfiguration? = nil
     /// Replicas that must hold an upload before it leaves the queue (`WAIT`; `--remote-replicas`,
     /// default 1; 0 for a cluster without replicas).
     public var replicas: Int = 1
@@ -46,6 +50,16 @@ public struct RemoteTierConfiguration: Sendable {
             throw .invalidConfiguration("--remote-prefix \"\(keyPrefix)\": must be non-empty, without braces or spaces")
         }
         if batchBytes < 1 << 16 { throw .invalidConfiguration("remote batch bytes \(batchBytes) < 64 KiB") }
+        if let tls {
+            for (option, file) in [("--remote-tls-ca", tls.caFile), ("--remote-tls-cert", tls.certificateFile), ("--remote-tls-key", tls.keyFile)] {
+                if let file, !FileManager.default.isReadableFile(atPath: file) {
+                    throw .invalidConfiguration("\(option) \(file): no readable file there")
+                }
+            }
+            if (tls.certificateFile == nil) != (tls.keyFile == nil) {
+                throw .invalidConfiguration("--remote-tls-cert and --remote-tls-key go together")
+            }
+        }
     }
 
     /// The client's configuration.
@@ -53,6 +67,7 @@ public struct RemoteTierConfiguration: Sendable {
         var client = RedisClusterConfiguration(seeds: seeds)
         client.username = username
         client.password = password
+        client.tls = tls
         return client
     }
 }

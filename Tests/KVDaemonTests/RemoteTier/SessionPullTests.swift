@@ -15,8 +15,17 @@ import Testing
 struct SessionPullTests {
     private static func node(_ cluster: LocalRedisCluster) async throws -> InProcessDaemon {
         try await InProcessDaemon { configuration in
-            configuration.remote = RemoteTierConfiguration(seeds: cluster.seeds)
+            var tier = RemoteTierConfiguration(seeds: cluster.seeds)
+            tier.tls = cluster.clientTLS
+            configuration.remote = tier
         }
+    }
+
+    /// A client of the cluster of the tests' own (TLS when the cluster speaks it).
+    private static func client(_ cluster: LocalRedisCluster) throws -> RedisCluster {
+        var configuration = RedisClusterConfiguration(seeds: cluster.seeds)
+        configuration.tls = cluster.clientTLS
+        return try RedisCluster(configuration: configuration)
     }
 
     /// Node A's document "doc": `positions` blocks per layer and a checkpoint, closed and
@@ -36,9 +45,11 @@ struct SessionPullTests {
         return blocks
     }
 
-    @Test("node B opens node A's session after A is gone: keys and checkpoint come with it, payloads when a retrieve or fetch needs them, checked and kept")
-    func nodeBServesNodeAsSession() async throws {
-        let cluster = try LocalRedisCluster()
+    @Test(
+        "node B opens node A's session after A is gone: keys and checkpoint come with it, payloads when a retrieve or fetch needs them, checked and kept — in the clear and over TLS",
+        arguments: [false, true])
+    func nodeBServesNodeAsSession(tls: Bool) async throws {
+        let cluster = try LocalRedisCluster(tls: tls)
         defer { cluster.stop() }
         let blocks = try await Self.publishOnNodeA(cluster)
 
@@ -91,7 +102,7 @@ struct SessionPullTests {
         let cluster = try LocalRedisCluster()
         defer { cluster.stop() }
         _ = try await Self.publishOnNodeA(cluster, positions: 4)
-        let redis = try RedisCluster(configuration: RedisClusterConfiguration(seeds: cluster.seeds))
+        let redis = try Self.client(cluster)
         defer { redis.close() }
         let name = "\(getuid())/doc"
         let manifest = try SessionManifest.decode(try #require(try await redis.send(RedisCommand(["GET", "kvd:s:{\(name)}:m"])).bytes))
@@ -198,7 +209,7 @@ struct SessionPullTests {
     /// The block ids of `layers` of `session` as its published manifest lists them, in layer then
     /// position order.
     private static func ids(_ cluster: LocalRedisCluster, session: String = "doc", layers: [Int]) async throws -> [BlockID] {
-        let redis = try RedisCluster(configuration: RedisClusterConfiguration(seeds: cluster.seeds))
+        let redis = try Self.client(cluster)
         defer { redis.close() }
         let bytes = try #require(try await redis.send(RedisCommand(["GET", "kvd:s:{\(getuid())/\(session)}:m"])).bytes)
         let manifest = try SessionManifest.decode(bytes)
