@@ -297,11 +297,17 @@ public enum LongContextRunner {
             do { _ = try await client.createSession(runName, descriptor: descriptor) } catch { throw .daemon(operation: "createSession \(runName)", error) }
             return try LongContextSession(model: model, settings: settings, fingerprint: fingerprint, client: client, sessionName: runName)
         }
-        var baseExists = true
         var prefixCounters: LongContextCounters?
-        do { _ = try await client.openSession(base) } catch where error.code == .sessionNotFound { baseExists = false } catch {
+        let opened: SessionInfo?
+        do { opened = try await client.openSession(base) } catch where error.code == .sessionNotFound { opened = nil } catch {
             throw .daemon(operation: "openSession \(base)", error)
         }
+        // Another model's (or block layout's) session is refused before anything of it is read.
+        if let opened, opened.descriptor != descriptor {
+            throw .sessionMismatch(
+                "session \(base) was stored by another model or block layout (\(opened.descriptor), this run \(descriptor)); use another --session name or drop it (kvctl drop \(base))")
+        }
+        var baseExists = opened != nil
         var found: Checkpoint?
         if baseExists {
             do { found = try await client.getCheckpoint(session: base) } catch where error.code == .checkpointNotFound {

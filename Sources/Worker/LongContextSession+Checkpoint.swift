@@ -73,6 +73,11 @@ extension LongContextSession {
                               sessionName: String) async throws(LongContextError) -> (session: LongContextSession, extra: [UInt8]) {
         let info: SessionInfo
         do { info = try await client.openSession(sessionName) } catch { throw .daemon(operation: "openSession \(sessionName)", error) }
+        // Checked before the checkpoint is read (reading it rewinds kvd's retrieval state).
+        let expected = descriptor(model: model, settings: settings, fingerprint: fingerprint)
+        guard info.descriptor == expected else {
+            throw .checkpointMismatch("session \(sessionName) was stored by another model or block layout (\(info.descriptor), this one \(expected))")
+        }
         let stored: Checkpoint
         do { stored = try await client.getCheckpoint(session: sessionName, restore: true) } catch {
             throw .daemon(operation: "getCheckpoint \(sessionName)", error)

@@ -204,4 +204,32 @@ struct WorkerCheckpointTests {
         }
         client.close()
     }
+
+    @Test("a session stored by another model is refused when it is opened, before its checkpoint is read (which would rewind kvd's retrieval state)")
+    func anotherModelsSessionIsRefused() async throws {
+        let model = try ModelTestSupport.loadRealModel(activations: .float32)
+        let settings = LongContextSettings(method: .actqkv, retrieval: RetrievalConfig())
+        let kvd = try await InProcessDaemon()
+        defer { Task { try? await kvd.stop() } }
+        let client = try await kvd.connect()
+        let ours = LongContextSession.descriptor(model: model, settings: settings, fingerprint: 0xF00D)
+        var theirs = ours
+        theirs.fingerprint ^= 0xBEEF
+        _ = try await client.createSession("doc", descriptor: theirs)
+        try await client.putCheckpoint(session: "doc", chunkSequence: 3, tokenCount: 96, workerState: Array("their worker state".utf8)[...])
+        do {
+            _ = try await LongContextSession.resume(model: model, settings: settings, fingerprint: 0xF00D, client: client, sessionName: "doc")
+            Issue.record("another model's session was resumed")
+        } catch {
+            guard case .checkpointMismatch(let reason) = error else {
+                Issue.record("\(error)")
+                return
+            }
+            #expect(reason.contains("another model"), "\(reason)")
+        }
+        // Nothing was read: the checkpoint is still there as written, for its own model.
+        let stored = try await client.getCheckpoint(session: "doc", restore: false)
+        #expect(stored.chunkSequence == 3 && Array(stored.workerState) == Array("their worker state".utf8))
+        client.close()
+    }
 }
