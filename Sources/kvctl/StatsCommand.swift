@@ -34,7 +34,7 @@ struct StatsCommand: AsyncParsableCommand {
                     func c(_ name: String) -> UInt64 { counters[name] ?? 0 }
                     print("tier: queued \(queued) blocks (\(c("tier.queuedBytes")) bytes), uploaded \(c("tier.uploadedBlocks")) (\(c("tier.uploadedBytes")) bytes), "
                         + "published \(c("tier.publications")); pulled \(c("tier.pulledSessions")) sessions, \(c("tier.remoteBlocks")) blocks not fetched yet, "
-                        + "downloaded \(c("tier.downloadedBlocks")) (\(c("tier.downloadedBytes")) bytes); failures: upload \(c("tier.uploadFailures")), "
+                        + "downloaded \(c("tier.downloadedBlocks")) (\(c("tier.downloadedBytes")) bytes, \(c("tier.downloadsJoined")) more joined); failures: upload \(c("tier.uploadFailures")), "
                         + "publication \(c("tier.publicationFailures")), pull \(c("tier.pullFailures")), verification \(c("tier.verificationFailures"))")
                 }
                 for counter in stats.counters { print("  \(counter.name) \(counter.value)") }

@@ -76,10 +76,46 @@ extension RemoteTier {
     /// fetched from the cluster in one pipelined call, each checked against the lengths and
     /// checksum its writer published before use, then stored locally for the next reader
     /// (``KVStore/storePulled(_:forSession:)``; when the node's capacity or the owner's quota
-    /// has no room they are served without being kept). Throws ``TierError`` — `.payloadMissing`
-    /// for a block the cluster does not hold, `.payloadMismatch` (counted in
-    /// `tier.verificationFailures`) for bytes that fail the check: never served.
+    /// has no room they are served without being kept). A block that another request is fetching
+    /// already is taken from that fetch (`tier.downloadsJoined`), not asked for again; if that
+    /// fetch fails, this one asks itself. Throws ``TierError`` — `.payloadMissing` for a block the
+    /// cluster does not hold, `.payloadMismatch` (counted in `tier.verificationFailures`) for bytes
+    /// that fail the check: never served.
     func payloads(_ blocks: [BlockInfo], forSession session: String) async throws(TierError) -> [[UInt8]] {
+        let (own, joined): (PayloadFetch?, Set<PayloadFetch>) = fetching.withLock { fetching in
+            var mine: [BlockInfo] = [], seen = Set<BlockID>(), joined = Set<PayloadFetch>()
+            for info in blocks {
+                if let fetch = fetching[info.id] { joined.insert(fetch) } else if seen.insert(info.id).inserted { mine.append(info) }
+            }
+            guard !mine.isEmpty else { return (nil, joined) }
+            // Registered before anyone else can look; the fetch removes its ids when done.
+            let wanted = mine
+            let fetch = PayloadFetch { @Sendable in
+                defer { self.fetching.withLock { for info in wanted { $0[info.id] = nil } } }
+                do throws(TierError) { return .success(try await self.fetch(wanted, forSession: session)) } catch { return .failure(error) }
+            }
+            for info in wanted { fetching[info.id] = fetch }
+            return (fetch, joined)
+        }
+        var got: [BlockID: [UInt8]] = [:]
+        if let own { got = try await own.value.get() }
+        var shared = 0
+        for fetch in joined {
+            guard case .success(let theirs) = await fetch.value else { continue }
+            for info in blocks where got[info.id] == nil {
+                if let bytes = theirs[info.id] { got[info.id] = bytes; shared += 1 }
+            }
+        }
+        if shared > 0 { metrics.add("tier.downloadsJoined", UInt64(shared)) }
+        let missing = blocks.filter { got[$0.id] == nil }
+        if !missing.isEmpty {
+            for (id, bytes) in try await fetch(missing, forSession: session) { got[id] = bytes }
+        }
+        return blocks.map { got[$0.id]! }
+    }
+
+    /// One pipelined fetch of `blocks` (distinct ids): checked, counted, kept; by id.
+    private func fetch(_ blocks: [BlockInfo], forSession session: String) async throws(TierError) -> [BlockID: [UInt8]] {
         let started = ContinuousClock.now
         let results = await redis.pipeline(blocks.map { RedisCommand(["GET", configuration.payloadKey($0.id)]) })
         var fetched: [(stored: [UInt8], info: BlockInfo)] = []
@@ -107,6 +143,9 @@ extension RemoteTier {
             metrics.add("tier.downloadsNotKept")
             logger.notice("tier: fetched payloads served but not kept", metadata: ["session": "\(session)", "error": "\(error)"])
         }
-        return decoded.map { $0! }
+        return Dictionary(uniqueKeysWithValues: zip(blocks.map(\.id), decoded.map { $0! }))
     }
 }
+
+/// A fetch of payloads from the cluster that several requests may wait for (``RemoteTier/fetching``).
+typealias PayloadFetch = Task<Result<[BlockID: [UInt8]], TierError>, Never>

@@ -1,3 +1,4 @@
+import CoreTypes
 import KVStore
 import Logging
 import RedisCluster
@@ -14,6 +15,9 @@ final class RemoteTier: Sendable {
     let sharing: BlockSharing
     private let uploader: TierUploader
     private let running = Mutex<Task<Void, Never>?>(nil)
+    /// Payload fetches in progress, by block id (``payloads(_:forSession:)``): a retrieve that
+    /// needs a block another one is fetching waits for that fetch instead of asking again.
+    let fetching = Mutex<[BlockID: PayloadFetch]>([:])
     let metrics: DaemonMetrics
     let logger: Logger
 

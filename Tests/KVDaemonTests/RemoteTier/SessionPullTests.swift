@@ -97,6 +97,37 @@ struct SessionPullTests {
         try await b.stop()
     }
 
+    @Test("two requests that need the same remote blocks at once: the second waits for the first one's fetch instead of asking the cluster again")
+    func concurrentFetchesAreShared() async throws {
+        let cluster = try LocalRedisCluster()
+        defer { cluster.stop() }
+        let blocks = try await Self.publishOnNodeA(cluster)
+        let b = try await Self.node(cluster)
+        let first = try await b.connect(), second = try await b.connect()
+        _ = try await first.openSession("doc")
+        _ = try await second.openSession("doc")
+        let ids = try await Self.ids(cluster, layers: [0])
+        // The cluster stopped while both ask: the first fetch is under way (its GETs written)
+        // when the second request arrives.
+        cluster.pauseAll(true)
+        async let one = first.fetchBlocks(session: "doc", ids: ids)
+        try await Task.sleep(for: .milliseconds(300))
+        async let two = second.fetchBlocks(session: "doc", ids: ids)
+        try await Task.sleep(for: .milliseconds(300))
+        cluster.pauseAll(false)
+        let (a, c) = try await (one, two)
+        for fetched in [a, c] {
+            #expect(fetched.map(\.record.payload) == blocks.filter { $0.layer == 0 }.map(\.payload))
+        }
+        let stats = try await first.stats()
+        #expect(TierStats.counter(stats, "tier.downloadedBlocks") == 12, "each block fetched once")
+        #expect(TierStats.counter(stats, "tier.downloadsJoined") == 12)
+        #expect(TierStats.counter(stats, "tier.remoteBlocks") == 24)
+        first.close()
+        second.close()
+        try await b.stop()
+    }
+
     @Test("a payload in the cluster that does not match its manifest is never served; a manifest of another namespace is refused; with the cluster down an unknown session is sessionNotFound")
     func badTierContentIsRefused() async throws {
         let cluster = try LocalRedisCluster()
