@@ -47,7 +47,8 @@ public final class KVClient: Sendable {
     ///   there; ``KVClientError/server(_:)`` when the server refuses the handshake (e.g.
     ///   `unsupportedVersion`); ``KVClientError/connectionClosed(reason:serverError:)`` with
     ///   `serverError` `tooManyConnections` when the daemon's connection limit (global or for
-    ///   this uid) is reached; ``KVClientError/invalidRequest(_:)`` for a
+    ///   this uid) is reached, and without one when the daemon does not answer the handshake
+    ///   within ``KVClientConfiguration/handshakeTimeout``; ``KVClientError/invalidRequest(_:)`` for a
     ///   ``KVClientConfiguration/maxFrameBytes`` outside 64 KiB…1 GiB.
     public static func connect(
         socketPath: String, configuration: KVClientConfiguration = KVClientConfiguration()
@@ -63,6 +64,14 @@ public final class KVClient: Sendable {
             throw .invalidRequest(ProtocolError(.badArgument, "maxFrameBytes \(configuration.maxFrameBytes) not in 64 KiB…1 GiB"))
         }
         let connection = try Connection.open(socketPath: socketPath, configuration: configuration)
+        let timeout = configuration.handshakeTimeout
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            if !Task.isCancelled {
+                connection.close(reason: "the daemon at \(socketPath) accepted the connection but did not answer the handshake within \(timeout) (stopped or hung?)")
+            }
+        }
+        defer { timer.cancel() }
         let reply = await connection.request(.hello(Hello(version: ProtocolVersion.current, maxFrameBytes: configuration.maxFrameBytes)))
         switch reply {
         case .success(.helloOK(let ok)) where ProtocolVersion.supported.contains(ok.version):

@@ -20,6 +20,11 @@ public struct KVClientConfiguration: Sendable, Hashable {
     /// (each costs about 25 µs on a 2-core VM); a slower one costs the budget in CPU time.
     /// 0 turns it off. Default 150.
     public var inlineReadMicroseconds: Int
+    /// How long ``KVClient/connect(socketPath:configuration:)`` (and a reconnect) waits for the
+    /// daemon's answer to `hello` before it gives up with
+    /// ``KVClientError/connectionClosed(reason:serverError:)``: a daemon that accepts
+    /// connections but does not answer (stopped, hung) is an error, not a hang. Default 30 s.
+    public var handshakeTimeout: Duration
 
     /// Creates a configuration; every parameter defaults to the documented default.
     public init(
@@ -27,12 +32,14 @@ public struct KVClientConfiguration: Sendable, Hashable {
         receiveBufferBytes: Int = 256 << 10,
         reconnectAutomatically: Bool = false,
         reopenSessionsOnReconnect: Bool = true,
-        inlineReadMicroseconds: Int = 150
+        inlineReadMicroseconds: Int = 150,
+        handshakeTimeout: Duration = .seconds(30)
     ) {
         self.maxFrameBytes = maxFrameBytes
         self.receiveBufferBytes = receiveBufferBytes
         self.reconnectAutomatically = reconnectAutomatically
         self.reopenSessionsOnReconnect = reopenSessionsOnReconnect
         self.inlineReadMicroseconds = inlineReadMicroseconds
+        self.handshakeTimeout = handshakeTimeout
     }
 }

@@ -12,7 +12,8 @@ import Synchronization
 /// redirections, retries and replication checks are written here (hiredis has no cluster
 /// support; hiredis-cluster is not packaged in Debian).
 ///
-/// Commands run on threads of the client's own (Dispatch), never on the caller's: every
+/// Commands run on threads of the client's own (a serial Dispatch queue per call and per node,
+/// which get threads even when Dispatch's shared pool is busy), never on the caller's: every
 /// method is `async` and the blocking I/O happens elsewhere. Thread-safe; connections are
 /// pooled per node (``RedisClusterConfiguration/maxIdleConnectionsPerNode``).
 ///
@@ -22,7 +23,6 @@ public final class RedisCluster: Sendable {
     public let configuration: RedisClusterConfiguration
     private let state = Mutex(State())
     private let counters = Mutex(RedisClusterStats())
-    private let queue = DispatchQueue(label: "redis-cluster", attributes: .concurrent)
     private let tls: TLSContext?
 
     private struct State: ~Copyable {
@@ -106,11 +106,15 @@ public final class RedisCluster: Sendable {
         return await onQueue { self.execute(commands, replicas: replicas, retryTimeout: budget) }
     }
 
-    // MARK: - Blocking internals (run on `queue`)
+    // MARK: - Blocking internals (each call on a thread of its own)
 
+    /// Runs `body`, which blocks on sockets, on a serial queue of its own. A serial queue gets a
+    /// thread even when every thread of Dispatch's shared pool is busy (it "overcommits"); a
+    /// concurrent queue would wait for one, so calls stuck on a hung node — each up to its
+    /// budget — would hold back every other call in the process and any other Dispatch work.
     private func onQueue<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: body()) }
+            DispatchQueue(label: "redis-cluster.call").async { continuation.resume(returning: body()) }
         }
     }
 
@@ -126,8 +130,14 @@ public final class RedisCluster: Sendable {
         try result.get()
     }
 
+    /// Results that threads of their own fill in, one slot each.
+    private final class Slots<Value: Sendable>: Sendable {
+        let values: Mutex<[Value?]>
+        init(count: Int) { values = Mutex([Value?](repeating: nil, count: count)) }
+    }
+
     /// One round trip's outcome on one node.
-    private enum BatchOutcome {
+    private enum BatchOutcome: Sendable {
         case failed(RedisError)
         case replied([RedisReply], replicated: Int?)
     }
@@ -188,15 +198,20 @@ public final class RedisCluster: Sendable {
             // Send each node's batch, the nodes in parallel.
             let targets = Array(groups.keys)
             let batches = targets.map { groups[$0]!.map { (command: commands[$0], asked: asks[$0] != nil) } }
-            let outcomes = Mutex([BatchOutcome?](repeating: nil, count: targets.count))
-            DispatchQueue.concurrentPerform(iterations: targets.count) { t in
-                let outcome = roundTrip(targets[t], batches[t], replicas: required, until: deadline)
-                outcomes.withLock { $0[t] = outcome }
+            let outcomes = Slots<BatchOutcome>(count: targets.count)
+            let group = DispatchGroup()
+            for t in targets.indices {
+                // One serial queue per node, for the reason of `onQueue`.
+                DispatchQueue(label: "redis-cluster.node").async(group: group) {
+                    let outcome = self.roundTrip(targets[t], batches[t], replicas: required, until: deadline)
+                    outcomes.values.withLock { $0[t] = outcome }
+                }
             }
+            group.wait()
             asks = [:]
 
             // Classify the replies.
-            for (t, outcome) in outcomes.withLock({ $0 }).enumerated() {
+            for (t, outcome) in outcomes.values.withLock({ $0 }).enumerated() {
                 let endpoint = targets[t], indices = groups[endpoint]!
                 switch outcome! {
                 case .failed(let error):

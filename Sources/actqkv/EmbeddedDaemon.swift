@@ -36,13 +36,15 @@ final class EmbeddedDaemon: Sendable {
         runTask = Task {
             do { try await server.run() } catch { failure.set("\(error)"); throw error }
         }
+        // Short handshakes: the socket may be another kvd's that does not answer (stopped).
+        let probe = KVClientConfiguration(handshakeTimeout: .seconds(2))
         for _ in 0..<1500 {
-            if let client = try? await KVClient.connect(socketPath: socketPath) {
+            // A server that cannot start (e.g. another kvd holds the data directory) ends at once.
+            if let reason = failure.get() { throw ValidationErrorText("the embedded kvd could not start on \(directory): \(reason)") }
+            if let client = try? await KVClient.connect(socketPath: socketPath, configuration: probe) {
                 client.close()
                 return
             }
-            // A server that cannot start (e.g. another kvd holds the data directory) ends at once.
-            if let reason = failure.get() { throw ValidationErrorText("the embedded kvd could not start on \(directory): \(reason)") }
             try await Task.sleep(for: .milliseconds(20))
         }
         server.shutdown()

@@ -1,5 +1,6 @@
 import CoreTypes
 import DaemonTestSupport
+import Foundation
 import Testing
 import KVClient
 import KVDaemon
@@ -133,6 +134,37 @@ struct ConnectionLossTests {
             #expect(code == 2)  // ENOENT
             #expect(error.isConnectionLoss)
         }
+    }
+
+    @Test("a daemon that accepts but never answers the handshake (stopped, hung): connect fails with connectionClosed naming it after the handshake timeout")
+    func silentDaemonIsAHandshakeTimeout() async throws {
+        let path = NSTemporaryDirectory() + "silent-\(UUID().uuidString.prefix(8)).sock"
+        defer { unlink(path) }
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(listener >= 0)
+        defer { close(listener) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (i, byte) in path.utf8.enumerated() { buffer[i] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0 && listen(listener, 8) == 0)
+        let started = ContinuousClock.now
+        do {
+            _ = try await KVClient.connect(socketPath: path, configuration: KVClientConfiguration(handshakeTimeout: .seconds(1)))
+            Issue.record("connected to a daemon that never answered")
+        } catch {
+            guard case .connectionClosed(let reason, nil) = error else {
+                Issue.record("\(error)")
+                return
+            }
+            #expect(reason.contains("did not answer the handshake") && reason.contains(path), "\(reason)")
+        }
+        let waited = ContinuousClock.now - started
+        #expect(waited >= .seconds(1) && waited < .seconds(10), "\(waited)")
     }
 
     @Test("a cancelled call returns cancelled promptly and the connection stays usable")

@@ -179,6 +179,30 @@ struct RedisClusterTests {
         #expect(try await redis.send(RedisCommand(["GET", "a"])) == .bulk(Array("1".utf8)))
     }
 
+    @Test("calls stuck on a stopped cluster hold no thread another call needs: a call to a live cluster meanwhile answers at once")
+    func stuckCallsDoNotHoldBackOthers() async throws {
+        let stopped = try LocalRedisCluster(masters: 3, replicasPerMaster: 0)
+        defer { stopped.stop() }
+        let live = try LocalRedisCluster(masters: 3, replicasPerMaster: 0)
+        defer { live.stop() }
+        let stuck = try client(stopped) { $0.retryTimeout = .seconds(4) }
+        defer { stuck.close() }
+        let answering = try client(live)
+        defer { answering.close() }
+        _ = try await stuck.send(RedisCommand(["SET", "a", "1"]))
+        _ = try await answering.send(RedisCommand(["SET", "a", "1"]))
+        stopped.pauseAll(true)
+        // More stuck calls than Dispatch's shared pool has threads (about one per core).
+        let calls = ProcessInfo.processInfo.activeProcessorCount * 4
+        let waiting = (0..<calls).map { _ in Task { try? await stuck.send(RedisCommand(["GET", "a"])) } }
+        try await Task.sleep(for: .milliseconds(300))
+        let started = ContinuousClock.now
+        #expect(try await answering.send(RedisCommand(["GET", "a"])) == .bulk(Array("1".utf8)))
+        #expect(ContinuousClock.now - started < .seconds(2), "the live cluster's call waited for the stuck ones")
+        for call in waiting { #expect(await call.value == nil) }
+        stopped.pauseAll(false)
+    }
+
     @Test("a cluster with a password: the right one works, a wrong or missing one is an authentication error")
     func authentication() async throws {
         let cluster = try LocalRedisCluster(password: "s3cret")
