@@ -57,7 +57,6 @@ struct RedisTLSTests {
         for (tls, expected) in [(wrongAuthority, "certificate verification failed"), (wrongName, "certificate verification failed"), (noClientCertificate, "certificate required")] {
             let redis = try Self.client(cluster, tls: tls) { $0.retryTimeout = .seconds(20) }
             defer { redis.close() }
-            let started = ContinuousClock.now
             do {
                 _ = try await redis.send(RedisCommand(["SET", "a", "1"]))
                 Issue.record("\(tls) was accepted")
@@ -69,7 +68,7 @@ struct RedisTLSTests {
                 #expect(endpoint != nil && reason.contains(expected), "\(reason)")
                 #expect(!error.isTransient && error.code == 14)
             }
-            #expect(ContinuousClock.now - started < .seconds(10), "a TLS refusal was retried")
+            #expect(redis.stats().retries == 0, "a TLS refusal was retried")
         }
         // The name given explicitly: a certificate for localhost reached at 127.0.0.1.
         var byName = try #require(cluster.clientTLS)
@@ -106,7 +105,7 @@ struct RedisTLSTests {
         } catch {
             #expect("\(error)".contains("does the node serve TLS"), "\(error)")
         }
-        #expect(ContinuousClock.now - started < .seconds(8))
+        #expect(ContinuousClock.now - started < .seconds(20), "not within its budget (2 s; the bound leaves room for a loaded machine)")
 
         for (tls, file) in [
             (RedisTLSConfiguration(caFile: "\(directory)/missing.crt"), "missing.crt"),

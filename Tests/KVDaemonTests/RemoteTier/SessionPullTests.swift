@@ -186,8 +186,9 @@ struct SessionPullTests {
             #expect(error.code == .sessionNotFound, "\(error)")
         }
         // The read timeout (3 s) bounds even a round trip to a node that accepted the connection
-        // and never answers; the rest is margin for a loaded machine.
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // and never answers (the default retry budget is 30 s); the rest is margin for a loaded
+        // machine, where CI measured 15.5 s before round trips kept to the budget.
+        #expect(ContinuousClock.now - started < .seconds(20))
         stats = try await second.stats()
         #expect(TierStats.counter(stats, "tier.pullFailures") >= 1)
         cluster.pauseAll(false)
