@@ -1,3 +1,4 @@
+import Dispatch
 import Protocol
 
 /// An async client for `kvd` over its Unix-domain socket (docs/PROTOCOL.md).
@@ -64,14 +65,16 @@ public final class KVClient: Sendable {
             throw .invalidRequest(ProtocolError(.badArgument, "maxFrameBytes \(configuration.maxFrameBytes) not in 64 KiB…1 GiB"))
         }
         let connection = try Connection.open(socketPath: socketPath, configuration: configuration)
-        let timeout = configuration.handshakeTimeout
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            if !Task.isCancelled {
+        // The timer is a thread of its own, not a task: it must fire in a process whose
+        // cooperative threads are all busy computing.
+        let timeout = configuration.handshakeTimeout, answered = DispatchSemaphore(value: 0)
+        _ = startThread {
+            let nanoseconds = Int(timeout.components.seconds) * 1_000_000_000 + Int(timeout.components.attoseconds / 1_000_000_000)
+            if answered.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .timedOut {
                 connection.close(reason: "the daemon at \(socketPath) accepted the connection but did not answer the handshake within \(timeout) (stopped or hung?)")
             }
         }
-        defer { timer.cancel() }
+        defer { answered.signal() }
         let reply = await connection.request(.hello(Hello(version: ProtocolVersion.current, maxFrameBytes: configuration.maxFrameBytes)))
         switch reply {
         case .success(.helloOK(let ok)) where ProtocolVersion.supported.contains(ok.version):
