@@ -49,7 +49,7 @@ public final class KVClient: Sendable {
     ///   `unsupportedVersion`); ``KVClientError/connectionClosed(reason:serverError:)`` with
     ///   `serverError` `tooManyConnections` when the daemon's connection limit (global or for
     ///   this uid) is reached, and without one when the daemon does not answer the handshake
-    ///   within ``KVClientConfiguration/handshakeTimeout``; ``KVClientError/invalidRequest(_:)`` for a
+    ///   within ``KVClientConfiguration/handshakeTimeout`` (when set); ``KVClientError/invalidRequest(_:)`` for a
     ///   ``KVClientConfiguration/maxFrameBytes`` outside 64 KiB…1 GiB.
     public static func connect(
         socketPath: String, configuration: KVClientConfiguration = KVClientConfiguration()
@@ -67,11 +67,13 @@ public final class KVClient: Sendable {
         let connection = try Connection.open(socketPath: socketPath, configuration: configuration)
         // The timer is a thread of its own, not a task: it must fire in a process whose
         // cooperative threads are all busy computing.
-        let timeout = configuration.handshakeTimeout, answered = DispatchSemaphore(value: 0)
-        _ = startThread {
-            let nanoseconds = Int(timeout.components.seconds) * 1_000_000_000 + Int(timeout.components.attoseconds / 1_000_000_000)
-            if answered.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .timedOut {
-                connection.close(reason: "the daemon at \(socketPath) accepted the connection but did not answer the handshake within \(timeout) (stopped or hung?)")
+        let answered = DispatchSemaphore(value: 0)
+        if let timeout = configuration.handshakeTimeout {
+            _ = startThread {
+                let nanoseconds = Int(timeout.components.seconds) * 1_000_000_000 + Int(timeout.components.attoseconds / 1_000_000_000)
+                if answered.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .timedOut {
+                    connection.close(reason: "the daemon at \(socketPath) accepted the connection but did not answer the handshake within \(timeout) (stopped or hung?)")
+                }
             }
         }
         defer { answered.signal() }

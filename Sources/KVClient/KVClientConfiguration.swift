@@ -22,9 +22,11 @@ public struct KVClientConfiguration: Sendable, Hashable {
     public var inlineReadMicroseconds: Int
     /// How long ``KVClient/connect(socketPath:configuration:)`` (and a reconnect) waits for the
     /// daemon's answer to `hello` before it gives up with
-    /// ``KVClientError/connectionClosed(reason:serverError:)``: a daemon that accepts
-    /// connections but does not answer (stopped, hung) is an error, not a hang. Default 30 s.
-    public var handshakeTimeout: Duration
+    /// ``KVClientError/connectionClosed(reason:serverError:)``: for a caller that must tell a
+    /// daemon that accepts connections but does not answer (stopped, hung) from a slow one.
+    /// Default nil: wait — a daemon on a loaded machine, or one still opening a large store
+    /// behind its bound socket, may take minutes, and a worker should not give up on it.
+    public var handshakeTimeout: Duration?
 
     /// Creates a configuration; every parameter defaults to the documented default.
     public init(
@@ -33,7 +35,7 @@ public struct KVClientConfiguration: Sendable, Hashable {
         reconnectAutomatically: Bool = false,
         reopenSessionsOnReconnect: Bool = true,
         inlineReadMicroseconds: Int = 150,
-        handshakeTimeout: Duration = .seconds(30)
+        handshakeTimeout: Duration? = nil
     ) {
         self.maxFrameBytes = maxFrameBytes
         self.receiveBufferBytes = receiveBufferBytes
