@@ -8,18 +8,10 @@ import Testing
 @Suite("Redis Cluster client against real redis-server nodes", .serialized)
 struct RedisClusterTests {
     private func client(_ cluster: LocalRedisCluster, password: String? = nil, _ configure: (inout RedisClusterConfiguration) -> Void = { _ in }) throws -> RedisCluster {
-        var configuration = RedisClusterConfiguration(seeds: [cluster.seeds[0]])
+        var configuration = cluster.clientConfiguration
         configuration.password = password ?? cluster.password
         configure(&configuration)
         return try RedisCluster(configuration: configuration)
-    }
-
-    private static func value(_ index: Int, length: Int) -> [UInt8] {
-        var generator = UInt64(index) &* 0x9E37_79B9_7F4A_7C15 | 1
-        return (0..<length).map { _ in
-            generator ^= generator << 13; generator ^= generator >> 7; generator ^= generator << 17
-            return UInt8(truncatingIfNeeded: generator)
-        }
     }
 
     @Test("the slot of every key agrees with the cluster's own CLUSTER KEYSLOT")
@@ -42,13 +34,13 @@ struct RedisClusterTests {
         let redis = try client(cluster)
         defer { redis.close() }
         let lengths = (0..<1000).map { $0 == 0 ? 0 : $0 == 1 ? 1 << 20 : 1 + ($0 * 37) % 5000 }
-        let writes = lengths.indices.map { RedisCommand("SET", [Array("k\($0)".utf8), Self.value($0, length: lengths[$0])]) }
+        let writes = lengths.indices.map { RedisCommand("SET", [Array("k\($0)".utf8), LocalRedisCluster.value($0, length: lengths[$0])]) }
         for result in await redis.pipeline(writes, replicas: 1) {
             #expect(try result.get() == .status("OK"))
         }
         let reads = await redis.pipeline(lengths.indices.map { RedisCommand(["GET", "k\($0)"]) })
         for (index, result) in reads.enumerated() {
-            #expect(try result.get() == .bulk(Self.value(index, length: lengths[index])), "k\(index)")
+            #expect(try result.get() == .bulk(LocalRedisCluster.value(index, length: lengths[index])), "k\(index)")
         }
         #expect(redis.masters.count == 3)
         let usedMasters = Set((0..<1000).compactMap { redis.master(servingSlot: HashSlot.of("k\($0)")) })
@@ -118,7 +110,7 @@ struct RedisClusterTests {
         let writer = Task {
             for batch in 0..<40 {
                 let indices = Array(batch * 50..<(batch + 1) * 50)
-                let results = await redis.pipeline(indices.map { RedisCommand("SET", [Array("w\($0)".utf8), Self.value($0, length: 2000)]) }, replicas: 1)
+                let results = await redis.pipeline(indices.map { RedisCommand("SET", [Array("w\($0)".utf8), LocalRedisCluster.value($0, length: 2000)]) }, replicas: 1)
                 for (index, result) in zip(indices, results) where (try? result.get()) == .status("OK") {
                     acknowledged.withLock { $0.append(index) }
                 }
@@ -144,7 +136,7 @@ struct RedisClusterTests {
         try cluster.waitUntilHealthy()
         let reads = await redis.pipeline((0..<2000).map { RedisCommand(["GET", "w\($0)"]) })
         for (index, result) in reads.enumerated() {
-            #expect(try result.get() == .bulk(Self.value(index, length: 2000)), "w\(index)")
+            #expect(try result.get() == .bulk(LocalRedisCluster.value(index, length: 2000)), "w\(index)")
         }
         #expect(redis.master(servingSlot: HashSlot.of("w0")) == RedisEndpoint(host: "127.0.0.1", port: replicas[0]))
         #expect(try cluster.replicas(ofMaster: replicas[0]) == [victim.port])

@@ -9,19 +9,10 @@ struct RedisTLSTests {
     private static func client(
         _ cluster: LocalRedisCluster, tls: RedisTLSConfiguration?, _ configure: (inout RedisClusterConfiguration) -> Void = { _ in }
     ) throws -> RedisCluster {
-        var configuration = RedisClusterConfiguration(seeds: [cluster.seeds[0]])
+        var configuration = cluster.clientConfiguration
         configuration.tls = tls
         configure(&configuration)
         return try RedisCluster(configuration: configuration)
-    }
-
-    /// Pseudo-random bytes (not compressible, all 256 values).
-    private static func value(_ index: Int, length: Int) -> [UInt8] {
-        var generator = UInt64(index) &* 0x9E37_79B9_7F4A_7C15 | 1
-        return (0..<length).map { _ in
-            generator ^= generator << 13; generator ^= generator >> 7; generator ^= generator << 17
-            return UInt8(truncatingIfNeeded: generator)
-        }
     }
 
     @Test("over TLS, values from 1 byte to 4 MiB pipelined over the three masters (replicated, WAIT over TLS too) read back byte for byte")
@@ -32,7 +23,7 @@ struct RedisTLSTests {
         defer { redis.close() }
         let lengths = [1, 100, 16 << 10, 128 << 10, 1 << 20, 4 << 20]
         let keys = (0..<60).map { "tls:\($0)" }
-        let values = keys.indices.map { Self.value($0, length: lengths[$0 % lengths.count]) }
+        let values = keys.indices.map { LocalRedisCluster.value($0, length: lengths[$0 % lengths.count]) }
         for result in await redis.pipeline(zip(keys, values).map { RedisCommand("SET", [Array($0.utf8), $1]) }, replicas: 1) {
             #expect(try result.get() == .status("OK"))
         }

@@ -112,11 +112,18 @@ public final class LocalRedisCluster: Sendable {
 
     /// Runs `redis-cli -p port [-a password] [--tls …] arguments…`.
     public func cli(port: Int, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        try Self.run(
+            Self.which("redis-cli")!,
+            ["-h", "127.0.0.1", "-p", String(port)] + (password.map { ["-a", $0, "--no-auth-warning"] } ?? [])
+                + (certificates.map { ["--tls", "--cacert", $0.caFile, "--cert", $0.clientCertificateFile, "--key", $0.clientKeyFile] } ?? [])
+                + arguments)
+    }
+
+    /// Runs `executable arguments…` to its end; its exit status and its output and errors together.
+    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.which("redis-cli")!)
-        process.arguments = ["-h", "127.0.0.1", "-p", String(port)] + (password.map { ["-a", $0, "--no-auth-warning"] } ?? [])
-            + (certificates.map { ["--tls", "--cacert", $0.caFile, "--cert", $0.clientCertificateFile, "--key", $0.clientKeyFile] } ?? [])
-            + arguments
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -124,6 +131,24 @@ public final class LocalRedisCluster: Sendable {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// A client configuration for this cluster: its first node as the seed, its password and
+    /// its client TLS settings.
+    public var clientConfiguration: RedisClusterConfiguration {
+        var configuration = RedisClusterConfiguration(seeds: [seeds[0]])
+        configuration.password = password
+        configuration.tls = clientTLS
+        return configuration
+    }
+
+    /// `length` pseudo-random bytes of seed `index` (xorshift: every byte value, incompressible).
+    public static func value(_ index: Int, length: Int) -> [UInt8] {
+        var generator = UInt64(index) &* 0x9E37_79B9_7F4A_7C15 | 1
+        return (0..<length).map { _ in
+            generator ^= generator << 13; generator ^= generator >> 7; generator ^= generator << 17
+            return UInt8(truncatingIfNeeded: generator)
+        }
     }
 
     /// The ports of the replicas of the master on `port` (`CLUSTER NODES` of that master).
@@ -247,17 +272,9 @@ public struct TestCertificates: Sendable {
              "-out", clientCertificateFile, "-days", "2"],
         ]
         for arguments in steps {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: openssl)
-            process.arguments = arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let output = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                throw LocalRedisClusterError(description: "openssl \(arguments.prefix(2).joined(separator: " ")) failed: \(String(decoding: output, as: UTF8.self))")
+            let result = try LocalRedisCluster.run(openssl, arguments)
+            guard result.status == 0 else {
+                throw LocalRedisClusterError(description: "openssl \(arguments.prefix(2).joined(separator: " ")) failed: \(result.output)")
             }
         }
     }
