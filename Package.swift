@@ -68,7 +68,7 @@ let package = Package(
 
         // A Redis Cluster client (slot routing, redirections, failover retries) over hiredis's
         // RESP formatter and parser, optionally over OpenSSL's TLS: kvd's shared tier.
-        .target(name: "RedisCluster", dependencies: ["CHiredis", "COpenSSL"]),
+        .target(name: "RedisCluster", dependencies: ["CoreTypes", "CHiredis", "COpenSSL"]),
 
         // The async client: plain sockets, no NIO.
         .target(name: "KVClient", dependencies: ["CoreTypes", "Protocol"]),

@@ -1,3 +1,4 @@
+import CoreTypes
 import Dispatch
 import Protocol
 
@@ -70,8 +71,7 @@ public final class KVClient: Sendable {
         let answered = DispatchSemaphore(value: 0)
         if let timeout = configuration.handshakeTimeout {
             _ = startThread {
-                let nanoseconds = Int(timeout.components.seconds) * 1_000_000_000 + Int(timeout.components.attoseconds / 1_000_000_000)
-                if answered.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .timedOut {
+                if answered.wait(timeout: .now() + .nanoseconds(timeout.wholeNanoseconds)) == .timedOut {
                     connection.close(reason: "the daemon at \(socketPath) accepted the connection but did not answer the handshake within \(timeout) (stopped or hung?)")
                 }
             }

@@ -1,3 +1,4 @@
+import CoreTypes
 import Dispatch
 import Foundation
 import Synchronization
@@ -263,7 +264,7 @@ public final class RedisCluster: Sendable {
                     }
                     break
                 }
-                Thread.sleep(forTimeInterval: Double(pause.wholeMilliseconds) / 1000)
+                Thread.sleep(forTimeInterval: pause.seconds)
                 pause = min(pause * 2, .seconds(1))
             }
             if stale || transient { try? refresh(force: transient, until: deadline) }

@@ -1,4 +1,5 @@
 import CHiredis
+import CoreTypes
 import Glibc
 
 /// One blocking TCP connection to one Redis node, in the clear or over TLS. hiredis formats the
@@ -254,12 +255,5 @@ final class RedisConnection: @unchecked Sendable {
             Glibc.close(fd)
         }
         throw .connectFailed(endpoint: endpoint, reason: lastError)
-    }
-}
-
-extension Duration {
-    /// The duration in whole milliseconds, rounded down.
-    var wholeMilliseconds: Int {
-        Int(components.seconds) * 1000 + Int(components.attoseconds / 1_000_000_000_000_000)
     }
 }

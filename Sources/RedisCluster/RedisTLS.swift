@@ -51,7 +51,7 @@ final class TLSContext: @unchecked Sendable {
             throw .tls(endpoint: nil, reason: Self.lastError("the system's certificate store"))
         }
         switch (configuration.certificateFile, configuration.keyFile) {
-        case (nil, nil): break
+        case (nil, nil): aqk_ssl_ctx_note_certificate_requests(context)
         case (let certificate?, let key?):
             guard SSL_CTX_use_certificate_chain_file(context, certificate) == 1 else {
                 throw .tls(endpoint: nil, reason: Self.lastError("client certificate \(certificate)"))
@@ -117,6 +117,8 @@ enum TransportResult {
 final class TLSSession {
     private let ssl: OpaquePointer
     private let endpoint: RedisEndpoint
+    /// Whether a reply's bytes have come in on this session.
+    private var received = false
 
     fileprivate init(ssl: OpaquePointer, endpoint: RedisEndpoint) {
         self.ssl = ssl
@@ -146,7 +148,9 @@ final class TLSSession {
 
     func read(into buffer: UnsafeMutableRawPointer, count: Int) throws(RedisError) -> TransportResult {
         ERR_clear_error()
-        return try outcome(SSL_read(ssl, buffer, Int32(clamping: count)))
+        let result = try outcome(SSL_read(ssl, buffer, Int32(clamping: count)))
+        if case .transferred = result { received = true }
+        return result
     }
 
     private func outcome(_ status: Int32) throws(RedisError) -> TransportResult {
@@ -155,10 +159,13 @@ final class TLSSession {
         switch error {
         case SSL_ERROR_WANT_READ: return .wantRead
         case SSL_ERROR_WANT_WRITE: return .wantWrite
-        case SSL_ERROR_ZERO_RETURN: return .closed
+        case SSL_ERROR_ZERO_RETURN:
+            try refusedForWantOfACertificate()
+            return .closed
         case SSL_ERROR_SYSCALL:
             let code = errno
             ERR_clear_error()
+            try refusedForWantOfACertificate()
             if status == 0 || code == 0 { return .closed }
             throw .connectionLost(endpoint: endpoint, reason: "TLS: \(String(cString: strerror(code)))")
         default:
@@ -169,5 +176,14 @@ final class TLSSession {
             }
             throw .tls(endpoint: endpoint, reason: TLSContext.lastError("TLS"))
         }
+    }
+
+    /// A node that asked for a client certificate, got none and closed the connection before
+    /// any reply refused the client (TLS 1.3 sends that refusal after the client's handshake, and
+    /// the reset caused by the client's unread first command can drop it): a TLS error, not a
+    /// lost connection to retry.
+    private func refusedForWantOfACertificate() throws(RedisError) {
+        guard !received, aqk_ssl_certificate_requested_without_one(ssl) != 0 else { return }
+        throw .tls(endpoint: endpoint, reason: "certificate required: the node asked for a client certificate, none is configured, and it closed the connection")
     }
 }

@@ -1,4 +1,5 @@
 import CBLAS
+import CoreTypes
 import LanguageModel
 
 /// Measures GGUF loading and the matrix-vector kernels on a real model file, for
@@ -69,7 +70,6 @@ enum GGUFBenchmark {
     /// covering `matVecInnerLoops` products.
     static func run(modelPath: String, repetitions: Int = 5, matVecInnerLoops: Int = 20) throws(GGUFError) -> Report {
         let clock = ContinuousClock()
-        func ms(_ d: Duration) -> Double { milliseconds(d) }
 
         var openTimes: [Double] = []
         var file: GGUFFile?
@@ -80,7 +80,7 @@ enum GGUFBenchmark {
                 do throws(GGUFError) { opened = try GGUFFile(path: modelPath) } catch { failure = error }
             }
             if let failure { throw failure }
-            openTimes.append(ms(t))
+            openTimes.append(t.milliseconds)
             file = opened
         }
         guard let file else { throw .cannotOpen(path: modelPath, errno: 0) }
@@ -100,7 +100,7 @@ enum GGUFBenchmark {
                 }
             }
             if let failure { throw failure }
-            return ms(t)
+            return t.milliseconds
         }
         var allTimes: [Double] = []
         for _ in 0..<repetitions { allTimes.append(try dequantizeAll(infos)) }
@@ -133,10 +133,6 @@ enum GGUFBenchmark {
             matVec: matVec)
     }
 
-    static func milliseconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-    }
-
     static func median(_ xs: [Double]) -> Double {
         let s = xs.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
@@ -166,7 +162,7 @@ enum GGUFBenchmark {
                 }
             }
             if let failure { throw failure }
-            quantized.append(milliseconds(t1) / Double(innerLoops))
+            quantized.append(t1.milliseconds / Double(innerLoops))
 
             let t2 = clock.measure {
                 for _ in 0..<innerLoops {
@@ -178,7 +174,7 @@ enum GGUFBenchmark {
                 }
             }
             if let failure { throw failure }
-            dequantizeDot.append(milliseconds(t2) / Double(innerLoops))
+            dequantizeDot.append(t2.milliseconds / Double(innerLoops))
 
             let t3 = clock.measure {
                 for _ in 0..<innerLoops {
@@ -187,7 +183,7 @@ enum GGUFBenchmark {
                     blackHole(y[0])
                 }
             }
-            sgemv.append(milliseconds(t3) / Double(innerLoops))
+            sgemv.append(t3.milliseconds / Double(innerLoops))
         }
         return MatVec(name: matrix.name, type: matrix.type, rows: rows, columns: cols,
                       quantizedMilliseconds: median(quantized), dequantizeThenDotMilliseconds: median(dequantizeDot),

@@ -89,7 +89,7 @@ enum KernelBenchmark {
                                         }
                                     }
                                 }
-                                times[s].append(GGUFBenchmark.milliseconds(t) * 1e6 / Double(inner))
+                                times[s].append(t.milliseconds * 1e6 / Double(inner))
                             }
                         }
                     }

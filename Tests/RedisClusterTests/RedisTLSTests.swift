@@ -59,7 +59,7 @@ struct RedisTLSTests {
                 #expect(endpoint != nil && reason.contains(expected), "\(reason)")
                 #expect(!error.isTransient && error.code == 14)
             }
-            #expect(redis.stats().retries == 0, "a TLS refusal was retried")
+            #expect(redis.stats().retries == 0, "a TLS refusal (\(expected)) was retried")
         }
         // The name given explicitly: a certificate for localhost reached at 127.0.0.1.
         var byName = try #require(cluster.clientTLS)
