@@ -68,9 +68,12 @@ public enum EvalCharts {
     /// Accuracy (0–100 %) against length (columns evenly spaced, one per length present).
     static func accuracyChart(title: String, series: [String: [(length: Int, scores: EvalSummary.Scores)]],
                               methods: [String]) -> String {
-        let width = 720, height = 420
-        let left = 60.0, right = 150.0, top = 40.0, bottom = 50.0
-        let plotW = Double(width) - left - right, plotH = Double(height) - top - bottom
+        let shown = methods.filter { series[$0] != nil }
+        let labels = shown.map { "\($0) (N ≥ \(series[$0]!.map(\.scores.count).min() ?? 0))" }
+        // The legend's column is as wide as its longest label: 40 px of key, then the text.
+        let left = 60.0, plotW = 510.0, top = 40.0, bottom = 50.0, height = 420
+        let right = max(150, 40 + legendTextWidth(labels.map(\.count).max() ?? 0) + 10)
+        let width = Int(left + plotW + right), plotH = Double(height) - top - bottom
         let lengths = Set(series.values.flatMap { $0.map(\.length) }).sorted()
         func x(_ length: Int) -> Double {
             let i = Double(lengths.firstIndex(of: length) ?? 0)
@@ -90,7 +93,6 @@ public enum EvalCharts {
         }
         svg += "<text x=\"\(left + plotW / 2)\" y=\"\(Double(height) - 10)\" text-anchor=\"middle\">length (tokens)</text>\n"
         svg += "<text transform=\"translate(18 \(top + plotH / 2)) rotate(-90)\" text-anchor=\"middle\">accuracy % (95 % Wilson interval)</text>\n"
-        let shown = methods.filter { series[$0] != nil }
         for (m, method) in shown.enumerated() {
             let c = colour(method, among: methods)
             let points = series[method]!.sorted { $0.length < $1.length }
@@ -106,11 +108,15 @@ public enum EvalCharts {
             }
             let ly = top + 10 + Double(m) * 20
             svg += "<line x1=\"\(left + plotW + 15)\" y1=\"\(ly)\" x2=\"\(left + plotW + 35)\" y2=\"\(ly)\" stroke=\"\(c)\" stroke-width=\"3\"/>\n"
-            let n = points.map(\.scores.count).min() ?? 0
-            svg += "<text x=\"\(left + plotW + 40)\" y=\"\(ly + 4)\">\(escape(method)) (N ≥ \(n))</text>\n"
+            svg += "<text x=\"\(left + plotW + 40)\" y=\"\(ly + 4)\">\(escape(labels[m]))</text>\n"
         }
         return svg + "</svg>\n"
     }
+
+    /// An upper estimate of the width in pixels of a legend label of `characters` characters in
+    /// 12 px DejaVu Sans: such labels advance ≈ 6.1 px a character on average (digits 7.6 px,
+    /// lower-case letters 3.5–7.6, "≥" 10, "-" 4.3).
+    static func legendTextWidth(_ characters: Int) -> Double { 7.5 * Double(characters) }
 
     /// The depth × length heatmap of one task and method (nil when no reference has a depth).
     static func depthHeatmap(title: String, records: [EvalRecord]) -> String? {

@@ -80,12 +80,12 @@ import Testing
         #expect(md.contains("| 8K | actqkv | 2 | 20 | 40.0 |"))
     }
 
-    @Test("pictures: accuracy against length and the depth heatmap render with rsvg-convert at their declared size")
+    @Test("pictures: accuracy against length and the depth heatmap render with rsvg-convert at their declared size, the legend inside")
     func picturesRender() throws {
         var records: [EvalRecord] = []
         for length in [8192, 16384, 32768] {
             for i in 0..<12 {
-                for (m, p) in [("dense", 0.9), ("infllm", 0.6), ("actqkv", 0.7)] {
+                for (m, p) in [("dense", 0.9), ("infllm", 0.6), ("actqkv", 0.7), ("actqkv-ref", 0.5)] {
                     records.append(Self.record(length: length, index: i, method: m, score: Double(i) / 12 < p ? 1 : 0, depth: Double(i) / 12))
                 }
             }
@@ -94,7 +94,17 @@ import Testing
         let files = try EvalCharts.write(records: records, to: dir)
         let names = Set(files.map { ($0 as NSString).lastPathComponent })
         #expect(names == ["accuracy-niah_single_2.svg", "accuracy-pooled.svg", "depth-niah_single_2-dense.svg", "depth-niah_single_2-infllm.svg",
-                          "depth-niah_single_2-actqkv.svg"])
+                          "depth-niah_single_2-actqkv.svg", "depth-niah_single_2-actqkv-ref.svg"])
+        // "actqkv-ref (N ≥ 12)" was cut off at the right edge when the legend had a fixed 150 px.
+        let pooled = try String(contentsOfFile: dir + "/accuracy-pooled.svg", encoding: .utf8)
+        let widthText = try #require(pooled.firstMatch(of: /width="(\d+)"/)?.1)
+        let width = try #require(Double(widthText))
+        let legend = pooled.matches(of: /<text x="([0-9.]+)" y="[0-9.]+">([^<]*\(N ≥ \d+\))<\/text>/)
+        #expect(legend.map { String($0.2) } == ["dense (N ≥ 12)", "infllm (N ≥ 12)", "actqkv (N ≥ 12)", "actqkv-ref (N ≥ 12)"])
+        for label in legend {
+            // 12 px DejaVu Sans advances such labels ≈ 6.1 px a character on average (digits 7.6, "≥" 10, "-" 4.3).
+            #expect(Double(label.1)! + 7.5 * Double(label.2.count) <= width, "\(label.2) ends past the picture's \(width) px")
+        }
         let heat = try String(contentsOfFile: dir + "/depth-niah_single_2-actqkv.svg", encoding: .utf8)
         #expect(heat.contains(">100 % of 2<") && heat.contains(">0 % of 1<"))  // rows 0–10 % (depths 0, 1/12) and 90–100 % (11/12)
         for svg in files {
